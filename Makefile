@@ -1,0 +1,59 @@
+# The two entry points: `make demo` runs the system end to end on this machine, `make test` runs
+# every test. Both install what is missing and build first.
+PRESET ?= dev
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps build release demo test test-unit test-property test-integration coverage bench \
+        format lint clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+release:
+	$(MAKE) build PRESET=release
+
+demo: deps
+	$(MAKE) build PRESET=release
+	bash scripts/demo.sh
+
+test: build
+	ctest --preset $(PRESET) $(CTEST_ARGS)
+
+test-unit: build
+	ctest --preset $(PRESET) -L unit $(CTEST_ARGS)
+
+test-property: build
+	ctest --preset $(PRESET) -L property $(CTEST_ARGS)
+
+test-integration: build
+	ctest --preset $(PRESET) -L integration $(CTEST_ARGS)
+
+coverage: deps
+	cmake --preset coverage >/dev/null
+	cmake --build --preset coverage -j $(JOBS)
+	ctest --preset coverage $(CTEST_ARGS)
+	gcovr --root . --filter 'core/' --filter 'lambda/' --filter 'fargate/' \
+	  --object-directory build/coverage --print-summary \
+	  --html-details build/coverage/coverage.html
+	@echo "HTML report: build/coverage/coverage.html"
+
+bench: deps
+	$(MAKE) build PRESET=release
+	bash scripts/bench.sh
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+lint:
+	git ls-files '*.sh' | xargs shellcheck
+	git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

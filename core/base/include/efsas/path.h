@@ -1,0 +1,28 @@
+// Path safety for client-supplied file paths: normalise, and reject anything that could escape
+// the root or that the service reserves. Pure functions.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "efsas/result.h"
+
+namespace efsas {
+
+// Names starting with this prefix are the service's own temporary files; clients cannot use them.
+inline constexpr std::string_view kReservedPrefix = ".efsas-";
+inline constexpr std::size_t kMaxSegmentBytes = 255;
+inline constexpr std::size_t kMaxPathBytes = 4096;
+
+// Takes an already percent-decoded relative path ("a/b/c.txt"). "." segments are dropped and
+// ".." segments resolved; the result is "seg/seg/..." with no leading, trailing or double slash.
+// InvalidArgument (with the reason) for: empty path, absolute path, empty segments ("a//b"),
+// ".." that would leave the root, NUL or control characters, invalid UTF-8, a segment over
+// kMaxSegmentBytes, a path over kMaxPathBytes, or a segment starting with kReservedPrefix.
+Result<std::string> normalize_path(std::string_view path);
+
+// Like normalize_path, but the empty path (the root) is allowed: for directory listings.
+Result<std::string> normalize_dir_path(std::string_view path);
+
+}  // namespace efsas

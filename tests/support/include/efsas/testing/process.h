@@ -1,0 +1,83 @@
+// Test support: temporary directories, free loopback ports and child processes that the test
+// starts and always stops (servers under test, moto_server, nfs-ganesha).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace efsas::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively, even if made read-only) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port on `host` that nothing listens on right now (bind to port 0, read it, close).
+int free_port(const std::string& host = "127.0.0.1");
+// Polls until something accepts TCP connections on host:port, or the timeout passes.
+bool wait_for_port(const std::string& host, int port, std::chrono::milliseconds timeout);
+
+struct ProcessOptions {
+  std::vector<std::string> argv;              // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;     // added to (or overriding) the test's environment
+  std::vector<std::string> unset_env;         // removed from the environment
+  std::filesystem::path log_file;             // stdout and stderr; /dev/null when empty
+  std::filesystem::path working_directory;    // inherited when empty
+};
+
+// A child process in its own process group. The destructor sends SIGTERM to the group, waits up
+// to 5 s, then SIGKILLs it: a test never leaves its servers running.
+class Process {
+ public:
+  explicit Process(ProcessOptions options);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Sends a signal to the whole process group.
+  void signal(int signo);
+  // Waits for exit; returns the exit status (128+signal if killed), or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL after grace; returns the exit status.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  std::string log() const;
+
+ private:
+  ProcessOptions options_;
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Runs a command to completion and returns (exit status, combined output).
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+// Reads a whole file; empty string when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& content);
+
+// Where the build put the project's binaries (EFSAS_BINARY_DIR, set by CTest) and its sources.
+std::filesystem::path binary_dir();
+std::filesystem::path source_dir();
+
+}  // namespace efsas::testing
