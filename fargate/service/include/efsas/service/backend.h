@@ -1,0 +1,163 @@
+// The storage back-end interface of file-service: one Backend per mount target. The directory
+// back end (a host mount or any local directory) and the NFS back end (user-space NFSv4 to the
+// mount target's IP) both implement it; the service routes, fails over and times out above it.
+// Thread safety: every Backend method may be called from many threads at once. Calls block; the
+// service runs them on its worker pool and enforces timeouts there, so a back end need not.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "efsas/clock.h"
+#include "efsas/mount_target_list.h"
+#include "efsas/result.h"
+
+namespace efsas::service {
+
+// Paths given to a Backend are already normalised by efsas::normalize_path (relative,
+// "seg/seg", no "..", no reserved names); a back end still never resolves outside its root:
+// no symbolic link is followed, inside the root or out of it.
+//
+// Error codes every back end uses, and what the service does with them:
+//   kNotFound           the file (or a parent) does not exist             -> 404
+//   kPreconditionFailed an If-Match / If-None-Match condition failed      -> 412
+//   kInvalidArgument    the path names a directory where a file is needed,
+//                       or a file where a directory is needed             -> 409
+//   kResourceExhausted  out of space or quota (ENOSPC, EDQUOT)            -> 507
+//   kPermissionDenied   the back end refused access (EACCES, EPERM)       -> fail over, then 503
+//   kUnavailable, kTimeout, kIo: the mount target cannot serve now        -> fail over, then 503
+// For put and remove, Error::retryable is true only when nothing under the real name can have
+// changed, so the service may retry the same write on the next mount target.
+
+struct FileInfo {
+  std::uint64_t size = 0;
+  SystemTime modified{};
+  // A strong entity tag, with its quotes: "\"1f-5d2a...\"". Equal across mount targets of one
+  // file system for the same file version; changes whenever the content may have changed.
+  std::string etag;
+  bool is_directory = false;
+};
+
+// A file opened for reading. Reads are positional, so one reader can serve many ranges.
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  virtual const FileInfo& info() const = 0;
+  // Reads up to buffer.size() bytes at offset; 0 only at end of file.
+  virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) = 0;
+  // A local file descriptor the session may pass to sendfile(2) for zero-copy, or -1 when the
+  // back end has none (then read_at is used). Owned by the reader; valid while it lives.
+  virtual int native_fd() const { return -1; }
+};
+
+// The body of a put, pulled in chunks.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Reads up to buffer.size() bytes; 0 at the end of the body.
+  virtual Result<std::size_t> read(std::span<char> buffer) = 0;
+  // Starts again from the first byte, for a retry on another mount target; false if it cannot.
+  virtual bool rewind() { return false; }
+  // The total size when known in advance.
+  virtual std::optional<std::uint64_t> size() const { return std::nullopt; }
+};
+
+// A BodySource over bytes held in memory (the view must outlive the source).
+class MemoryBodySource final : public BodySource {
+ public:
+  explicit MemoryBodySource(std::string_view data) : data_(data) {}
+  Result<std::size_t> read(std::span<char> buffer) override;
+  bool rewind() override {
+    position_ = 0;
+    return true;
+  }
+  std::optional<std::uint64_t> size() const override { return data_.size(); }
+
+ private:
+  std::string_view data_;
+  std::size_t position_ = 0;
+};
+
+// Conditions for a write or a delete (HTTP If-Match / If-None-Match: *).
+struct WriteCondition {
+  // Succeed only if the file exists with this etag ("*": exists with any etag).
+  std::optional<std::string> if_match;
+  // Succeed only if no file exists under the name (atomically: a concurrent creator loses).
+  bool if_none_match_any = false;
+};
+
+struct PutResult {
+  bool created = false;  // true: there was no file under the name before (HTTP 201)
+  FileInfo info;         // of the new file
+};
+
+struct ListEntry {
+  std::string name;  // one segment
+  bool is_directory = false;
+  std::uint64_t size = 0;
+  SystemTime modified{};
+};
+
+struct ListPage {
+  std::vector<ListEntry> entries;  // sorted by name (bytewise)
+  std::string next_token;          // empty when this is the last page
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // The mount target this back end reaches.
+  virtual const MountTarget& target() const = 0;
+
+  // Atomic write: the body goes to a temporary file beside the target (named with
+  // efsas::kReservedPrefix), which is flushed to stable storage and renamed over the target;
+  // the directory is then flushed too. Parents are created as needed. A reader sees the old
+  // file or the new one, never a mix; on any failure the temporary file is removed.
+  virtual Result<PutResult> put(std::string_view path, BodySource& body,
+                                const WriteCondition& condition) = 0;
+
+  // Opens a regular file for streaming. kInvalidArgument for a directory.
+  virtual Result<std::unique_ptr<FileReader>> open(std::string_view path) = 0;
+
+  // The file's or directory's metadata, without opening it for reading.
+  virtual Result<FileInfo> stat(std::string_view path) = 0;
+
+  // Removes a regular file (not a directory).
+  virtual Status remove(std::string_view path, const WriteCondition& condition) = 0;
+
+  // Lists a directory ("" is the root): up to `limit` entries whose names sort after `token`
+  // (the previous page's next_token; empty for the first page). The service's temporary files
+  // are never listed.
+  virtual Result<ListPage> list(std::string_view dir, std::size_t limit,
+                                std::string_view token) = 0;
+
+  // Creates the directory and any missing parents ("mkdir -p").
+  virtual Status make_directories(std::string_view dir) = 0;
+
+  // A small write-then-read of a probe file under the root (a reserved name), to tell whether the
+  // mount target serves right now. The caller bounds it with its timeout.
+  virtual Status probe() = 0;
+
+  // Removes temporary files left by crashed writers under `dir` (recursively) whose last change
+  // is older than `older_than`, looking at no more than `max_entries` directory entries.
+  // Returns how many were removed.
+  virtual Result<std::size_t> sweep_temp_files(std::string_view dir, SystemTime older_than,
+                                               std::size_t max_entries) = 0;
+};
+
+// Makes the Backend for a mount target; the service calls it when a new mount-target list
+// arrives (and keeps the back ends of targets that stay).
+class BackendFactory {
+ public:
+  virtual ~BackendFactory() = default;
+  virtual Result<std::shared_ptr<Backend>> create(const MountTarget& target) = 0;
+};
+
+}  // namespace efsas::service
