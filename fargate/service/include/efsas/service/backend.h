@@ -27,8 +27,9 @@ namespace efsas::service {
 // Error codes every back end uses, and what the service does with them:
 //   kNotFound           the file (or a parent) does not exist             -> 404
 //   kPreconditionFailed an If-Match / If-None-Match condition failed      -> 412
-//   kInvalidArgument    the path names a directory where a file is needed,
+//   kConflict           the path names a directory where a file is needed,
 //                       or a file where a directory is needed             -> 409
+//   kInvalidArgument    the path goes through a symbolic link             -> 400
 //   kResourceExhausted  out of space or quota (ENOSPC, EDQUOT)            -> 507
 //   kPermissionDenied   the back end refused access (EACCES, EPERM)       -> fail over, then 503
 //   kUnavailable, kTimeout, kIo: the mount target cannot serve now        -> fail over, then 503
@@ -123,7 +124,7 @@ class Backend {
   virtual Result<PutResult> put(std::string_view path, BodySource& body,
                                 const WriteCondition& condition) = 0;
 
-  // Opens a regular file for streaming. kInvalidArgument for a directory.
+  // Opens a regular file for streaming. kConflict for a directory.
   virtual Result<std::unique_ptr<FileReader>> open(std::string_view path) = 0;
 
   // The file's or directory's metadata, without opening it for reading.

@@ -1,0 +1,526 @@
+// The plain-directory back end: POSIX file operations beneath a root directory, never following
+// a symbolic link, with atomic writes (temp file, fsync, rename, directory fsync).
+#include "efsas/service/directory_backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "efsas/path.h"
+
+namespace efsas::service {
+namespace {
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// What an errno means to the service (see the table in backend.h).
+Error errno_error(int err, std::string_view what, std::string_view path, bool retryable) {
+  std::string message = std::string(what) + " '" + std::string(path) + "': " + std::strerror(err);
+  switch (err) {
+    case ENOENT:
+      return make_error(ErrorCode::kNotFound, std::move(message), retryable);
+    case ELOOP:
+    case EXDEV:
+      return make_error(ErrorCode::kInvalidArgument,
+                        "'" + std::string(path) + "' goes through a symbolic link", retryable);
+    case ENAMETOOLONG:
+      return make_error(ErrorCode::kInvalidArgument, std::move(message), retryable);
+    case EISDIR:
+    case ENOTDIR:
+    case ENOTEMPTY:
+    case EEXIST:
+      return make_error(ErrorCode::kConflict, std::move(message), retryable);
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+      return make_error(ErrorCode::kResourceExhausted, std::move(message), retryable);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return make_error(ErrorCode::kPermissionDenied, std::move(message), retryable);
+    case ESTALE:
+    case ENODEV:
+    case ENXIO:
+    case ETIMEDOUT:
+    case ENOTCONN:
+    case EHOSTDOWN:
+      return make_error(ErrorCode::kUnavailable, std::move(message), retryable);
+    default:
+      return make_error(ErrorCode::kIo, std::move(message), retryable);
+  }
+}
+
+std::string make_etag(const struct stat& st) {
+  const auto mtime_ns = static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1'000'000'000ULL +
+                        static_cast<unsigned long long>(st.st_mtim.tv_nsec);
+  char buffer[80];
+  std::snprintf(buffer, sizeof buffer, "\"%llx-%llx-%llx\"",
+                static_cast<unsigned long long>(st.st_ino),
+                static_cast<unsigned long long>(st.st_size), mtime_ns);
+  return buffer;
+}
+
+SystemTime to_system_time(const struct timespec& ts) {
+  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec})};
+}
+
+FileInfo to_file_info(const struct stat& st) {
+  FileInfo info;
+  info.size = static_cast<std::uint64_t>(st.st_size);
+  info.modified = to_system_time(st.st_mtim);
+  info.etag = make_etag(st);
+  info.is_directory = S_ISDIR(st.st_mode);
+  return info;
+}
+
+std::pair<std::string_view, std::string_view> split_parent(std::string_view path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {std::string_view{}, path};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+bool is_reserved(std::string_view name) { return name.substr(0, kReservedPrefix.size()) == kReservedPrefix; }
+
+bool etag_matches(std::string_view condition, const std::string& etag) {
+  return condition == "*" || condition == etag;
+}
+
+class DirectoryReader final : public FileReader {
+ public:
+  DirectoryReader(Fd fd, FileInfo info, std::string path)
+      : fd_(std::move(fd)), info_(std::move(info)), path_(std::move(path)) {}
+  const FileInfo& info() const override { return info_; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
+    for (;;) {
+      const ssize_t n = ::pread(fd_.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno != EINTR) return errno_error(errno, "read", path_, false);
+    }
+  }
+  int native_fd() const override { return fd_.get(); }
+
+ private:
+  Fd fd_;
+  FileInfo info_;
+  std::string path_;
+};
+
+class DirectoryBackend final : public Backend {
+ public:
+  DirectoryBackend(MountTarget target, DirectoryBackendOptions options)
+      : target_(std::move(target)), options_(std::move(options)) {}
+
+  const MountTarget& target() const override { return target_; }
+
+  Result<PutResult> put(std::string_view path, BodySource& body,
+                        const WriteCondition& condition) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    const auto [parent_path, name] = split_parent(path);
+    auto parent = open_directory(root->get(), parent_path, /*create=*/true);
+    if (!parent.ok()) return parent.error();
+    const int dir = parent->get();
+
+    struct stat before {};
+    bool existed = false;
+    if (::fstatat(dir, std::string(name).c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(before.st_mode)) {
+        return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory", true);
+      }
+      existed = S_ISREG(before.st_mode);
+    } else if (errno != ENOENT) {
+      return errno_error(errno, "stat", path, true);
+    }
+    if (auto status = check_condition(condition, existed, existed ? make_etag(before) : ""); !status.ok()) {
+      return status.error();
+    }
+
+    const std::string temp = kReservedPrefix.data() + options_.instance_id + "-" +
+                             std::to_string(counter_.fetch_add(1)) + ".tmp";
+    Fd file{::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)};
+    if (!file.valid()) return errno_error(errno, "create temporary file in", parent_path, true);
+    auto fail = [&](Error error) -> Result<PutResult> {
+      file.reset();
+      ::unlinkat(dir, temp.c_str(), 0);
+      return error;
+    };
+
+    std::vector<char> buffer(256 * 1024);
+    for (;;) {
+      auto n = body.read(buffer);
+      if (!n.ok()) return fail(n.error());
+      if (*n == 0) break;
+      std::size_t done = 0;
+      while (done < *n) {
+        const ssize_t w = ::write(file.get(), buffer.data() + done, *n - done);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return fail(errno_error(errno, "write", path, true));
+        }
+        done += static_cast<std::size_t>(w);
+      }
+    }
+    if (::fsync(file.get()) != 0) return fail(errno_error(errno, "fsync", path, true));
+    struct stat after {};
+    if (::fstat(file.get(), &after) != 0) return fail(errno_error(errno, "stat", path, true));
+    file.reset();
+
+    bool created = !existed;
+    if (condition.if_none_match_any) {
+      // link(2) fails if the name exists, so a concurrent creator cannot be overwritten.
+      if (::linkat(dir, temp.c_str(), dir, std::string(name).c_str(), 0) != 0) {
+        const int err = errno;
+        if (err == EEXIST) {
+          return fail(make_error(ErrorCode::kPreconditionFailed,
+                                 "'" + std::string(path) + "' already exists", false));
+        }
+        return fail(errno_error(err, "link", path, true));
+      }
+      ::unlinkat(dir, temp.c_str(), 0);
+      created = true;
+    } else if (::renameat(dir, temp.c_str(), dir, std::string(name).c_str()) != 0) {
+      return fail(errno_error(errno, "rename", path, true));
+    }
+    if (::fsync(dir) != 0) return errno_error(errno, "fsync directory of", path, false);
+    return PutResult{created, to_file_info(after)};
+  }
+
+  Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    auto fd = resolve(root->get(), path, O_RDONLY | O_CLOEXEC);
+    if (!fd.ok()) return fd.error();
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
+    if (!S_ISREG(st.st_mode)) {
+      return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is not a file");
+    }
+    return std::unique_ptr<FileReader>(
+        std::make_unique<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
+  }
+
+  Result<FileInfo> stat(std::string_view path) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    auto fd = path.empty() ? Result<Fd>(Fd{::dup(root->get())})
+                           : resolve(root->get(), path, O_PATH | O_CLOEXEC);
+    if (!fd.ok()) return fd.error();
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      return make_error(ErrorCode::kNotFound, "'" + std::string(path) + "' is not a file");
+    }
+    return to_file_info(st);
+  }
+
+  Status remove(std::string_view path, const WriteCondition& condition) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    const auto [parent_path, name] = split_parent(path);
+    auto parent = open_directory(root->get(), parent_path, /*create=*/false);
+    if (!parent.ok()) return parent.error();
+    const std::string leaf(name);
+    struct stat st {};
+    if (::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno_error(errno, "stat", path, true);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory", true);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "'" + std::string(path) + "' goes through a symbolic link", true);
+    }
+    if (auto status = check_condition(condition, true, make_etag(st)); !status.ok()) return status;
+    if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
+      return errno_error(errno, "remove", path, true);
+    }
+    if (::fsync(parent->get()) != 0) return errno_error(errno, "fsync directory of", path, false);
+    return {};
+  }
+
+  Result<ListPage> list(std::string_view dir, std::size_t limit, std::string_view token) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    auto directory = open_directory(root->get(), dir, /*create=*/false);
+    if (!directory.ok()) return directory.error();
+    const int dir_fd = directory->get();
+    std::vector<std::string> names;
+    {
+      DIR* stream = ::fdopendir(::dup(dir_fd));
+      if (stream == nullptr) return errno_error(errno, "list", dir, false);
+      while (const dirent* entry = ::readdir(stream)) {
+        const std::string_view name = entry->d_name;
+        if (name == "." || name == ".." || is_reserved(name)) continue;
+        if (!token.empty() && name <= token) continue;
+        names.emplace_back(name);
+      }
+      ::closedir(stream);
+    }
+    std::sort(names.begin(), names.end());
+    ListPage page;
+    std::size_t i = 0;
+    for (; i < names.size() && page.entries.size() < limit; ++i) {
+      struct stat st {};
+      if (::fstatat(dir_fd, names[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;  // links are never served
+      page.entries.push_back(ListEntry{names[i], S_ISDIR(st.st_mode),
+                                       static_cast<std::uint64_t>(st.st_size),
+                                       to_system_time(st.st_mtim)});
+    }
+    if (i < names.size() && !page.entries.empty()) page.next_token = page.entries.back().name;
+    return page;
+  }
+
+  Status make_directories(std::string_view dir) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    auto directory = open_directory(root->get(), dir, /*create=*/true);
+    if (!directory.ok()) return directory.error();
+    return {};
+  }
+
+  Status probe() override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id;
+    const std::string expected = "probe " + std::to_string(counter_.fetch_add(1));
+    {
+      Fd fd{::openat(root->get(), name.c_str(),
+                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)};
+      if (!fd.valid()) return errno_error(errno, "probe write", name, false);
+      if (::write(fd.get(), expected.data(), expected.size()) !=
+          static_cast<ssize_t>(expected.size())) {
+        return errno_error(errno == 0 ? EIO : errno, "probe write", name, false);
+      }
+    }
+    Fd fd{::openat(root->get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+    if (!fd.valid()) return errno_error(errno, "probe read", name, false);
+    char buffer[64];
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    ::unlinkat(root->get(), name.c_str(), 0);
+    if (n < 0) return errno_error(errno, "probe read", name, false);
+    if (std::string_view(buffer, static_cast<std::size_t>(n)) != expected) {
+      return make_error(ErrorCode::kDataLoss, "probe read back different bytes");
+    }
+    return {};
+  }
+
+  Result<std::size_t> sweep_temp_files(std::string_view dir, SystemTime older_than,
+                                       std::size_t max_entries) override {
+    auto root = open_root();
+    if (!root.ok()) return root.error();
+    auto directory = open_directory(root->get(), dir, /*create=*/false);
+    if (!directory.ok()) return directory.error();
+    std::size_t budget = max_entries;
+    std::size_t removed = 0;
+    sweep(std::move(*directory), older_than, budget, removed);
+    return removed;
+  }
+
+ private:
+  Result<Fd> open_root() const {
+    Fd fd{::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!fd.valid()) {
+      const int err = errno;
+      return make_error(ErrorCode::kUnavailable,
+                        "mount target " + target_.id + " root '" + options_.root +
+                            "' cannot be opened: " + std::strerror(err),
+                        true);
+    }
+    return fd;
+  }
+
+  // Opens `path` beneath `root` without following any symbolic link.
+  static Result<Fd> resolve(int root, std::string_view path, int flags) {
+    const std::string p(path);
+    open_how how{};
+    how.flags = static_cast<__u64>(static_cast<unsigned>(flags));
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+      const long fd = ::syscall(SYS_openat2, root, p.c_str(), &how, sizeof how);
+      if (fd >= 0) return Fd{static_cast<int>(fd)};
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == ENOSYS) break;
+      return errno_error(errno, "open", path, true);
+    }
+    // Kernels before 5.6: walk one component at a time, never following a link.
+    Fd current{::dup(root)};
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      const auto slash = rest.find('/');
+      const std::string segment(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+      const int segment_flags = rest.empty() ? flags : O_PATH | O_DIRECTORY | O_CLOEXEC;
+      Fd next{::openat(current.get(), segment.c_str(), segment_flags | O_NOFOLLOW)};
+      if (!next.valid()) {
+        if (errno == ENOTDIR && !rest.empty()) return errno_error(ENOENT, "open", path, true);
+        return errno_error(errno, "open", path, true);
+      }
+      current = std::move(next);
+    }
+    return current;
+  }
+
+  // Opens a directory for reading (and fsync), creating missing components when asked.
+  static Result<Fd> open_directory(int root, std::string_view path, bool create) {
+    if (path.empty()) return Fd{::dup(root)};
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    auto fd = resolve(root, path, kFlags);
+    if (fd.ok() || !create || fd.error().code != ErrorCode::kNotFound) return fd;
+    Fd current{::dup(root)};
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      const auto slash = rest.find('/');
+      const std::string segment(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+      if (::mkdirat(current.get(), segment.c_str(), 0755) != 0 && errno != EEXIST) {
+        return errno_error(errno, "create directory", path, true);
+      }
+      Fd next{::openat(current.get(), segment.c_str(), kFlags | O_NOFOLLOW)};
+      if (!next.valid()) return errno_error(errno, "open directory", path, true);
+      current = std::move(next);
+    }
+    return current;
+  }
+
+  static Status check_condition(const WriteCondition& condition, bool exists,
+                                const std::string& etag) {
+    if (condition.if_none_match_any && exists) {
+      return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
+    }
+    if (condition.if_match && (!exists || !etag_matches(*condition.if_match, etag))) {
+      return make_error(ErrorCode::kPreconditionFailed,
+                        exists ? "the file's etag does not match" : "the file does not exist");
+    }
+    return {};
+  }
+
+  static void sweep(Fd directory, SystemTime older_than, std::size_t& budget,
+                    std::size_t& removed) {
+    DIR* stream = ::fdopendir(::dup(directory.get()));
+    if (stream == nullptr) return;
+    std::vector<std::string> subdirectories;
+    while (const dirent* entry = ::readdir(stream)) {
+      if (budget == 0) break;
+      --budget;
+      const std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      struct stat st {};
+      if (::fstatat(directory.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(st.st_mode)) {
+        subdirectories.emplace_back(name);
+      } else if (S_ISREG(st.st_mode) && is_reserved(name) && to_system_time(st.st_mtim) < older_than) {
+        if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
+      }
+    }
+    ::closedir(stream);
+    for (const auto& sub : subdirectories) {
+      if (budget == 0) return;
+      Fd fd{::openat(directory.get(), sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)};
+      if (fd.valid()) sweep(std::move(fd), older_than, budget, removed);
+    }
+  }
+
+  MountTarget target_;
+  DirectoryBackendOptions options_;
+  std::atomic<std::uint64_t> counter_{0};
+};
+
+class DirectoryBackendFactory final : public BackendFactory {
+ public:
+  DirectoryBackendFactory(std::string path_template, std::string instance_id)
+      : path_template_(std::move(path_template)), instance_id_(std::move(instance_id)) {}
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    auto root = expand_mount_path_template(path_template_, target);
+    if (!root.ok()) return root.error();
+    return make_directory_backend(target, DirectoryBackendOptions{*root, instance_id_});
+  }
+
+ private:
+  std::string path_template_;
+  std::string instance_id_;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> make_directory_backend(MountTarget target,
+                                                DirectoryBackendOptions options) {
+  return std::make_shared<DirectoryBackend>(std::move(target), std::move(options));
+}
+
+Result<std::string> expand_mount_path_template(std::string_view path_template,
+                                               const MountTarget& target) {
+  std::string out;
+  for (std::size_t i = 0; i < path_template.size();) {
+    if (path_template[i] != '{') {
+      out += path_template[i++];
+      continue;
+    }
+    const auto close = path_template.find('}', i);
+    if (close == std::string_view::npos) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unterminated placeholder in mount path template '" +
+                            std::string(path_template) + "'");
+    }
+    const auto name = path_template.substr(i + 1, close - i - 1);
+    if (name == "id") out += target.id;
+    else if (name == "az") out += target.availability_zone;
+    else if (name == "az_id") out += target.availability_zone_id;
+    else if (name == "ip") out += target.ip_address;
+    else if (name == "subnet") out += target.subnet_id;
+    else {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unknown placeholder {" + std::string(name) +
+                            "} in mount path template (use {id}, {az}, {az_id}, {ip}, {subnet})");
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::shared_ptr<BackendFactory> make_directory_backend_factory(std::string path_template,
+                                                               std::string instance_id) {
+  return std::make_shared<DirectoryBackendFactory>(std::move(path_template),
+                                                   std::move(instance_id));
+}
+
+}  // namespace efsas::service

@@ -1,0 +1,249 @@
+// The directory back end on a real temporary directory: atomic puts, conditions, reads, listing,
+// symbolic links that must not be followed, temp-file clean-up, probes and sweeps.
+#include "efsas/service/directory_backend.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "efsas/path.h"
+#include "efsas/testing/process.h"
+
+namespace efsas::service {
+namespace {
+
+namespace fs = std::filesystem;
+using efsas::testing::read_file;
+using efsas::testing::TempDir;
+using efsas::testing::write_file;
+
+MountTarget target() {
+  return MountTarget{"fsmt-0123456789abcdef0", "ap-northeast-1a", "apne1-az4",
+                     "subnet-0123456789abcdef0", "10.0.1.25", "available"};
+}
+
+// A body that fails after handing out some bytes, like a client that disconnects mid-upload.
+class FailingBody final : public BodySource {
+ public:
+  Result<std::size_t> read(std::span<char> buffer) override {
+    if (calls_++ == 0) {
+      std::fill(buffer.begin(), buffer.begin() + 100, 'x');
+      return std::size_t{100};
+    }
+    return make_error(ErrorCode::kTimeout, "client went away");
+  }
+
+ private:
+  int calls_ = 0;
+};
+
+std::size_t count_reserved(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(kReservedPrefix)) ++n;
+  }
+  return n;
+}
+
+std::string read_all(FileReader& reader) {
+  std::string out(reader.info().size, '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    auto n = reader.read_at(done, std::span<char>(out.data() + done, out.size() - done));
+    EXPECT_TRUE(n.ok());
+    if (!n.ok() || *n == 0) break;
+    done += *n;
+  }
+  out.resize(done);
+  return out;
+}
+
+class DirectoryBackendTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  std::shared_ptr<Backend> backend_ =
+      make_directory_backend(target(), DirectoryBackendOptions{dir_.path().string(), "test1"});
+
+  Result<PutResult> put(std::string_view path, std::string_view data, WriteCondition c = {}) {
+    MemoryBodySource body(data);
+    return backend_->put(path, body, c);
+  }
+};
+
+TEST_F(DirectoryBackendTest, PutCreatesParentsThenReplaces) {
+  auto first = put("a/b/c.txt", "hello");
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->info.size, 5u);
+  EXPECT_EQ(read_file(dir_.path() / "a/b/c.txt"), "hello");
+
+  auto second = put("a/b/c.txt", "goodbye");
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->created);
+  EXPECT_NE(second->info.etag, first->info.etag);
+  EXPECT_EQ(read_file(dir_.path() / "a/b/c.txt"), "goodbye");
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+TEST_F(DirectoryBackendTest, OpenReadsRangesAndStatMatchesPut) {
+  auto put_result = put("f.bin", "0123456789");
+  ASSERT_TRUE(put_result.ok());
+  auto reader = backend_->open("f.bin");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->info().etag, put_result->info.etag);
+  EXPECT_GE((*reader)->native_fd(), 0);
+  char buffer[4];
+  auto n = (*reader)->read_at(3, buffer);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string_view(buffer, *n), "3456");
+  EXPECT_EQ(read_all(**reader), "0123456789");
+
+  auto info = backend_->stat("f.bin");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->etag, put_result->info.etag);
+  EXPECT_FALSE(info->is_directory);
+}
+
+TEST_F(DirectoryBackendTest, MissingFilesAndDirectoriesAreNotFoundOrConflict) {
+  EXPECT_EQ(backend_->open("nope").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backend_->stat("no/such/file").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backend_->remove("nope", {}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(backend_->make_directories("d/e").ok());
+  EXPECT_EQ(backend_->open("d").error().code, ErrorCode::kConflict);
+  EXPECT_EQ(put("d", "x").error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(put("file", "x").ok());
+  EXPECT_EQ(put("file/child", "x").error().code, ErrorCode::kConflict);
+}
+
+TEST_F(DirectoryBackendTest, ConditionalPutsAndDeletes) {
+  WriteCondition create_only;
+  create_only.if_none_match_any = true;
+  ASSERT_TRUE(put("c", "one", create_only).ok());
+  EXPECT_EQ(put("c", "two", create_only).error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(read_file(dir_.path() / "c"), "one");
+
+  const auto etag = backend_->stat("c")->etag;
+  WriteCondition stale;
+  stale.if_match = "\"not-it\"";
+  EXPECT_EQ(put("c", "three", stale).error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(backend_->remove("c", stale).error().code, ErrorCode::kPreconditionFailed);
+  WriteCondition current;
+  current.if_match = etag;
+  ASSERT_TRUE(put("c", "four", current).ok());
+  EXPECT_EQ(read_file(dir_.path() / "c"), "four");
+
+  WriteCondition any;
+  any.if_match = "*";
+  EXPECT_EQ(put("absent", "x", any).error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_FALSE(fs::exists(dir_.path() / "absent"));
+  ASSERT_TRUE(backend_->remove("c", any).ok());
+  EXPECT_FALSE(fs::exists(dir_.path() / "c"));
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+TEST_F(DirectoryBackendTest, FailedBodyLeavesNeitherTempNorTarget) {
+  FailingBody body;
+  auto result = backend_->put("x/y.txt", body, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kTimeout);
+  EXPECT_FALSE(fs::exists(dir_.path() / "x/y.txt"));
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+
+  ASSERT_TRUE(put("x/y.txt", "old").ok());
+  FailingBody again;
+  ASSERT_FALSE(backend_->put("x/y.txt", again, {}).ok());
+  EXPECT_EQ(read_file(dir_.path() / "x/y.txt"), "old");
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+TEST_F(DirectoryBackendTest, SymbolicLinksAreNeverFollowed) {
+  TempDir outside;
+  write_file(outside.path() / "secret", "top secret");
+  fs::create_directory_symlink(outside.path(), dir_.path() / "escape");
+  fs::create_symlink(outside.path() / "secret", dir_.path() / "link");
+
+  EXPECT_EQ(backend_->open("escape/secret").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(backend_->open("link").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(backend_->stat("escape/secret").ok());
+  EXPECT_FALSE(put("escape/new", "x").ok());
+  EXPECT_FALSE(fs::exists(outside.path() / "new"));
+  EXPECT_FALSE(backend_->remove("link", {}).ok());
+  EXPECT_EQ(read_file(outside.path() / "secret"), "top secret");
+  EXPECT_FALSE(backend_->list("escape", 10, "").ok());
+}
+
+TEST_F(DirectoryBackendTest, ListPaginatesAndHidesTempFiles) {
+  for (const char* name : {"b", "a", "d", "c", "e"}) ASSERT_TRUE(put(std::string("dir/") + name, name).ok());
+  ASSERT_TRUE(backend_->make_directories("dir/sub").ok());
+  write_file(dir_.path() / "dir" / (std::string(kReservedPrefix) + "left-over"), "x");
+
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = backend_->list("dir", 2, token);
+    ASSERT_TRUE(page.ok()) << page.error().to_string();
+    EXPECT_LE(page->entries.size(), 2u);
+    for (const auto& entry : page->entries) seen.push_back(entry.name);
+    token = page->next_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d", "e", "sub"}));
+  EXPECT_EQ(pages, 3);
+
+  auto root = backend_->list("", 100, "");
+  ASSERT_TRUE(root.ok());
+  ASSERT_EQ(root->entries.size(), 1u);
+  EXPECT_TRUE(root->entries[0].is_directory);
+  EXPECT_EQ(backend_->list("missing", 10, "").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DirectoryBackendTest, MissingRootIsUnavailableAndRetryable) {
+  auto gone = make_directory_backend(
+      target(), DirectoryBackendOptions{(dir_.path() / "not-there").string(), "t"});
+  EXPECT_EQ(gone->probe().error().code, ErrorCode::kUnavailable);
+  auto result = gone->open("a");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  MemoryBodySource body("x");
+  auto written = gone->put("a", body, {});
+  ASSERT_FALSE(written.ok());
+  EXPECT_TRUE(written.error().retryable);
+  EXPECT_TRUE(backend_->probe().ok());
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {
+  const auto old_temp = dir_.path() / "a" / (std::string(kReservedPrefix) + "old.tmp");
+  const auto new_temp = dir_.path() / (std::string(kReservedPrefix) + "new.tmp");
+  fs::create_directories(old_temp.parent_path());
+  write_file(old_temp, "partial");
+  write_file(new_temp, "in progress");
+  write_file(dir_.path() / "a" / "real", "keep");
+  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
+
+  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  auto removed = backend_->sweep_temp_files("", cutoff, 1000);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(new_temp));
+  EXPECT_TRUE(fs::exists(dir_.path() / "a" / "real"));
+}
+
+TEST(MountPathTemplate, ExpandsPlaceholders) {
+  auto path = expand_mount_path_template("/mnt/efs/{az}/{id}-{ip}", target());
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, "/mnt/efs/ap-northeast-1a/fsmt-0123456789abcdef0-10.0.1.25");
+  EXPECT_EQ(*expand_mount_path_template("/x/{az_id}/{subnet}", target()),
+            "/x/apne1-az4/subnet-0123456789abcdef0");
+  EXPECT_FALSE(expand_mount_path_template("/mnt/{zone}", target()).ok());
+  EXPECT_FALSE(expand_mount_path_template("/mnt/{az", target()).ok());
+}
+
+}  // namespace
+}  // namespace efsas::service
