@@ -40,11 +40,13 @@ struct MountTargetList {
 // Checks every field: ids, AZs and addresses well formed, ids unique, size within the limit.
 Status validate(const MountTargetList& list);
 
-// Strict: unknown schema_version, missing or mistyped fields, duplicate ids, unknown keys,
-// malformed JSON and documents over kMaxDocumentBytes are InvalidArgument errors naming the fault.
+// Strict: unknown schema_version, missing or mistyped fields, duplicate ids, unknown keys (also a
+// key repeated in one object), malformed JSON and documents over kMaxDocumentBytes are
+// InvalidArgument errors naming the fault. The returned mount targets are sorted by id.
 Result<MountTargetList> parse_mount_target_list(std::string_view json);
 
-// Compact JSON with mount targets sorted by id; parse(serialize(x)) == x for any valid x.
+// Compact JSON with mount targets sorted by id; parse(serialize(x)) == x for any valid x whose
+// mount targets are sorted by id (for any other valid x, same_content holds and the rest is equal).
 // Returns InvalidArgument where validate() fails, so nothing unpublishable is produced.
 Result<std::string> serialize_mount_target_list(const MountTargetList& list);
 

@@ -22,7 +22,8 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 // kMaxSegmentBytes, a path over kMaxPathBytes, or a segment starting with kReservedPrefix.
 Result<std::string> normalize_path(std::string_view path);
 
-// Like normalize_path, but the empty path (the root) is allowed: for directory listings.
+// Like normalize_path, but a path naming the root ("", ".", "a/..") is allowed and returns "",
+// and one trailing slash is accepted ("docs/" is "docs"): for directory listings.
 Result<std::string> normalize_dir_path(std::string_view path);
 
 }  // namespace efsas

@@ -17,7 +17,8 @@ std::uint64_t rendezvous_weight(std::string_view target_id, std::string_view key
 
 class Router {
  public:
-  // target_ids must be unique; their order does not affect any result.
+  // target_ids must be unique (a duplicate aborts: validate the list first); their order does not
+  // affect any result other than the index values.
   explicit Router(std::vector<std::string> target_ids);
 
   std::size_t size() const { return target_ids_.size(); }
