@@ -1,0 +1,111 @@
+// The AWS Lambda Runtime API loop for a custom runtime (provided.al2023 `bootstrap`): fetch the
+// next invocation, run a plain handler function, post its response or error. The HTTP transport
+// is an interface so tests can run the loop against a local fixture or a fake.
+// Thread safety: run_runtime_loop is single-threaded; a transport is used from one thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "efsas/clock.h"
+#include "efsas/log.h"
+#include "efsas/result.h"
+
+namespace efsas::lambda {
+
+// One event delivered by GET /2018-06-01/runtime/invocation/next.
+struct Invocation {
+  std::string request_id;    // Lambda-Runtime-Aws-Request-Id
+  std::string payload;       // the event, as sent
+  std::string function_arn;  // Lambda-Runtime-Invoked-Function-Arn
+  std::string trace_id;      // Lambda-Runtime-Trace-Id ("" when absent)
+  SystemTime deadline{};     // Lambda-Runtime-Deadline-Ms (wall clock)
+};
+
+// What a handler returns: a payload, or an error reported as {errorType, errorMessage}.
+struct InvocationResponse {
+  bool success = true;
+  std::string payload;
+  std::string content_type = "application/json";
+  std::string error_type;
+  std::string error_message;
+
+  static InvocationResponse ok(std::string payload,
+                               std::string content_type = "application/json") {
+    InvocationResponse r;
+    r.payload = std::move(payload);
+    r.content_type = std::move(content_type);
+    return r;
+  }
+  static InvocationResponse failure(std::string error_type, std::string error_message) {
+    InvocationResponse r;
+    r.success = false;
+    r.error_type = std::move(error_type);
+    r.error_message = std::move(error_message);
+    return r;
+  }
+};
+
+// A handler may also throw: the loop reports the exception as an error and carries on.
+using Handler = std::function<InvocationResponse(const Invocation&)>;
+
+struct HttpRequest {
+  std::string method;  // "GET" or "POST"
+  std::string path;    // "/2018-06-01/runtime/invocation/next"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+class RuntimeTransport {
+ public:
+  virtual ~RuntimeTransport() = default;
+  // Sends one request and waits for its response without a time limit (/next long-polls).
+  // Errors only for transport failures; any HTTP status is a response.
+  virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+};
+
+// HTTP/1.1 over libcurl to `host_port` (the value of AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001").
+std::unique_ptr<RuntimeTransport> make_http_transport(std::string host_port);
+
+// The Runtime API calls, one function each.
+class RuntimeClient {
+ public:
+  explicit RuntimeClient(RuntimeTransport& transport) : transport_(transport) {}
+
+  Result<Invocation> next();
+  Status post_response(const std::string& request_id, const InvocationResponse& response);
+  Status post_error(const std::string& request_id, const std::string& error_type,
+                    const std::string& error_message);
+  // Reports a failure before the first /next (bad configuration, ...).
+  Status post_init_error(const std::string& error_type, const std::string& error_message);
+
+ private:
+  RuntimeTransport& transport_;
+};
+
+// {"errorMessage": ..., "errorType": ...}: the body Lambda expects for errors.
+std::string error_body(const std::string& error_type, const std::string& error_message);
+
+struct LoopOptions {
+  // Stop after this many invocations (tests); run until /next fails when absent.
+  std::optional<std::size_t> max_invocations;
+};
+
+// Runs invocations until /next fails (returned as the error) or max_invocations is reached.
+// A handler that returns a failure or throws is reported through .../error; the loop goes on.
+Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, const Logger& log,
+                        const LoopOptions& options = {});
+
+}  // namespace efsas::lambda

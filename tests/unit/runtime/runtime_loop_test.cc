@@ -1,0 +1,165 @@
+// The Runtime API loop against tools/lambda-runtime-api, a local stand-in for Lambda's service:
+// success, handler errors and exceptions, init errors, and a Runtime API that goes away.
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "efsas/lambda/runtime.h"
+#include "efsas/testing/process.h"
+
+namespace efsas::lambda {
+namespace {
+
+using nlohmann::json;
+using testing::Process;
+using testing::ProcessOptions;
+using testing::TempDir;
+
+// The fixture server, started on a free loopback port for one test.
+class RuntimeApiFixture {
+ public:
+  RuntimeApiFixture() {
+    port_ = testing::free_port();
+    ProcessOptions options;
+    options.argv = {"python3",
+                    (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py")
+                        .string(),
+                    "--port", std::to_string(port_), "--deadline-ms", "60000"};
+    options.log_file = dir_.path() / "fixture.log";
+    process_ = std::make_unique<Process>(options);
+    if (!testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20))) {
+      ADD_FAILURE() << "fixture did not start: " << process_->log();
+    }
+    control_ = make_http_transport(host_port());
+  }
+
+  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  std::string enqueue(const std::string& payload) {
+    auto response = control_->send({"POST", "/_fixture/events", {}, payload});
+    EXPECT_TRUE(response.ok());
+    return json::parse(response->body).at("request_id").get<std::string>();
+  }
+
+  json results(int wait_seconds = 10) {
+    auto response =
+        control_->send({"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
+    EXPECT_TRUE(response.ok());
+    return json::parse(response->body);
+  }
+
+  void stop() { process_.reset(); }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+  std::unique_ptr<RuntimeTransport> control_;
+};
+
+TEST(RuntimeLoop, DeliversEventAndPostsTheHandlersResponse) {
+  RuntimeApiFixture api;
+  const std::string id = api.enqueue(R"({"source":"aws.events"})");
+  auto transport = make_http_transport(api.host_port());
+
+  Invocation seen;
+  const auto before = std::chrono::system_clock::now();
+  Status status = run_runtime_loop(
+      *transport,
+      [&](const Invocation& invocation) {
+        seen = invocation;
+        return InvocationResponse::ok(json{{"echo", json::parse(invocation.payload)}}.dump());
+      },
+      Logger(), LoopOptions{1});
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+
+  EXPECT_EQ(seen.request_id, id);
+  EXPECT_EQ(json::parse(seen.payload), json::parse(R"({"source":"aws.events"})"));
+  EXPECT_NE(seen.function_arn.find("arn:aws:lambda:"), std::string::npos);
+  EXPECT_NE(seen.trace_id.find("Root=1-"), std::string::npos);
+  // The fixture gives 60 s; the deadline must be read as an absolute wall-clock time.
+  EXPECT_GT(seen.deadline, before + std::chrono::seconds(50));
+  EXPECT_LT(seen.deadline, before + std::chrono::seconds(70));
+
+  const json results = api.results();
+  ASSERT_EQ(results["invocations"].size(), 1u);
+  EXPECT_EQ(results["invocations"][0]["status"], "succeeded");
+  EXPECT_EQ(results["invocations"][0]["response"]["echo"]["source"], "aws.events");
+}
+
+TEST(RuntimeLoop, ReportsHandlerErrorsAndExceptionsAndKeepsServing) {
+  RuntimeApiFixture api;
+  api.enqueue(R"({"n":1})");
+  api.enqueue(R"({"n":2})");
+  api.enqueue(R"({"n":3})");
+  auto transport = make_http_transport(api.host_port());
+
+  int calls = 0;
+  Status status = run_runtime_loop(
+      *transport,
+      [&](const Invocation&) -> InvocationResponse {
+        ++calls;
+        if (calls == 1) return InvocationResponse::failure("ScanPartial", "deadline too close");
+        if (calls == 2) throw std::runtime_error("subnet lookup exploded");
+        return InvocationResponse::ok(R"({"ok":true})");
+      },
+      Logger(), LoopOptions{3});
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(calls, 3);
+
+  const json invocations = api.results()["invocations"];
+  ASSERT_EQ(invocations.size(), 3u);
+  EXPECT_EQ(invocations[0]["status"], "failed");
+  EXPECT_EQ(invocations[0]["error"]["errorType"], "ScanPartial");
+  EXPECT_EQ(invocations[0]["error"]["errorMessage"], "deadline too close");
+  EXPECT_EQ(invocations[0]["error_type_header"], "ScanPartial");
+  EXPECT_EQ(invocations[1]["status"], "failed");
+  EXPECT_EQ(invocations[1]["error"]["errorType"], "UnhandledException");
+  EXPECT_EQ(invocations[1]["error"]["errorMessage"], "subnet lookup exploded");
+  EXPECT_EQ(invocations[2]["status"], "succeeded");
+  EXPECT_EQ(invocations[2]["response"]["ok"], true);
+}
+
+TEST(RuntimeLoop, InitErrorIsReportedWithTypeAndMessage) {
+  RuntimeApiFixture api;
+  auto transport = make_http_transport(api.host_port());
+  RuntimeClient client(*transport);
+  Status status = client.post_init_error("Runtime.InvalidConfiguration",
+                                         "EFS_FILE_SYSTEM_ID is required");
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+
+  const json results = api.results();
+  ASSERT_TRUE(results["init_error"].is_object());
+  EXPECT_EQ(results["init_error"]["body"]["errorType"], "Runtime.InvalidConfiguration");
+  EXPECT_EQ(results["init_error"]["body"]["errorMessage"], "EFS_FILE_SYSTEM_ID is required");
+  EXPECT_EQ(results["init_error"]["error_type_header"], "Runtime.InvalidConfiguration");
+}
+
+TEST(RuntimeLoop, ReturnsAnErrorWhenTheRuntimeApiGoesAway) {
+  auto api = std::make_unique<RuntimeApiFixture>();
+  const std::string host_port = api->host_port();
+  api->stop();
+  auto transport = make_http_transport(host_port);
+  int calls = 0;
+  Status status = run_runtime_loop(
+      *transport, [&](const Invocation&) { ++calls; return InvocationResponse::ok("{}"); },
+      Logger());
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(RuntimeLoop, ResponseForAnUnknownRequestIsAnError) {
+  RuntimeApiFixture api;
+  auto transport = make_http_transport(api.host_port());
+  RuntimeClient client(*transport);
+  Status status = client.post_response("not-a-request", InvocationResponse::ok("{}"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("400"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace efsas::lambda
