@@ -1,0 +1,26 @@
+// file-monitor's entry point: registers the subcommands and turns their outcome into an exit code.
+// Each subcommand lives in its own file (count_command.cc, ...) and is added here with one line.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "count_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"file-monitor: counts files on EFS and scales its mount targets"};
+  app.require_subcommand(1);
+  efsas::app::add_count_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    // Subcommands report their own failures and throw RuntimeError only to set the exit code.
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "file-monitor: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

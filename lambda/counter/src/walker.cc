@@ -1,0 +1,495 @@
+// A parallel getdents64 walk: a shared LIFO stack of directories to list (depth first keeps the
+// number of open descriptors low), workers counting into local totals merged once at the end,
+// and a coordinator on the calling thread for progress, deadline and cancellation.
+#include "walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace efsas::counter::detail {
+namespace {
+
+constexpr std::size_t kBufferSize = 64 * 1024;
+constexpr int kListFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+constexpr int kPathFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// A directory descriptor kept open while children still refer to it.
+struct DirFd {
+  DirFd(int descriptor, std::atomic<std::size_t>* counter) : fd(descriptor), open(counter) {}
+  ~DirFd() {
+    ::close(fd);
+    if (open != nullptr) open->fetch_sub(1, std::memory_order_relaxed);
+  }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+  int fd;
+  std::atomic<std::size_t>* open;
+};
+
+// Names a directory: for error paths, and to reach children after its descriptor was closed.
+struct Node {
+  std::shared_ptr<const Node> parent;
+  std::string name;
+  std::weak_ptr<DirFd> fd;
+};
+
+struct Item {
+  std::shared_ptr<const Node> parent;
+  std::shared_ptr<DirFd> parent_fd;  // null when the descriptor budget was spent
+  std::string name;
+};
+
+struct Key {
+  std::uint64_t device;
+  std::uint64_t inode;
+  friend bool operator==(const Key&, const Key&) = default;
+};
+struct KeyHash {
+  std::size_t operator()(const Key& k) const {
+    return std::hash<std::uint64_t>{}(k.inode * 0x9e3779b97f4a7c15ULL ^ k.device);
+  }
+};
+
+std::int64_t ns(const struct timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+std::string path_of(const Node* parent, std::string_view name) {
+  std::vector<const Node*> chain;
+  for (const Node* n = parent; n != nullptr; n = n->parent.get()) chain.push_back(n);
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    out += (*it)->name;
+    if (out.empty() || out.back() != '/') out += '/';
+  }
+  out += name;
+  return out;
+}
+
+// Progress counters a worker publishes after each directory; one cache line each.
+struct alignas(64) Published {
+  std::atomic<std::uint64_t> files{0};
+  std::atomic<std::uint64_t> directories{0};
+  std::atomic<std::uint64_t> errors{0};
+};
+
+struct Local {
+  Counts counts;
+  std::uint64_t errors = 0;
+  std::vector<ScanError> samples;
+  std::uint64_t read = 0;
+  std::uint64_t reused = 0;
+  std::vector<DirRecord> records;
+  std::vector<std::uint32_t> reused_indices;
+};
+
+class Walk {
+ public:
+  Walk(const WalkInput& input, const CountOptions& options)
+      : in_(input), options_(options), threads_(options.threads == 0 ? 1 : options.threads) {
+    if (in_.previous != nullptr) {
+      index_.reserve(in_.previous->records.size());
+      for (std::uint32_t i = 0; i < in_.previous->records.size(); ++i) {
+        const DirRecord& r = in_.previous->records[i];
+        index_.emplace(Key{r.device, r.inode}, i);
+      }
+    }
+  }
+
+  WalkOutput run(const Clock& clock) {
+    const SteadyTime start = clock.steady_now();
+    std::vector<Local> locals(threads_);
+    std::vector<Published> published(threads_);
+    root_fd_ = std::make_shared<DirFd>(::fcntl(in_.root_fd, F_DUPFD_CLOEXEC, 0), nullptr);
+    root_node_ = std::make_shared<Node>(Node{nullptr, in_.root_path, root_fd_});
+    process_root(locals[0]);
+    publish(locals[0], published[0]);
+
+    std::vector<std::thread> workers;
+    workers.reserve(threads_);
+    for (unsigned i = 0; i < threads_; ++i) {
+      workers.emplace_back([this, &locals, &published, i] { work(locals[i], published[i]); });
+    }
+    std::string stop_reason;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (finished_cv_.wait_for(lock, options_.poll_interval, [this] { return finished_; })) {
+          break;
+        }
+      }
+      if (options_.deadline && clock.steady_now() >= *options_.deadline) {
+        stop_reason = "deadline";
+      } else if (options_.cancelled && options_.cancelled()) {
+        stop_reason = "cancelled";
+      }
+      if (!stop_reason.empty()) {
+        request_stop();
+        break;
+      }
+      if (options_.on_progress) options_.on_progress(sum(published, clock.steady_now() - start));
+    }
+    for (std::thread& t : workers) t.join();
+    // A deadline passed during the last stretch still makes the result partial only if work
+    // was actually left: `stopped_` records whether any directory was abandoned.
+    WalkOutput out;
+    CountResult& r = out.result;
+    for (Local& l : locals) {
+      r.counts += l.counts;
+      r.errors += l.errors;
+      r.directories_read += l.read;
+      r.directories_reused += l.reused;
+      for (ScanError& e : l.samples) {
+        if (r.error_samples.size() < options_.max_error_samples) r.error_samples.push_back(e);
+      }
+      for (DirRecord& d : l.records) out.records.push_back(std::move(d));
+      out.reused.insert(out.reused.end(), l.reused_indices.begin(), l.reused_indices.end());
+    }
+    r.complete = !abandoned_.load();
+    if (!r.complete) r.incomplete_reason = stop_reason.empty() ? "cancelled" : stop_reason;
+    r.elapsed = clock.steady_now() - start;
+    stack_.clear();
+    root_node_.reset();
+    root_fd_.reset();
+    return out;
+  }
+
+ private:
+  void request_stop() {
+    std::lock_guard lock(mutex_);
+    stop_.store(true);
+    if (!stack_.empty()) abandoned_.store(true);
+    work_cv_.notify_all();
+  }
+
+  static Progress sum(const std::vector<Published>& published, std::chrono::nanoseconds elapsed) {
+    Progress p;
+    for (const Published& w : published) {
+      p.files += w.files.load(std::memory_order_relaxed);
+      p.directories += w.directories.load(std::memory_order_relaxed);
+      p.errors += w.errors.load(std::memory_order_relaxed);
+    }
+    p.elapsed = elapsed;
+    return p;
+  }
+
+  static void publish(const Local& l, Published& p) {
+    p.files.store(l.counts.files, std::memory_order_relaxed);
+    p.directories.store(l.counts.directories, std::memory_order_relaxed);
+    p.errors.store(l.errors, std::memory_order_relaxed);
+  }
+
+  void work(Local& local, Published& published) {
+    std::vector<char> buffer(kBufferSize);
+    std::vector<Item> found;
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(mutex_);
+        work_cv_.wait(lock, [this] { return stop_.load() || !stack_.empty() || busy_ == 0; });
+        if (stop_.load() || stack_.empty()) {
+          finished_ = true;
+          work_cv_.notify_all();
+          finished_cv_.notify_all();
+          return;
+        }
+        item = std::move(stack_.back());
+        stack_.pop_back();
+        ++busy_;
+      }
+      process(std::move(item), local, buffer, found);
+      publish(local, published);
+      std::lock_guard lock(mutex_);
+      --busy_;
+      if (stop_.load() && !found.empty()) abandoned_.store(true);
+      for (Item& f : found) stack_.push_back(std::move(f));
+      if (stack_.empty() && busy_ == 0) {
+        finished_ = true;
+        finished_cv_.notify_all();
+        work_cv_.notify_all();
+      } else if (found.size() == 1) {
+        work_cv_.notify_one();
+      } else if (!found.empty()) {
+        work_cv_.notify_all();
+      }
+      found.clear();
+    }
+  }
+
+  void fail(Local& local, const std::shared_ptr<const Node>& parent, std::string_view name,
+            int error_number) {
+    ++local.errors;
+    if (local.samples.size() < options_.max_error_samples) {
+      local.samples.push_back(
+          ScanError{path_of(parent.get(), name), error_number, std::strerror(error_number)});
+    }
+  }
+
+  // Opens the directory `node` names, from its nearest ancestor whose descriptor is still open.
+  int reopen(const Node& node) {
+    std::vector<const Node*> chain;
+    std::shared_ptr<DirFd> anchor;
+    for (const Node* n = &node; n != nullptr; n = n->parent.get()) {
+      anchor = n->fd.lock();
+      if (anchor) break;
+      chain.push_back(n);
+    }
+    if (!anchor) fail_invariant("walk: the root descriptor closed during the walk");
+    int fd = anchor->fd;
+    int owned = -1;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      const int next = ::openat(fd, (*it)->name.c_str(), kPathFlags);
+      const int saved = errno;
+      if (owned >= 0) ::close(owned);
+      if (next < 0) {
+        errno = saved;
+        return -1;
+      }
+      owned = fd = next;
+    }
+    return owned >= 0 ? owned : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  }
+
+  const DirRecord* lookup(const struct stat& st) const {
+    const auto it = index_.find(Key{st.st_dev, st.st_ino});
+    if (it == index_.end()) return nullptr;
+    const DirRecord& r = in_.previous->records[it->second];
+    if (r.mtime_ns != ns(st.st_mtim) || r.ctime_ns != ns(st.st_ctim)) return nullptr;
+    return &r;
+  }
+
+  void reuse(const DirRecord& record, Local& local) {
+    local.counts += record.counts;
+    ++local.reused;
+    local.reused_indices.push_back(
+        static_cast<std::uint32_t>(&record - in_.previous->records.data()));
+  }
+
+  // Queues the children of a directory (taking ownership of fd): they keep its descriptor open
+  // while the budget allows, else they are reached again from an open ancestor. `parent` is
+  // null for the root.
+  void adopt(int fd, const std::shared_ptr<const Node>& parent, std::string_view name,
+             std::vector<std::string> names, std::vector<Item>& found) {
+    std::shared_ptr<const Node> node;
+    std::shared_ptr<DirFd> dir_fd;
+    if (!parent) {
+      ::close(fd);
+      node = root_node_;
+      dir_fd = root_fd_;
+    } else {
+      if (open_.fetch_add(1, std::memory_order_relaxed) < options_.max_open_directories) {
+        dir_fd = std::make_shared<DirFd>(fd, &open_);
+      } else {
+        open_.fetch_sub(1, std::memory_order_relaxed);
+        ::close(fd);
+      }
+      node = std::make_shared<const Node>(Node{parent, std::string(name), dir_fd});
+    }
+    for (std::string& n : names) found.push_back(Item{node, dir_fd, std::move(n)});
+  }
+
+  void process_root(Local& local) {
+    struct stat st {};
+    if (::fstat(root_fd_->fd, &st) != 0) fail_invariant("walk: fstat on the open root failed");
+    std::vector<Item> found;
+    if (const DirRecord* r = in_.previous != nullptr ? lookup(st) : nullptr) {
+      reuse(*r, local);
+      for (const std::string& n : r->subdirectories) found.push_back(Item{root_node_, root_fd_, n});
+    } else {
+      std::vector<char> buffer(kBufferSize);
+      list(::fcntl(root_fd_->fd, F_DUPFD_CLOEXEC, 0), st, nullptr, in_.root_path, local, buffer,
+           found);
+    }
+    for (Item& f : found) stack_.push_back(std::move(f));
+  }
+
+  void process(Item item, Local& local, std::vector<char>& buffer, std::vector<Item>& found) {
+    int parent_fd = item.parent_fd ? item.parent_fd->fd : -1;
+    int owned_parent = -1;
+    if (parent_fd < 0) {
+      owned_parent = parent_fd = reopen(*item.parent);
+      if (parent_fd < 0) {
+        fail(local, item.parent, item.name, errno);
+        return;
+      }
+    }
+    // Incremental mode: an unchanged leaf costs one stat; an unchanged directory with
+    // subdirectories is opened (O_PATH, no listing) only to reach them.
+    const DirRecord* match = nullptr;
+    if (in_.previous != nullptr) {
+      struct stat st {};
+      bool done = true;
+      if (::fstatat(parent_fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        fail(local, item.parent, item.name, errno);
+      } else if (!S_ISDIR(st.st_mode)) {
+        fail(local, item.parent, item.name, ENOTDIR);
+      } else if (match = lookup(st); match != nullptr && match->subdirectories.empty()) {
+        reuse(*match, local);
+      } else {
+        done = false;
+      }
+      if (done) {
+        if (owned_parent >= 0) ::close(owned_parent);
+        return;
+      }
+    }
+    const int fd = ::openat(parent_fd, item.name.c_str(), match != nullptr ? kPathFlags : kListFlags);
+    const int open_errno = errno;
+    if (owned_parent >= 0) ::close(owned_parent);
+    item.parent_fd.reset();  // the parent's descriptor closes now if this was its last child
+    if (fd < 0) {
+      fail(local, item.parent, item.name, open_errno);
+      return;
+    }
+    struct stat st {};
+    if ((in_.build_cache || match != nullptr) && ::fstat(fd, &st) != 0) {
+      fail(local, item.parent, item.name, errno);
+      ::close(fd);
+      return;
+    }
+    if (match != nullptr) {
+      // The directory opened must still be the one that matched (not replaced in between).
+      if (lookup(st) == match) {
+        reuse(*match, local);
+        adopt(fd, item.parent, item.name, match->subdirectories, found);
+        return;
+      }
+      ::close(fd);
+      const int again = reopen_child(item);
+      if (again < 0) {
+        fail(local, item.parent, item.name, errno);
+        return;
+      }
+      if (::fstat(again, &st) != 0) {
+        fail(local, item.parent, item.name, errno);
+        ::close(again);
+        return;
+      }
+      list(again, st, item.parent, item.name, local, buffer, found);
+      return;
+    }
+    list(fd, st, item.parent, item.name, local, buffer, found);
+  }
+
+  // Opens a directory for listing after its parent's descriptor was released.
+  int reopen_child(const Item& item) {
+    const int parent_fd = reopen(*item.parent);
+    if (parent_fd < 0) return -1;
+    const int fd = ::openat(parent_fd, item.name.c_str(), kListFlags);
+    const int saved = errno;
+    ::close(parent_fd);
+    errno = saved;
+    return fd;
+  }
+
+  // Lists an open directory (taking ownership of fd) and counts its entries. `st` is its stat
+  // taken before listing (only filled when building a cache).
+  void list(int fd, const struct stat& st, const std::shared_ptr<const Node>& parent,
+            std::string_view name, Local& local, std::vector<char>& buffer,
+            std::vector<Item>& found) {
+    Counts direct;
+    std::vector<std::string> subdirectories;
+    bool clean = true;
+    for (;;) {
+      if (stop_.load(std::memory_order_relaxed)) {
+        clean = false;
+        abandoned_.store(true);
+        break;
+      }
+      const ssize_t n = ::getdents64(fd, buffer.data(), buffer.size());
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail(local, parent, name, errno);
+        clean = false;
+        break;
+      }
+      for (ssize_t off = 0; off < n;) {
+        const auto* entry = reinterpret_cast<const struct dirent64*>(buffer.data() + off);
+        off += entry->d_reclen;
+        const char* entry_name = entry->d_name;
+        if (entry_name[0] == '.' &&
+            (entry_name[1] == '\0' || (entry_name[1] == '.' && entry_name[2] == '\0'))) {
+          continue;
+        }
+        unsigned char type = options_.trust_d_type ? entry->d_type : static_cast<unsigned char>(DT_UNKNOWN);
+        if (type == DT_UNKNOWN) {
+          struct stat entry_st {};
+          if (::fstatat(fd, entry_name, &entry_st, AT_SYMLINK_NOFOLLOW) != 0) {
+            const int saved = errno;
+            fail(local, parent, std::string(name) + "/" + entry_name, saved);
+            clean = false;
+            continue;
+          }
+          type = static_cast<unsigned char>(IFTODT(entry_st.st_mode));
+        }
+        switch (type) {
+          case DT_REG:
+            ++direct.files;
+            break;
+          case DT_DIR:
+            ++direct.directories;
+            subdirectories.emplace_back(entry_name);
+            break;
+          case DT_LNK:
+            ++direct.symlinks;
+            break;
+          default:
+            ++direct.other;
+            break;
+        }
+      }
+    }
+    local.counts += direct;
+    ++local.read;
+    if (clean && in_.build_cache && ns(st.st_mtim) < in_.racy_after_ns &&
+        ns(st.st_ctim) < in_.racy_after_ns) {
+      local.records.push_back(DirRecord{static_cast<std::uint64_t>(st.st_dev),
+                                        static_cast<std::uint64_t>(st.st_ino), ns(st.st_mtim),
+                                        ns(st.st_ctim), direct, subdirectories});
+    }
+    if (subdirectories.empty() || stop_.load(std::memory_order_relaxed)) {
+      if (!subdirectories.empty()) abandoned_.store(true);
+      ::close(fd);
+      return;
+    }
+    adopt(fd, parent, name, std::move(subdirectories), found);
+  }
+
+  const WalkInput& in_;
+  const CountOptions& options_;
+  const unsigned threads_;
+  std::unordered_map<Key, std::uint32_t, KeyHash> index_;
+  std::shared_ptr<DirFd> root_fd_;
+  std::shared_ptr<const Node> root_node_;
+  std::atomic<std::size_t> open_{0};
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::condition_variable finished_cv_;
+  std::vector<Item> stack_;
+  std::size_t busy_ = 0;
+  bool finished_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> abandoned_{false};
+};
+
+}  // namespace
+
+WalkOutput walk(const WalkInput& input, const CountOptions& options, const Clock& clock) {
+  Walk w(input, options);
+  return w.run(clock);
+}
+
+}  // namespace efsas::counter::detail
