@@ -1,0 +1,59 @@
+# The Application Load Balancer in front of file-service; a task receives traffic once /readyz
+# says it has a valid mount-target list and at least one healthy mount target.
+
+resource "aws_lb" "file_service" {
+  name               = "${substr(local.name, 0, 28)}-alb"
+  internal           = var.alb_internal
+  load_balancer_type = "application"
+  security_groups    = [aws_security_group.alb.id]
+  subnets            = var.alb_internal ? aws_subnet.private[*].id : aws_subnet.public[*].id
+
+  # Uploads of up to body_limit_bytes can take a while on a slow client.
+  idle_timeout = 300
+}
+
+resource "aws_lb_target_group" "file_service" {
+  name        = "${substr(local.name, 0, 29)}-tg"
+  port        = var.file_service_port
+  protocol    = "HTTP"
+  target_type = "ip"
+  vpc_id      = aws_vpc.main.id
+
+  # Matches file-service's graceful shutdown: in-flight requests finish before the task stops.
+  deregistration_delay = 30
+
+  health_check {
+    path                = "/readyz"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.file_service.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.file_service.arn
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  count = var.alb_certificate_arn == "" ? 0 : 1
+
+  load_balancer_arn = aws_lb.file_service.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.alb_certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.file_service.arn
+  }
+}
