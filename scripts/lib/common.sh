@@ -1,0 +1,78 @@
+# Helpers shared by the deploy scripts: messages, tool checks, the Terraform CLI configuration and
+# the AWS CLI. Sourced, never run; the caller sets `set -euo pipefail` and SCRIPT_NAME.
+# shellcheck shell=bash
+
+EFSAS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export EFSAS_ROOT
+
+log() { printf '%s: %s\n' "${SCRIPT_NAME:-efsas}" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# require_tool NAME HINT: stops with a clear message when NAME is not on PATH.
+require_tool() {
+  local name=$1 hint=$2
+  if ! command -v "$name" >/dev/null 2>&1; then
+    die "'$name' is not installed or not on PATH: $hint"
+  fi
+}
+
+# Terraform finds its providers through the CLI configuration. Where the user has one (the file
+# TF_CLI_CONFIG_FILE names, or ~/.terraformrc) it is left alone. Where there is none but a local
+# provider mirror exists (EFSAS_TF_PLUGIN_MIRROR, default /opt/tf-plugins: machines without
+# internet access), a configuration that installs from that mirror is written and used.
+setup_terraform_cli_config() {
+  local mirror=${EFSAS_TF_PLUGIN_MIRROR:-/opt/tf-plugins}
+  local user_config=${TF_CLI_CONFIG_FILE:-$HOME/.terraformrc}
+  if [[ -f $user_config ]]; then
+    return 0
+  fi
+  if [[ ! -d $mirror ]]; then
+    # Nothing configured: Terraform's defaults (the public registry) apply. A variable naming a
+    # missing file would only produce a warning on every command.
+    if [[ -n ${TF_CLI_CONFIG_FILE:-} ]]; then
+      unset TF_CLI_CONFIG_FILE
+    fi
+    return 0
+  fi
+  local config_dir
+  config_dir=${TMPDIR:-/tmp}/efsas-terraform-$(id -u)
+  mkdir -p "$config_dir"
+  local config=$config_dir/cli.tfrc
+  cat >"$config.$$" <<EOF
+# Written by scripts/lib/common.sh: providers come from the local mirror $mirror.
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/*/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/*/*"]
+  }
+}
+EOF
+  mv -f "$config.$$" "$config"
+  export TF_CLI_CONFIG_FILE=$config
+}
+
+# The AWS CLI honours AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) itself from botocore
+# 1.31 / CLI 2.13; older ones ignore it, so it is passed explicitly when set.
+aws_cli() {
+  if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+    aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
+  else
+    aws "$@"
+  fi
+}
+
+# tf_output DIR NAME: one output of the stack in DIR as plain text.
+tf_output() {
+  terraform -chdir="$1" output -raw "$2"
+}
+
+# docker_engine_available: true when a Docker engine answers (a client alone is not enough).
+docker_engine_available() {
+  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
+}
