@@ -1,0 +1,93 @@
+// The reconcile planner: from what a run observed (mount targets, subnets, the published
+// document, the scan result) to what it should do. Pure: no I/O, no clock (time passed in), so
+// it is tested exhaustively, with properties, without AWS.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "efsas/clock.h"
+#include "efsas/mount_target_list.h"
+
+namespace efsas::monitor {
+
+struct Subnet {
+  std::string id;
+  std::string availability_zone;
+  std::string availability_zone_id;
+  std::string vpc_id;
+  std::int64_t available_ip_addresses = 0;
+};
+
+struct ScanSummary {
+  std::uint64_t files = 0;
+  std::uint64_t errors = 0;
+  double seconds = 0;
+  // False when the walk stopped early (deadline) or failed: the count is a lower bound.
+  bool complete = false;
+};
+
+enum class DocumentState { kMissing, kMalformed, kValid };
+
+// The SSM parameter as read.
+struct PublishedDocument {
+  DocumentState state = DocumentState::kMissing;
+  MountTargetList list;        // when kValid
+  std::string problem;         // when kMalformed: why it was rejected
+  // The highest generation known from any source: the valid document's, one salvaged from a
+  // malformed document, or the parameter's own version. A new document goes above it.
+  std::uint64_t generation_floor = 0;
+};
+
+struct Observation {
+  std::string file_system_id;
+  std::vector<MountTarget> mount_targets;  // every state
+  std::vector<Subnet> subnets;             // the candidate subnets
+  PublishedDocument document;
+  ScanSummary scan;
+};
+
+struct PlanLimits {
+  std::uint64_t file_count_threshold = 100000;
+  int max_mount_targets = 3;
+  int max_creates_per_run = 1;
+  bool force_ecs_deployment = true;  // and ECS cluster/service configured
+};
+
+struct PlannedCreate {
+  std::string subnet_id;
+  std::string availability_zone;
+};
+
+struct Plan {
+  int desired_mount_targets = 0;
+  int current_mount_targets = 0;  // existing and not being deleted
+  bool scaling_allowed = false;   // false on a partial scan
+  std::vector<PlannedCreate> creates;
+  std::optional<MountTargetList> publish;  // the document to write, when its content changes
+  bool force_ecs_deployment = false;
+  std::vector<std::string> notes;  // why: skipped subnets, partial scan, malformed document...
+
+  bool changes_anything() const { return !creates.empty() || publish.has_value(); }
+};
+
+// Mount-target states that occupy an AZ (anything but deleting/deleted/error).
+bool occupies_az(const std::string& state);
+
+// ceil(files / threshold), at least 1, at most az_count and max_mount_targets (and >= 1).
+int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_count,
+                          int max_mount_targets);
+
+// Candidate subnets in the order creations use: by AZ name, then subnet id.
+std::vector<Subnet> creation_order(std::vector<Subnet> subnets);
+
+// The document that describes `mount_targets` (only `available` ones, sorted by id).
+MountTargetList document_for(const std::string& file_system_id,
+                             const std::vector<MountTarget>& mount_targets,
+                             std::uint64_t generation, SystemTime now);
+
+Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now);
+
+}  // namespace efsas::monitor

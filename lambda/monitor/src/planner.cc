@@ -1,0 +1,120 @@
+// The pure reconcile planner; the rules are in docs/file-monitor.md ("What a run does").
+#include "efsas/monitor/planner.h"
+
+#include <algorithm>
+#include <set>
+
+namespace efsas::monitor {
+
+bool occupies_az(const std::string& state) {
+  return state != "deleting" && state != "deleted" && state != "error";
+}
+
+int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_count,
+                          int max_mount_targets) {
+  if (threshold == 0) threshold = 1;
+  const std::uint64_t wanted = std::max<std::uint64_t>(1, files / threshold +
+                                                              (files % threshold != 0 ? 1 : 0));
+  const std::uint64_t cap = static_cast<std::uint64_t>(std::max(1, std::min(az_count,
+                                                                          max_mount_targets)));
+  return static_cast<int>(std::min(wanted, cap));
+}
+
+std::vector<Subnet> creation_order(std::vector<Subnet> subnets) {
+  std::sort(subnets.begin(), subnets.end(), [](const Subnet& a, const Subnet& b) {
+    if (a.availability_zone != b.availability_zone) {
+      return a.availability_zone < b.availability_zone;
+    }
+    return a.id < b.id;
+  });
+  return subnets;
+}
+
+MountTargetList document_for(const std::string& file_system_id,
+                             const std::vector<MountTarget>& mount_targets,
+                             std::uint64_t generation, SystemTime now) {
+  MountTargetList list;
+  list.file_system_id = file_system_id;
+  list.generation = generation;
+  list.updated_at = format_iso8601_ms(now);
+  for (const auto& target : mount_targets) {
+    if (target.state == "available") list.mount_targets.push_back(target);
+  }
+  std::sort(list.mount_targets.begin(), list.mount_targets.end(),
+            [](const MountTarget& a, const MountTarget& b) { return a.id < b.id; });
+  return list;
+}
+
+Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now) {
+  Plan plan;
+  std::set<std::string> used_azs;
+  for (const auto& target : observed.mount_targets) {
+    if (!occupies_az(target.state)) continue;
+    ++plan.current_mount_targets;
+    used_azs.insert(target.availability_zone);
+    if (target.state != "available") {
+      plan.notes.push_back(target.id + " in " + target.availability_zone + " is " +
+                           target.state + ": not published yet");
+    }
+  }
+
+  std::set<std::string> candidate_azs;
+  for (const auto& subnet : observed.subnets) candidate_azs.insert(subnet.availability_zone);
+  // AZs already served count too: the cap is how many AZs could hold a mount target.
+  std::set<std::string> possible_azs = candidate_azs;
+  possible_azs.insert(used_azs.begin(), used_azs.end());
+  plan.desired_mount_targets =
+      desired_mount_targets(observed.scan.files, limits.file_count_threshold,
+                            static_cast<int>(possible_azs.size()), limits.max_mount_targets);
+
+  plan.scaling_allowed = observed.scan.complete;
+  if (!observed.scan.complete) {
+    plan.notes.push_back("scan incomplete (" + std::to_string(observed.scan.files) +
+                         " files so far): no scaling this run");
+  }
+  const int missing = plan.desired_mount_targets - plan.current_mount_targets;
+  if (plan.scaling_allowed && missing > 0) {
+    const int budget = std::min(missing, std::max(0, limits.max_creates_per_run));
+    std::set<std::string> seen_azs = used_azs;
+    for (const auto& subnet : creation_order(observed.subnets)) {
+      if (static_cast<int>(plan.creates.size()) >= budget) break;
+      if (seen_azs.count(subnet.availability_zone) != 0) continue;
+      if (subnet.available_ip_addresses <= 0) {
+        plan.notes.push_back(subnet.id + " in " + subnet.availability_zone +
+                             " has no free IP addresses: skipped");
+        continue;
+      }
+      seen_azs.insert(subnet.availability_zone);
+      plan.creates.push_back({subnet.id, subnet.availability_zone});
+    }
+    if (static_cast<int>(plan.creates.size()) < budget) {
+      plan.notes.push_back("wanted " + std::to_string(plan.desired_mount_targets) +
+                           " mount targets but no usable subnet in another AZ");
+    }
+    if (missing > budget) {
+      plan.notes.push_back(std::to_string(missing - budget) +
+                           " more mount target(s) left for later runs (MAX_CREATES_PER_RUN)");
+    }
+  }
+
+  const PublishedDocument& current = observed.document;
+  std::uint64_t floor = current.generation_floor;
+  if (current.state == DocumentState::kValid) floor = std::max(floor, current.list.generation);
+  MountTargetList wanted =
+      document_for(observed.file_system_id, observed.mount_targets, floor + 1, now);
+  if (current.state == DocumentState::kValid && same_content(current.list, wanted)) {
+    // Nothing to publish.
+  } else {
+    if (current.state == DocumentState::kMissing) {
+      plan.notes.push_back("mount-target document missing: creating it");
+    } else if (current.state == DocumentState::kMalformed) {
+      plan.notes.push_back("mount-target document malformed (" + current.problem +
+                           "): replacing it");
+    }
+    plan.publish = std::move(wanted);
+    plan.force_ecs_deployment = limits.force_ecs_deployment;
+  }
+  return plan;
+}
+
+}  // namespace efsas::monitor

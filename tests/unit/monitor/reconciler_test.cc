@@ -1,0 +1,295 @@
+// A reconcile run over an in-memory CloudApi: the paths moto cannot show (mount targets that stay
+// `creating`, a parameter that changes between reads, failing calls) and the run's outputs.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "efsas/monitor/reconciler.h"
+
+namespace efsas::monitor {
+namespace {
+
+constexpr const char* kFs = "fs-0123abcd";
+constexpr const char* kParam = "/efs-mount-autoscaling/mount-targets";
+
+// EFS, EC2, SSM and ECS as a few maps; enforces EFS's one-target-per-AZ rule.
+class FakeCloud final : public CloudApi {
+ public:
+  std::vector<Subnet> subnets = {
+      {"subnet-0000000a", "us-east-1a", "use1-az1", "vpc-1", 100},
+      {"subnet-0000000b", "us-east-1b", "use1-az2", "vpc-1", 100},
+      {"subnet-0000000c", "us-east-1c", "use1-az3", "vpc-1", 100}};
+  std::vector<MountTarget> targets;
+  std::string new_target_state = "available";
+  std::optional<ParameterValue> parameter;
+  std::vector<std::string> puts;
+  int deployments = 0;
+  int mutations = 0;
+  // Called after every GetParameter: lets a test change the parameter behind the run's back.
+  std::function<void()> after_get;
+  bool fail_ecs = false;
+
+  Result<FileSystemInfo> describe_file_system(const std::string& id) override {
+    return FileSystemInfo{id, "fs", "available", static_cast<int>(targets.size())};
+  }
+  Result<std::vector<MountTarget>> describe_mount_targets(const std::string&) override {
+    return targets;
+  }
+  Result<std::vector<Subnet>> describe_subnets(const std::vector<std::string>& ids,
+                                               const std::string& vpc) override {
+    std::vector<Subnet> out;
+    for (const auto& s : subnets) {
+      if ((ids.empty() && s.vpc_id == vpc) ||
+          std::find(ids.begin(), ids.end(), s.id) != ids.end()) {
+        out.push_back(s);
+      }
+    }
+    return out;
+  }
+  Result<MountTarget> create_mount_target(const std::string&, const std::string& subnet_id,
+                                          const std::vector<std::string>&) override {
+    ++mutations;
+    const auto s = std::find_if(subnets.begin(), subnets.end(),
+                                [&](const Subnet& x) { return x.id == subnet_id; });
+    for (const auto& t : targets) {
+      if (t.availability_zone == s->availability_zone && occupies_az(t.state)) {
+        Error e = make_error(ErrorCode::kRemote, "mount target already exists in this AZ");
+        e.remote_code = "MountTargetConflict";
+        return e;
+      }
+    }
+    char id[32];
+    std::snprintf(id, sizeof id, "fsmt-%08zx", targets.size() + 1);
+    targets.push_back(MountTarget{id, s->availability_zone, s->availability_zone_id, s->id,
+                                  "10.0.0." + std::to_string(targets.size() + 10),
+                                  new_target_state});
+    return targets.back();
+  }
+  Result<std::optional<ParameterValue>> get_parameter(const std::string&) override {
+    auto value = parameter;
+    if (after_get) after_get();
+    return value;
+  }
+  Result<std::int64_t> put_parameter(const std::string&, const std::string& value) override {
+    ++mutations;
+    puts.push_back(value);
+    const std::int64_t version = parameter ? parameter->version + 1 : 1;
+    parameter = ParameterValue{value, version};
+    return version;
+  }
+  Status force_new_deployment(const std::string&, const std::string&) override {
+    ++mutations;
+    if (fail_ecs) return make_error(ErrorCode::kRemote, "ServiceNotFoundException");
+    ++deployments;
+    return {};
+  }
+};
+
+MonitorConfig config(std::uint64_t threshold = 100) {
+  MonitorConfig c;
+  c.file_system_id = kFs;
+  c.file_count_threshold = threshold;
+  c.candidate_subnet_ids = {"subnet-0000000c", "subnet-0000000a", "subnet-0000000b"};
+  c.ecs_cluster_name = "cluster";
+  c.ecs_service_name = "file-service";
+  return c;
+}
+
+ScanSummary scan(std::uint64_t files, bool complete = true) { return {files, 2, 0.5, complete}; }
+
+MountTargetList published(const FakeCloud& cloud) {
+  auto list = parse_mount_target_list(cloud.parameter->value);
+  EXPECT_TRUE(list.ok()) << list.error().to_string();
+  return list.ok() ? *list : MountTargetList{};
+}
+
+TEST(Reconcile, FreshSystemCreatesOneTargetPublishesAndDeploys) {
+  FakeCloud cloud;
+  ManualClock clock;
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1a");
+  EXPECT_TRUE(report->published);
+  const MountTargetList list = published(cloud);
+  EXPECT_EQ(list.generation, 1u);
+  ASSERT_EQ(list.mount_targets.size(), 1u);  // published from a fresh read after creating
+  EXPECT_EQ(list.mount_targets[0].id, report->created[0].id);
+  EXPECT_EQ(cloud.deployments, 1);
+
+  // A second run with nothing new changes nothing.
+  auto again = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created.empty());
+  EXPECT_FALSE(again->published);
+  EXPECT_EQ(cloud.puts.size(), 1u);
+  EXPECT_EQ(cloud.deployments, 1);
+}
+
+TEST(Reconcile, CreatingTargetIsPublishedOnlyOnceAvailable) {
+  FakeCloud cloud;
+  cloud.new_target_state = "creating";
+  ManualClock clock;
+  auto first = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->created.size(), 1u);
+  EXPECT_TRUE(published(cloud).mount_targets.empty());  // created, but not usable yet
+
+  auto second = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->created.empty());  // its AZ is taken while it is creating
+  EXPECT_FALSE(second->published);
+
+  cloud.targets[0].state = "available";
+  auto third = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->published);
+  EXPECT_EQ(published(cloud).generation, 2u);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+TEST(Reconcile, ConflictMeansSomeoneElseCreatedItAndIsNotAnError) {
+  FakeCloud cloud;
+  ManualClock clock;
+  // Another run creates in us-east-1a between our DescribeMountTargets and CreateMountTarget.
+  cloud.after_get = [&] {
+    if (cloud.targets.empty()) {
+      cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
+                                          "subnet-0000000a", "10.0.0.99", "available"});
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+  EXPECT_TRUE(report->created.empty());
+  EXPECT_EQ(report->conflicts, std::vector<std::string>{"us-east-1a"});
+  EXPECT_EQ(cloud.targets.size(), 1u);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
+                                      "subnet-0000000a", "10.0.0.99", "available"});
+  int gets = 0;
+  cloud.after_get = [&] {
+    // After our first read, a racing run publishes generation 30 with other content.
+    if (++gets == 1) {
+      MountTargetList other{kFs, 30, "2026-01-01T00:00:00.000Z", {}};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 5};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->published);
+  EXPECT_EQ(published(cloud).generation, 31u);
+}
+
+TEST(Reconcile, MalformedParameterIsReportedAndReplacedAboveItsGeneration) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.parameter = ParameterValue{R"({"schema_version": 1, "generation": 17, "oops": true})", 3};
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  const nlohmann::json json = report->to_json();
+  EXPECT_EQ(json["document"]["state"], "malformed");
+  EXPECT_FALSE(json["document"]["problem"].get<std::string>().empty());
+  EXPECT_EQ(published(cloud).generation, 18u);
+
+  cloud.parameter = ParameterValue{"not json at all", 9};
+  report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(published(cloud).generation, 10u);  // above the parameter's own version
+}
+
+TEST(Reconcile, DocumentOfAnotherFileSystemIsReplaced) {
+  FakeCloud cloud;
+  ManualClock clock;
+  MountTargetList other{"fs-99999999", 4, "2026-01-01T00:00:00.000Z", {}};
+  cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1};
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(published(cloud).file_system_id, kFs);
+  EXPECT_EQ(published(cloud).generation, 5u);
+}
+
+TEST(Reconcile, DryRunChangesNothingAndSaysWhatItWouldDo) {
+  FakeCloud cloud;
+  ManualClock clock;
+  MonitorConfig c = config();
+  c.dry_run = true;
+  auto report = reconcile(cloud, c, scan(350), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(cloud.mutations, 0);
+  const nlohmann::json json = report->to_json();
+  EXPECT_EQ(json["dry_run"], true);
+  EXPECT_EQ(json["desired_mount_targets"], 3);
+  ASSERT_EQ(json["planned_creates"].size(), 1u);
+  EXPECT_EQ(json["planned_creates"][0]["subnet_id"], "subnet-0000000a");
+  EXPECT_TRUE(json["planned_publish"].is_object());
+}
+
+TEST(Reconcile, PartialScanDoesNotScale) {
+  FakeCloud cloud;
+  ManualClock clock;
+  auto report = reconcile(cloud, config(), scan(100000, false), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->created.empty());
+  EXPECT_FALSE(report->plan.scaling_allowed);
+}
+
+TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.subnets.push_back({"subnet-0000000d", "us-east-1d", "use1-az4", "vpc-other", 100});
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
+                                      "subnet-0000000a", "10.0.0.99", "available"});
+  MonitorConfig c = config();
+  c.candidate_subnet_ids.clear();
+  auto report = reconcile(cloud, c, scan(150), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->observed.subnets.size(), 3u);  // vpc-1 only
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+
+  // With no mount target there is no VPC to discover: a clear error.
+  FakeCloud empty;
+  auto failed = reconcile(empty, c, scan(150), clock, Logger());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("CANDIDATE_SUBNET_IDS"), std::string::npos);
+}
+
+TEST(Reconcile, EcsFailureIsReportedAfterPublishing) {
+  FakeCloud cloud;
+  cloud.fail_ecs = true;
+  ManualClock clock;
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->published);
+  EXPECT_FALSE(report->ecs_deployment_forced);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("UpdateService"), std::string::npos);
+}
+
+TEST(Reconcile, EmfLineCarriesTheMetricsAndDimension) {
+  FakeCloud cloud;
+  ManualClock clock;
+  auto report = reconcile(cloud, config(), scan(250), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  const auto emf = nlohmann::json::parse(emf_line(*report, kFs, clock.now()));
+  const auto& directive = emf["_aws"]["CloudWatchMetrics"][0];
+  EXPECT_EQ(directive["Dimensions"], nlohmann::json::parse(R"([["FileSystemId"]])"));
+  std::vector<std::string> names;
+  for (const auto& m : directive["Metrics"]) names.push_back(m["Name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"FileCount", "MountTargets", "DesiredMountTargets",
+                                             "ScanSeconds", "ScanErrors"}));
+  EXPECT_EQ(emf["FileSystemId"], kFs);
+  EXPECT_EQ(emf["FileCount"], 250);
+  EXPECT_EQ(emf["MountTargets"], 1);
+  EXPECT_EQ(emf["DesiredMountTargets"], 3);
+  EXPECT_EQ(emf["ScanErrors"], 2);
+  EXPECT_EQ(emf["_aws"]["Timestamp"], 1'700'000'000'000LL);
+}
+
+}  // namespace
+}  // namespace efsas::monitor
