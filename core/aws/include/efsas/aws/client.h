@@ -1,0 +1,73 @@
+// AwsClient: signs, sends and retries one AWS API call, and turns AWS error responses into
+// efsas::Error{kRemote, remote_code = AWS error code, request_id, retryable}. The typed service
+// calls (efs.h, ec2.h, ssm.h, ecs.h) build on it. Thread safety: an AwsClient may be used from
+// many threads at once.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "efsas/aws/credentials.h"
+#include "efsas/aws/endpoints.h"
+#include "efsas/aws/environment.h"
+#include "efsas/aws/http.h"
+#include "efsas/aws/retry.h"
+#include "efsas/clock.h"
+#include "efsas/log.h"
+#include "efsas/result.h"
+
+namespace efsas::aws {
+
+enum class Protocol { kRestJson, kJson11, kQuery };
+
+// One call, before signing: the method, path (after the endpoint's base path), query and body.
+struct ApiRequest {
+  Service service = Service::kEfs;
+  Protocol protocol = Protocol::kRestJson;
+  std::string operation;  // "DescribeMountTargets"; also the X-Amz-Target suffix for JSON 1.1
+  std::string method = "POST";
+  std::string path = "/";
+  std::string query;
+  std::string body;
+};
+
+struct AwsClientConfig {
+  std::string region;
+  std::map<Service, Endpoint> endpoints;  // services missing here use the standard endpoint
+  std::shared_ptr<CredentialsProvider> credentials;
+  std::shared_ptr<HttpTransport> transport;
+  std::shared_ptr<const Clock> clock;
+  RetryPolicy retry;
+  RandomSource random;  // defaults to a seeded std::mt19937_64 behind a mutex
+  HttpTimeouts timeouts;
+  Logger logger;
+};
+
+class AwsClient {
+ public:
+  explicit AwsClient(AwsClientConfig config);
+
+  // Sends with retries; a 2xx response is returned, anything else becomes an Error.
+  Result<HttpResponse> call(const ApiRequest& request) const;
+
+  const std::string& region() const { return config_.region; }
+  const Clock& clock() const { return *config_.clock; }
+
+ private:
+  Result<HttpResponse> attempt(const ApiRequest& request, const Endpoint& endpoint) const;
+
+  AwsClientConfig config_;
+  RandomSource random_;
+};
+
+// The app-edge factory: region, endpoint overrides and the default credentials chain from `env`.
+Result<std::shared_ptr<AwsClient>> make_aws_client(const Environment& env,
+                                                   std::shared_ptr<HttpTransport> transport,
+                                                   std::shared_ptr<const Clock> clock,
+                                                   Logger logger = Logger());
+
+// Parses an AWS error response of the given protocol into an Error (kRemote).
+Error parse_error_response(Protocol protocol, const HttpResponse& response);
+
+}  // namespace efsas::aws

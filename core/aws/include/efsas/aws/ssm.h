@@ -1,0 +1,43 @@
+// AWS Systems Manager Parameter Store calls (JSON 1.1, target AmazonSSM), with the wire shapes of
+// botocore's model. Thread safety: free functions over a thread-safe AwsClient.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "efsas/aws/client.h"
+#include "efsas/result.h"
+
+namespace efsas::aws::ssm {
+
+struct Parameter {
+  std::string name;
+  std::string type;  // String | StringList | SecureString
+  std::string value;
+  std::int64_t version = 0;
+  std::string arn;
+  std::string data_type;
+};
+
+// Errors: ParameterNotFound (Error::remote_code).
+Result<Parameter> get_parameter(const AwsClient& client, const std::string& name,
+                                bool with_decryption = false);
+
+struct PutParameterRequest {
+  std::string name;
+  std::string value;
+  std::string type = "String";
+  std::string description;
+  bool overwrite = false;
+};
+
+struct PutParameterResult {
+  std::int64_t version = 0;
+  std::string tier;
+};
+
+// Errors: ParameterAlreadyExists when it exists and overwrite is false.
+Result<PutParameterResult> put_parameter(const AwsClient& client,
+                                         const PutParameterRequest& request);
+
+}  // namespace efsas::aws::ssm
