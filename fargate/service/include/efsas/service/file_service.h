@@ -1,0 +1,68 @@
+// Request handling for file-service: a pure-ish handle_request(Request) -> Response over the
+// current routing table (blocking back-end calls; the HTTP session runs it on a worker pool).
+// Routes: /files/{path} (GET, HEAD, PUT, DELETE), /files/{dir}/ (listing), /healthz, /readyz,
+// /metrics, /targets. See docs/http-api.md.
+// Thread safety: handle_request may run on many threads while set_table swaps tables.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "efsas/clock.h"
+#include "efsas/log.h"
+#include "efsas/service/http_message.h"
+#include "efsas/service/metrics.h"
+#include "efsas/service/routing_table.h"
+
+namespace efsas::service {
+
+struct ServiceOptions {
+  std::uint64_t body_limit = 100ull * 1024 * 1024;  // 413 above this
+  std::size_t max_target_bytes = 16 * 1024;         // 414 above this
+  std::size_t list_default_limit = 1000;
+  std::size_t list_max_limit = 10000;
+  // Files (or ranges) up to this size are read into the response at once; larger ones stream.
+  std::size_t inline_body_max = 64 * 1024;
+};
+
+class FileService {
+ public:
+  FileService(ServiceOptions options, std::shared_ptr<const Clock> clock, Logger logger);
+
+  Response handle_request(const Request& request) const;
+
+  // The active routing table (null before the first valid list).
+  std::shared_ptr<const RoutingTable> table() const;
+  // Swaps in a new generation; requests already running keep the table they started with.
+  void set_table(std::shared_ptr<const RoutingTable> table);
+
+  Metrics& metrics() const { return *metrics_; }
+  const ServiceOptions& options() const { return options_; }
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  Response handle_file(const Request& request, const std::string& raw_path) const;
+  Response get_file(const Request& request, const std::string& path, bool head) const;
+  Response put_file(const Request& request, const std::string& path) const;
+  Response delete_file(const Request& request, const std::string& path) const;
+  Response list_directory(const Request& request, const std::string& dir,
+                          const std::string& query) const;
+  Response readyz() const;
+  Response targets() const;
+
+  ServiceOptions options_;
+  std::shared_ptr<const Clock> clock_;
+  Logger logger_;
+  std::shared_ptr<Metrics> metrics_ = std::make_shared<Metrics>();
+  mutable std::mutex table_mutex_;
+  std::shared_ptr<const RoutingTable> table_;
+};
+
+// The HTTP status for a back-end error code (see backend.h).
+int status_for(ErrorCode code);
+// Whether a request may move on to the next mount target after this error.
+bool is_failover_error(const Error& error);
+
+}  // namespace efsas::service

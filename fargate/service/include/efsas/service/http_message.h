@@ -1,0 +1,93 @@
+// HTTP request and response as plain values, and the pure helpers request handling needs
+// (percent-decoding, query strings, Range, entity-tag lists). No Boost here: the session turns
+// Beast messages into these and back, so the handling logic is tested without sockets.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "efsas/result.h"
+#include "efsas/service/backend.h"
+
+namespace efsas::service {
+
+struct Request {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // the raw request target: "/files/a%20b.txt?x=y"
+  // Header names in lower case; a repeated header's values joined with ", ".
+  std::map<std::string, std::string> headers;
+  std::shared_ptr<const std::string> body = std::make_shared<const std::string>();
+
+  const std::string* header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? nullptr : &it->second;
+  }
+};
+
+// A file region the session streams after the headers (sendfile when the reader has a native
+// descriptor, positional reads otherwise).
+struct StreamBody {
+  std::shared_ptr<FileReader> reader;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::optional<StreamBody> stream;  // when set, `body` is empty and Content-Length is set
+  bool head = false;                 // a HEAD response: headers only, Content-Length as for GET
+
+  // For metrics and the access log: the route template and the mount target that served.
+  std::string route;
+  std::string mount_target;
+
+  void set_header(std::string name, std::string value);
+  const std::string* header(std::string_view name) const;  // case-insensitive
+  std::uint64_t content_length() const { return stream ? stream->length : body.size(); }
+};
+
+// A JSON error body: {"error": {"status": 404, "code": "NotFound", "message": "..."}}.
+Response json_error(int status, std::string_view code, std::string_view message);
+
+// Percent-decodes a URL path. InvalidArgument for a malformed escape ("%4", "%zz").
+Result<std::string> percent_decode(std::string_view text);
+// Percent-encodes everything except unreserved characters and '/'.
+std::string percent_encode_path(std::string_view text);
+
+// Splits "a=1&b=x%20y" into decoded pairs; InvalidArgument for a malformed escape.
+Result<std::map<std::string, std::string>> parse_query(std::string_view query);
+
+// One byte range, resolved against the file size: [first, last] inclusive.
+struct ByteRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::uint64_t length() const { return last - first + 1; }
+};
+
+enum class RangeOutcome { kIgnore, kSatisfiable, kUnsatisfiable };
+struct RangeResult {
+  RangeOutcome outcome = RangeOutcome::kIgnore;
+  ByteRange range;
+};
+
+// Interprets a Range header for a file of `size` bytes. Only one "bytes=" range is served;
+// anything else (other units, several ranges, syntax errors) is ignored, so the whole file goes
+// out with 200, as RFC 9110 allows.
+RangeResult parse_range(std::string_view header, std::uint64_t size);
+
+// Whether an If-Match / If-None-Match header value ("*", or a list of entity tags, possibly weak)
+// matches `etag`. Strong comparison when `weak_ok` is false (If-Match), weak otherwise.
+bool etag_list_matches(std::string_view header, std::string_view etag, bool weak_ok);
+
+// Parses an HTTP date (IMF-fixdate, e.g. "Wed, 25 Nov 2026 19:30:00 GMT").
+std::optional<SystemTime> parse_http_date(std::string_view text);
+
+}  // namespace efsas::service

@@ -1,0 +1,52 @@
+// Service metrics in the Prometheus text format: requests by route, method, status and mount
+// target, latency histograms by route, bytes in and out, and configuration reload counters.
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "efsas/service/routing_table.h"
+
+namespace efsas::service {
+
+class Metrics {
+ public:
+  // Upper bounds of the latency histogram buckets, in seconds.
+  static constexpr std::array<double, 12> kLatencyBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+
+  void record_request(const std::string& route, const std::string& method, int status,
+                      const std::string& target, std::uint64_t bytes_in, std::uint64_t bytes_out,
+                      std::chrono::nanoseconds latency);
+  void record_reload(bool success);
+  void record_stale_generation() { stale_generations_.fetch_add(1); }
+  std::uint64_t reload_failures() const { return reload_failures_.load(); }
+  std::uint64_t reloads() const { return reloads_.load(); }
+
+  // The whole exposition, including per-target health from `table` (may be null).
+  std::string render(const RoutingTable* table) const;
+
+ private:
+  struct Histogram {
+    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int, std::string>, std::uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  std::atomic<std::uint64_t> reloads_{0};
+  std::atomic<std::uint64_t> reload_failures_{0};
+  std::atomic<std::uint64_t> stale_generations_{0};
+};
+
+}  // namespace efsas::service

@@ -1,0 +1,435 @@
+// Request handling: routes, path decoding and safety, conditional and range requests, routing
+// over the healthy mount targets with failover down each path's ranking.
+#include "efsas/service/file_service.h"
+
+#include <charconv>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "efsas/path.h"
+
+namespace efsas::service {
+namespace {
+
+constexpr std::string_view kFilesPrefix = "/files/";
+constexpr std::string_view kFileRoute = "/files/{path}";
+constexpr std::string_view kListRoute = "/files/{dir}/";
+
+Response with_route(Response response, std::string_view route) {
+  response.route = std::string(route);
+  return response;
+}
+
+Response method_not_allowed(std::string_view allow, std::string_view route) {
+  Response response = json_error(405, "MethodNotAllowed", "method not allowed; use " + std::string(allow));
+  response.set_header("Allow", std::string(allow));
+  return with_route(std::move(response), route);
+}
+
+Response error_response(const Error& error, std::string_view target_id) {
+  Response response = json_error(status_for(error.code), to_string(error.code), error.message);
+  if (!target_id.empty()) {
+    response.mount_target = std::string(target_id);
+    response.set_header("X-Mount-Target", std::string(target_id));
+  }
+  return response;
+}
+
+Response json_response(int status, const nlohmann::json& body) {
+  Response response;
+  response.status = status;
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  response.set_header("Content-Type", "application/json");
+  return response;
+}
+
+Response no_target_response(const RoutingTable* table, const std::string& last_error) {
+  if (table == nullptr || table->targets.empty()) {
+    return json_error(503, "Unavailable", "no mount-target list is loaded");
+  }
+  std::string message = "no healthy mount target can serve this request";
+  if (!last_error.empty()) message += " (last error: " + last_error + ")";
+  Response response = json_error(503, "Unavailable", message);
+  response.set_header("Retry-After", "1");
+  return response;
+}
+
+SystemTime truncate_to_seconds(SystemTime t) {
+  return std::chrono::time_point_cast<std::chrono::seconds>(t);
+}
+
+bool is_get_or_head(const std::string& method) { return method == "GET" || method == "HEAD"; }
+
+}  // namespace
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kPreconditionFailed: return 412;
+    case ErrorCode::kConflict:
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kResourceExhausted: return 507;
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kIo: return 503;
+    default: return 500;
+  }
+}
+
+bool is_failover_error(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kIo:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kDataLoss: return true;
+    default: return false;
+  }
+}
+
+FileService::FileService(ServiceOptions options, std::shared_ptr<const Clock> clock,
+                         Logger logger)
+    : options_(options), clock_(std::move(clock)), logger_(std::move(logger)) {}
+
+std::shared_ptr<const RoutingTable> FileService::table() const {
+  std::lock_guard lock(table_mutex_);
+  return table_;
+}
+
+void FileService::set_table(std::shared_ptr<const RoutingTable> table) {
+  std::lock_guard lock(table_mutex_);
+  table_ = std::move(table);
+}
+
+Response FileService::handle_request(const Request& request) const {
+  if (request.target.size() > options_.max_target_bytes) {
+    return with_route(json_error(414, "UriTooLong", "the request target is too long"), "other");
+  }
+  const auto question = request.target.find('?');
+  const std::string path = request.target.substr(0, question);
+  const std::string query =
+      question == std::string::npos ? std::string() : request.target.substr(question + 1);
+
+  if (path.starts_with(kFilesPrefix) || path == "/files") {
+    const std::string raw = path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : "";
+    auto decoded = percent_decode(raw);
+    if (!decoded.ok()) {
+      return with_route(json_error(400, "InvalidPath", decoded.error().message), kFileRoute);
+    }
+    if (decoded->empty() || decoded->back() == '/') {
+      if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", kListRoute);
+      return with_route(list_directory(request, *decoded, query), kListRoute);
+    }
+    return with_route(handle_file(request, *decoded), kFileRoute);
+  }
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/targets") {
+    if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", path);
+    Response response;
+    if (path == "/healthz") {
+      response = json_response(200, {{"status", "ok"}});
+    } else if (path == "/readyz") {
+      response = readyz();
+    } else if (path == "/metrics") {
+      const auto current = table();
+      response.body = metrics_->render(current.get());
+      response.set_header("Content-Type", "text/plain; version=0.0.4");
+    } else {
+      response = targets();
+    }
+    response.head = request.method == "HEAD";
+    return with_route(std::move(response), path);
+  }
+  return with_route(json_error(404, "NotFound", "no such route: " + path), "other");
+}
+
+Response FileService::handle_file(const Request& request, const std::string& raw_path) const {
+  auto path = normalize_path(raw_path);
+  if (!path.ok()) return json_error(400, "InvalidPath", path.error().message);
+  if (request.method == "GET" || request.method == "HEAD") {
+    return get_file(request, *path, request.method == "HEAD");
+  }
+  if (request.method == "PUT") return put_file(request, *path);
+  if (request.method == "DELETE") return delete_file(request, *path);
+  return method_not_allowed("GET, HEAD, PUT, DELETE", kFileRoute);
+}
+
+Response FileService::get_file(const Request& request, const std::string& path, bool head) const {
+  const auto current = table();
+  const std::vector<const TargetEntry*> candidates =
+      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
+  std::string last_error;
+  for (const TargetEntry* entry : candidates) {
+    const std::string& id = entry->target.id;
+    entry->status->requests.fetch_add(1);
+    auto opened = entry->backend->open(path);
+    if (!opened.ok()) {
+      if (is_failover_error(opened.error())) {
+        entry->status->failures.fetch_add(1);
+        last_error = id + ": " + opened.error().to_string();
+        continue;
+      }
+      return error_response(opened.error(), id);
+    }
+    std::shared_ptr<FileReader> reader = std::move(*opened);
+    const FileInfo& info = reader->info();
+    const std::string last_modified = format_http_date(info.modified);
+
+    Response response;
+    response.mount_target = id;
+    response.head = head;
+    response.set_header("ETag", info.etag);
+    response.set_header("Last-Modified", last_modified);
+    response.set_header("Accept-Ranges", "bytes");
+    response.set_header("X-Mount-Target", id);
+
+    const SystemTime modified = truncate_to_seconds(info.modified);
+    if (const auto* if_match = request.header("if-match")) {
+      if (!etag_list_matches(*if_match, info.etag, false)) {
+        return error_response(make_error(ErrorCode::kPreconditionFailed, "If-Match does not match"), id);
+      }
+    } else if (const auto* since = request.header("if-unmodified-since")) {
+      const auto date = parse_http_date(*since);
+      if (date && modified > *date) {
+        return error_response(
+            make_error(ErrorCode::kPreconditionFailed, "modified since If-Unmodified-Since"), id);
+      }
+    }
+    bool not_modified = false;
+    if (const auto* if_none_match = request.header("if-none-match")) {
+      not_modified = etag_list_matches(*if_none_match, info.etag, true);
+    } else if (const auto* since = request.header("if-modified-since")) {
+      const auto date = parse_http_date(*since);
+      not_modified = date && modified <= *date;
+    }
+    if (not_modified) {
+      response.status = 304;
+      return response;
+    }
+
+    response.set_header("Content-Type", "application/octet-stream");
+    ByteRange range{0, info.size == 0 ? 0 : info.size - 1};
+    std::uint64_t length = info.size;
+    const auto* range_header = request.header("range");
+    const auto* if_range = request.header("if-range");
+    if (range_header != nullptr &&
+        (if_range == nullptr || *if_range == info.etag || *if_range == last_modified)) {
+      const RangeResult parsed = parse_range(*range_header, info.size);
+      if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
+        Response unsatisfiable = json_error(416, "RangeNotSatisfiable",
+                                            "the range is outside the file's " +
+                                                std::to_string(info.size) + " bytes");
+        unsatisfiable.set_header("Content-Range", "bytes */" + std::to_string(info.size));
+        unsatisfiable.set_header("X-Mount-Target", id);
+        unsatisfiable.mount_target = id;
+        return unsatisfiable;
+      }
+      if (parsed.outcome == RangeOutcome::kSatisfiable) {
+        range = parsed.range;
+        length = range.length();
+        response.status = 206;
+        response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                                 std::to_string(range.last) + "/" +
+                                                 std::to_string(info.size));
+      }
+    }
+    if (head || length > options_.inline_body_max) {
+      response.stream = StreamBody{std::move(reader), range.first, length};
+      return response;
+    }
+    response.body.resize(length);
+    std::size_t done = 0;
+    bool failed = false;
+    while (done < length) {
+      auto n = reader->read_at(range.first + done,
+                               std::span<char>(response.body.data() + done, length - done));
+      if (!n.ok() || *n == 0) {
+        failed = true;
+        last_error = id + ": " + (n.ok() ? std::string("file shrank while read") : n.error().to_string());
+        break;
+      }
+      done += *n;
+    }
+    if (failed) {
+      entry->status->failures.fetch_add(1);
+      continue;
+    }
+    return response;
+  }
+  return no_target_response(current.get(), last_error);
+}
+
+Response FileService::put_file(const Request& request, const std::string& path) const {
+  if (request.body->size() > options_.body_limit) {
+    return json_error(413, "PayloadTooLarge",
+                      "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
+  }
+  WriteCondition condition;
+  if (const auto* if_none_match = request.header("if-none-match")) {
+    if (*if_none_match != "*") {
+      return json_error(400, "InvalidArgument", "only If-None-Match: * is supported on PUT");
+    }
+    condition.if_none_match_any = true;
+  }
+  if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
+
+  const auto current = table();
+  const std::vector<const TargetEntry*> candidates =
+      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
+  std::string last_error;
+  MemoryBodySource body(*request.body);
+  for (const TargetEntry* entry : candidates) {
+    const std::string& id = entry->target.id;
+    entry->status->requests.fetch_add(1);
+    body.rewind();
+    auto written = entry->backend->put(path, body, condition);
+    if (!written.ok()) {
+      // Another target is tried only when nothing under the real name can have changed.
+      if (is_failover_error(written.error()) && written.error().retryable) {
+        entry->status->failures.fetch_add(1);
+        last_error = id + ": " + written.error().to_string();
+        continue;
+      }
+      return error_response(written.error(), id);
+    }
+    Response response;
+    response.mount_target = id;
+    response.status = written->created ? 201 : 204;
+    response.set_header("ETag", written->info.etag);
+    response.set_header("X-Mount-Target", id);
+    if (written->created) {
+      response.set_header("Location", "/files/" + percent_encode_path(path));
+      response.set_header("Content-Type", "application/json");
+      response.body = nlohmann::json{{"path", path},
+                                     {"size", written->info.size},
+                                     {"etag", written->info.etag},
+                                     {"mount_target", id}}
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                      "\n";
+    }
+    return response;
+  }
+  return no_target_response(current.get(), last_error);
+}
+
+Response FileService::delete_file(const Request& request, const std::string& path) const {
+  WriteCondition condition;
+  if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
+  const auto current = table();
+  const std::vector<const TargetEntry*> candidates =
+      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
+  std::string last_error;
+  for (const TargetEntry* entry : candidates) {
+    const std::string& id = entry->target.id;
+    entry->status->requests.fetch_add(1);
+    auto removed = entry->backend->remove(path, condition);
+    if (!removed.ok()) {
+      if (is_failover_error(removed.error()) && removed.error().retryable) {
+        entry->status->failures.fetch_add(1);
+        last_error = id + ": " + removed.error().to_string();
+        continue;
+      }
+      return error_response(removed.error(), id);
+    }
+    Response response;
+    response.status = 204;
+    response.mount_target = id;
+    response.set_header("X-Mount-Target", id);
+    return response;
+  }
+  return no_target_response(current.get(), last_error);
+}
+
+Response FileService::list_directory(const Request& request, const std::string& dir,
+                                     const std::string& query) const {
+  auto normalized = normalize_dir_path(dir);
+  if (!normalized.ok()) return json_error(400, "InvalidPath", normalized.error().message);
+  auto params = parse_query(query);
+  if (!params.ok()) return json_error(400, "InvalidArgument", params.error().message);
+  std::size_t limit = options_.list_default_limit;
+  if (auto it = params->find("limit"); it != params->end()) {
+    std::size_t value = 0;
+    const auto& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value == 0 ||
+        value > options_.list_max_limit) {
+      return json_error(400, "InvalidArgument",
+                        "limit must be between 1 and " + std::to_string(options_.list_max_limit));
+    }
+    limit = value;
+  }
+  const std::string token = params->contains("token") ? params->at("token") : "";
+
+  const auto current = table();
+  const std::vector<const TargetEntry*> candidates =
+      current ? current->candidates(*normalized) : std::vector<const TargetEntry*>{};
+  std::string last_error;
+  for (const TargetEntry* entry : candidates) {
+    const std::string& id = entry->target.id;
+    entry->status->requests.fetch_add(1);
+    auto page = entry->backend->list(*normalized, limit, token);
+    if (!page.ok()) {
+      if (is_failover_error(page.error())) {
+        entry->status->failures.fetch_add(1);
+        last_error = id + ": " + page.error().to_string();
+        continue;
+      }
+      return error_response(page.error(), id);
+    }
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& e : page->entries) {
+      entries.push_back({{"name", e.name},
+                         {"type", e.is_directory ? "directory" : "file"},
+                         {"size", e.size},
+                         {"modified", format_iso8601_ms(e.modified)}});
+    }
+    nlohmann::json body = {{"path", normalized->empty() ? "" : *normalized + "/"},
+                           {"entries", std::move(entries)},
+                           {"next_token", page->next_token}};
+    Response response = json_response(200, body);
+    response.head = request.method == "HEAD";
+    response.mount_target = id;
+    response.set_header("X-Mount-Target", id);
+    return response;
+  }
+  return no_target_response(current.get(), last_error);
+}
+
+Response FileService::readyz() const {
+  const auto current = table();
+  if (!current || current->targets.empty()) {
+    return json_error(503, "NotReady", "no valid mount-target list is loaded");
+  }
+  const std::size_t healthy = current->healthy_count();
+  if (healthy == 0) return json_error(503, "NotReady", "no mount target is healthy");
+  return json_response(200, {{"status", "ready"},
+                             {"generation", current->list.generation},
+                             {"healthy_mount_targets", healthy},
+                             {"mount_targets", current->targets.size()}});
+}
+
+Response FileService::targets() const {
+  const auto current = table();
+  nlohmann::json body = {{"generation", current ? current->list.generation : 0},
+                         {"file_system_id", current ? current->list.file_system_id : ""},
+                         {"updated_at", current ? current->list.updated_at : ""}};
+  nlohmann::json list = nlohmann::json::array();
+  if (current) {
+    for (const auto& entry : current->targets) {
+      nlohmann::json item = entry.status->to_json();
+      item["id"] = entry.target.id;
+      item["availability_zone"] = entry.target.availability_zone;
+      item["availability_zone_id"] = entry.target.availability_zone_id;
+      item["subnet_id"] = entry.target.subnet_id;
+      item["ip_address"] = entry.target.ip_address;
+      item["state"] = entry.target.state;
+      list.push_back(std::move(item));
+    }
+  }
+  body["mount_targets"] = std::move(list);
+  return json_response(200, body);
+}
+
+}  // namespace efsas::service

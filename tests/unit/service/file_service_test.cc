@@ -1,0 +1,338 @@
+// Request handling over real directory back ends (three mount-target roots that are links to one
+// shared directory, as mount targets of one file system are): every route and status, ranges,
+// conditional requests, unsafe paths, listing, failover and the 503/507 answers.
+#include "efsas/service/file_service.h"
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "efsas/service/directory_backend.h"
+#include "efsas/testing/process.h"
+
+namespace efsas::service {
+namespace {
+
+namespace fs = std::filesystem;
+using efsas::testing::read_file;
+using efsas::testing::TempDir;
+using efsas::testing::write_file;
+
+MountTargetList make_list(int count, std::uint64_t generation) {
+  MountTargetList list;
+  list.file_system_id = "fs-0123456789abcdef0";
+  list.generation = generation;
+  list.updated_at = "2026-11-25T19:30:00.000Z";
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    list.mount_targets.push_back(MountTarget{"fsmt-0000000000000000" + n, "ap-northeast-1" + std::string(1, static_cast<char>('a' + i)),
+                                             "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n,
+                                             "available"});
+  }
+  return list;
+}
+
+Request request(std::string method, std::string target, std::string body = "") {
+  Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::make_shared<const std::string>(std::move(body));
+  return r;
+}
+
+// A back end whose every call fails with one error, to check how the service maps errors.
+class FailingBackend final : public Backend {
+ public:
+  FailingBackend(MountTarget target, Error error) : target_(std::move(target)), error_(std::move(error)) {}
+  const MountTarget& target() const override { return target_; }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return error_; }
+  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return error_; }
+  Result<FileInfo> stat(std::string_view) override { return error_; }
+  Status remove(std::string_view, const WriteCondition&) override { return error_; }
+  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return error_; }
+  Status make_directories(std::string_view) override { return error_; }
+  Status probe() override { return error_; }
+  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override { return error_; }
+
+ private:
+  MountTarget target_;
+  Error error_;
+};
+
+class FailingFactory final : public BackendFactory {
+ public:
+  explicit FailingFactory(Error error) : error_(std::move(error)) {}
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    return std::shared_ptr<Backend>(std::make_shared<FailingBackend>(target, error_));
+  }
+
+ private:
+  Error error_;
+};
+
+class FileServiceTest : public ::testing::Test {
+ protected:
+  FileServiceTest() {
+    fs::create_directory(data());
+    for (const auto& target : make_list(3, 1).mount_targets) {
+      fs::create_directory_symlink(data(), dir_.path() / target.id);
+    }
+    factory_ = make_directory_backend_factory((dir_.path() / "{id}").string(), "unit");
+    auto table = build_routing_table(make_list(3, 1), nullptr, *factory_, HealthPolicy{});
+    EXPECT_TRUE(table.ok()) << table.error().to_string();
+    service_.set_table(*table);
+  }
+
+  fs::path data() const { return dir_.path() / "data"; }
+
+  Response call(std::string method, std::string target, std::string body = "",
+                std::map<std::string, std::string> headers = {}) {
+    Request r = request(std::move(method), std::move(target), std::move(body));
+    r.headers = std::move(headers);
+    return service_.handle_request(r);
+  }
+
+  std::string primary_for(const std::string& path) const {
+    return service_.table()->candidates(path).front()->target.id;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<BackendFactory> factory_;
+  FileService service_{ServiceOptions{}, std::make_shared<RealClock>(), Logger()};
+};
+
+TEST_F(FileServiceTest, PutGetHeadDeleteRoundTrip) {
+  Response created = call("PUT", "/files/docs/a%20b.txt", "hello world");
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_NE(created.header("ETag"), nullptr);
+  EXPECT_EQ(*created.header("X-Mount-Target"), primary_for("docs/a b.txt"));
+  EXPECT_EQ(*created.header("Location"), "/files/docs/a%20b.txt");
+  EXPECT_EQ(read_file(data() / "docs" / "a b.txt"), "hello world");
+
+  Response replaced = call("PUT", "/files/docs/a%20b.txt", "bye");
+  EXPECT_EQ(replaced.status, 204);
+  EXPECT_TRUE(replaced.body.empty());
+  EXPECT_NE(*replaced.header("ETag"), *created.header("ETag"));
+
+  Response got = call("GET", "/files/docs/a%20b.txt");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "bye");
+  EXPECT_EQ(*got.header("ETag"), *replaced.header("ETag"));
+  EXPECT_NE(got.header("Last-Modified"), nullptr);
+  EXPECT_EQ(got.route, "/files/{path}");
+
+  Response head = call("HEAD", "/files/docs/a%20b.txt");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.head);
+  EXPECT_EQ(head.content_length(), 3u);
+
+  EXPECT_EQ(call("DELETE", "/files/docs/a%20b.txt").status, 204);
+  Response missing = call("GET", "/files/docs/a%20b.txt");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "NotFound");
+  EXPECT_EQ(call("DELETE", "/files/docs/a%20b.txt").status, 404);
+}
+
+TEST_F(FileServiceTest, RangesAndConditionalReads) {
+  ASSERT_EQ(call("PUT", "/files/r.bin", "0123456789").status, 201);
+  Response part = call("GET", "/files/r.bin", "", {{"range", "bytes=2-5"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, "2345");
+  EXPECT_EQ(*part.header("Content-Range"), "bytes 2-5/10");
+  Response tail = call("GET", "/files/r.bin", "", {{"range", "bytes=-3"}});
+  EXPECT_EQ(tail.body, "789");
+  Response beyond = call("GET", "/files/r.bin", "", {{"range", "bytes=10-"}});
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(*beyond.header("Content-Range"), "bytes */10");
+
+  const std::string etag = *call("HEAD", "/files/r.bin").header("ETag");
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-none-match", etag}}).status, 304);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-none-match", "\"other\""}}).status, 200);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-match", "\"other\""}}).status, 412);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-match", etag}}).status, 200);
+  const auto later = format_http_date(std::chrono::system_clock::now() + std::chrono::hours(1));
+  const auto earlier = format_http_date(std::chrono::system_clock::now() - std::chrono::hours(1));
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", later}}).status, 304);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", earlier}}).status, 200);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-unmodified-since", earlier}}).status, 412);
+  // A stale If-Range sends the whole file.
+  Response stale = call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", "\"old\""}});
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.body, "0123456789");
+  Response fresh = call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", etag}});
+  EXPECT_EQ(fresh.status, 206);
+}
+
+TEST_F(FileServiceTest, ConditionalWrites) {
+  EXPECT_EQ(call("PUT", "/files/c", "one", {{"if-none-match", "*"}}).status, 201);
+  EXPECT_EQ(call("PUT", "/files/c", "two", {{"if-none-match", "*"}}).status, 412);
+  EXPECT_EQ(read_file(data() / "c"), "one");
+  const std::string etag = *call("HEAD", "/files/c").header("ETag");
+  EXPECT_EQ(call("PUT", "/files/c", "three", {{"if-match", "\"nope\""}}).status, 412);
+  EXPECT_EQ(call("DELETE", "/files/c", "", {{"if-match", "\"nope\""}}).status, 412);
+  EXPECT_EQ(read_file(data() / "c"), "one");
+  EXPECT_EQ(call("PUT", "/files/c", "four", {{"if-match", etag}}).status, 204);
+  EXPECT_EQ(read_file(data() / "c"), "four");
+  EXPECT_EQ(call("PUT", "/files/new", "x", {{"if-match", "*"}}).status, 412);
+  EXPECT_FALSE(fs::exists(data() / "new"));
+}
+
+TEST_F(FileServiceTest, UnsafePathsAreRejectedAndWriteNothing) {
+  for (const std::string& target : std::vector<std::string>{
+           "/files/%2e%2e/escape", "/files/a/%2E%2E/%2e%2e/escape", "/files/../escape",
+        "/files/a%00b", "/files/a//b", "/files/.efsas-temp", "/files/%zz",
+        "/files/a%2f%2e%2e%2f%2e%2e%2fescape", "/files/" + std::string(300, 'n'),
+        "/files/%01ctl"}) {
+    Response response = call("PUT", target, "data");
+    EXPECT_EQ(response.status, 400) << target;
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["status"], 400) << target;
+    EXPECT_EQ(call("GET", target).status, 400) << target;
+  }
+  EXPECT_EQ(call("GET", "/files/" + std::string(20000, 'a')).status, 414);
+  EXPECT_TRUE(fs::is_empty(data()));
+  EXPECT_FALSE(fs::exists(dir_.path() / "escape"));
+}
+
+TEST_F(FileServiceTest, SymlinkInsideRootPointingOutsideIsRefused) {
+  TempDir outside;
+  write_file(outside.path() / "secret", "s");
+  fs::create_directory_symlink(outside.path(), data() / "out");
+  EXPECT_EQ(call("GET", "/files/out/secret").status, 400);
+  EXPECT_EQ(call("PUT", "/files/out/new", "x").status, 400);
+  EXPECT_FALSE(fs::exists(outside.path() / "new"));
+}
+
+TEST_F(FileServiceTest, ServiceRoutesAndMethods) {
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  Response ready = call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(ready.body)["healthy_mount_targets"], 3);
+  Response targets = call("GET", "/targets");
+  const auto doc = nlohmann::json::parse(targets.body);
+  EXPECT_EQ(doc["generation"], 1);
+  EXPECT_EQ(doc["mount_targets"].size(), 3u);
+  EXPECT_EQ(doc["mount_targets"][0]["healthy"], true);
+  Response metrics = call("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("file_service_config_generation 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("file_service_mount_target_healthy{mount_target=\"fsmt-00000000000000000\""),
+            std::string::npos);
+  EXPECT_EQ(call("GET", "/nope").status, 404);
+  Response post = call("POST", "/files/x", "y");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(*post.header("Allow"), "GET, HEAD, PUT, DELETE");
+  EXPECT_EQ(call("PUT", "/healthz").status, 405);
+  EXPECT_EQ(call("PUT", "/files/dir/", "x").status, 405);
+  ASSERT_EQ(call("PUT", "/files/d/f", "x").status, 201);
+  EXPECT_EQ(call("GET", "/files/d").status, 409);
+  EXPECT_EQ(call("PUT", "/files/d", "x").status, 409);
+}
+
+TEST_F(FileServiceTest, ListingPaginates) {
+  for (const char* name : {"c", "a", "b"}) ASSERT_EQ(call("PUT", std::string("/files/l/") + name, "x").status, 201);
+  Response first = call("GET", "/files/l/?limit=2");
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto doc = nlohmann::json::parse(first.body);
+  ASSERT_EQ(doc["entries"].size(), 2u);
+  EXPECT_EQ(doc["entries"][0]["name"], "a");
+  EXPECT_EQ(doc["entries"][0]["type"], "file");
+  const std::string token = doc["next_token"];
+  ASSERT_FALSE(token.empty());
+  doc = nlohmann::json::parse(call("GET", "/files/l/?limit=2&token=" + token).body);
+  ASSERT_EQ(doc["entries"].size(), 1u);
+  EXPECT_EQ(doc["entries"][0]["name"], "c");
+  EXPECT_EQ(doc["next_token"], "");
+  auto root = nlohmann::json::parse(call("GET", "/files/").body);
+  EXPECT_EQ(root["entries"][0]["type"], "directory");
+  EXPECT_EQ(call("GET", "/files/l/?limit=0").status, 400);
+  EXPECT_EQ(call("GET", "/files/l/?limit=abc").status, 400);
+  EXPECT_EQ(call("GET", "/files/missing/").status, 404);
+  EXPECT_EQ(call("GET", "/files/%2e%2e/").status, 400);
+}
+
+TEST_F(FileServiceTest, LargeFilesStreamAndHeadHasNoBody) {
+  const std::string big(200 * 1024, 'z');
+  ASSERT_EQ(call("PUT", "/files/big", big).status, 201);
+  Response got = call("GET", "/files/big");
+  ASSERT_TRUE(got.stream.has_value());
+  EXPECT_EQ(got.stream->length, big.size());
+  EXPECT_GE(got.stream->reader->native_fd(), 0);
+  Response part = call("GET", "/files/big", "", {{"range", "bytes=100000-"}});
+  ASSERT_TRUE(part.stream.has_value());
+  EXPECT_EQ(part.stream->offset, 100000u);
+  EXPECT_EQ(part.stream->length, big.size() - 100000);
+}
+
+TEST_F(FileServiceTest, FailsOverWhenTheFirstTargetIsUnavailable) {
+  const std::string path = "fail/over.txt";
+  ASSERT_EQ(call("PUT", "/files/" + path, "v1").status, 201);
+  const std::string primary = primary_for(path);
+  fs::remove(dir_.path() / primary);  // the mount target's root disappears
+
+  Response got = call("GET", "/files/" + path);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "v1");
+  EXPECT_NE(*got.header("X-Mount-Target"), primary);
+  Response written = call("PUT", "/files/" + path, "v2");
+  EXPECT_EQ(written.status, 204);
+  EXPECT_NE(*written.header("X-Mount-Target"), primary);
+  EXPECT_EQ(call("DELETE", "/files/" + path).status, 204);
+  EXPECT_EQ(call("GET", "/files/fail/").status, 200);
+
+  for (const auto& entry : service_.table()->targets) {
+    if (entry.target.id == primary) {
+      EXPECT_GE(entry.status->failures.load(), 3u);  // GET, PUT and DELETE moved on
+    }
+  }
+}
+
+TEST_F(FileServiceTest, NoHealthyTargetIs503AndNotReady) {
+  for (const auto& entry : service_.table()->targets) {
+    for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "down");
+    EXPECT_FALSE(entry.status->healthy());
+  }
+  EXPECT_EQ(call("GET", "/files/x").status, 503);
+  EXPECT_EQ(call("PUT", "/files/x", "y").status, 503);
+  EXPECT_FALSE(fs::exists(data() / "x"));
+  EXPECT_EQ(call("GET", "/readyz").status, 503);
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  // M good probes bring a target back.
+  const auto& first = service_.table()->targets.front();
+  EXPECT_FALSE(first.status->record_probe(true, ""));
+  EXPECT_TRUE(first.status->record_probe(true, ""));
+  EXPECT_EQ(call("GET", "/readyz").status, 200);
+}
+
+TEST_F(FileServiceTest, BackEndErrorsMapToStatuses) {
+  FailingFactory full(make_error(ErrorCode::kResourceExhausted, "No space left on device", true));
+  service_.set_table(*build_routing_table(make_list(2, 2), nullptr, full, HealthPolicy{}));
+  Response response = call("PUT", "/files/x", "y");
+  EXPECT_EQ(response.status, 507);
+  EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "ResourceExhausted");
+
+  FailingFactory down(make_error(ErrorCode::kUnavailable, "gone", true));
+  service_.set_table(*build_routing_table(make_list(2, 3), nullptr, down, HealthPolicy{}));
+  EXPECT_EQ(call("GET", "/files/x").status, 503);
+  EXPECT_EQ(call("PUT", "/files/x", "y").status, 503);
+  EXPECT_EQ(nlohmann::json::parse(call("GET", "/targets").body)["generation"], 3);
+}
+
+TEST_F(FileServiceTest, ReloadKeepsStatusOfTargetsThatStay) {
+  const auto before = service_.table();
+  for (int i = 0; i < 3; ++i) before->targets[0].status->record_probe(false, "x");
+  auto next = build_routing_table(make_list(2, 2), before.get(), *factory_, HealthPolicy{});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ((*next)->targets.size(), 2u);
+  EXPECT_EQ((*next)->targets[0].status, before->targets[0].status);
+  EXPECT_FALSE((*next)->targets[0].status->healthy());
+
+  MountTargetList with_creating = make_list(3, 3);
+  with_creating.mount_targets[2].state = "creating";
+  auto filtered = build_routing_table(with_creating, nullptr, *factory_, HealthPolicy{});
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ((*filtered)->targets.size(), 2u);
+}
+
+}  // namespace
+}  // namespace efsas::service

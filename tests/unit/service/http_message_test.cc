@@ -1,0 +1,77 @@
+// Pure HTTP helpers: percent-decoding, query strings, Range and entity-tag matching, dates.
+#include "efsas/service/http_message.h"
+
+#include <gtest/gtest.h>
+
+#include "efsas/clock.h"
+
+namespace efsas::service {
+namespace {
+
+TEST(PercentDecode, DecodesEscapesAndRejectsMalformedOnes) {
+  EXPECT_EQ(*percent_decode("a%20b/%2e%2e/c"), "a b/../c");
+  EXPECT_EQ(*percent_decode("x%00y"), std::string("x\0y", 3));
+  EXPECT_EQ(*percent_decode("%41%6a"), "Aj");
+  EXPECT_FALSE(percent_decode("abc%").ok());
+  EXPECT_FALSE(percent_decode("abc%4").ok());
+  EXPECT_FALSE(percent_decode("%zz").ok());
+  EXPECT_EQ(percent_encode_path("a b/ü?.txt"), "a%20b/%C3%BC%3F.txt");
+  EXPECT_EQ(*percent_decode(percent_encode_path("a b/ü?#%.txt")), "a b/ü?#%.txt");
+}
+
+TEST(ParseQuery, SplitsAndDecodes) {
+  auto q = parse_query("limit=10&token=a%2Fb&flag&x=1+2");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->at("limit"), "10");
+  EXPECT_EQ(q->at("token"), "a/b");
+  EXPECT_EQ(q->at("flag"), "");
+  EXPECT_EQ(q->at("x"), "1 2");
+  EXPECT_FALSE(parse_query("a=%").ok());
+}
+
+TEST(ParseRange, ServesOneByteRange) {
+  auto r = parse_range("bytes=0-99", 1000);
+  EXPECT_EQ(r.outcome, RangeOutcome::kSatisfiable);
+  EXPECT_EQ(r.range.first, 0u);
+  EXPECT_EQ(r.range.last, 99u);
+  r = parse_range("bytes=990-", 1000);
+  EXPECT_EQ(r.range.first, 990u);
+  EXPECT_EQ(r.range.last, 999u);
+  r = parse_range("bytes=-10", 1000);
+  EXPECT_EQ(r.range.first, 990u);
+  EXPECT_EQ(r.range.length(), 10u);
+  r = parse_range("bytes=-5000", 1000);  // a suffix longer than the file is the whole file
+  EXPECT_EQ(r.range.first, 0u);
+  r = parse_range("bytes=500-5000", 1000);  // clipped to the end
+  EXPECT_EQ(r.range.last, 999u);
+}
+
+TEST(ParseRange, UnsatisfiableAndIgnoredForms) {
+  EXPECT_EQ(parse_range("bytes=1000-", 1000).outcome, RangeOutcome::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=-0", 1000).outcome, RangeOutcome::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=0-", 0).outcome, RangeOutcome::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=5-1", 1000).outcome, RangeOutcome::kIgnore);
+  EXPECT_EQ(parse_range("bytes=0-1,5-6", 1000).outcome, RangeOutcome::kIgnore);
+  EXPECT_EQ(parse_range("items=0-1", 1000).outcome, RangeOutcome::kIgnore);
+  EXPECT_EQ(parse_range("bytes=abc", 1000).outcome, RangeOutcome::kIgnore);
+  EXPECT_EQ(parse_range("bytes=1-x", 1000).outcome, RangeOutcome::kIgnore);
+}
+
+TEST(EtagMatching, StrongAndWeak) {
+  EXPECT_TRUE(etag_list_matches("*", "\"a\"", false));
+  EXPECT_TRUE(etag_list_matches("\"x\", \"a\"", "\"a\"", false));
+  EXPECT_FALSE(etag_list_matches("\"x\"", "\"a\"", false));
+  EXPECT_FALSE(etag_list_matches("W/\"a\"", "\"a\"", false));
+  EXPECT_TRUE(etag_list_matches("W/\"a\"", "\"a\"", true));
+}
+
+TEST(HttpDate, RoundTripsWithFormat) {
+  const SystemTime t{std::chrono::seconds{1'764'098'400}};
+  const auto parsed = parse_http_date(format_http_date(t));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(*parsed, t);
+  EXPECT_FALSE(parse_http_date("yesterday").has_value());
+}
+
+}  // namespace
+}  // namespace efsas::service
