@@ -48,7 +48,8 @@ void print_text(const counter::CountResult& r) {
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   std::printf("seconds      %.3f\n", r.seconds());
   std::printf("files/s      %.0f\n", r.files_per_second());
-  std::printf("complete     %s\n", r.complete ? "yes" : ("no (" + r.incomplete_reason + ")").c_str());
+  std::printf("complete     %s\n",
+              r.complete ? "yes" : ("no (" + r.incomplete_reason + ")").c_str());
   if (r.cache_state != counter::CacheState::kDisabled) {
     std::printf("cache        %s, %llu directories listed, %llu reused%s\n",
                 std::string(counter::to_string(r.cache_state)).c_str(),
@@ -71,8 +72,9 @@ int run_count(const CountArgs& args) {
   options.threads = args.threads;
   options.cache_path = args.cache_path;
   if (args.timeout_seconds > 0) {
-    options.deadline = clock.steady_now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                std::chrono::duration<double>(args.timeout_seconds));
+    options.deadline =
+        clock.steady_now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::duration<double>(args.timeout_seconds));
   }
   const bool live = args.progress && ::isatty(STDERR_FILENO) == 1;
   if (live) {

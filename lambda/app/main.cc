@@ -1,9 +1,8 @@
 // file-monitor's entry point: registers the subcommands and turns their outcome into an exit code.
 // Each subcommand lives in its own file (count_command.cc, ...) and is added here with one line.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
-
-#include <CLI/CLI.hpp>
 
 #include "count_command.h"
 

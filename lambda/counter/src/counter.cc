@@ -141,8 +141,8 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
   if (!options.cache_path.empty()) {
     Result<ScanCache> loaded = load_scan_cache(options.cache_path);
     if (!loaded.ok()) {
-      state = loaded.error().code == ErrorCode::kNotFound ? CacheState::kMissing
-                                                          : CacheState::kInvalid;
+      state =
+          loaded.error().code == ErrorCode::kNotFound ? CacheState::kMissing : CacheState::kInvalid;
       cache_message = loaded.error().message;
     } else if (!(loaded->root == identity)) {
       state = CacheState::kForeign;
@@ -159,9 +159,9 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
   input.root_path = root.string();
   input.previous = previous ? &*previous : nullptr;
   input.build_cache = !options.cache_path.empty();
-  input.racy_after_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(scan_start - options.timestamp_granularity)
-          .count();
+  input.racy_after_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            scan_start - options.timestamp_granularity)
+                            .count();
   detail::WalkOutput out = detail::walk(input, options, clock);
   ::close(fd);
 

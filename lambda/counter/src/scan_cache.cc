@@ -151,9 +151,9 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
   cache.records.resize(count);
   for (DirRecord& r : cache.records) {
     std::uint32_t names = 0;
-    if (!in.u64(&r.device) || !in.u64(&r.inode) || !in.i64(&r.mtime_ns) ||
-        !in.i64(&r.ctime_ns) || !in.u64(&r.counts.files) || !in.u64(&r.counts.directories) ||
-        !in.u64(&r.counts.symlinks) || !in.u64(&r.counts.other) || !in.u32(&names)) {
+    if (!in.u64(&r.device) || !in.u64(&r.inode) || !in.i64(&r.mtime_ns) || !in.i64(&r.ctime_ns) ||
+        !in.u64(&r.counts.files) || !in.u64(&r.counts.directories) || !in.u64(&r.counts.symlinks) ||
+        !in.u64(&r.counts.other) || !in.u32(&names)) {
       return corrupt("truncated record");
     }
     if (names != r.counts.directories || names > in.remaining() / 4) {
@@ -173,9 +173,10 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
 Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "no scan cache at " + path.string());
-    return make_error(ErrorCode::kIo, "cannot read scan cache " + path.string() + ": " +
-                                          std::strerror(errno));
+    if (errno == ENOENT)
+      return make_error(ErrorCode::kNotFound, "no scan cache at " + path.string());
+    return make_error(ErrorCode::kIo,
+                      "cannot read scan cache " + path.string() + ": " + std::strerror(errno));
   }
   std::ostringstream content;
   content << file.rdbuf();
@@ -204,8 +205,8 @@ Status save_scan_cache(const std::filesystem::path& path, const ScanCache& cache
   if (::close(fd) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
-    return make_error(ErrorCode::kIo, "cannot replace " + path.string() + ": " +
-                                          std::strerror(saved));
+    return make_error(ErrorCode::kIo,
+                      "cannot replace " + path.string() + ": " + std::strerror(saved));
   }
   return {};
 }

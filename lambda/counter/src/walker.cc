@@ -113,27 +113,28 @@ class Walk {
     std::vector<Published> published(threads_);
     root_fd_ = std::make_shared<DirFd>(::fcntl(in_.root_fd, F_DUPFD_CLOEXEC, 0), nullptr);
     root_node_ = std::make_shared<Node>(Node{nullptr, in_.root_path, root_fd_});
-    process_root(locals[0]);
-    publish(locals[0], published[0]);
+    std::string stop_reason = should_stop(clock);
+    if (!stop_reason.empty()) {
+      finished_ = true;
+      abandoned_.store(true);
+    } else {
+      process_root(locals[0]);
+      publish(locals[0], published[0]);
+    }
 
     std::vector<std::thread> workers;
     workers.reserve(threads_);
-    for (unsigned i = 0; i < threads_; ++i) {
+    for (unsigned i = 0; i < threads_ && stop_reason.empty(); ++i) {
       workers.emplace_back([this, &locals, &published, i] { work(locals[i], published[i]); });
     }
-    std::string stop_reason;
-    for (;;) {
+    while (stop_reason.empty()) {
       {
         std::unique_lock lock(mutex_);
         if (finished_cv_.wait_for(lock, options_.poll_interval, [this] { return finished_; })) {
           break;
         }
       }
-      if (options_.deadline && clock.steady_now() >= *options_.deadline) {
-        stop_reason = "deadline";
-      } else if (options_.cancelled && options_.cancelled()) {
-        stop_reason = "cancelled";
-      }
+      stop_reason = should_stop(clock);
       if (!stop_reason.empty()) {
         request_stop();
         break;
@@ -141,8 +142,8 @@ class Walk {
       if (options_.on_progress) options_.on_progress(sum(published, clock.steady_now() - start));
     }
     for (std::thread& t : workers) t.join();
-    // A deadline passed during the last stretch still makes the result partial only if work
-    // was actually left: `stopped_` records whether any directory was abandoned.
+    // A stop requested during the last stretch makes the result partial only if work was
+    // actually left: `abandoned_` records whether any directory was skipped or cut short.
     WalkOutput out;
     CountResult& r = out.result;
     for (Local& l : locals) {
@@ -166,6 +167,12 @@ class Walk {
   }
 
  private:
+  std::string should_stop(const Clock& clock) const {
+    if (options_.deadline && clock.steady_now() >= *options_.deadline) return "deadline";
+    if (options_.cancelled && options_.cancelled()) return "cancelled";
+    return {};
+  }
+
   void request_stop() {
     std::lock_guard lock(mutex_);
     stop_.store(true);
@@ -344,7 +351,8 @@ class Walk {
         return;
       }
     }
-    const int fd = ::openat(parent_fd, item.name.c_str(), match != nullptr ? kPathFlags : kListFlags);
+    const int fd =
+        ::openat(parent_fd, item.name.c_str(), match != nullptr ? kPathFlags : kListFlags);
     const int open_errno = errno;
     if (owned_parent >= 0) ::close(owned_parent);
     item.parent_fd.reset();  // the parent's descriptor closes now if this was its last child
@@ -423,7 +431,8 @@ class Walk {
             (entry_name[1] == '\0' || (entry_name[1] == '.' && entry_name[2] == '\0'))) {
           continue;
         }
-        unsigned char type = options_.trust_d_type ? entry->d_type : static_cast<unsigned char>(DT_UNKNOWN);
+        unsigned char type =
+            options_.trust_d_type ? entry->d_type : static_cast<unsigned char>(DT_UNKNOWN);
         if (type == DT_UNKNOWN) {
           struct stat entry_st {};
           if (::fstatat(fd, entry_name, &entry_st, AT_SYMLINK_NOFOLLOW) != 0) {

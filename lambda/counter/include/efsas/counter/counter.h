@@ -9,12 +9,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "efsas/clock.h"
 #include "efsas/result.h"
@@ -49,15 +48,15 @@ std::string_view to_string(CacheState state);
 
 struct CountResult {
   Counts counts;
-  std::uint64_t errors = 0;               // every failure, even beyond the sample
-  std::vector<ScanError> error_samples;   // at most CountOptions::max_error_samples
-  bool complete = true;                   // false: stopped early, counts are a lower bound
-  std::string incomplete_reason;          // "deadline" or "cancelled" when !complete
+  std::uint64_t errors = 0;              // every failure, even beyond the sample
+  std::vector<ScanError> error_samples;  // at most CountOptions::max_error_samples
+  bool complete = true;                  // false: stopped early, counts are a lower bound
+  std::string incomplete_reason;         // "deadline" or "cancelled" when !complete
   std::chrono::nanoseconds elapsed{0};
-  std::uint64_t directories_read = 0;     // listed with getdents64
-  std::uint64_t directories_reused = 0;   // unchanged since the cache: only stat'ed
+  std::uint64_t directories_read = 0;    // listed with getdents64
+  std::uint64_t directories_reused = 0;  // unchanged since the cache: only stat'ed
   CacheState cache_state = CacheState::kDisabled;
-  std::string cache_message;              // why the cache was not used, or could not be saved
+  std::string cache_message;  // why the cache was not used, or could not be saved
   bool cache_saved = false;
 
   double seconds() const;
