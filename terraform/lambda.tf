@@ -15,8 +15,9 @@ resource "aws_lambda_function" "file_monitor" {
   handler       = "file-monitor"
   architectures = [var.lambda_architecture]
 
-  filename         = local.lambda_package_path
-  source_code_hash = filebase64sha256(local.lambda_package_path)
+  filename = local.lambda_package_path
+  # The zip is needed to create or update the function, not to destroy it.
+  source_code_hash = fileexists(local.lambda_package_path) ? filebase64sha256(local.lambda_package_path) : null
 
   timeout     = var.lambda_timeout
   memory_size = var.lambda_memory_size
@@ -55,6 +56,13 @@ resource "aws_lambda_function" "file_monitor" {
       SCAN_CACHE_PATH                 = "/tmp/file-monitor-scan.cache"
       SCAN_THREADS                    = tostring(var.scan_threads)
       LOG_LEVEL                       = var.lambda_log_level
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_package_path)
+      error_message = "The Lambda package ${local.lambda_package_path} does not exist: run scripts/deploy_lambda.sh (or scripts/deploy_all.sh) first."
     }
   }
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Deploys the whole system: packages file-monitor for Lambda, applies the Terraform stack, builds
+# and pushes the file-service image, and rolls the ECS service. Runs against moto as well when
+# AWS_ENDPOINT_URL points at it (use --skip-image there: no registry to push to).
+set -euo pipefail
+
+SCRIPT_NAME=deploy_all
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  cat <<'USAGE'
+Usage: scripts/deploy_all.sh [options]
+
+The seed's four steps:
+  1. package file-monitor for Lambda      (scripts/deploy_lambda.sh)
+  2. terraform apply                       (terraform/)
+  3. build and push the file-service image (scripts/build_and_push_fargate.sh)
+  4. update the ECS service                (aws ecs update-service --force-new-deployment)
+and then one run of file-monitor, so the mount-target list and the data directory exist before
+the first scheduled run.
+
+When an image is built, the ECR repository is created first (terraform apply -target) and the
+image pushed before the full apply, so the service never points at an image that is not there yet.
+
+Options:
+  --auto-approve, -y     apply without asking
+  --skip-image           do not build or push the image (also automatic without a Docker engine)
+  --skip-invoke          do not run file-monitor once after the deployment
+  --image-tag TAG        tag for the new image (default: the git commit, e.g. 1a2b3c4d5e6f)
+  --lambda-binary PATH   package this file-monitor binary instead of building one
+  --lambda-zip PATH      use this Lambda zip as it is (no build, no packaging)
+  --terraform-dir DIR    Terraform working directory (default: terraform/)
+  --var-file FILE        pass a .tfvars file to terraform (repeatable)
+  -h, --help             show this help
+
+Environment: the usual AWS variables (AWS_PROFILE, AWS_REGION, credentials...) and
+AWS_ENDPOINT_URL, which Terraform and the AWS CLI both honour (e.g. a moto_server). TF_VAR_<name>
+sets any Terraform variable.
+USAGE
+}
+
+auto_approve=0
+skip_image=0
+skip_invoke=0
+image_tag=""
+lambda_binary=""
+lambda_zip=""
+terraform_dir="$EFSAS_ROOT/terraform"
+var_files=()
+while (($# > 0)); do
+  case "$1" in
+    --auto-approve | -y) auto_approve=1; shift ;;
+    --skip-image) skip_image=1; shift ;;
+    --skip-invoke) skip_invoke=1; shift ;;
+    --image-tag) image_tag=${2:?--image-tag needs a value}; shift 2 ;;
+    --lambda-binary) lambda_binary=${2:?--lambda-binary needs a path}; shift 2 ;;
+    --lambda-zip) lambda_zip=${2:?--lambda-zip needs a path}; shift 2 ;;
+    --terraform-dir) terraform_dir=${2:?--terraform-dir needs a directory}; shift 2 ;;
+    --var-file) var_files+=("$(realpath "${2:?--var-file needs a file}")"); shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) log "unknown argument: $1"; usage >&2; exit 2 ;;
+  esac
+done
+
+require_tool terraform "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+require_tool aws "install the AWS CLI (pip install awscli, or AWS CLI v2)"
+[[ -d $terraform_dir ]] || die "no Terraform directory at $terraform_dir"
+terraform_dir=$(cd "$terraform_dir" && pwd)
+setup_terraform_cli_config
+if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+  log "AWS_ENDPOINT_URL is set: every AWS call goes to $AWS_ENDPOINT_URL"
+fi
+
+if ((skip_image == 0)) && ! docker_engine_available; then
+  log "no Docker engine available (docker info failed): skipping the image steps (as --skip-image);" \
+    "push the image later with scripts/build_and_push_fargate.sh"
+  skip_image=1
+fi
+
+tf_args=()
+for f in "${var_files[@]}"; do
+  tf_args+=("-var-file=$f")
+done
+approve=()
+((auto_approve)) && approve=(-auto-approve)
+
+# --- 1. Package file-monitor -----------------------------------------------------------------
+if [[ -n $lambda_zip ]]; then
+  [[ -f $lambda_zip ]] || die "--lambda-zip: no such file: $lambda_zip"
+  lambda_zip=$(realpath "$lambda_zip")
+  log "step 1/4: using the Lambda package $lambda_zip"
+else
+  lambda_zip="$EFSAS_ROOT/build/lambda/file-monitor.zip"
+  log "step 1/4: packaging file-monitor for Lambda"
+  package_args=(--output "$lambda_zip")
+  [[ -n $lambda_binary ]] && package_args+=(--binary "$lambda_binary")
+  "$EFSAS_ROOT/scripts/deploy_lambda.sh" "${package_args[@]}"
+fi
+tf_args+=(-var "lambda_package_path=$lambda_zip")
+
+terraform -chdir="$terraform_dir" init -input=false >/dev/null ||
+  die "terraform init failed in $terraform_dir (run it there to see why)"
+
+# --- 3 (before 2 when there is an image). Build and push -------------------------------------
+if ((skip_image == 0)); then
+  if [[ -z $image_tag ]]; then
+    image_tag=$(git -C "$EFSAS_ROOT" rev-parse --short=12 HEAD 2>/dev/null || date -u +%Y%m%d%H%M%S)
+  fi
+  tf_args+=(-var "image_tag=$image_tag")
+  log "step 3/4 (first): creating the ECR repository if needed, then pushing the image $image_tag"
+  terraform -chdir="$terraform_dir" apply -input=false "${approve[@]}" "${tf_args[@]}" \
+    -target=aws_ecr_repository.file_service
+  "$EFSAS_ROOT/scripts/build_and_push_fargate.sh" --terraform-dir "$terraform_dir" \
+    --repository "$(tf_output "$terraform_dir" ecr_repository_url)" --tag "$image_tag"
+else
+  log "step 3/4: skipped (no image built; the service keeps the image_tag Terraform has)"
+fi
+
+# --- 2. terraform apply ----------------------------------------------------------------------
+log "step 2/4: terraform apply in $terraform_dir"
+terraform -chdir="$terraform_dir" apply -input=false "${approve[@]}" "${tf_args[@]}"
+
+region=$(tf_output "$terraform_dir" aws_region)
+cluster=$(tf_output "$terraform_dir" ecs_cluster_name)
+service=$(tf_output "$terraform_dir" ecs_service_name)
+function_name=$(tf_output "$terraform_dir" lambda_function_name)
+
+# --- 4. Roll the ECS service -----------------------------------------------------------------
+log "step 4/4: new deployment of $service in $cluster"
+aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
+  --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
+
+# --- First run of file-monitor ---------------------------------------------------------------
+if ((skip_invoke == 0)); then
+  log "running $function_name once (asynchronously; see its log group for the outcome)"
+  payload=$(mktemp)
+  printf '{"source":"deploy_all"}' >"$payload"
+  # fileb:// means the same to AWS CLI v1 and v2 (a string payload does not).
+  aws_cli lambda invoke --region "$region" --function-name "$function_name" \
+    --invocation-type Event --payload "fileb://$payload" /dev/null >/dev/null
+  rm -f "$payload"
+fi
+
+log "done. file-service: $(tf_output "$terraform_dir" service_url)" \
+  "(file system $(tf_output "$terraform_dir" efs_file_system_id))"
