@@ -1,0 +1,35 @@
+// How libnfs failures become efsas errors, and which failures leave a libnfs context unusable.
+// libnfs 4.0 reports NFSv4 status codes either as a negative errno or, for codes without an
+// errno, as -ERANGE with only its message naming the status ("... NFS4ERR_EXPIRED(-5)"); a dead
+// connection is -EIO ("nfs_service failed") and a call past nfs_set_timeout is -EINTR
+// ("... Command timed out"). Pure functions.
+#pragma once
+
+#include <string_view>
+
+#include "efsas/result.h"
+
+namespace efsas::nfs {
+
+// What the session must do after a failed call.
+enum class Fault {
+  kNone,      // an answer about the request (not found, exists...): the context is fine
+  kTimedOut,  // the server did not answer in time; the context lives, but state-changing
+              // calls in flight may have reached the server
+  kBroken,    // the context cannot serve again: destroy it and mount anew
+};
+
+struct Failure {
+  Error error;
+  Fault fault = Fault::kNone;
+};
+
+// The NFSv4 status named in a libnfs message ("NFS4ERR_NOENT"), or empty when there is none.
+std::string_view nfs4_status_in(std::string_view message);
+
+// Maps a libnfs return code (negative) and its nfs_get_error() text for the call `operation`
+// on `path` to an Error and a Fault. Unknown codes map to kIo, retryable.
+Failure classify_failure(int rc, std::string_view message, std::string_view operation,
+                         std::string_view path);
+
+}  // namespace efsas::nfs

@@ -1,0 +1,135 @@
+// One NFSv4 session: a libnfs context mounted on one mount target, wrapped so that none of
+// libnfs 4.0's quirks leak out (writes chunked below its encoding limit, exclusive creates only,
+// NFSv4 errors mapped from their message text, a per-call timeout, a unique client name).
+// Thread safety: a Session (and any OpenFile from it) is used by one thread at a time; libnfs
+// keeps one NFSv4 open sequence per context and concurrent opens or closes break it for good.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "efsas/clock.h"
+#include "efsas/result.h"
+
+// libnfs's own types, named here only so pointers to them can be held.
+struct nfs_context;
+struct nfsfh;
+
+namespace efsas::nfs {
+
+struct SessionOptions {
+  std::string server;               // the IPv4 address dialled (port 2049, NFSv4 over TCP)
+  std::string export_path = "/";
+  std::optional<int> uid;           // AUTH_SYS identity; the process's own when unset
+  std::optional<int> gid;
+  std::chrono::milliseconds timeout{5000};  // every call, the mount included
+  // NFSv4 client name: unique per context across every process talking to the server.
+  std::string client_name;
+};
+
+struct FileInfo {
+  std::uint64_t size = 0;
+  SystemTime mtime;
+  std::uint64_t inode = 0;
+  std::uint32_t mode = 0;  // permission bits and type, as st_mode
+  bool is_directory = false;
+};
+
+struct DirEntry {
+  std::string name;
+  bool is_directory = false;
+  std::uint64_t size = 0;
+  SystemTime mtime;
+};
+
+enum class PutMode { kReplace, kCreateOnly };
+
+struct PutResult {
+  bool replaced = false;  // a file of that name existed and was replaced
+  FileInfo info;          // the new file's attributes
+};
+
+// Writes are sent in pieces no larger than this: libnfs 4.0 cannot encode an NFSv4 WRITE
+// carrying more than 3944 bytes, less with longer file handles than ganesha's.
+inline constexpr std::size_t kMaxWriteChunk = 3584;
+// The largest READ asked for at once (servers cap it anyway; ganesha at 1 MiB).
+inline constexpr std::size_t kMaxReadChunk = 1 << 20;
+
+class Session;
+
+// A file opened for reading. Closing happens on destruction; the Session must outlive it.
+class OpenFile {
+ public:
+  OpenFile(OpenFile&& other) noexcept;
+  OpenFile& operator=(OpenFile&&) = delete;
+  OpenFile(const OpenFile&) = delete;
+  ~OpenFile();
+
+  const FileInfo& info() const { return info_; }
+  // Reads up to buffer.size() bytes at offset; 0 at end of file. May return fewer bytes.
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer);
+  // Closes now and reports the result (the destructor ignores it).
+  Status close();
+
+ private:
+  friend class Session;
+  OpenFile(Session* session, nfsfh* handle, std::string path, FileInfo info);
+  Session* session_;
+  nfsfh* handle_;
+  std::string path_;
+  FileInfo info_;
+};
+
+class Session {
+ public:
+  // Creates the context and mounts server:/export_path. Fails with kTimeout, kUnavailable...
+  static Result<std::unique_ptr<Session>> connect(const SessionOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const SessionOptions& options() const { return options_; }
+  // True once a call has left the context unusable (dead connection, expired lease, broken
+  // open sequence, timeout): destroy it and connect a new one.
+  bool broken() const { return broken_; }
+  // Counts successful NFSv4 OPENs, each of which renews the client's lease on the server.
+  std::uint64_t lease_renewals() const { return renewals_; }
+
+  // Paths are relative to the export ("a/b.txt"; a leading slash is allowed; "" is the root).
+  Result<FileInfo> stat(std::string_view path);
+  Result<OpenFile> open_read(std::string_view path);
+  // Atomic: exclusive temp file beside the target, chunked writes, COMMIT, close, then rename
+  // over the target (kReplace) or hard link to it (kCreateOnly: kAlreadyExists if present).
+  // Missing parent directories are created. The temp file is removed on any failure the
+  // context survives.
+  Result<PutResult> put(std::string_view path, std::string_view data, PutMode mode);
+  Status remove(std::string_view path);
+  // mkdir -p; existing directories are fine.
+  Status make_directories(std::string_view path);
+  // Every entry but "." and "..", sorted by name.
+  Result<std::vector<DirEntry>> list(std::string_view dir);
+  // Renews the lease without touching any file (an OPEN of a name that does not exist).
+  Status keep_alive();
+
+ private:
+  friend class OpenFile;
+  explicit Session(SessionOptions options);
+  Error fail(int rc, std::string_view operation, std::string_view path);
+  Status write_all(nfsfh* handle, std::string_view data, std::string_view path);
+  std::string temp_name_for(std::string_view path);
+
+  SessionOptions options_;
+  nfs_context* nfs_ = nullptr;
+  bool broken_ = false;
+  std::uint64_t renewals_ = 0;
+  std::uint64_t temp_counter_ = 0;
+};
+
+}  // namespace efsas::nfs

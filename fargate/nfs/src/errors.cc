@@ -1,0 +1,135 @@
+// libnfs failure classification; see errors.h for the shapes libnfs 4.0 reports.
+#include "efsas/nfs/errors.h"
+
+#include <array>
+#include <cerrno>
+#include <string>
+
+namespace efsas::nfs {
+
+namespace {
+
+struct StatusRule {
+  std::string_view status;
+  ErrorCode code;
+  bool retryable;
+  Fault fault;
+};
+
+// Longest names first where one is a prefix of another (NFS4ERR_STALE_CLIENTID / NFS4ERR_STALE).
+constexpr std::array kStatusRules{
+    StatusRule{"NFS4ERR_NOENT", ErrorCode::kNotFound, false, Fault::kNone},
+    StatusRule{"NFS4ERR_EXIST", ErrorCode::kAlreadyExists, false, Fault::kNone},
+    StatusRule{"NFS4ERR_NOTDIR", ErrorCode::kConflict, false, Fault::kNone},
+    StatusRule{"NFS4ERR_ISDIR", ErrorCode::kConflict, false, Fault::kNone},
+    StatusRule{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict, false, Fault::kNone},
+    StatusRule{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied, false, Fault::kNone},
+    StatusRule{"NFS4ERR_PERM", ErrorCode::kPermissionDenied, false, Fault::kNone},
+    StatusRule{"NFS4ERR_ROFS", ErrorCode::kPermissionDenied, false, Fault::kNone},
+    StatusRule{"NFS4ERR_WRONGSEC", ErrorCode::kPermissionDenied, false, Fault::kNone},
+    StatusRule{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted, false, Fault::kNone},
+    StatusRule{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted, false, Fault::kNone},
+    StatusRule{"NFS4ERR_FBIG", ErrorCode::kResourceExhausted, false, Fault::kNone},
+    StatusRule{"NFS4ERR_NAMETOOLONG", ErrorCode::kInvalidArgument, false, Fault::kNone},
+    StatusRule{"NFS4ERR_BADNAME", ErrorCode::kInvalidArgument, false, Fault::kNone},
+    StatusRule{"NFS4ERR_BADCHAR", ErrorCode::kInvalidArgument, false, Fault::kNone},
+    StatusRule{"NFS4ERR_INVAL", ErrorCode::kInvalidArgument, false, Fault::kNone},
+    StatusRule{"NFS4ERR_SYMLINK", ErrorCode::kInvalidArgument, false, Fault::kNone},
+    StatusRule{"NFS4ERR_GRACE", ErrorCode::kUnavailable, true, Fault::kNone},
+    StatusRule{"NFS4ERR_DELAY", ErrorCode::kUnavailable, true, Fault::kNone},
+    StatusRule{"NFS4ERR_IO", ErrorCode::kIo, true, Fault::kNone},
+    StatusRule{"NFS4ERR_SERVERFAULT", ErrorCode::kIo, true, Fault::kNone},
+    // The client's state is gone on the server (lease expired, server restarted) or its open
+    // sequence is out of step: this context cannot open files again.
+    StatusRule{"NFS4ERR_STALE_CLIENTID", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_STALE_STATEID", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_STALE", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_EXPIRED", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_BAD_SEQID", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_BAD_STATEID", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_OLD_STATEID", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_ADMIN_REVOKED", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_LEASE_MOVED", ErrorCode::kUnavailable, true, Fault::kBroken},
+    StatusRule{"NFS4ERR_CLID_INUSE", ErrorCode::kUnavailable, true, Fault::kBroken},
+};
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+Failure make(ErrorCode code, bool retryable, Fault fault, std::string_view operation,
+             std::string_view path, std::string_view message) {
+  std::string text = "nfs ";
+  text += operation;
+  if (!path.empty()) {
+    text += " ";
+    text += path;
+  }
+  text += ": ";
+  text += message.empty() ? std::string_view("failed") : message;
+  return Failure{make_error(code, std::move(text), retryable), fault};
+}
+
+}  // namespace
+
+std::string_view nfs4_status_in(std::string_view message) {
+  const auto start = message.find("NFS4ERR_");
+  if (start == std::string_view::npos) return {};
+  auto end = start + 8;
+  while (end < message.size() &&
+         ((message[end] >= 'A' && message[end] <= 'Z') || message[end] == '_' ||
+          (message[end] >= '0' && message[end] <= '9'))) {
+    ++end;
+  }
+  return message.substr(start, end - start);
+}
+
+Failure classify_failure(int rc, std::string_view message, std::string_view operation,
+                         std::string_view path) {
+  const std::string_view status = nfs4_status_in(message);
+  if (!status.empty()) {
+    for (const auto& rule : kStatusRules) {
+      if (status == rule.status) {
+        return make(rule.code, rule.retryable, rule.fault, operation, path, message);
+      }
+    }
+    return make(ErrorCode::kIo, true, Fault::kNone, operation, path, message);
+  }
+  if (contains(message, "timed out") || rc == -EINTR || rc == -ETIMEDOUT) {
+    return make(ErrorCode::kTimeout, true, Fault::kTimedOut, operation, path,
+                message.empty() ? "timed out" : message);
+  }
+  // An encoding failure means libnfs built no request; its state for this file is suspect.
+  if (contains(message, "ZDR") || contains(message, "encode")) {
+    return make(ErrorCode::kIo, true, Fault::kBroken, operation, path, message);
+  }
+  switch (-rc) {
+    case ENOENT:
+      return make(ErrorCode::kNotFound, false, Fault::kNone, operation, path, message);
+    case EEXIST:
+      return make(ErrorCode::kAlreadyExists, false, Fault::kNone, operation, path, message);
+    case ENOTDIR:
+    case EISDIR:
+    case ENOTEMPTY:
+      return make(ErrorCode::kConflict, false, Fault::kNone, operation, path, message);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return make(ErrorCode::kPermissionDenied, false, Fault::kNone, operation, path, message);
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return make(ErrorCode::kResourceExhausted, false, Fault::kNone, operation, path, message);
+    case ENAMETOOLONG:
+    case EINVAL:
+      return make(ErrorCode::kInvalidArgument, false, Fault::kNone, operation, path, message);
+    case ENOMEM:
+      return make(ErrorCode::kResourceExhausted, true, Fault::kNone, operation, path, message);
+    default:
+      // -EIO "nfs_service failed", refused or reset connections: the socket is gone and libnfs
+      // 4.0 does not reconnect an NFSv4 context.
+      return make(ErrorCode::kUnavailable, true, Fault::kBroken, operation, path, message);
+  }
+}
+
+}  // namespace efsas::nfs

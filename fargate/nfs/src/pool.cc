@@ -1,0 +1,189 @@
+// Session pool per mount target: leasing, re-mounting with backoff, lease keep-alive.
+#include "efsas/nfs/pool.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace efsas::nfs {
+
+SessionLease::SessionLease(SessionPool* pool, std::size_t slot, std::unique_ptr<Session> session)
+    : pool_(pool), slot_(slot), session_(std::move(session)) {}
+
+SessionLease::SessionLease(SessionLease&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      slot_(other.slot_),
+      session_(std::move(other.session_)) {}
+
+SessionLease::~SessionLease() {
+  if (pool_ != nullptr) pool_->release(slot_, std::move(session_));
+}
+
+SessionPool::SessionPool(PoolOptions options, std::shared_ptr<const Clock> clock,
+                         Connector connector)
+    : options_(std::move(options)), clock_(std::move(clock)), connector_(std::move(connector)) {
+  if (options_.sessions == 0) fail_invariant("SessionPool needs at least one session");
+  if (!clock_) fail_invariant("SessionPool needs a clock");
+  slots_.resize(options_.sessions);
+}
+
+SessionPool::~SessionPool() {
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) {
+    if (slot.leased) fail_invariant("SessionPool destroyed while a session is leased");
+  }
+}
+
+Result<SessionLease> SessionPool::acquire() {
+  std::unique_lock lock(mutex_);
+  bool waited = false;
+  while (true) {
+    std::size_t free_slot = slots_.size();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& slot = slots_[i];
+      if (slot.leased) continue;
+      if (slot.session && slot.generation != generation_) slot.session.reset();
+      if (slot.session) {
+        slot.leased = true;
+        ++counters_.in_use;
+        return SessionLease(this, i, std::move(slot.session));
+      }
+      if (free_slot == slots_.size()) free_slot = i;
+    }
+    if (free_slot != slots_.size()) return connect_slot(lock, free_slot);
+    if (waited) {
+      return make_error(ErrorCode::kTimeout,
+                        "nfs " + server() + ": all " + std::to_string(slots_.size()) +
+                            " sessions stayed busy",
+                        true);
+    }
+    // Every session is busy: one comes back within a call's timeout unless the server hangs.
+    released_.wait_for(lock, options_.session.timeout, [&] {
+      return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.leased; });
+    });
+    waited = true;
+  }
+}
+
+Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& lock,
+                                               std::size_t index) {
+  if (suspect_) {
+    if (connecting_) {
+      return make_error(ErrorCode::kUnavailable,
+                        "nfs " + server() + ": target failed lately and is being re-mounted",
+                        true);
+    }
+    const SteadyTime now = clock_->steady_now();
+    if (now < next_attempt_) {
+      const auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
+      return make_error(ErrorCode::kUnavailable,
+                        "nfs " + server() + ": target down; next mount attempt in " +
+                            std::to_string(wait) + " ms",
+                        true);
+    }
+    connecting_ = true;
+  }
+  Slot& slot = slots_[index];
+  slot.leased = true;
+  ++counters_.in_use;
+  SessionOptions session_options = options_.session;
+  session_options.client_name += "-" + std::to_string(++next_client_id_);
+  const bool was_suspect = suspect_;
+
+  lock.unlock();
+  Result<std::unique_ptr<Session>> connected = connector_(session_options);
+  lock.lock();
+
+  if (was_suspect) connecting_ = false;
+  if (!connected.ok()) {
+    slot.leased = false;
+    --counters_.in_use;
+    ++counters_.connect_failures;
+    suspect_ = true;
+    backoff_ = backoff_.count() == 0 ? options_.min_backoff
+                                     : std::min(options_.max_backoff, backoff_ * 2);
+    next_attempt_ = clock_->steady_now() + backoff_;
+    released_.notify_all();
+    return connected.error();
+  }
+  ++counters_.connects;
+  suspect_ = false;
+  backoff_ = std::chrono::milliseconds{0};
+  slot.generation = generation_;
+  slot.renewals_seen = (*connected)->lease_renewals();
+  slot.last_renewal = clock_->steady_now();  // the mount established the client's lease
+  return SessionLease(this, index, std::move(connected).value());
+}
+
+void SessionPool::note_broken_locked() {
+  ++counters_.broken;
+  // Whatever broke this session (a dead or restarted server, most often) has broken its
+  // siblings too; drop them instead of failing one more request on each.
+  ++generation_;
+  suspect_ = true;
+}
+
+void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
+  std::unique_ptr<Session> to_destroy;
+  {
+    std::lock_guard lock(mutex_);
+    Slot& slot = slots_[index];
+    slot.leased = false;
+    --counters_.in_use;
+    if (session && session->broken()) {
+      note_broken_locked();
+      to_destroy = std::move(session);
+    } else if (session && slot.generation != generation_) {
+      to_destroy = std::move(session);
+    } else if (session) {
+      if (session->lease_renewals() != slot.renewals_seen) {
+        slot.renewals_seen = session->lease_renewals();
+        slot.last_renewal = clock_->steady_now();
+      }
+      slot.session = std::move(session);
+    }
+    released_.notify_one();
+  }
+  // Destroying a context only frees memory and closes a socket: never blocks on the server.
+}
+
+void SessionPool::maintain() {
+  std::vector<std::pair<std::size_t, std::unique_ptr<Session>>> due;
+  {
+    std::lock_guard lock(mutex_);
+    const SteadyTime now = clock_->steady_now();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& slot = slots_[i];
+      if (slot.leased || !slot.session) continue;
+      if (slot.generation != generation_) {
+        slot.session.reset();
+        continue;
+      }
+      if (now - slot.last_renewal < options_.keep_alive_interval) continue;
+      slot.leased = true;
+      ++counters_.in_use;
+      due.emplace_back(i, std::move(slot.session));
+    }
+  }
+  for (auto& [index, session] : due) {
+    (void)session->keep_alive();  // a failure marks the session broken; release handles it
+    {
+      std::lock_guard lock(mutex_);
+      ++counters_.keep_alives;
+    }
+    SessionLease lease(this, index, std::move(session));
+  }
+}
+
+PoolStats SessionPool::stats() const {
+  std::lock_guard lock(mutex_);
+  PoolStats out = counters_;
+  out.connected = 0;
+  for (const auto& slot : slots_) {
+    if (slot.leased || (slot.session && slot.generation == generation_)) ++out.connected;
+  }
+  out.backing_off = suspect_ && clock_->steady_now() < next_attempt_;
+  return out;
+}
+
+}  // namespace efsas::nfs

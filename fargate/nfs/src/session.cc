@@ -1,0 +1,326 @@
+// Session over one libnfs 4.0 NFSv4 context. Every workaround for libnfs's NFSv4 client lives
+// here; see session.h and docs/nfs-backend.md for the problems each one answers.
+#include "efsas/nfs/session.h"
+
+// clang-format off
+#include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw-nfs4.h>  // NFS_V4
+// clang-format on
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "efsas/nfs/errors.h"
+
+namespace efsas::nfs {
+
+namespace {
+
+// libnfs wants absolute paths inside the mount.
+std::string absolute(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  std::string out = "/";
+  out += path;
+  return out;
+}
+
+std::string parent_of(const std::string& absolute_path) {
+  const auto slash = absolute_path.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return "/";
+  return absolute_path.substr(0, slash);
+}
+
+SystemTime to_time(std::uint64_t seconds, std::uint64_t nanoseconds) {
+  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds{static_cast<std::int64_t>(seconds)} +
+      std::chrono::nanoseconds{static_cast<std::int64_t>(nanoseconds)})};
+}
+
+FileInfo to_info(const nfs_stat_64& st) {
+  FileInfo info;
+  info.size = st.nfs_size;
+  info.mtime = to_time(st.nfs_mtime, st.nfs_mtime_nsec);
+  info.inode = st.nfs_ino;
+  info.mode = static_cast<std::uint32_t>(st.nfs_mode);
+  info.is_directory = S_ISDIR(static_cast<mode_t>(st.nfs_mode));
+  return info;
+}
+
+// Only characters any file system takes in a name.
+std::string sanitize(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_';
+    out += keep ? c : '_';
+  }
+  return out;
+}
+
+// A name in the reserved namespace that no one creates: OPENing it renews the lease.
+constexpr const char* kLeaseProbe = "/.efsas-lease-probe";
+
+}  // namespace
+
+// OpenFile ----------------------------------------------------------------------------------
+
+OpenFile::OpenFile(Session* session, nfsfh* handle, std::string path, FileInfo info)
+    : session_(session), handle_(handle), path_(std::move(path)), info_(info) {}
+
+OpenFile::OpenFile(OpenFile&& other) noexcept
+    : session_(other.session_),
+      handle_(std::exchange(other.handle_, nullptr)),
+      path_(std::move(other.path_)),
+      info_(other.info_) {}
+
+OpenFile::~OpenFile() { (void)close(); }
+
+Result<std::size_t> OpenFile::read_at(std::uint64_t offset, std::span<char> buffer) {
+  if (handle_ == nullptr) return make_error(ErrorCode::kInternal, "read on a closed file");
+  if (session_->broken_) {
+    return make_error(ErrorCode::kUnavailable, "nfs read " + path_ + ": session broken", true);
+  }
+  const std::size_t want = std::min(buffer.size(), kMaxReadChunk);
+  const int rc = nfs_pread(session_->nfs_, handle_, offset, want, buffer.data());
+  if (rc < 0) return session_->fail(rc, "read", path_);
+  return static_cast<std::size_t>(rc);
+}
+
+Status OpenFile::close() {
+  if (handle_ == nullptr) return {};
+  nfsfh* handle = std::exchange(handle_, nullptr);
+  if (session_->broken_) return {};  // the server forgot this open along with the context
+  const int rc = nfs_close(session_->nfs_, handle);
+  if (rc < 0) return session_->fail(rc, "close", path_);
+  return {};
+}
+
+// Session -----------------------------------------------------------------------------------
+
+Session::Session(SessionOptions options) : options_(std::move(options)) {}
+
+Session::~Session() {
+  if (nfs_ != nullptr) nfs_destroy_context(nfs_);
+}
+
+Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options) {
+  if (options.server.empty()) return make_error(ErrorCode::kInvalidArgument, "nfs: no server");
+  if (options.client_name.empty()) {
+    // libnfs's default name is derived from the time in seconds, so two contexts made in the
+    // same second would share a client id and take over each other's state.
+    return make_error(ErrorCode::kInvalidArgument, "nfs: a unique client name is required");
+  }
+  std::unique_ptr<Session> session(new Session(options));
+  session->nfs_ = nfs_init_context();
+  if (session->nfs_ == nullptr) {
+    return make_error(ErrorCode::kResourceExhausted, "nfs: cannot create a libnfs context", true);
+  }
+  nfs_context* nfs = session->nfs_;
+  if (nfs_set_version(nfs, NFS_V4) != 0) {
+    return make_error(ErrorCode::kInternal, "nfs: libnfs refuses NFSv4");
+  }
+  nfs4_set_client_name(nfs, options.client_name.c_str());
+  // Without a timeout libnfs waits forever for a server that has stopped answering.
+  nfs_set_timeout(nfs, static_cast<int>(std::max<std::int64_t>(1, options.timeout.count())));
+  if (options.uid) nfs_set_uid(nfs, *options.uid);
+  if (options.gid) nfs_set_gid(nfs, *options.gid);
+  const int rc = nfs_mount(nfs, options.server.c_str(), options.export_path.c_str());
+  if (rc != 0) {
+    Failure failure = classify_failure(rc, nfs_get_error(nfs), "mount", options.server);
+    // Whatever the mount said, this target cannot be used now.
+    if (failure.error.code == ErrorCode::kIo || failure.error.code == ErrorCode::kInvalidArgument) {
+      failure.error.code = ErrorCode::kUnavailable;
+      failure.error.retryable = true;
+    }
+    return failure.error;
+  }
+  return session;
+}
+
+Error Session::fail(int rc, std::string_view operation, std::string_view path) {
+  Failure failure = classify_failure(rc, nfs_get_error(nfs_), operation, path);
+  // A timed-out OPEN or CLOSE may still reach the server and move the open sequence on; the
+  // next open would then fail with NFS4ERR_BAD_SEQID. Starting afresh is cheap and certain.
+  if (failure.fault != Fault::kNone) broken_ = true;
+  failure.error.message += " (server " + options_.server + ")";
+  return failure.error;
+}
+
+Result<FileInfo> Session::stat(std::string_view path) {
+  const std::string full = absolute(path);
+  nfs_stat_64 st{};
+  const int rc = nfs_stat64(nfs_, full.c_str(), &st);
+  if (rc < 0) return fail(rc, "stat", full);
+  return to_info(st);
+}
+
+Result<OpenFile> Session::open_read(std::string_view path) {
+  const std::string full = absolute(path);
+  nfsfh* handle = nullptr;
+  int rc = nfs_open2(nfs_, full.c_str(), O_RDONLY, 0, &handle);
+  if (rc < 0) return fail(rc, "open", full);
+  ++renewals_;
+  OpenFile file(this, handle, full, FileInfo{});
+  nfs_stat_64 st{};
+  rc = nfs_fstat64(nfs_, handle, &st);
+  if (rc < 0) return fail(rc, "fstat", full);
+  file.info_ = to_info(st);
+  return file;
+}
+
+std::string Session::temp_name_for(std::string_view path) {
+  const std::string full = absolute(path);
+  std::string dir = parent_of(full);
+  if (dir != "/") dir += "/";
+  return dir + ".efsas-put-" + sanitize(options_.client_name) + "-" +
+         std::to_string(++temp_counter_);
+}
+
+Status Session::write_all(nfsfh* handle, std::string_view data, std::string_view path) {
+  std::uint64_t offset = 0;
+  while (offset < data.size()) {
+    const std::size_t piece = std::min<std::size_t>(kMaxWriteChunk, data.size() - offset);
+    const int rc = nfs_pwrite(nfs_, handle, offset, piece, data.data() + offset);
+    if (rc < 0) return fail(rc, "write", path);
+    if (rc == 0) return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": no progress", true);
+    offset += static_cast<std::uint64_t>(rc);
+  }
+  return {};
+}
+
+Result<PutResult> Session::put(std::string_view path, std::string_view data, PutMode mode) {
+  const std::string target = absolute(path);
+  if (target == "/") return make_error(ErrorCode::kInvalidArgument, "nfs put: empty path");
+  std::string temp = temp_name_for(path);
+  nfsfh* handle = nullptr;
+  // libnfs 4.0 turns O_CREAT into an exclusive create anyway; ask for it so that the intent
+  // is plain, and name the temp file so that no one else can hold it.
+  int rc = nfs_open2(nfs_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644, &handle);
+  if (rc < 0) {
+    Error error = fail(rc, "create", temp);
+    if (error.code == ErrorCode::kNotFound && !broken_) {
+      if (Status made = make_directories(parent_of(target)); !made.ok()) return made.error();
+      rc = nfs_open2(nfs_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644, &handle);
+      if (rc < 0) return fail(rc, "create", temp);
+    } else {
+      return error;
+    }
+  }
+  ++renewals_;
+
+  // From here on the temp file exists: remove it on any failure the context survives.
+  auto abandon = [&](Error error) -> Result<PutResult> {
+    if (handle != nullptr && !broken_) nfs_close(nfs_, handle);
+    if (!broken_) nfs_unlink(nfs_, temp.c_str());
+    return error;
+  };
+  if (Status written = write_all(handle, data, temp); !written.ok()) return abandon(written.error());
+  // WRITEs may be unstable on the server: COMMIT before the name becomes visible.
+  if (rc = nfs_fsync(nfs_, handle); rc < 0) return abandon(fail(rc, "commit", temp));
+  nfs_stat_64 st{};
+  if (rc = nfs_fstat64(nfs_, handle, &st); rc < 0) return abandon(fail(rc, "fstat", temp));
+  rc = nfs_close(nfs_, handle);
+  handle = nullptr;
+  if (rc < 0) return abandon(fail(rc, "close", temp));
+
+  PutResult result;
+  result.info = to_info(st);
+  if (mode == PutMode::kCreateOnly) {
+    // LINK fails atomically when the name exists, which RENAME never does.
+    if (rc = nfs_link(nfs_, temp.c_str(), target.c_str()); rc < 0) {
+      return abandon(fail(rc, "link", target));
+    }
+    nfs_unlink(nfs_, temp.c_str());
+    return result;
+  }
+  nfs_stat_64 old{};
+  rc = nfs_stat64(nfs_, target.c_str(), &old);
+  if (rc == 0 && S_ISDIR(static_cast<mode_t>(old.nfs_mode))) {
+    return abandon(make_error(ErrorCode::kConflict, "nfs put " + target + ": is a directory"));
+  }
+  if (rc < 0) {
+    Error error = fail(rc, "stat", target);
+    if (error.code != ErrorCode::kNotFound) return abandon(error);
+  }
+  result.replaced = rc == 0;
+  if (rc = nfs_rename(nfs_, temp.c_str(), target.c_str()); rc < 0) {
+    return abandon(fail(rc, "rename", target));
+  }
+  return result;
+}
+
+Status Session::remove(std::string_view path) {
+  const std::string full = absolute(path);
+  nfs_stat_64 st{};
+  int rc = nfs_stat64(nfs_, full.c_str(), &st);
+  if (rc < 0) return fail(rc, "stat", full);
+  if (S_ISDIR(static_cast<mode_t>(st.nfs_mode))) {
+    return make_error(ErrorCode::kConflict, "nfs remove " + full + ": is a directory");
+  }
+  rc = nfs_unlink(nfs_, full.c_str());
+  if (rc < 0) return fail(rc, "unlink", full);
+  return {};
+}
+
+Status Session::make_directories(std::string_view path) {
+  const std::string full = absolute(path);
+  std::size_t pos = 1;
+  while (pos <= full.size()) {
+    const auto next = std::min(full.find('/', pos), full.size());
+    const std::string prefix = full.substr(0, next);
+    pos = next + 1;
+    if (prefix == "/") continue;
+    const int rc = nfs_mkdir2(nfs_, prefix.c_str(), 0755);
+    if (rc < 0) {
+      Error error = fail(rc, "mkdir", prefix);
+      if (error.code != ErrorCode::kAlreadyExists) return error;
+    }
+  }
+  return {};
+}
+
+Result<std::vector<DirEntry>> Session::list(std::string_view dir) {
+  const std::string full = absolute(dir);
+  nfsdir* handle = nullptr;
+  const int rc = nfs_opendir(nfs_, full.c_str(), &handle);
+  if (rc < 0) return fail(rc, "opendir", full);
+  std::vector<DirEntry> entries;
+  while (nfsdirent* entry = nfs_readdir(nfs_, handle)) {
+    const std::string_view name = entry->name;
+    if (name == "." || name == "..") continue;
+    DirEntry out;
+    out.name = std::string(name);
+    out.is_directory = S_ISDIR(static_cast<mode_t>(entry->mode));
+    out.size = entry->size;
+    out.mtime = to_time(static_cast<std::uint64_t>(entry->mtime.tv_sec), entry->mtime_nsec);
+    entries.push_back(std::move(out));
+  }
+  nfs_closedir(nfs_, handle);
+  std::sort(entries.begin(), entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return entries;
+}
+
+Status Session::keep_alive() {
+  nfsfh* handle = nullptr;
+  const int rc = nfs_open2(nfs_, kLeaseProbe, O_RDONLY, 0, &handle);
+  if (rc == 0) {
+    ++renewals_;
+    const int closed = nfs_close(nfs_, handle);
+    if (closed < 0) return fail(closed, "close", kLeaseProbe);
+    return {};
+  }
+  Error error = fail(rc, "keep-alive open", kLeaseProbe);
+  // NOENT is the expected answer; the OPEN still renewed the lease on the server.
+  if (error.code == ErrorCode::kNotFound) {
+    ++renewals_;
+    return {};
+  }
+  return error;
+}
+
+}  // namespace efsas::nfs

@@ -1,0 +1,351 @@
+// Each known problem of libnfs 4.0's NFSv4 client, checked against real nfs-ganesha servers
+// through the session and pool wrappers: chunked writes, replace and create-only puts, reading
+// through another mount target, errors, concurrency, and a killed or hung server.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "efsas/clock.h"
+#include "efsas/nfs/pool.h"
+#include "efsas/nfs/session.h"
+#include "efsas/testing/ganesha.h"
+
+namespace efsas::nfs {
+namespace {
+
+using efsas::testing::GaneshaCluster;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+GaneshaCluster* cluster = nullptr;
+
+std::string pattern(std::size_t size, unsigned seed) {
+  std::string out(size, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : out) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return out;
+}
+
+SessionOptions options_for(std::size_t instance, const std::string& name,
+                           milliseconds timeout = milliseconds(3000)) {
+  SessionOptions options;
+  options.server = cluster->address(instance);
+  options.client_name = "efsas-test-" + std::to_string(::getpid()) + "-" + name;
+  options.timeout = timeout;
+  return options;
+}
+
+std::unique_ptr<Session> connect(std::size_t instance, const std::string& name) {
+  auto session = Session::connect(options_for(instance, name));
+  EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().to_string());
+  if (!session.ok()) std::abort();
+  return std::move(session).value();
+}
+
+Result<std::string> read_all(Session& session, const std::string& path) {
+  auto file = session.open_read(path);
+  if (!file.ok()) return file.error();
+  std::string out;
+  std::vector<char> buffer(300'000);
+  while (true) {
+    auto n = file->read_at(out.size(), buffer);
+    if (!n.ok()) return n.error();
+    if (*n == 0) break;
+    out.append(buffer.data(), *n);
+  }
+  return out;
+}
+
+bool has_temp_files(const std::filesystem::path& dir) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(".efsas-put-")) return true;
+  }
+  return false;
+}
+
+class NfsSessionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { cluster = new GaneshaCluster(); }
+  static void TearDownTestSuite() {
+    delete cluster;
+    cluster = nullptr;
+  }
+  void SetUp() override {
+    for (std::size_t i = 0; i < cluster->size(); ++i) {
+      if (!cluster->running(i)) cluster->restart(i);
+      cluster->resume(i);
+    }
+  }
+};
+
+TEST_F(NfsSessionTest, WritesAroundAndFarAboveTheEncodingLimitReadBackIdentical) {
+  auto session = connect(0, "sizes");
+  const std::vector<std::size_t> sizes = {0,    1,    kMaxWriteChunk - 1, kMaxWriteChunk,
+                                          kMaxWriteChunk + 1, 3943, 3944, 3945,
+                                          7888, 65543, (1u << 20) + 13, (3u << 20) + 1};
+  for (std::size_t size : sizes) {
+    const std::string name = "sizes/f" + std::to_string(size);
+    const std::string data = pattern(size, static_cast<unsigned>(size));
+    auto put = session->put(name, data, PutMode::kReplace);
+    ASSERT_TRUE(put.ok()) << size << ": " << put.error().to_string();
+    EXPECT_EQ(put->info.size, size);
+    auto back = read_all(*session, name);
+    ASSERT_TRUE(back.ok()) << back.error().to_string();
+    EXPECT_TRUE(*back == data) << "size " << size << " read back " << back->size() << " bytes";
+    // And the server's disk holds exactly those bytes.
+    EXPECT_TRUE(efsas::testing::read_file(cluster->export_dir() / name) == data) << size;
+  }
+  EXPECT_FALSE(has_temp_files(cluster->export_dir()));
+  EXPECT_FALSE(session->broken());
+}
+
+TEST_F(NfsSessionTest, PutOverAnExistingFileReplacesIt) {
+  auto session = connect(0, "replace");
+  auto first = session->put("replace/x.txt", "first version, longer than the second", PutMode::kReplace);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_FALSE(first->replaced);
+  // libnfs 4.0 fails O_CREAT on an existing name; the put must still replace it.
+  auto second = session->put("replace/x.txt", "second", PutMode::kReplace);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_TRUE(second->replaced);
+  EXPECT_EQ(*read_all(*session, "replace/x.txt"), "second");
+
+  auto refused = session->put("replace/x.txt", "third", PutMode::kCreateOnly);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(*read_all(*session, "replace/x.txt"), "second");
+  auto created = session->put("replace/y.txt", "new", PutMode::kCreateOnly);
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  EXPECT_EQ(*read_all(*session, "replace/y.txt"), "new");
+  EXPECT_FALSE(has_temp_files(cluster->export_dir()));
+  // A failed exclusive create must not break the context's open sequence.
+  EXPECT_FALSE(session->broken());
+  EXPECT_TRUE(session->put("replace/z.txt", "after", PutMode::kReplace).ok());
+}
+
+TEST_F(NfsSessionTest, AFileWrittenThroughOneTargetReadsBackThroughEachOther) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (std::size_t i = 0; i < cluster->size(); ++i) sessions.push_back(connect(i, "cross"));
+  for (std::size_t writer = 0; writer < sessions.size(); ++writer) {
+    const std::string name = "cross/from" + std::to_string(writer);
+    for (int version = 0; version < 2; ++version) {
+      const std::string data = pattern(5000 + static_cast<std::size_t>(version) * 777,
+                                       static_cast<unsigned>(writer * 10 + static_cast<std::size_t>(version)));
+      ASSERT_TRUE(sessions[writer]->put(name, data, PutMode::kReplace).ok());
+      for (std::size_t reader = 0; reader < sessions.size(); ++reader) {
+        // Attributes are not cached on the servers: every target sees the new size at once.
+        auto info = sessions[reader]->stat(name);
+        ASSERT_TRUE(info.ok()) << info.error().to_string();
+        EXPECT_EQ(info->size, data.size()) << "writer " << writer << " reader " << reader;
+        auto back = read_all(*sessions[reader], name);
+        ASSERT_TRUE(back.ok()) << back.error().to_string();
+        EXPECT_TRUE(*back == data) << "writer " << writer << " reader " << reader;
+      }
+    }
+  }
+  ASSERT_TRUE(sessions[0]->remove("cross/from1").ok());
+  for (auto& session : sessions) {
+    auto gone = session->stat("cross/from1");
+    ASSERT_FALSE(gone.ok());
+    EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  }
+}
+
+TEST_F(NfsSessionTest, NfsErrorsBecomeErrorCodesAndLeaveTheSessionUsable) {
+  auto session = connect(1, "errors");
+  ASSERT_TRUE(session->put("errors/dir/file", "x", PutMode::kReplace).ok());
+
+  auto missing = session->stat("errors/nothing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  auto missing_open = session->open_read("errors/nothing");
+  ASSERT_FALSE(missing_open.ok());
+  EXPECT_EQ(missing_open.error().code, ErrorCode::kNotFound);
+  auto open_dir = session->open_read("errors/dir");
+  ASSERT_FALSE(open_dir.ok());
+  EXPECT_EQ(open_dir.error().code, ErrorCode::kConflict);
+  auto list_file = session->list("errors/dir/file");
+  ASSERT_FALSE(list_file.ok());
+  EXPECT_EQ(list_file.error().code, ErrorCode::kConflict);
+  auto put_over_dir = session->put("errors/dir", "x", PutMode::kReplace);
+  ASSERT_FALSE(put_over_dir.ok());
+  EXPECT_EQ(put_over_dir.error().code, ErrorCode::kConflict);
+  auto remove_missing = session->remove("errors/nothing");
+  ASSERT_FALSE(remove_missing.ok());
+  EXPECT_EQ(remove_missing.error().code, ErrorCode::kNotFound);
+  auto remove_dir = session->remove("errors/dir");
+  ASSERT_FALSE(remove_dir.ok());
+  EXPECT_EQ(remove_dir.error().code, ErrorCode::kConflict);
+  auto under_file = session->put("errors/dir/file/child", "x", PutMode::kReplace);
+  ASSERT_FALSE(under_file.ok());
+  EXPECT_EQ(under_file.error().code, ErrorCode::kConflict);
+
+  EXPECT_FALSE(session->broken());
+  EXPECT_EQ(*read_all(*session, "errors/dir/file"), "x");
+  EXPECT_FALSE(has_temp_files(cluster->export_dir()));
+}
+
+TEST_F(NfsSessionTest, ListingIsSortedAndParentsAreCreated) {
+  auto session = connect(2, "list");
+  ASSERT_TRUE(session->make_directories("list/a/b/c").ok());
+  ASSERT_TRUE(session->make_directories("list/a/b/c").ok());  // existing is fine
+  for (const char* name : {"list/zeta", "list/alpha", "list/Mid", "list/deep/er/file"}) {
+    ASSERT_TRUE(session->put(name, name, PutMode::kReplace).ok()) << name;
+  }
+  auto entries = session->list("list");
+  ASSERT_TRUE(entries.ok()) << entries.error().to_string();
+  std::vector<std::string> names;
+  for (const auto& e : *entries) names.push_back(e.name + (e.is_directory ? "/" : ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"Mid", "a/", "alpha", "deep/", "zeta"}));
+  EXPECT_TRUE(std::filesystem::is_directory(cluster->export_dir() / "list/a/b/c"));
+}
+
+TEST_F(NfsSessionTest, ManySessionsFromManyThreadsAcrossAllTargets) {
+  auto clock = std::make_shared<RealClock>();
+  std::vector<std::unique_ptr<SessionPool>> pools;
+  for (std::size_t i = 0; i < cluster->size(); ++i) {
+    PoolOptions options;
+    options.session = options_for(i, "pool" + std::to_string(i));
+    options.sessions = 4;
+    pools.push_back(std::make_unique<SessionPool>(options, clock));
+  }
+  constexpr int kThreads = 12;
+  constexpr int kRounds = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        const std::string name = "many/t" + std::to_string(t) + "/f" + std::to_string(r % 5);
+        const std::string data = pattern(static_cast<std::size_t>(100 + r * 997 + t),
+                                         static_cast<unsigned>(t * 1000 + r));
+        auto& writer = *pools[static_cast<std::size_t>(r + t) % pools.size()];
+        auto& reader = *pools[static_cast<std::size_t>(r + t + 1) % pools.size()];
+        bool ok = false;
+        {
+          auto lease = writer.acquire();
+          if (lease.ok()) {
+            auto put = (*lease)->put(name, data, PutMode::kReplace);
+            if (!put.ok()) errors[static_cast<std::size_t>(t)] = put.error().to_string();
+            ok = put.ok();
+          } else {
+            errors[static_cast<std::size_t>(t)] = lease.error().to_string();
+          }
+        }
+        if (ok) {
+          auto lease = reader.acquire();
+          auto back = lease.ok() ? read_all(**lease, name) : Result<std::string>(lease.error());
+          ok = back.ok() && *back == data;
+          if (!ok) errors[static_cast<std::size_t>(t)] = back.ok() ? "content" : back.error().to_string();
+        }
+        if (!ok) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  for (const auto& pool : pools) {
+    const PoolStats stats = pool->stats();
+    EXPECT_EQ(stats.broken, 0u);
+    EXPECT_LE(stats.connected, 4u);
+    EXPECT_GE(stats.connected, 1u);
+  }
+}
+
+TEST_F(NfsSessionTest, AKilledServerFailsCallsFastAndThePoolRecoversAfterRestart) {
+  PoolOptions options;
+  options.session = options_for(1, "kill", milliseconds(3000));
+  options.sessions = 2;
+  options.min_backoff = milliseconds(50);
+  options.max_backoff = milliseconds(400);
+  SessionPool pool(options, std::make_shared<RealClock>());
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+    ASSERT_TRUE((*lease)->put("kill/f", "before", PutMode::kReplace).ok());
+  }
+  cluster->kill(1);
+  for (int i = 0; i < 5; ++i) {
+    const auto start = steady_clock::now();
+    auto lease = pool.acquire();
+    const bool served = lease.ok() && (*lease)->stat("kill/f").ok();
+    const auto took = steady_clock::now() - start;
+    EXPECT_FALSE(served) << "call " << i << " succeeded against a dead server";
+    EXPECT_LT(took, milliseconds(1000)) << "call " << i << " did not fail fast";
+  }
+  EXPECT_GE(pool.stats().broken + pool.stats().connect_failures, 1u);
+
+  cluster->restart(1);
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  bool recovered = false;
+  while (!recovered && steady_clock::now() < deadline) {
+    auto lease = pool.acquire();
+    if (lease.ok()) {
+      auto back = read_all(**lease, "kill/f");
+      recovered = back.ok() && *back == "before";
+    }
+    if (!recovered) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_TRUE(recovered) << "the pool did not re-mount after the server came back";
+}
+
+TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterResume) {
+  PoolOptions options;
+  options.session = options_for(2, "hang", milliseconds(1000));
+  options.sessions = 2;
+  options.min_backoff = milliseconds(50);
+  options.max_backoff = milliseconds(400);
+  SessionPool pool(options, std::make_shared<RealClock>());
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+    ASSERT_TRUE((*lease)->put("hang/f", "data", PutMode::kReplace).ok());
+  }
+  cluster->pause(2);
+  {
+    const auto start = steady_clock::now();
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok());  // an idle session is there; the server's silence shows on use
+    auto info = (*lease)->stat("hang/f");
+    const auto took = steady_clock::now() - start;
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(info.error().code, ErrorCode::kTimeout);
+    EXPECT_GE(took, milliseconds(900));
+    EXPECT_LT(took, milliseconds(2500));
+  }
+  // Later calls never hang either: each fails within about one timeout.
+  for (int i = 0; i < 3; ++i) {
+    const auto start = steady_clock::now();
+    auto lease = pool.acquire();
+    if (lease.ok()) {
+      EXPECT_FALSE((*lease)->stat("hang/f").ok());
+    }
+    EXPECT_LT(steady_clock::now() - start, milliseconds(2500));
+  }
+  cluster->resume(2);
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  bool recovered = false;
+  while (!recovered && steady_clock::now() < deadline) {
+    auto lease = pool.acquire();
+    if (lease.ok()) {
+      auto back = read_all(**lease, "hang/f");
+      recovered = back.ok() && *back == "data";
+    }
+    if (!recovered) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_TRUE(recovered) << "calls did not work again after SIGCONT";
+}
+
+}  // namespace
+}  // namespace efsas::nfs
