@@ -1,0 +1,92 @@
+// libnfs 4.0's failure shapes (taken from what it printed against nfs-ganesha) map to the
+// error codes the service acts on, and to whether the context must be rebuilt.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "efsas/nfs/errors.h"
+
+namespace efsas::nfs {
+namespace {
+
+TEST(NfsErrors, FindsTheStatusNameInAMessage) {
+  EXPECT_EQ(nfs4_status_in(R"m(open call failed with "NFS4: (path /) failed with NFS4ERR_EXIST(-17)")m"),
+            "NFS4ERR_EXIST");
+  EXPECT_EQ(nfs4_status_in("NFS4ERR_STALE_CLIENTID"), "NFS4ERR_STALE_CLIENTID");
+  EXPECT_EQ(nfs4_status_in("nfs_service failed"), "");
+  EXPECT_EQ(nfs4_status_in(""), "");
+}
+
+TEST(NfsErrors, StatusesReportedAsErangeAreToldApartByTheirText) {
+  // libnfs has no errno for these and returns -ERANGE; only the text tells.
+  const Failure expired = classify_failure(
+      -ERANGE, R"m(open call failed with "NFS4: (path /) failed with NFS4ERR_EXPIRED(-5)")m",
+      "open", "/f");
+  EXPECT_EQ(expired.error.code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(expired.error.retryable);
+  EXPECT_EQ(expired.fault, Fault::kBroken);
+
+  const Failure seqid = classify_failure(-ERANGE, "failed with NFS4ERR_BAD_SEQID(-10026)", "open", "/f");
+  EXPECT_EQ(seqid.fault, Fault::kBroken);
+  const Failure stale = classify_failure(-ERANGE, "failed with NFS4ERR_STALE_CLIENTID", "open", "/f");
+  EXPECT_EQ(stale.fault, Fault::kBroken);
+  const Failure grace = classify_failure(-ERANGE, "failed with NFS4ERR_GRACE(-10013)", "open", "/f");
+  EXPECT_EQ(grace.error.code, ErrorCode::kUnavailable);
+  EXPECT_EQ(grace.fault, Fault::kNone);
+}
+
+TEST(NfsErrors, AnswersAboutTheRequestKeepTheContext) {
+  struct Case {
+    const char* status;
+    ErrorCode code;
+  };
+  for (const Case& c : {Case{"NFS4ERR_NOENT", ErrorCode::kNotFound},
+                        Case{"NFS4ERR_EXIST", ErrorCode::kAlreadyExists},
+                        Case{"NFS4ERR_ISDIR", ErrorCode::kConflict},
+                        Case{"NFS4ERR_NOTDIR", ErrorCode::kConflict},
+                        Case{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict},
+                        Case{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied},
+                        Case{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted},
+                        Case{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted},
+                        Case{"NFS4ERR_NAMETOOLONG", ErrorCode::kInvalidArgument}}) {
+    const std::string message = std::string("stat call failed with \"NFS4: (path /x) failed with ") +
+                                c.status + "(-1)\"";
+    const Failure failure = classify_failure(-ERANGE, message, "stat", "/x");
+    EXPECT_EQ(failure.error.code, c.code) << c.status;
+    EXPECT_EQ(failure.fault, Fault::kNone) << c.status;
+    EXPECT_NE(failure.error.message.find("/x"), std::string::npos);
+  }
+}
+
+TEST(NfsErrors, ADeadConnectionBreaksTheContext) {
+  const Failure dead = classify_failure(-EIO, "nfs_service failed", "stat", "/f");
+  EXPECT_EQ(dead.error.code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(dead.error.retryable);
+  EXPECT_EQ(dead.fault, Fault::kBroken);
+}
+
+TEST(NfsErrors, ATimeoutIsReportedAsSuch) {
+  const Failure timeout =
+      classify_failure(-EINTR, R"m(stat call failed with "Command timed out")m", "stat", "/f");
+  EXPECT_EQ(timeout.error.code, ErrorCode::kTimeout);
+  EXPECT_TRUE(timeout.error.retryable);
+  EXPECT_EQ(timeout.fault, Fault::kTimedOut);
+}
+
+TEST(NfsErrors, AnEncodingFailureIsNotMistakenForPermission) {
+  // libnfs returns -1 (which is -EPERM) when it cannot encode a too-large WRITE.
+  const Failure encode = classify_failure(
+      -1, "nfs_pwrite_async failed. ZDR error: Failed to encode COMPOUND4args", "write", "/f");
+  EXPECT_EQ(encode.error.code, ErrorCode::kIo);
+  EXPECT_EQ(encode.fault, Fault::kBroken);
+}
+
+TEST(NfsErrors, PlainErrnosMapWhenThereIsNoStatus) {
+  EXPECT_EQ(classify_failure(-ENOENT, "", "stat", "/f").error.code, ErrorCode::kNotFound);
+  EXPECT_EQ(classify_failure(-EACCES, "", "stat", "/f").error.code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(classify_failure(-ENOSPC, "", "write", "/f").error.code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(classify_failure(-ECONNREFUSED, "", "mount", "").fault, Fault::kBroken);
+}
+
+}  // namespace
+}  // namespace efsas::nfs
