@@ -22,7 +22,11 @@ inline std::filesystem::path suite_dir() {
   if (const char* dir = std::getenv("EFSAS_SIGV4_SUITE_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
-  return efsas::testing::source_dir() / ".." / "shared" / "testdata" / "aws-sigv4-test-suite";
+  std::filesystem::path source = efsas::testing::source_dir();
+#ifdef EFSAS_SOURCE_ROOT
+  if (std::getenv("EFSAS_SOURCE_DIR") == nullptr) source = EFSAS_SOURCE_ROOT;
+#endif
+  return source / ".." / "shared" / "testdata" / "aws-sigv4-test-suite";
 }
 
 inline SystemTime parse_timestamp(const std::string& text) {
