@@ -80,7 +80,7 @@ Router::Router(std::vector<std::string> target_ids) : target_ids_(std::move(targ
 std::vector<std::size_t> Router::rank(std::string_view key) const {
   const std::size_t n = target_ids_.size();
   std::vector<std::size_t> order(n);
-  if (n == 0) return order;
+  if (n <= 1) return order;  // empty, or {0}
   const std::uint64_t key_hash = hash64(key, kKeyDomain);
   // Weights on the stack for the usual handful of targets; a heap buffer beyond that.
   constexpr std::size_t kInline = 32;
@@ -106,7 +106,7 @@ std::vector<std::size_t> Router::rank(std::string_view key) const {
 
 std::size_t Router::pick(std::string_view key) const {
   const std::size_t n = target_ids_.size();
-  if (n == 0) return 0;
+  if (n <= 1) return 0;  // no targets (0 == size()) or the only one
   const std::uint64_t key_hash = hash64(key, kKeyDomain);
   std::size_t best = 0;
   std::uint64_t best_weight = weight(target_seeds_[0], key_hash);

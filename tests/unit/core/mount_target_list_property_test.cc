@@ -26,11 +26,15 @@ std::string gen_hex(int min_digits, int max_digits) {
 
 std::string gen_zone_name() {
   std::string zone = *rc::gen::element<std::string>("us", "ap", "eu", "sa", "ca", "me", "af", "il");
-  zone += "-" + *rc::gen::element<std::string>("east", "west", "northeast", "southeast", "central",
-                                               "north", "south", "gov-west");
-  zone += "-" + std::to_string(*rc::gen::inRange(1, 10));
+  zone += '-';
+  zone += *rc::gen::element<std::string>("east", "west", "northeast", "southeast", "central",
+                                         "north", "south", "gov-west");
+  zone += '-';
+  zone += std::to_string(*rc::gen::inRange(1, 10));
   if (*rc::gen::arbitrary<bool>()) {
-    zone += "-" + *rc::gen::element<std::string>("lax", "bos", "tpe", "wl1-nyc-wlz") + "-1";
+    zone += '-';
+    zone += *rc::gen::element<std::string>("lax", "bos", "tpe", "wl1-nyc-wlz");
+    zone += "-1";
   }
   zone += *rc::gen::elementOf(std::string("abcdef"));
   return zone;
@@ -60,8 +64,9 @@ std::string gen_timestamp() {
   std::string stamp = text;
   const auto fraction_digits = *rc::gen::inRange(0, 10);
   if (fraction_digits > 0) {
-    stamp += "." + *rc::gen::container<std::string>(static_cast<std::size_t>(fraction_digits),
-                                                    rc::gen::elementOf(std::string("0123456789")));
+    stamp += '.';
+    stamp += *rc::gen::container<std::string>(static_cast<std::size_t>(fraction_digits),
+                                              rc::gen::elementOf(std::string("0123456789")));
   }
   return stamp + "Z";
 }
