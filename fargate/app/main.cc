@@ -1,0 +1,321 @@
+// file-service: configuration from the environment (names agreed in the README) and flags, parsed
+// once into a value; then the mount-target list, health checks and the HTTP server, until SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "efsas/aws/client.h"
+#include "efsas/aws/environment.h"
+#include "efsas/aws/http.h"
+#include "efsas/clock.h"
+#include "efsas/log.h"
+#include "efsas/service/config_reload.h"
+#include "efsas/service/directory_backend.h"
+#include "efsas/service/file_service.h"
+#include "efsas/service/health_checker.h"
+#include "efsas/service/http_server.h"
+#include "efsas/service/ssm_list_source.h"
+#ifdef EFSAS_HAVE_NFS_BACKEND
+#include "efsas/nfs/nfs_backend.h"
+#endif
+
+extern char** environ;
+
+namespace {
+
+using efsas::aws::Environment;
+using efsas::aws::env_value;
+
+struct Config {
+  std::string listen_address = "0.0.0.0";
+  int port = 8080;
+  std::string ssm_parameter_name;
+  std::string mount_targets_file;
+  int config_poll_seconds = 30;
+  std::string storage_backend = "directory";
+  std::string mount_path_template;
+  std::string nfs_export_path = "/";
+  int nfs_uid = -1;
+  int nfs_gid = -1;
+  int nfs_sessions_per_target = 4;
+  int nfs_timeout_ms = 5000;
+  std::string nfs_address_map;
+  std::uint64_t body_limit_bytes = 104857600;
+  int worker_threads = 16;
+  int io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::size_t max_connections = 4096;
+  int header_timeout_ms = 10000;
+  int body_timeout_ms = 60000;
+  int idle_timeout_ms = 60000;
+  int request_timeout_ms = 30000;
+  int shutdown_grace_seconds = 20;
+  int health_interval_ms = 2000;
+  int health_timeout_ms = 1000;
+  int health_failures_to_down = 3;
+  int health_successes_to_up = 2;
+  bool access_log = true;
+  std::string log_level = "info";
+};
+
+template <typename T>
+bool env_number(const Environment& env, std::string_view name, T* out, std::string* error) {
+  const auto text = env_value(env, name);
+  if (!text) return true;
+  T value{};
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size()) {
+    *error = std::string(name) + ": expected a number, got '" + *text + "'";
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
+bool env_bool(const Environment& env, std::string_view name, bool* out, std::string* error) {
+  const auto text = env_value(env, name);
+  if (!text) return true;
+  if (*text == "true" || *text == "1" || *text == "yes") {
+    *out = true;
+  } else if (*text == "false" || *text == "0" || *text == "no") {
+    *out = false;
+  } else {
+    *error = std::string(name) + ": expected true or false, got '" + *text + "'";
+    return false;
+  }
+  return true;
+}
+
+// Environment first; flags given on the command line override it.
+int parse_config(const Environment& env, int argc, char** argv, Config* config) {
+  std::string error;
+  auto str = [&](std::string_view name, std::string* out) {
+    if (auto v = env_value(env, name)) *out = *v;
+  };
+  str("LISTEN_ADDRESS", &config->listen_address);
+  str("SSM_PARAMETER_NAME", &config->ssm_parameter_name);
+  str("MOUNT_TARGETS_FILE", &config->mount_targets_file);
+  str("STORAGE_BACKEND", &config->storage_backend);
+  str("MOUNT_PATH_TEMPLATE", &config->mount_path_template);
+  str("NFS_EXPORT_PATH", &config->nfs_export_path);
+  str("NFS_ADDRESS_MAP", &config->nfs_address_map);
+  str("LOG_LEVEL", &config->log_level);
+  const bool numbers_ok =
+      env_number(env, "PORT", &config->port, &error) &&
+      env_number(env, "CONFIG_POLL_SECONDS", &config->config_poll_seconds, &error) &&
+      env_number(env, "NFS_UID", &config->nfs_uid, &error) &&
+      env_number(env, "NFS_GID", &config->nfs_gid, &error) &&
+      env_number(env, "NFS_SESSIONS_PER_TARGET", &config->nfs_sessions_per_target, &error) &&
+      env_number(env, "NFS_TIMEOUT_MS", &config->nfs_timeout_ms, &error) &&
+      env_number(env, "BODY_LIMIT_BYTES", &config->body_limit_bytes, &error) &&
+      env_number(env, "WORKER_THREADS", &config->worker_threads, &error) &&
+      env_number(env, "IO_THREADS", &config->io_threads, &error) &&
+      env_number(env, "MAX_CONNECTIONS", &config->max_connections, &error) &&
+      env_number(env, "HEADER_TIMEOUT_MS", &config->header_timeout_ms, &error) &&
+      env_number(env, "BODY_TIMEOUT_MS", &config->body_timeout_ms, &error) &&
+      env_number(env, "IDLE_TIMEOUT_MS", &config->idle_timeout_ms, &error) &&
+      env_number(env, "REQUEST_TIMEOUT_MS", &config->request_timeout_ms, &error) &&
+      env_number(env, "SHUTDOWN_GRACE_SECONDS", &config->shutdown_grace_seconds, &error) &&
+      env_number(env, "HEALTH_INTERVAL_MS", &config->health_interval_ms, &error) &&
+      env_number(env, "HEALTH_TIMEOUT_MS", &config->health_timeout_ms, &error) &&
+      env_number(env, "HEALTH_FAILURES_TO_DOWN", &config->health_failures_to_down, &error) &&
+      env_number(env, "HEALTH_SUCCESSES_TO_UP", &config->health_successes_to_up, &error) &&
+      env_bool(env, "ACCESS_LOG", &config->access_log, &error);
+  if (!numbers_ok) {
+    std::fprintf(stderr, "file-service: %s\n", error.c_str());
+    return 2;
+  }
+
+  CLI::App app{"file-service: stores and serves files on EFS, spread over its mount targets"};
+  app.add_option("--listen-address", config->listen_address, "LISTEN_ADDRESS");
+  app.add_option("--port", config->port, "PORT")->check(CLI::Range(0, 65535));
+  app.add_option("--ssm-parameter-name", config->ssm_parameter_name, "SSM_PARAMETER_NAME");
+  app.add_option("--mount-targets-file", config->mount_targets_file, "MOUNT_TARGETS_FILE");
+  app.add_option("--config-poll-seconds", config->config_poll_seconds, "CONFIG_POLL_SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND")
+      ->check(CLI::IsMember({"directory", "nfs"}));
+  app.add_option("--mount-path-template", config->mount_path_template, "MOUNT_PATH_TEMPLATE");
+  app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
+  app.add_option("--worker-threads", config->worker_threads, "WORKER_THREADS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--io-threads", config->io_threads, "IO_THREADS")->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", config->max_connections, "MAX_CONNECTIONS");
+  app.add_option("--header-timeout-ms", config->header_timeout_ms, "HEADER_TIMEOUT_MS");
+  app.add_option("--body-timeout-ms", config->body_timeout_ms, "BODY_TIMEOUT_MS");
+  app.add_option("--idle-timeout-ms", config->idle_timeout_ms, "IDLE_TIMEOUT_MS");
+  app.add_option("--request-timeout-ms", config->request_timeout_ms, "REQUEST_TIMEOUT_MS");
+  app.add_option("--shutdown-grace-seconds", config->shutdown_grace_seconds,
+                 "SHUTDOWN_GRACE_SECONDS");
+  app.add_option("--health-interval-ms", config->health_interval_ms, "HEALTH_INTERVAL_MS");
+  app.add_option("--health-timeout-ms", config->health_timeout_ms, "HEALTH_TIMEOUT_MS");
+  app.add_option("--health-failures-to-down", config->health_failures_to_down,
+                 "HEALTH_FAILURES_TO_DOWN");
+  app.add_option("--health-successes-to-up", config->health_successes_to_up,
+                 "HEALTH_SUCCESSES_TO_UP");
+  app.add_option("--access-log", config->access_log, "ACCESS_LOG (true|false)");
+  app.add_option("--log-level", config->log_level, "LOG_LEVEL");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? -1 : code;  // -1: --help was shown
+  }
+  if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty()) {
+    std::fprintf(stderr, "file-service: set SSM_PARAMETER_NAME or MOUNT_TARGETS_FILE\n");
+    return 2;
+  }
+  if (config->storage_backend == "directory" && config->mount_path_template.empty()) {
+    std::fprintf(stderr,
+                 "file-service: the directory back end needs MOUNT_PATH_TEMPLATE "
+                 "(e.g. /mnt/efs/{az})\n");
+    return 2;
+  }
+  return 0;
+}
+
+std::string random_instance_id() {
+  std::random_device device;
+  std::uniform_int_distribution<unsigned> digit(0, 15);
+  std::string id;
+  for (int i = 0; i < 12; ++i) id += "0123456789abcdef"[digit(device)];
+  return id;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken synchronously by the main thread; every thread started later inherits
+  // the mask, so none of them is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const Environment env = efsas::aws::environment_from(environ);
+  Config config;
+  if (const int code = parse_config(env, argc, argv, &config); code != 0) {
+    return code < 0 ? 0 : code;
+  }
+  efsas::LogLevel level = efsas::LogLevel::kInfo;
+  if (!efsas::parse_log_level(config.log_level, &level)) {
+    std::fprintf(stderr, "file-service: LOG_LEVEL: unknown level '%s'\n",
+                 config.log_level.c_str());
+    return 2;
+  }
+  auto clock = std::make_shared<efsas::RealClock>();
+  const efsas::Logger logger(efsas::make_stderr_sink(), level, clock,
+                             {{"service", "file-service"}});
+  const std::string instance_id = random_instance_id();
+
+  std::shared_ptr<efsas::service::BackendFactory> factory;
+  if (config.storage_backend == "directory") {
+    factory = efsas::service::make_directory_backend_factory(config.mount_path_template,
+                                                             instance_id);
+  } else {
+#ifdef EFSAS_HAVE_NFS_BACKEND
+    efsas::nfs::NfsBackendOptions nfs;
+    nfs.export_path = config.nfs_export_path;
+    if (config.nfs_uid >= 0) nfs.uid = config.nfs_uid;
+    if (config.nfs_gid >= 0) nfs.gid = config.nfs_gid;
+    nfs.sessions_per_target = static_cast<std::size_t>(std::max(1, config.nfs_sessions_per_target));
+    nfs.timeout = std::chrono::milliseconds(config.nfs_timeout_ms);
+    auto map = efsas::nfs::parse_address_map(config.nfs_address_map);
+    if (!map.ok()) {
+      logger.error("invalid NFS_ADDRESS_MAP", {{"error", map.error().to_string()}});
+      return 2;
+    }
+    nfs.address_map = std::move(*map);
+    nfs.instance_id = instance_id;
+    factory = efsas::nfs::make_nfs_backend_factory(std::move(nfs), clock);
+#else
+    logger.error("this build has no NFS back end; use STORAGE_BACKEND=directory");
+    return 2;
+#endif
+  }
+
+  std::unique_ptr<efsas::service::ListSource> source;
+  if (!config.ssm_parameter_name.empty()) {
+    auto client = efsas::aws::make_aws_client(env, efsas::aws::make_curl_transport(), clock,
+                                              logger);
+    if (!client.ok()) {
+      logger.error("cannot set up the AWS client", {{"error", client.error().to_string()}});
+      return 2;
+    }
+    source = efsas::service::make_ssm_list_source(*client, config.ssm_parameter_name);
+  } else {
+    source = efsas::service::make_file_list_source(config.mount_targets_file);
+  }
+
+  efsas::service::ServiceOptions service_options;
+  service_options.body_limit = config.body_limit_bytes;
+  efsas::service::FileService service(service_options, clock, logger);
+  const efsas::service::HealthPolicy policy{config.health_failures_to_down,
+                                            config.health_successes_to_up};
+  efsas::service::ConfigReloader reloader(std::move(source), factory, policy, service, logger);
+  reloader.reload_once();  // a failure leaves the service up but not ready; polling retries
+  reloader.start(std::chrono::seconds(config.config_poll_seconds));
+
+  efsas::service::HealthCheckOptions health;
+  health.interval = std::chrono::milliseconds(config.health_interval_ms);
+  health.timeout = std::chrono::milliseconds(config.health_timeout_ms);
+  efsas::service::HealthChecker checker(service, health, logger);
+  checker.sweep_once();
+  checker.start();
+
+  efsas::service::ServerOptions server_options;
+  server_options.address = config.listen_address;
+  server_options.port = static_cast<std::uint16_t>(config.port);
+  server_options.io_threads = config.io_threads;
+  server_options.worker_threads = config.worker_threads;
+  server_options.max_connections = config.max_connections;
+  server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  server_options.access_log = config.access_log;
+  efsas::service::HttpServer server(server_options, service, logger);
+  if (auto started = server.start(); !started.ok()) {
+    logger.error("cannot start the HTTP server", {{"error", started.error().to_string()}});
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  logger.info("listening", {{"address", config.listen_address},
+                            {"port", server.port()},
+                            {"storage_backend", config.storage_backend},
+                            {"instance_id", instance_id}});
+
+  for (;;) {
+    int signo = 0;
+    if (sigwait(&signals, &signo) != 0) continue;
+    if (signo == SIGHUP) {
+      logger.info("SIGHUP: reloading the mount-target list");
+      reloader.trigger();
+      continue;
+    }
+    logger.info("shutting down", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                  {"grace_seconds", config.shutdown_grace_seconds}});
+    break;
+  }
+  server.shutdown(std::chrono::seconds(config.shutdown_grace_seconds));
+  server.wait();
+  reloader.stop();
+  checker.stop();
+  logger.info("stopped");
+  std::fflush(nullptr);
+  // A worker stuck on a hung mount must not keep the task alive: leave without joining it.
+  std::_Exit(0);
+}

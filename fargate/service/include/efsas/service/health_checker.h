@@ -1,0 +1,59 @@
+// Health checks per mount target: every interval each target of the active routing table is
+// probed (Backend::probe, a small write and read) with a timeout; K failures mark it down and M
+// successes bring it back (TargetStatus). A probe that hangs counts as failed on every round
+// until it returns, and no second probe of that target starts meanwhile. The same loop sweeps
+// stale temporary files now and then.
+// Thread safety: check_once may be called from any thread; start/stop from one.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "efsas/log.h"
+#include "efsas/service/file_service.h"
+
+namespace efsas::service {
+
+struct HealthCheckOptions {
+  std::chrono::milliseconds interval{2000};
+  std::chrono::milliseconds timeout{1000};
+  // Temporary files older than sweep_age are removed every sweep_interval (0: never).
+  std::chrono::milliseconds sweep_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds sweep_age{std::chrono::hours(1)};
+  std::size_t sweep_max_entries = 200000;
+};
+
+class HealthChecker {
+ public:
+  HealthChecker(FileService& service, HealthCheckOptions options, Logger logger);
+  ~HealthChecker();
+
+  // Probes every target once, waiting at most options.timeout in all.
+  void check_once();
+  // Sweeps every target's temporary files once; returns how many were removed.
+  std::size_t sweep_once();
+
+  void start();
+  void stop();
+
+ private:
+  struct Probe;
+  void loop();
+
+  FileService& service_;
+  HealthCheckOptions options_;
+  Logger logger_;
+  std::mutex probes_mutex_;
+  std::map<const TargetStatus*, std::shared_ptr<Probe>> in_flight_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace efsas::service

@@ -1,0 +1,55 @@
+// The HTTP/1.1 server of file-service on Boost.Beast/Asio: accepts connections, reads requests
+// with header/body/idle timeouts and a body limit, runs FileService::handle_request on a worker
+// pool (so blocking file I/O never runs on the event loop), streams file bodies (sendfile when
+// the back end has a local descriptor), and shuts down gracefully.
+// Thread safety: start, port, shutdown and wait may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "efsas/log.h"
+#include "efsas/result.h"
+#include "efsas/service/file_service.h"
+
+namespace efsas::service {
+
+struct ServerOptions {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
+  int io_threads = 1;
+  int worker_threads = 8;
+  std::size_t max_connections = 4096;  // more are answered 503 and closed
+  std::chrono::milliseconds header_timeout{10000};   // whole request header
+  std::chrono::milliseconds body_timeout{60000};     // whole request body
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
+  std::chrono::milliseconds request_timeout{30000};  // handling, before a 504
+  bool access_log = true;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, FileService& service, Logger logger);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the threads.
+  Status start();
+  // The port actually bound.
+  std::uint16_t port() const;
+  // Stops accepting, closes idle connections, lets in-flight requests finish for up to `grace`,
+  // then stops everything. Returns at once; wait() blocks until it is over.
+  void shutdown(std::chrono::milliseconds grace);
+  void wait();
+
+  struct Impl;  // defined in http_server.cc, with the session class
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace efsas::service

@@ -1,0 +1,123 @@
+// The mount-target list reloader and the static-file source.
+#include "efsas/service/config_reload.h"
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "efsas/mount_target_list.h"
+
+namespace efsas::service {
+namespace {
+
+class FileListSource final : public ListSource {
+ public:
+  explicit FileListSource(std::string path) : path_(std::move(path)) {}
+  Result<std::string> fetch() override {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return make_error(ErrorCode::kUnavailable, "cannot read " + path_, true);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+  }
+  std::string describe() const override { return "file " + path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<ListSource> make_file_list_source(std::string path) {
+  return std::make_unique<FileListSource>(std::move(path));
+}
+
+ConfigReloader::ConfigReloader(std::unique_ptr<ListSource> source,
+                               std::shared_ptr<BackendFactory> factory, HealthPolicy policy,
+                               FileService& service, Logger logger)
+    : source_(std::move(source)),
+      factory_(std::move(factory)),
+      policy_(policy),
+      service_(service),
+      logger_(std::move(logger)) {}
+
+ConfigReloader::~ConfigReloader() { stop(); }
+
+ReloadOutcome ConfigReloader::reload_once() {
+  std::lock_guard reload_lock(reload_mutex_);
+  auto fail = [&](const std::string& what, const Error& error) {
+    service_.metrics().record_reload(false);
+    logger_.warn("mount-target list not applied; keeping the last good list",
+                 {{"source", source_->describe()}, {"reason", what}, {"error", error.to_string()}});
+    return ReloadOutcome::kFailed;
+  };
+  auto document = source_->fetch();
+  if (!document.ok()) return fail("source unavailable", document.error());
+  auto list = parse_mount_target_list(*document);
+  if (!list.ok()) return fail("invalid document", list.error());
+
+  const auto current = service_.table();
+  if (current) {
+    if (list->generation < current->list.generation) {
+      service_.metrics().record_stale_generation();
+      logger_.warn("ignoring an older mount-target list",
+                   {{"generation", list->generation}, {"active", current->list.generation}});
+      return ReloadOutcome::kStale;
+    }
+    if (list->generation == current->list.generation) {
+      if (!same_content(*list, current->list)) {
+        logger_.warn("mount-target list changed without a new generation; ignored",
+                     {{"generation", list->generation}});
+      }
+      return ReloadOutcome::kUnchanged;
+    }
+  }
+  const std::uint64_t generation = list->generation;
+  auto table = build_routing_table(std::move(*list), current.get(), *factory_, policy_);
+  if (!table.ok()) return fail("cannot build routing table", table.error());
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& entry : (*table)->targets) ids.push_back(entry.target.id);
+  service_.set_table(std::move(*table));
+  service_.metrics().record_reload(true);
+  logger_.info("mount-target list applied",
+               {{"source", source_->describe()}, {"generation", generation}, {"mount_targets", ids}});
+  return ReloadOutcome::kApplied;
+}
+
+void ConfigReloader::start(std::chrono::milliseconds interval) {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this, interval] { loop(interval); });
+}
+
+void ConfigReloader::trigger() {
+  {
+    std::lock_guard lock(mutex_);
+    triggered_ = true;
+  }
+  wake_.notify_all();
+}
+
+void ConfigReloader::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConfigReloader::loop(std::chrono::milliseconds interval) {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, interval, [this] { return stopping_ || triggered_; });
+    if (stopping_) break;
+    triggered_ = false;
+    lock.unlock();
+    reload_once();
+    lock.lock();
+  }
+}
+
+}  // namespace efsas::service

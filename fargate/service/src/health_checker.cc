@@ -1,0 +1,129 @@
+// Probing mount targets on threads of their own, so that a hung back end costs a thread, not the
+// checker, and sweeping stale temporary files.
+#include "efsas/service/health_checker.h"
+
+#include <utility>
+#include <vector>
+
+namespace efsas::service {
+
+struct HealthChecker::Probe {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  Status result;
+};
+
+HealthChecker::HealthChecker(FileService& service, HealthCheckOptions options, Logger logger)
+    : service_(service), options_(options), logger_(std::move(logger)) {}
+
+HealthChecker::~HealthChecker() { stop(); }
+
+void HealthChecker::check_once() {
+  const auto table = service_.table();
+  if (!table) return;
+  struct Pending {
+    const TargetEntry* entry;
+    std::shared_ptr<Probe> probe;
+    bool fresh;
+  };
+  std::vector<Pending> pending;
+  {
+    std::lock_guard lock(probes_mutex_);
+    for (const auto& entry : table->targets) {
+      auto it = in_flight_.find(entry.status.get());
+      if (it != in_flight_.end()) {
+        pending.push_back({&entry, it->second, false});
+        continue;
+      }
+      auto probe = std::make_shared<Probe>();
+      in_flight_[entry.status.get()] = probe;
+      pending.push_back({&entry, probe, true});
+      std::thread([backend = entry.backend, probe] {
+        Status result = backend->probe();
+        std::lock_guard probe_lock(probe->mutex);
+        probe->result = std::move(result);
+        probe->done = true;
+        probe->done_cv.notify_all();
+      }).detach();
+    }
+  }
+  const auto deadline = service_.clock().steady_now() + options_.timeout;
+  for (const auto& p : pending) {
+    bool done = false;
+    Status result;
+    {
+      std::unique_lock lock(p.probe->mutex);
+      done = p.probe->done_cv.wait_until(lock, deadline, [&] { return p.probe->done; });
+      if (done) result = p.probe->result;
+    }
+    if (done) {
+      std::lock_guard lock(probes_mutex_);
+      in_flight_.erase(p.entry->status.get());
+    }
+    const bool ok = done && result.ok();
+    const std::string detail = !done ? "probe timed out" : ok ? "" : result.error().to_string();
+    if (p.entry->status->record_probe(ok, detail)) {
+      if (ok) {
+        logger_.info("mount target up", {{"mount_target", p.entry->target.id}});
+      } else {
+        logger_.warn("mount target down",
+                     {{"mount_target", p.entry->target.id}, {"error", detail}});
+      }
+    }
+  }
+}
+
+std::size_t HealthChecker::sweep_once() {
+  const auto table = service_.table();
+  if (!table) return 0;
+  const SystemTime cutoff =
+      service_.clock().now() -
+      std::chrono::duration_cast<SystemTime::duration>(options_.sweep_age);
+  std::size_t total = 0;
+  for (const auto& entry : table->targets) {
+    if (!entry.status->healthy()) continue;
+    auto removed = entry.backend->sweep_temp_files("", cutoff, options_.sweep_max_entries);
+    if (removed.ok()) {
+      total += *removed;
+      if (*removed > 0) {
+        logger_.info("removed stale temporary files",
+                     {{"mount_target", entry.target.id}, {"count", *removed}});
+      }
+    }
+  }
+  return total;
+}
+
+void HealthChecker::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void HealthChecker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HealthChecker::loop() {
+  auto next_sweep = service_.clock().steady_now() + options_.sweep_interval;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    check_once();
+    if (options_.sweep_interval.count() > 0 && service_.clock().steady_now() >= next_sweep) {
+      sweep_once();
+      next_sweep = service_.clock().steady_now() + options_.sweep_interval;
+    }
+    lock.lock();
+    wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+  }
+}
+
+}  // namespace efsas::service

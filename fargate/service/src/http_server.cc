@@ -1,0 +1,519 @@
+// Beast sessions and listener of file-service. Request handling itself lives in FileService; this
+// file only moves bytes: read with limits and timeouts, hand off to the worker pool, write back
+// (sendfile for local files), keep-alive, connection limit and graceful shutdown.
+#include "efsas/service/http_server.h"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace efsas::service {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 64 * 1024;
+constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kOverloaded =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    "Retry-After: 1\r\nContent-Length: 95\r\n\r\n"
+    "{\"error\":{\"status\":503,\"code\":\"Unavailable\",\"message\":\"too many connections; retry later\"}}\n";
+
+bool quiet_close_error(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+         ec == http::error::partial_message;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string route_of(std::string_view target) {
+  return target.starts_with("/files/") ? "/files/{path}" : "other";
+}
+
+}  // namespace
+
+class Session;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(ServerOptions o, FileService& s, Logger l)
+      : options(std::move(o)),
+        service(s),
+        logger(std::move(l)),
+        io(std::max(1, options.io_threads)),
+        workers(static_cast<std::size_t>(std::max(1, options.worker_threads))),
+        acceptor(io),
+        guard(asio::make_work_guard(io)) {}
+
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void forget(std::uint64_t id) {
+    std::lock_guard lock(sessions_mutex);
+    sessions.erase(id);
+  }
+
+  ServerOptions options;
+  FileService& service;
+  Logger logger;
+  asio::io_context io;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::vector<std::thread> threads;
+  std::thread shutdown_thread;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;
+  std::mutex sessions_mutex;
+  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
+  std::uint64_t next_id = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server, std::uint64_t id)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        id_(id),
+        request_timer_(stream_.get_executor()),
+        write_timer_(stream_.get_executor()) {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
+  ~Session() {
+    server_->connections.fetch_sub(1);
+    server_->forget(id_);
+  }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  // Graceful shutdown: a connection waiting for its next request is closed now; one with a
+  // request in progress finishes it and then closes.
+  void close_if_idle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->close();
+    });
+  }
+
+ private:
+  const ServerOptions& options() const { return server_->options; }
+  FileService& service() const { return server_->service; }
+
+  void do_read() {
+    if (server_->stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(service().options().body_limit);
+    idle_ = buffer_.size() == 0;
+    stream_.expires_after(first_ ? options().header_timeout : options().idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    first_ = false;
+    start_ = service().clock().steady_now();
+    bytes_in_ = 0;
+    method_.clear();
+    target_.clear();
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        return fail_fast(431, "HeaderTooLarge", "the request header is over the limit");
+      }
+      if (quiet_close_error(ec)) return close();
+      return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
+    }
+    const auto& req = parser_->get();
+    method_ = std::string(req.method_string());
+    target_ = std::string(req.target());
+    if (const auto length = parser_->content_length();
+        length && *length > service().options().body_limit) {
+      return fail_fast(413, "PayloadTooLarge",
+                       "the body is over the limit of " +
+                           std::to_string(service().options().body_limit) + " bytes");
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      stream_.expires_after(options().body_timeout);
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                          if (write_ec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_body({}, 0);
+    stream_.expires_after(options().body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) {
+      return fail_fast(413, "PayloadTooLarge", "the body is over the limit");
+    }
+    if (ec) {
+      if (quiet_close_error(ec)) return close();
+      return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
+    }
+    stream_.expires_never();
+    auto& req = parser_->get();
+    auto request = std::make_shared<Request>();
+    request->method = method_;
+    request->target = target_;
+    for (const auto& field : req) {
+      auto [it, inserted] =
+          request->headers.emplace(lower(field.name_string()), std::string(field.value()));
+      if (!inserted) it->second += ", " + std::string(field.value());
+    }
+    bytes_in_ = req.body().size();
+    request->body = std::make_shared<const std::string>(std::move(req.body()));
+    keep_alive_ = req.keep_alive();
+    handling_ = true;
+
+    request_timer_.expires_after(options().request_timeout);
+    request_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+      if (timer_ec || !self->handling_) return;
+      self->handling_ = false;
+      self->keep_alive_ = false;
+      Response timeout = json_error(504, "Timeout", "the mount target did not answer in time");
+      timeout.route = route_of(self->target_);
+      self->respond(std::move(timeout));
+    });
+    asio::post(server_->workers, [self = shared_from_this(), request] {
+      Response response;
+      try {
+        response = self->service().handle_request(*request);
+      } catch (const std::exception& e) {
+        response = json_error(500, "Internal", e.what());
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable {
+                   if (!self->handling_) return;  // the 504 went out already
+                   self->handling_ = false;
+                   self->request_timer_.cancel();
+                   self->respond(std::move(response));
+                 });
+    });
+  }
+
+  void fail_fast(int status, std::string_view code, const std::string& message) {
+    keep_alive_ = false;
+    Response response = json_error(status, code, message);
+    response.route = route_of(target_);
+    respond(std::move(response));
+  }
+
+  template <class Message>
+  void set_common_headers(Message& message) {
+    for (const auto& [name, value] : response_.headers) message.set(name, value);
+    message.set(http::field::server, "file-service");
+    message.set(http::field::date, format_http_date(service().clock().now()));
+    message.keep_alive(keep_alive_);
+  }
+
+  void respond(Response response) {
+    response_ = std::move(response);
+    if (server_->stopping) keep_alive_ = false;
+    const auto status = static_cast<unsigned>(response_.status);
+    const bool no_body = response_.status == 204 || response_.status == 304;
+    if (response_.stream && !response_.head && response_.stream->length > 0) {
+      header_message_.emplace(static_cast<http::status>(status), 11);
+      set_common_headers(*header_message_);
+      header_message_->content_length(response_.stream->length);
+      header_serializer_.emplace(*header_message_);
+      stream_.expires_after(options().idle_timeout);
+      http::async_write_header(stream_, *header_serializer_,
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();
+                                 self->start_stream();
+                               });
+      return;
+    }
+    string_message_.emplace(static_cast<http::status>(status), 11);
+    set_common_headers(*string_message_);
+    if (!no_body) string_message_->content_length(response_.content_length());
+    if (!response_.head && !no_body) string_message_->body() = std::move(response_.body);
+    bytes_out_ = response_.head || no_body ? 0 : string_message_->body().size();
+    stream_.expires_after(options().idle_timeout);
+    string_serializer_.emplace(*string_message_);
+    http::async_write(stream_, *string_serializer_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->finish();
+                      });
+  }
+
+  void start_stream() {
+    offset_ = response_.stream->offset;
+    remaining_ = response_.stream->length;
+    bytes_out_ = 0;
+    if (response_.stream->reader->native_fd() >= 0) {
+      beast::error_code ec;
+      stream_.socket().native_non_blocking(true, ec);
+      if (!ec) return pump_sendfile();
+    }
+    read_chunk();
+  }
+
+  enum class SendResult { kDone, kWouldBlock, kFailed };
+
+  // sendfile runs on the worker pool: a file on a hung mount blocks a worker, never the loop.
+  void pump_sendfile() {
+    asio::post(server_->workers, [self = shared_from_this()] {
+      const int socket_fd = self->stream_.socket().native_handle();
+      const int file_fd = self->response_.stream->reader->native_fd();
+      SendResult result = SendResult::kDone;
+      while (self->remaining_ > 0) {
+        auto offset = static_cast<off_t>(self->offset_);
+        const ssize_t n = ::sendfile(socket_fd, file_fd, &offset,
+                                     static_cast<std::size_t>(std::min<std::uint64_t>(
+                                         self->remaining_, kSendfileChunk)));
+        if (n > 0) {
+          self->offset_ += static_cast<std::uint64_t>(n);
+          self->remaining_ -= static_cast<std::uint64_t>(n);
+          self->bytes_out_ += static_cast<std::uint64_t>(n);
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        result = (n < 0 && errno == EAGAIN) ? SendResult::kWouldBlock : SendResult::kFailed;
+        break;
+      }
+      asio::post(self->stream_.get_executor(), [self, result] { self->on_sendfile(result); });
+    });
+  }
+
+  void on_sendfile(SendResult result) {
+    if (result == SendResult::kDone) return finish();
+    if (result == SendResult::kFailed) return close();
+    write_timer_.expires_after(options().idle_timeout);
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->close();
+    });
+    stream_.socket().async_wait(tcp::socket::wait_write,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                  self->write_timer_.cancel();
+                                  if (ec) return self->close();
+                                  self->pump_sendfile();
+                                });
+  }
+
+  void read_chunk() {
+    chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kReadChunk)));
+    asio::post(server_->workers, [self = shared_from_this()] {
+      auto n = self->response_.stream->reader->read_at(self->offset_, self->chunk_);
+      const std::size_t got = n.ok() ? *n : 0;
+      asio::post(self->stream_.get_executor(), [self, got] {
+        if (got == 0) return self->close();  // headers are out: all we can do is cut it short
+        self->stream_.expires_after(self->options().idle_timeout);
+        asio::async_write(self->stream_, asio::buffer(self->chunk_.data(), got),
+                          [self](beast::error_code ec, std::size_t written) {
+                            if (ec) return self->close();
+                            self->offset_ += written;
+                            self->remaining_ -= written;
+                            self->bytes_out_ += written;
+                            if (self->remaining_ == 0) return self->finish();
+                            self->read_chunk();
+                          });
+      });
+    });
+  }
+
+  void finish() {
+    const auto latency = service().clock().steady_now() - start_;
+    service().metrics().record_request(response_.route, method_, response_.status,
+                                       response_.mount_target, bytes_in_, bytes_out_, latency);
+    if (options().access_log) {
+      server_->logger.info(
+          "request", {{"method", method_},
+                      {"target", target_},
+                      {"status", response_.status},
+                      {"bytes_in", bytes_in_},
+                      {"bytes_out", bytes_out_},
+                      {"duration_ms", std::chrono::duration<double, std::milli>(latency).count()},
+                      {"mount_target", response_.mount_target},
+                      {"remote", remote_}});
+    }
+    response_ = Response{};
+    string_serializer_.reset();
+    string_message_.reset();
+    header_serializer_.reset();
+    header_message_.reset();
+    if (!keep_alive_) return close();
+    do_read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  std::uint64_t id_;
+  asio::steady_timer request_timer_;
+  asio::steady_timer write_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool first_ = true;
+  bool idle_ = false;
+  bool keep_alive_ = false;
+  bool handling_ = false;
+  std::string method_;
+  std::string target_;
+  SteadyTime start_{};
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  Response response_;
+  std::optional<http::response<http::string_body>> string_message_;
+  std::optional<http::response_serializer<http::string_body>> string_serializer_;
+  std::optional<http::response<http::empty_body>> header_message_;
+  std::optional<http::response_serializer<http::empty_body>> header_serializer_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t remaining_ = 0;
+  std::vector<char> chunk_;
+};
+
+void HttpServer::Impl::do_accept() {
+  acceptor.async_accept(asio::make_strand(io),
+                        beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
+}
+
+void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (!acceptor.is_open() || stopping) return;
+  if (ec) {
+    logger.warn("accept failed", {{"error", ec.message()}});
+    return do_accept();
+  }
+  if (connections.load() >= options.max_connections) {
+    // Answer at once without a session; a full send buffer just loses the courtesy.
+    ::send(socket.native_handle(), kOverloaded.data(), kOverloaded.size(),
+           MSG_DONTWAIT | MSG_NOSIGNAL);
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    return do_accept();
+  }
+  connections.fetch_add(1);
+  socket.set_option(tcp::no_delay(true), ec);
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(sessions_mutex);
+    const std::uint64_t id = next_id++;
+    session = std::make_shared<Session>(std::move(socket), shared_from_this(), id);
+    sessions[id] = session;
+  }
+  session->start();
+  do_accept();
+}
+
+HttpServer::HttpServer(ServerOptions options, FileService& service, Logger logger)
+    : impl_(std::make_shared<Impl>(std::move(options), service, std::move(logger))) {}
+
+HttpServer::~HttpServer() {
+  if (!impl_->threads.empty()) {
+    shutdown(std::chrono::milliseconds(0));
+    wait();
+  }
+}
+
+Status HttpServer::start() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid listen address '" + impl_->options.address + "'");
+  }
+  const tcp::endpoint endpoint{address, impl_->options.port};
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot listen on " + impl_->options.address + ":" +
+                          std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->bound_port = acceptor.local_endpoint().port();
+  impl_->do_accept();
+  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
+    impl_->threads.emplace_back([impl = impl_] { impl->io.run(); });
+  }
+  return {};
+}
+
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::shutdown(std::chrono::milliseconds grace) {
+  if (impl_->stopping.exchange(true)) return;
+  asio::post(impl_->io, [impl = impl_] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(impl->sessions_mutex);
+      for (auto& [id, weak] : impl->sessions) {
+        if (auto session = weak.lock()) live.push_back(std::move(session));
+      }
+    }
+    for (auto& session : live) session->close_if_idle();
+  });
+  impl_->shutdown_thread = std::thread([impl = impl_, grace] {
+    const Clock& clock = impl->service.clock();
+    const auto deadline = clock.steady_now() + grace;
+    while (impl->connections.load() > 0 && clock.steady_now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (impl->connections.load() > 0) {
+      impl->logger.warn("shutdown grace period over; dropping connections",
+                        {{"connections", impl->connections.load()}});
+    }
+    impl->guard.reset();
+    impl->io.stop();
+  });
+}
+
+void HttpServer::wait() {
+  for (auto& thread : impl_->threads) {
+    if (thread.joinable()) thread.join();
+  }
+  impl_->threads.clear();
+  if (impl_->shutdown_thread.joinable()) impl_->shutdown_thread.join();
+  impl_->workers.stop();
+}
+
+}  // namespace efsas::service
