@@ -2,14 +2,25 @@
 // Each subcommand lives in its own file (count_command.cc, ...) and is added here with one line.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "count_command.h"
+#include "lambda_command.h"
+#include "run_command.h"
+#include "status_command.h"
 
 int main(int argc, char** argv) {
+  // As a Lambda `bootstrap` the binary is started without arguments.
+  if (argc == 1 && std::getenv("AWS_LAMBDA_RUNTIME_API") != nullptr) {
+    return efsas::app::run_lambda();
+  }
   CLI::App app{"file-monitor: counts files on EFS and scales its mount targets"};
   app.require_subcommand(1);
   efsas::app::add_count_command(app);
+  efsas::app::add_run_command(app);
+  efsas::app::add_status_command(app);
+  efsas::app::add_lambda_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -1,0 +1,178 @@
+// `file-monitor run [--dry-run] [flags]`: count, plan and act once, like one scheduled Lambda run.
+#include "run_command.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "efsas/aws/client.h"
+#include "efsas/aws/environment.h"
+#include "efsas/aws/http.h"
+#include "efsas/monitor/run.h"
+
+extern char** environ;
+
+namespace efsas::app {
+
+void add_monitor_flags(CLI::App& command, MonitorFlags& flags) {
+  command.add_option("--file-system-id", flags.file_system_id, "EFS_FILE_SYSTEM_ID");
+  command.add_option("--mount-path", flags.mount_path, "EFS_MOUNT_PATH");
+  command.add_option("--directory", flags.directory,
+                     "EFS_TARGET_DIRECTORY (relative to the mount path)");
+  command.add_option("--threshold", flags.threshold, "FILE_COUNT_THRESHOLD");
+  command.add_option("--ssm-parameter", flags.ssm_parameter, "SSM_PARAMETER_NAME");
+  command.add_option("--ecs-cluster", flags.ecs_cluster, "ECS_CLUSTER_NAME");
+  command.add_option("--ecs-service", flags.ecs_service, "ECS_SERVICE_NAME");
+  command.add_option("--force-ecs-deployment", flags.force_ecs_deployment,
+                     "FORCE_ECS_DEPLOYMENT (true|false)");
+  command.add_option("--subnets", flags.subnets, "CANDIDATE_SUBNET_IDS (comma-separated)");
+  command.add_option("--security-groups", flags.security_groups,
+                     "MOUNT_TARGET_SECURITY_GROUP_IDS (comma-separated)");
+  command.add_option("--max-mount-targets", flags.max_mount_targets, "MAX_MOUNT_TARGETS");
+  command.add_option("--max-creates-per-run", flags.max_creates, "MAX_CREATES_PER_RUN");
+  command.add_option("--scan-cache", flags.scan_cache, "SCAN_CACHE_PATH (\"\" disables it)");
+  command.add_option("--scan-threads", flags.scan_threads, "SCAN_THREADS");
+  command.add_option("--log-level", flags.log_level, "LOG_LEVEL (debug|info|warn|error)");
+  command.add_flag("--dry-run", flags.dry_run, "DRY_RUN: say what would change, change nothing");
+}
+
+monitor::Environment process_environment() {
+  monitor::Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string::npos) env[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  return env;
+}
+
+Result<monitor::MonitorConfig> load_config(const monitor::Environment& env,
+                                           const MonitorFlags& flags) {
+  auto loaded = monitor::config_from_env(env);
+  if (!loaded.ok()) return loaded.error();
+  monitor::MonitorConfig config = std::move(loaded).value();
+  if (flags.file_system_id) config.file_system_id = *flags.file_system_id;
+  if (flags.mount_path) config.mount_path = *flags.mount_path;
+  if (flags.directory) config.target_directory = *flags.directory;
+  if (flags.threshold) config.file_count_threshold = *flags.threshold;
+  if (flags.ssm_parameter) config.ssm_parameter_name = *flags.ssm_parameter;
+  if (flags.ecs_cluster) config.ecs_cluster_name = *flags.ecs_cluster;
+  if (flags.ecs_service) config.ecs_service_name = *flags.ecs_service;
+  if (flags.force_ecs_deployment) config.force_ecs_deployment = *flags.force_ecs_deployment;
+  if (flags.subnets) config.candidate_subnet_ids = monitor::split_list(*flags.subnets);
+  if (flags.security_groups) {
+    config.security_group_ids = monitor::split_list(*flags.security_groups);
+  }
+  if (flags.max_mount_targets) config.max_mount_targets = *flags.max_mount_targets;
+  if (flags.max_creates) config.max_creates_per_run = *flags.max_creates;
+  if (flags.scan_cache) config.scan_cache_path = *flags.scan_cache;
+  if (flags.scan_threads) config.scan_threads = *flags.scan_threads;
+  if (flags.log_level && !parse_log_level(*flags.log_level, &config.log_level)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--log-level must be debug, info, warn or error");
+  }
+  if (flags.dry_run) config.dry_run = true;
+  Status valid = monitor::validate(config);
+  if (!valid.ok()) return valid.error();
+  return config;
+}
+
+Logger make_logger(LogLevel level, std::shared_ptr<const Clock> clock, nlohmann::json context) {
+  context["service"] = "file-monitor";
+  return Logger(make_stderr_sink(), level, std::move(clock), std::move(context));
+}
+
+Result<std::unique_ptr<monitor::CloudApi>> make_cloud(const monitor::Environment& env,
+                                                      std::shared_ptr<const Clock> clock,
+                                                      const Logger& log) {
+  const aws::Environment aws_env(env.begin(), env.end());
+  auto client = aws::make_aws_client(aws_env, aws::make_curl_transport(), std::move(clock), log);
+  if (!client.ok()) return client.error();
+  return monitor::make_aws_cloud(std::move(client).value());
+}
+
+namespace {
+
+void print_summary(const monitor::RunReport& report) {
+  const auto& plan = report.plan;
+  std::printf("file system      %s\n", report.observed.file_system_id.c_str());
+  std::printf("files            %llu%s\n",
+              static_cast<unsigned long long>(report.observed.scan.files),
+              report.observed.scan.complete ? "" : " (incomplete: no scaling)");
+  std::printf("mount targets    %d now, %d desired\n", plan.current_mount_targets,
+              plan.desired_mount_targets);
+  const char* verb = report.dry_run ? "would create" : "created";
+  if (report.dry_run) {
+    for (const auto& c : plan.creates) {
+      std::printf("%-16s in %s (%s)\n", verb, c.availability_zone.c_str(), c.subnet_id.c_str());
+    }
+  } else {
+    for (const auto& t : report.created) {
+      std::printf("%-16s %s in %s (%s)\n", verb, t.id.c_str(), t.availability_zone.c_str(),
+                  t.subnet_id.c_str());
+    }
+    for (const auto& az : report.conflicts) {
+      std::printf("already created  in %s (by another run)\n", az.c_str());
+    }
+  }
+  if (plan.publish.has_value()) {
+    std::printf("%-16s generation %llu with %zu mount target(s)\n",
+                report.dry_run ? "would publish" : (report.published ? "published" : "not published"),
+                static_cast<unsigned long long>(plan.publish->generation),
+                plan.publish->mount_targets.size());
+  } else {
+    std::printf("document         unchanged\n");
+  }
+  if (plan.force_ecs_deployment) {
+    std::printf("%-16s\n", report.dry_run ? "would redeploy ECS service"
+                                          : (report.ecs_deployment_forced ? "redeployed ECS service"
+                                                                          : "ECS redeploy failed"));
+  }
+  for (const auto& note : plan.notes) std::printf("note             %s\n", note.c_str());
+  for (const auto& error : report.errors) std::printf("error            %s\n", error.c_str());
+}
+
+int run_reconcile(const MonitorFlags& flags, bool json) {
+  auto clock = std::make_shared<const RealClock>();
+  const monitor::Environment env = process_environment();
+  auto config = load_config(env, flags);
+  if (!config.ok()) {
+    std::fprintf(stderr, "file-monitor run: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  const Logger log = make_logger(config->log_level, clock);
+  auto cloud = make_cloud(env, clock, log);
+  if (!cloud.ok()) {
+    std::fprintf(stderr, "file-monitor run: %s\n", cloud.error().to_string().c_str());
+    return 1;
+  }
+  auto report = monitor::run_once(**cloud, *config, *clock, std::nullopt,
+                                  monitor::RunOutputs{log, make_stderr_sink()});
+  if (!report.ok()) {
+    std::fprintf(stderr, "file-monitor run: %s\n", report.error().to_string().c_str());
+    return 1;
+  }
+  if (json) {
+    std::cout << report->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  } else {
+    print_summary(*report);
+  }
+  if (!report->ok()) return 1;
+  return report->observed.scan.complete ? 0 : 3;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto flags = std::make_shared<MonitorFlags>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("run", "Count files and reconcile mount targets once");
+  add_monitor_flags(*cmd, *flags);
+  cmd->add_flag("--json", *json, "Print the run report as one JSON object");
+  cmd->callback([flags, json] {
+    const int code = run_reconcile(*flags, *json);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace efsas::app

@@ -1,0 +1,59 @@
+// One run: count, reconcile, report.
+#include "efsas/monitor/run.h"
+
+#include "efsas/counter/counter.h"
+
+namespace efsas::monitor {
+
+ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
+                       std::optional<SteadyTime> deadline, const Logger& log) {
+  counter::CountOptions options;
+  options.threads = static_cast<unsigned>(config.scan_threads);
+  options.cache_path = config.scan_cache_path;
+  options.deadline = deadline;
+  ScanSummary summary;
+  auto counted = counter::count_files(config.scan_directory(), options, clock);
+  if (!counted.ok()) {
+    log.error("cannot count files", {{"directory", config.scan_directory()},
+                                     {"error", counted.error().to_string()}});
+    summary.errors = 1;
+    summary.complete = false;
+    return summary;
+  }
+  summary.files = counted->counts.files;
+  summary.errors = counted->errors;
+  summary.seconds = counted->seconds();
+  summary.complete = counted->complete;
+  nlohmann::json fields = counter::to_json(*counted);
+  fields["directory"] = config.scan_directory();
+  if (!counted->complete) {
+    log.warn("scan stopped early: the count is a lower bound and will not scale", fields);
+  } else {
+    log.debug("scan finished", fields);
+  }
+  for (const auto& e : counted->error_samples) {
+    log.warn("directory could not be read", {{"path", e.path}, {"error", e.message}});
+  }
+  return summary;
+}
+
+Result<RunReport> run_once(CloudApi& cloud, const MonitorConfig& config, const Clock& clock,
+                           std::optional<SteadyTime> scan_deadline, const RunOutputs& outputs) {
+  const ScanSummary scan = scan_files(config, clock, scan_deadline, outputs.log);
+  auto report = reconcile(cloud, config, scan, clock, outputs.log);
+  if (!report.ok()) {
+    outputs.log.error("reconcile failed", {{"file_system_id", config.file_system_id},
+                                           {"scan", {{"files", scan.files},
+                                                     {"complete", scan.complete}}},
+                                           {"error", report.error().to_string()}});
+    return report.error();
+  }
+  outputs.log.log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "reconcile finished",
+                  report->to_json());
+  if (outputs.metrics) {
+    outputs.metrics->write_line(emf_line(*report, config.file_system_id, clock.now()));
+  }
+  return report;
+}
+
+}  // namespace efsas::monitor
