@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "efsas/nfs/errors.h"
 
@@ -59,6 +61,16 @@ std::string sanitize(std::string_view text) {
     out += keep ? c : '_';
   }
   return out;
+}
+
+// The RENAME or LINK that publishes a put may have reached the server even though no answer
+// came back: then the real name may have changed, and a retry elsewhere is not harmless.
+Error final_step_error(Error error) {
+  if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable ||
+      error.code == ErrorCode::kIo) {
+    error.retryable = false;
+  }
+  return error;
 }
 
 // A name in the reserved namespace that no one creates: OPENing it renews the lease.
@@ -180,19 +192,35 @@ std::string Session::temp_name_for(std::string_view path) {
          std::to_string(++temp_counter_);
 }
 
-Status Session::write_all(nfsfh* handle, std::string_view data, std::string_view path) {
-  std::uint64_t offset = 0;
-  while (offset < data.size()) {
-    const std::size_t piece = std::min<std::size_t>(kMaxWriteChunk, data.size() - offset);
-    const int rc = nfs_pwrite(nfs_, handle, offset, piece, data.data() + offset);
+Status Session::write_all(nfsfh* handle, std::uint64_t offset, std::string_view data,
+                          std::string_view path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const std::size_t piece = std::min(kMaxWriteChunk, data.size() - done);
+    const int rc = nfs_pwrite(nfs_, handle, offset + done, piece, data.data() + done);
     if (rc < 0) return fail(rc, "write", path);
-    if (rc == 0) return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": no progress", true);
-    offset += static_cast<std::uint64_t>(rc);
+    if (rc == 0) {
+      return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": no progress", true);
+    }
+    done += static_cast<std::size_t>(rc);
   }
   return {};
 }
 
 Result<PutResult> Session::put(std::string_view path, std::string_view data, PutMode mode) {
+  std::size_t position = 0;
+  return put(
+      path,
+      [&](std::span<char> buffer) -> Result<std::size_t> {
+        const std::size_t n = std::min(buffer.size(), data.size() - position);
+        std::copy_n(data.data() + position, n, buffer.data());
+        position += n;
+        return n;
+      },
+      mode);
+}
+
+Result<PutResult> Session::put(std::string_view path, const BodyReader& body, PutMode mode) {
   const std::string target = absolute(path);
   if (target == "/") return make_error(ErrorCode::kInvalidArgument, "nfs put: empty path");
   std::string temp = temp_name_for(path);
@@ -218,7 +246,18 @@ Result<PutResult> Session::put(std::string_view path, std::string_view data, Put
     if (!broken_) nfs_unlink(nfs_, temp.c_str());
     return error;
   };
-  if (Status written = write_all(handle, data, temp); !written.ok()) return abandon(written.error());
+  std::vector<char> buffer(256 * 1024);
+  std::uint64_t offset = 0;
+  while (true) {
+    Result<std::size_t> n = body(buffer);
+    if (!n.ok()) return abandon(n.error());
+    if (*n == 0) break;
+    const std::string_view piece(buffer.data(), *n);
+    if (Status written = write_all(handle, offset, piece, temp); !written.ok()) {
+      return abandon(written.error());
+    }
+    offset += *n;
+  }
   // WRITEs may be unstable on the server: COMMIT before the name becomes visible.
   if (rc = nfs_fsync(nfs_, handle); rc < 0) return abandon(fail(rc, "commit", temp));
   nfs_stat_64 st{};
@@ -232,7 +271,7 @@ Result<PutResult> Session::put(std::string_view path, std::string_view data, Put
   if (mode == PutMode::kCreateOnly) {
     // LINK fails atomically when the name exists, which RENAME never does.
     if (rc = nfs_link(nfs_, temp.c_str(), target.c_str()); rc < 0) {
-      return abandon(fail(rc, "link", target));
+      return abandon(final_step_error(fail(rc, "link", target)));
     }
     nfs_unlink(nfs_, temp.c_str());
     return result;
@@ -248,7 +287,7 @@ Result<PutResult> Session::put(std::string_view path, std::string_view data, Put
   }
   result.replaced = rc == 0;
   if (rc = nfs_rename(nfs_, temp.c_str(), target.c_str()); rc < 0) {
-    return abandon(fail(rc, "rename", target));
+    return abandon(final_step_error(fail(rc, "rename", target)));
   }
   return result;
 }

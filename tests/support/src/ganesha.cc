@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 namespace efsas::testing {
 
@@ -39,6 +40,32 @@ std::string config_text(const std::string& address, const fs::path& export_dir,
           "  Protocols = 4;\n  SecType = sys;\n  Attr_Expiration_Time = 0;\n"
           "  FSAL {\n    Name = VFS;\n  }\n}\n";
   return text;
+}
+
+// Whether every thread of the process is stopped ("T") or, with want_stopped false, none is.
+// Signals take effect asynchronously; a test must not send a request before they have.
+bool threads_in_state(pid_t pid, bool want_stopped) {
+  std::error_code ec;
+  const fs::path tasks = fs::path("/proc") / std::to_string(pid) / "task";
+  for (const auto& task : fs::directory_iterator(tasks, ec)) {
+    const std::string stat = read_file(task.path() / "stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size()) continue;
+    const char state = stat[close + 2];
+    const bool stopped = state == 'T' || state == 't';
+    if (stopped != want_stopped) return false;
+  }
+  return !ec;
+}
+
+void wait_threads(pid_t pid, bool want_stopped) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!threads_in_state(pid, want_stopped)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      abort_with(std::string("ganesha.nfsd did not ") + (want_stopped ? "stop" : "continue"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace
@@ -121,12 +148,16 @@ void GaneshaCluster::kill(std::size_t i) {
 
 void GaneshaCluster::pause(std::size_t i) {
   Instance& instance = at(i);
-  if (instance.process) instance.process->signal(SIGSTOP);
+  if (!instance.process) return;
+  instance.process->signal(SIGSTOP);
+  wait_threads(instance.process->pid(), true);
 }
 
 void GaneshaCluster::resume(std::size_t i) {
   Instance& instance = at(i);
-  if (instance.process) instance.process->signal(SIGCONT);
+  if (!instance.process) return;
+  instance.process->signal(SIGCONT);
+  wait_threads(instance.process->pid(), false);
 }
 
 void GaneshaCluster::restart(std::size_t i) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -62,6 +63,9 @@ inline constexpr std::size_t kMaxWriteChunk = 3584;
 // The largest READ asked for at once (servers cap it anyway; ganesha at 1 MiB).
 inline constexpr std::size_t kMaxReadChunk = 1 << 20;
 
+// Pulls a body to write: fills the buffer, returns how many bytes it put there (0 at the end).
+using BodyReader = std::function<Result<std::size_t>(std::span<char>)>;
+
 class Session;
 
 // A file opened for reading. Closing happens on destruction; the Session must outlive it.
@@ -108,7 +112,8 @@ class Session {
   // Atomic: exclusive temp file beside the target, chunked writes, COMMIT, close, then rename
   // over the target (kReplace) or hard link to it (kCreateOnly: kAlreadyExists if present).
   // Missing parent directories are created. The temp file is removed on any failure the
-  // context survives.
+  // context survives. A failure is retryable only if the real name cannot have changed.
+  Result<PutResult> put(std::string_view path, const BodyReader& body, PutMode mode);
   Result<PutResult> put(std::string_view path, std::string_view data, PutMode mode);
   Status remove(std::string_view path);
   // mkdir -p; existing directories are fine.
@@ -122,7 +127,8 @@ class Session {
   friend class OpenFile;
   explicit Session(SessionOptions options);
   Error fail(int rc, std::string_view operation, std::string_view path);
-  Status write_all(nfsfh* handle, std::string_view data, std::string_view path);
+  Status write_all(nfsfh* handle, std::uint64_t offset, std::string_view data,
+                   std::string_view path);
   std::string temp_name_for(std::string_view path);
 
   SessionOptions options_;

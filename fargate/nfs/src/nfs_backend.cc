@@ -1,0 +1,381 @@
+// The NFS back end: service::Backend over a SessionPool per mount target.
+#include "efsas/nfs/nfs_backend.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "efsas/nfs/errors.h"
+#include "efsas/nfs/pool.h"
+#include "efsas/nfs/session.h"
+#include "efsas/path.h"
+
+namespace efsas::nfs {
+
+namespace {
+
+using service::Backend;
+using service::BodySource;
+using service::FileReader;
+using service::ListEntry;
+using service::ListPage;
+using service::WriteCondition;
+
+bool is_reserved(std::string_view name) { return name.starts_with(kReservedPrefix); }
+
+service::FileInfo to_service_info(const FileInfo& info) {
+  service::FileInfo out;
+  out.size = info.size;
+  out.modified = info.mtime;
+  out.etag = make_nfs_etag(info.inode, info.size, info.mtime);
+  out.is_directory = info.is_directory;
+  return out;
+}
+
+// NFS4ERR_NOTDIR while resolving a path means a parent is a file: for a read, the thing asked
+// for does not exist (as the directory back end reports it).
+Error read_error(Error error) {
+  if (error.code == ErrorCode::kConflict && nfs4_status_in(error.message) == "NFS4ERR_NOTDIR") {
+    error.code = ErrorCode::kNotFound;
+    error.retryable = false;
+  }
+  return error;
+}
+
+Status check_condition(const WriteCondition& condition, bool exists, const std::string& etag) {
+  if (condition.if_none_match_any && exists) {
+    return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
+  }
+  if (condition.if_match && (!exists || (*condition.if_match != "*" && *condition.if_match != etag))) {
+    return make_error(ErrorCode::kPreconditionFailed,
+                      exists ? "the file's etag does not match" : "the file does not exist");
+  }
+  return {};
+}
+
+// A small file, read whole when opened.
+class MemoryReader final : public FileReader {
+ public:
+  MemoryReader(service::FileInfo info, std::string data)
+      : info_(std::move(info)), data_(std::move(data)) {}
+  const service::FileInfo& info() const override { return info_; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
+    if (offset >= data_.size()) return std::size_t{0};
+    const std::size_t n = std::min(buffer.size(), data_.size() - static_cast<std::size_t>(offset));
+    std::copy_n(data_.data() + offset, n, buffer.data());
+    return n;
+  }
+
+ private:
+  service::FileInfo info_;
+  std::string data_;
+};
+
+// A large file, read through a session held for the reader's life. Members are destroyed in
+// reverse order: the file is closed on its session, then the session goes back to its pool,
+// which outlives both even if the back end itself is dropped mid-stream.
+class StreamReader final : public FileReader {
+ public:
+  StreamReader(std::shared_ptr<SessionPool> pool, SessionLease lease, OpenFile file,
+               service::FileInfo info)
+      : pool_(std::move(pool)), lease_(std::move(lease)), file_(std::move(file)),
+        info_(std::move(info)) {}
+  const service::FileInfo& info() const override { return info_; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
+    if (offset >= info_.size) return std::size_t{0};
+    return file_.read_at(offset, buffer);
+  }
+
+ private:
+  std::shared_ptr<SessionPool> pool_;
+  SessionLease lease_;
+  OpenFile file_;
+  service::FileInfo info_;
+};
+
+class NfsBackend final : public Backend {
+ public:
+  NfsBackend(MountTarget target, NfsBackendOptions options, std::shared_ptr<const Clock> clock)
+      : target_(std::move(target)), options_(std::move(options)) {
+    PoolOptions pool_options;
+    pool_options.session.server = resolve_address(options_.address_map, target_.ip_address);
+    pool_options.session.export_path = options_.export_path;
+    pool_options.session.uid = options_.uid;
+    pool_options.session.gid = options_.gid;
+    pool_options.session.timeout = options_.timeout;
+    pool_options.session.client_name = "efsas-" + options_.instance_id + "-" + target_.id;
+    pool_options.sessions = std::max<std::size_t>(1, options_.sessions_per_target);
+    pool_options.keep_alive_interval = options_.keep_alive_interval;
+    pool_ = std::make_shared<SessionPool>(pool_options, std::move(clock));
+    keeper_ = std::thread([this] { keep_alive_loop(); });
+  }
+
+  ~NfsBackend() override {
+    {
+      std::lock_guard lock(stop_mutex_);
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    keeper_.join();
+  }
+
+  const MountTarget& target() const override { return target_; }
+
+  Result<service::PutResult> put(std::string_view path, BodySource& body,
+                                 const WriteCondition& condition) override {
+    for (int attempt = 0;; ++attempt) {
+      if (attempt > 0 && !body.rewind()) break;
+      auto lease = pool_->acquire();
+      if (!lease.ok()) return lease.error();
+      Result<service::PutResult> result = put_once(**lease, path, body, condition);
+      // A session that was already dead (its lease lapsed, its server restarted) fails before
+      // anything is written: try once more on a fresh one before the service fails over.
+      if (result.ok() || attempt > 0 || !(*lease)->broken() || !result.error().retryable ||
+          result.error().code == ErrorCode::kTimeout) {
+        return result;
+      }
+    }
+    return make_error(ErrorCode::kUnavailable, "nfs put: the body cannot be sent again", false);
+  }
+
+  Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
+    return with_retry([&](SessionLease& lease) -> Result<std::unique_ptr<FileReader>> {
+      auto file = lease->open_read(path);
+      if (!file.ok()) return read_error(file.error());
+      service::FileInfo info = to_service_info(file->info());
+      if (info.is_directory) {
+        return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
+      }
+      if (info.size > options_.read_whole_limit) {
+        return std::unique_ptr<FileReader>(std::make_unique<StreamReader>(
+            pool_, std::move(lease), std::move(file).value(), std::move(info)));
+      }
+      std::string data(static_cast<std::size_t>(info.size), '\0');
+      std::size_t done = 0;
+      while (done < data.size()) {
+        auto n = file->read_at(done, std::span<char>(data.data() + done, data.size() - done));
+        if (!n.ok()) return n.error();
+        if (*n == 0) break;
+        done += *n;
+      }
+      data.resize(done);
+      info.size = done;
+      (void)file->close();
+      return std::unique_ptr<FileReader>(
+          std::make_unique<MemoryReader>(std::move(info), std::move(data)));
+    });
+  }
+
+  Result<service::FileInfo> stat(std::string_view path) override {
+    return with_retry([&](SessionLease& lease) -> Result<service::FileInfo> {
+      auto info = lease->stat(path);
+      if (!info.ok()) return read_error(info.error());
+      return to_service_info(*info);
+    });
+  }
+
+  Status remove(std::string_view path, const WriteCondition& condition) override {
+    return with_retry([&](SessionLease& lease) -> Status {
+      if (condition.if_match || condition.if_none_match_any) {
+        auto info = lease->stat(path);
+        if (!info.ok() && info.error().code != ErrorCode::kNotFound) return read_error(info.error());
+        const bool exists = info.ok();
+        if (exists && info->is_directory) {
+          return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
+        }
+        const std::string etag = exists ? make_nfs_etag(info->inode, info->size, info->mtime) : "";
+        if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok;
+      }
+      Status removed = lease->remove(path);
+      if (!removed.ok()) {
+        Error error = read_error(removed.error());
+        // An unanswered REMOVE may have happened: a retry elsewhere would report 404.
+        if (error.code == ErrorCode::kTimeout) error.retryable = false;
+        return error;
+      }
+      return removed;
+    });
+  }
+
+  Result<ListPage> list(std::string_view dir, std::size_t limit, std::string_view token) override {
+    return with_retry([&](SessionLease& lease) -> Result<ListPage> {
+      auto entries = lease->list(dir);
+      if (!entries.ok()) return read_error(entries.error());
+      ListPage page;
+      const std::size_t wanted = std::max<std::size_t>(1, limit);
+      for (auto& entry : *entries) {
+        if (is_reserved(entry.name) || entry.name <= token) continue;
+        if (page.entries.size() == wanted) {
+          page.next_token = page.entries.back().name;
+          break;
+        }
+        page.entries.push_back(
+            ListEntry{std::move(entry.name), entry.is_directory, entry.size, entry.mtime});
+      }
+      return page;
+    });
+  }
+
+  Status make_directories(std::string_view dir) override {
+    return with_retry([&](SessionLease& lease) { return lease->make_directories(dir); });
+  }
+
+  Status probe() override {
+    return with_retry([&](SessionLease& lease) -> Status {
+      const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id;
+      const std::string expected = "probe " + std::to_string(++probe_counter_);
+      auto put = lease->put(name, expected, PutMode::kReplace);
+      if (!put.ok()) return put.error();
+      auto file = lease->open_read(name);
+      if (!file.ok()) return file.error();
+      std::string back(expected.size() + 1, '\0');
+      auto n = file->read_at(0, back);
+      if (!n.ok()) return n.error();
+      back.resize(*n);
+      if (back != expected) {
+        return make_error(ErrorCode::kDataLoss, "nfs probe read back different bytes");
+      }
+      return file->close();
+    });
+  }
+
+  Result<std::size_t> sweep_temp_files(std::string_view dir, SystemTime older_than,
+                                       std::size_t max_entries) override {
+    std::size_t removed = 0;
+    std::size_t budget = max_entries;
+    std::deque<std::string> pending{std::string(dir)};
+    while (!pending.empty() && budget > 0) {
+      const std::string current = std::move(pending.front());
+      pending.pop_front();
+      auto lease = pool_->acquire();
+      if (!lease.ok()) return lease.error();
+      auto entries = (*lease)->list(current);
+      if (!entries.ok()) {
+        if (entries.error().code == ErrorCode::kNotFound) continue;
+        return entries.error();
+      }
+      for (const auto& entry : *entries) {
+        if (budget == 0) break;
+        --budget;
+        const std::string child = current.empty() ? entry.name : current + "/" + entry.name;
+        if (entry.is_directory) {
+          pending.push_back(child);
+        } else if (is_reserved(entry.name) && entry.mtime < older_than &&
+                   (*lease)->remove(child).ok()) {
+          ++removed;
+        }
+      }
+    }
+    return removed;
+  }
+
+ private:
+  Result<service::PutResult> put_once(Session& session, std::string_view path, BodySource& body,
+                                      const WriteCondition& condition) {
+    if (condition.if_match || condition.if_none_match_any) {
+      auto info = session.stat(path);
+      if (!info.ok() && info.error().code != ErrorCode::kNotFound) return info.error();
+      const bool exists = info.ok();
+      if (exists && info->is_directory) {
+        return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
+      }
+      const std::string etag = exists ? make_nfs_etag(info->inode, info->size, info->mtime) : "";
+      if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok.error();
+    }
+    const PutMode mode = condition.if_none_match_any ? PutMode::kCreateOnly : PutMode::kReplace;
+    auto put = session.put(
+        path, [&body](std::span<char> buffer) { return body.read(buffer); }, mode);
+    if (!put.ok()) {
+      Error error = put.error();
+      if (mode == PutMode::kCreateOnly && error.code == ErrorCode::kAlreadyExists) {
+        return make_error(ErrorCode::kPreconditionFailed,
+                          "'" + std::string(path) + "' already exists");
+      }
+      return error;
+    }
+    return service::PutResult{mode == PutMode::kCreateOnly || !put->replaced,
+                              to_service_info(put->info)};
+  }
+
+  // Runs fn on a session; once more on a fresh session if the first was already dead (an
+  // expired lease or a restarted server fails the first call on every old session).
+  template <typename Fn>
+  auto with_retry(Fn&& fn) -> decltype(fn(std::declval<SessionLease&>())) {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = pool_->acquire();
+      if (!lease.ok()) return lease.error();
+      auto result = fn(*lease);
+      if (result.ok() || attempt > 0 || !(*lease)->broken() || !result.error().retryable ||
+          result.error().code == ErrorCode::kTimeout) {
+        return result;
+      }
+    }
+  }
+
+  void keep_alive_loop() {
+    const auto period = std::max(std::chrono::milliseconds(100), options_.keep_alive_interval / 3);
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      pool_->maintain();
+      lock.lock();
+    }
+  }
+
+  const MountTarget target_;
+  const NfsBackendOptions options_;
+  std::shared_ptr<SessionPool> pool_;
+  std::atomic<std::uint64_t> probe_counter_{0};
+  std::mutex stop_mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread keeper_;
+};
+
+class NfsBackendFactory final : public service::BackendFactory {
+ public:
+  NfsBackendFactory(NfsBackendOptions options, std::shared_ptr<const Clock> clock)
+      : options_(std::move(options)), clock_(std::move(clock)) {}
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    if (target.ip_address.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "mount target " + target.id + " has no IP address");
+    }
+    return make_nfs_backend(target, options_, clock_);
+  }
+
+ private:
+  NfsBackendOptions options_;
+  std::shared_ptr<const Clock> clock_;
+};
+
+}  // namespace
+
+std::string make_nfs_etag(std::uint64_t inode, std::uint64_t size, SystemTime modified) {
+  const auto mtime_ns = static_cast<unsigned long long>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count());
+  char buffer[80];
+  std::snprintf(buffer, sizeof buffer, "\"%llx-%llx-%llx\"", static_cast<unsigned long long>(inode),
+                static_cast<unsigned long long>(size), mtime_ns);
+  return buffer;
+}
+
+std::shared_ptr<Backend> make_nfs_backend(MountTarget target, NfsBackendOptions options,
+                                          std::shared_ptr<const Clock> clock) {
+  if (options.instance_id.empty()) fail_invariant("NFS back end needs an instance id");
+  return std::make_shared<NfsBackend>(std::move(target), std::move(options), std::move(clock));
+}
+
+std::shared_ptr<service::BackendFactory> make_nfs_backend_factory(
+    NfsBackendOptions options, std::shared_ptr<const Clock> clock) {
+  if (options.instance_id.empty()) fail_invariant("NFS back end needs an instance id");
+  return std::make_shared<NfsBackendFactory>(std::move(options), std::move(clock));
+}
+
+}  // namespace efsas::nfs
