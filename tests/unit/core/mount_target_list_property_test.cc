@@ -187,8 +187,11 @@ std::string corrupt(const std::string& text, Corruption kind) {
     }
     case Corruption::kMistypedTopLevelField: {
       const std::string key = *rc::gen::elementOf(top);
-      json value = *rc::gen::elementOf(std::vector<json>(wrong_types.begin(), wrong_types.end()));
-      if (key == "generation" && value.is_number_unsigned()) value = "7";
+      json value = wrong_types[*rc::gen::inRange<std::size_t>(0, wrong_types.size())];
+      // A non-negative integer is a valid generation whether stored signed or unsigned.
+      if (key == "generation" && value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+        value = "7";
+      }
       if (key == "schema_version" && value.is_number_integer()) value = "1";
       if (key == "mount_targets" && value.is_array()) value = "[]";
       doc[key] = value;
@@ -197,7 +200,7 @@ std::string corrupt(const std::string& text, Corruption kind) {
     case Corruption::kMistypedTargetField:
       RC_PRE(has_target);
       targets[index][*rc::gen::elementOf(fields)] =
-          *rc::gen::elementOf(std::vector<json>(wrong_types.begin(), wrong_types.end()));
+          wrong_types[*rc::gen::inRange<std::size_t>(0, wrong_types.size())];
       break;
     case Corruption::kDuplicateTarget:
       RC_PRE(has_target);
