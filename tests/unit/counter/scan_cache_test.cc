@@ -1,0 +1,256 @@
+// The scan cache: its encoding refuses every damaged form, and the incremental scan it drives
+// gives the same counts as a full scan whatever state the cache is in.
+#include "efsas/counter/scan_cache.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "efsas/testing/process.h"
+#include "tree_helpers.h"
+
+namespace efsas::counter {
+namespace {
+
+using testing::make_dir;
+using testing::make_file;
+using testing::make_files;
+using testing::reference_count;
+
+ScanCache sample_cache() {
+  ScanCache c;
+  c.root = {"/mnt/efs/data", 42, 7};
+  c.records.push_back(DirRecord{42, 7, 100, 200, Counts{3, 2, 1, 0}, {"a", "b\nc"}});
+  c.records.push_back(DirRecord{42, 8, -5, 9, Counts{0, 0, 0, 4}, {}});
+  c.records.push_back(DirRecord{42, 9, 1, 2, Counts{10, 1, 0, 0}, {"\xff\xfe"}});
+  return c;
+}
+
+TEST(ScanCacheTest, RoundTrips) {
+  const ScanCache c = sample_cache();
+  const Result<ScanCache> back = decode_scan_cache(encode_scan_cache(c));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->root, c.root);
+  ASSERT_EQ(back->records.size(), c.records.size());
+  for (std::size_t i = 0; i < c.records.size(); ++i) {
+    EXPECT_EQ(back->records[i].inode, c.records[i].inode);
+    EXPECT_EQ(back->records[i].mtime_ns, c.records[i].mtime_ns);
+    EXPECT_EQ(back->records[i].ctime_ns, c.records[i].ctime_ns);
+    EXPECT_EQ(back->records[i].counts, c.records[i].counts);
+    EXPECT_EQ(back->records[i].subdirectories, c.records[i].subdirectories);
+  }
+}
+
+TEST(ScanCacheTest, EveryTruncationIsRefused) {
+  const std::string bytes = encode_scan_cache(sample_cache());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    const Result<ScanCache> r = decode_scan_cache(std::string_view(bytes).substr(0, n));
+    ASSERT_FALSE(r.ok()) << "prefix of " << n << " bytes accepted";
+    EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  }
+}
+
+TEST(ScanCacheTest, EveryFlippedByteIsRefused) {
+  const std::string bytes = encode_scan_cache(sample_cache());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    // Byte 12..15 is reserved and not interpreted.
+    if (i >= 12 && i < 16) continue;
+    std::string damaged = bytes;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+    EXPECT_FALSE(decode_scan_cache(damaged).ok()) << "flip at byte " << i << " accepted";
+  }
+  EXPECT_FALSE(decode_scan_cache(bytes + "x").ok());
+}
+
+TEST(ScanCacheTest, OtherVersionIsRefused) {
+  std::string bytes = encode_scan_cache(sample_cache());
+  bytes[8] = static_cast<char>(kScanCacheVersion + 1);
+  const Result<ScanCache> r = decode_scan_cache(bytes);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("version"), std::string::npos);
+}
+
+TEST(ScanCacheTest, SaveReplacesAtomicallyAndLoadReadsBack) {
+  efsas::testing::TempDir dir;
+  const auto path = dir.path() / "scan.cache";
+  EXPECT_EQ(load_scan_cache(path).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(save_scan_cache(path, sample_cache()).ok());
+  ASSERT_TRUE(save_scan_cache(path, sample_cache()).ok());
+  EXPECT_TRUE(load_scan_cache(path).ok());
+  // Nothing but the cache itself is left in the directory (no temporary files).
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+  EXPECT_EQ(entries, 1);
+  EXPECT_FALSE(save_scan_cache(dir.path() / "missing-dir" / "c", sample_cache()).ok());
+}
+
+// Incremental scans. File timestamps come from the kernel's real clock, so these use RealClock
+// with a small granularity: a directory changed less than 50 ms before a scan starts is not
+// trusted by the next one.
+constexpr auto kGranularity = std::chrono::milliseconds(50);
+
+class IncrementalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_.path() / "tree";
+    make_dir(root_);
+    for (int i = 0; i < 20; ++i) {
+      const auto sub = root_ / ("d" + std::to_string(i));
+      make_dir(sub);
+      make_files(sub, i);
+      make_dir(sub / "leaf");
+      make_files(sub / "leaf", 2);
+    }
+    make_files(root_, 5);
+    cache_ = dir_.path() / "scan.cache";
+  }
+
+  CountResult scan(bool with_cache = true) {
+    CountOptions options;
+    options.threads = 4;
+    options.timestamp_granularity = kGranularity;
+    if (with_cache) options.cache_path = cache_;
+    Result<CountResult> r = count_files(root_, options, clock_);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : CountResult{};
+  }
+
+  static void settle() {
+    std::this_thread::sleep_for(kGranularity + std::chrono::milliseconds(20));
+  }
+
+  efsas::testing::TempDir dir_;
+  std::filesystem::path root_;
+  std::filesystem::path cache_;
+  RealClock clock_;
+};
+
+TEST_F(IncrementalTest, UnchangedTreeIsOnlyStatted) {
+  settle();
+  const CountResult first = scan();
+  EXPECT_EQ(first.cache_state, CacheState::kMissing);
+  EXPECT_TRUE(first.cache_saved);
+  EXPECT_EQ(first.directories_read, 41U);
+  const CountResult second = scan();
+  EXPECT_EQ(second.cache_state, CacheState::kLoaded);
+  EXPECT_EQ(second.counts, first.counts);
+  EXPECT_EQ(second.counts, reference_count(root_).counts);
+  EXPECT_EQ(second.directories_read, 0U);
+  EXPECT_EQ(second.directories_reused, 41U);
+  EXPECT_FALSE(second.cache_saved);  // nothing new to write
+}
+
+TEST_F(IncrementalTest, ChangedDirectoriesAreListedAgain) {
+  settle();
+  (void)scan();
+  make_file(root_ / "d3" / "new-file");
+  std::filesystem::remove(root_ / "d7" / "leaf" / "f0");
+  make_dir(root_ / "d9" / "leaf" / "fresh");
+  make_files(root_ / "d9" / "leaf" / "fresh", 4);
+  std::filesystem::rename(root_ / "d11", root_ / "d12" / "moved");
+  const CountResult r = scan();
+  EXPECT_EQ(r.counts, reference_count(root_).counts);
+  EXPECT_EQ(r.counts, scan(false).counts);
+  EXPECT_GE(r.directories_reused, 30U);
+}
+
+// A change right after a scan, within the same second as the directory's previous change: the
+// directory was too fresh to be trusted, so it is listed again even if its timestamps did not
+// move.
+TEST_F(IncrementalTest, RacilyCleanDirectoriesAreNotTrusted) {
+  settle();
+  (void)scan();
+  make_file(root_ / "d1" / "a");
+  const CountResult fresh = scan();  // d1 changed < granularity ago: read, but not recorded
+  make_file(root_ / "d1" / "b");
+  const CountResult again = scan();
+  EXPECT_EQ(again.counts, reference_count(root_).counts);
+  EXPECT_EQ(again.counts.files, fresh.counts.files + 1);
+  const Result<ScanCache> cache = load_scan_cache(cache_);
+  ASSERT_TRUE(cache.ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((root_ / "d1").c_str(), &st), 0);
+  for (const DirRecord& rec : cache->records) EXPECT_NE(rec.inode, st.st_ino) << "d1 cached";
+  EXPECT_EQ(cache->records.size(), 40U);
+}
+
+// A clock at the directories' own timestamps: everything is racy, nothing is recorded.
+TEST_F(IncrementalTest, ScanStartingAtTheDirectoriesTimestampsRecordsNothing) {
+  struct stat st {};
+  ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+  const ManualClock at_change{SystemTime{std::chrono::seconds{st.st_mtim.tv_sec}}};
+  CountOptions options;
+  options.cache_path = cache_;
+  options.timestamp_granularity = std::chrono::seconds(1);
+  ASSERT_TRUE(count_files(root_, options, at_change).ok());
+  const Result<ScanCache> cache = load_scan_cache(cache_);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_TRUE(cache->records.empty());
+}
+
+TEST_F(IncrementalTest, DamagedCacheMeansAFullScanWithTheRightCount) {
+  settle();
+  (void)scan();
+  const std::string good = efsas::testing::read_file(cache_);
+  ASSERT_FALSE(good.empty());
+  make_files(root_ / "d4", 3, "extra");  // the tree moves on after the cache was written
+  const Counts expected = reference_count(root_).counts;
+  struct Case {
+    const char* name;
+    std::string bytes;
+    CacheState state;
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x40);
+  const std::vector<Case> cases = {
+      {"truncated", good.substr(0, good.size() - 7), CacheState::kInvalid},
+      {"flipped byte", flipped, CacheState::kInvalid},
+      {"empty", "", CacheState::kInvalid},
+      {"garbage", std::string(4096, 'z'), CacheState::kInvalid},
+  };
+  for (const Case& c : cases) {
+    efsas::testing::write_file(cache_, c.bytes);
+    const CountResult r = scan();
+    EXPECT_EQ(r.cache_state, c.state) << c.name;
+    EXPECT_EQ(r.counts, expected) << c.name;
+    EXPECT_EQ(r.directories_read, 41U) << c.name;
+    EXPECT_TRUE(r.cache_saved) << c.name;
+  }
+}
+
+TEST_F(IncrementalTest, CacheOfAnotherRootIsIgnored) {
+  const auto other = dir_.path() / "other";
+  make_dir(other);
+  make_files(other, 3);
+  settle();
+  CountOptions options;
+  options.cache_path = cache_;
+  options.timestamp_granularity = kGranularity;
+  ASSERT_TRUE(count_files(other, options, clock_).ok());
+  const CountResult r = scan();
+  EXPECT_EQ(r.cache_state, CacheState::kForeign);
+  EXPECT_EQ(r.counts, reference_count(root_).counts);
+}
+
+// A stopped scan must leave a cache that a later complete scan can trust.
+TEST_F(IncrementalTest, PartialScanNeverPoisonsTheCache) {
+  settle();
+  (void)scan();
+  make_files(root_ / "d2" / "leaf", 6, "late");
+  make_dir(root_ / "d5" / "new");
+  CountOptions options;
+  options.cache_path = cache_;
+  options.timestamp_granularity = kGranularity;
+  options.cancelled = [] { return true; };
+  const Result<CountResult> partial = count_files(root_, options, clock_);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_FALSE(partial->complete);
+  settle();
+  const CountResult r = scan();
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.counts, reference_count(root_).counts);
+}
+
+}  // namespace
+}  // namespace efsas::counter
