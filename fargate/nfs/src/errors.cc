@@ -122,6 +122,7 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
       return make(ErrorCode::kResourceExhausted, false, Fault::kNone, operation, path, message);
     case ENAMETOOLONG:
     case EINVAL:
+    case ELOOP:  // O_NOFOLLOW met a symbolic link
       return make(ErrorCode::kInvalidArgument, false, Fault::kNone, operation, path, message);
     case ENOMEM:
       return make(ErrorCode::kResourceExhausted, true, Fault::kNone, operation, path, message);

@@ -228,7 +228,10 @@ class NfsBackend final : public Backend {
 
   Status probe() override {
     return with_retry([&](SessionLease& lease) -> Status {
-      const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id;
+      // Per target: the targets of one file system share every name, and concurrent probes of
+      // two targets must not read each other's bytes.
+      const std::string name =
+          std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
       const std::string expected = "probe " + std::to_string(++probe_counter_);
       auto put = lease->put(name, expected, PutMode::kReplace);
       if (!put.ok()) return put.error();
@@ -238,10 +241,12 @@ class NfsBackend final : public Backend {
       auto n = file->read_at(0, back);
       if (!n.ok()) return n.error();
       back.resize(*n);
+      if (Status closed = file->close(); !closed.ok()) return closed;
+      if (Status removed = lease->remove(name); !removed.ok()) return removed;
       if (back != expected) {
         return make_error(ErrorCode::kDataLoss, "nfs probe read back different bytes");
       }
-      return file->close();
+      return {};
     });
   }
 

@@ -73,6 +73,11 @@ Error final_step_error(Error error) {
   return error;
 }
 
+Error symlink_error(std::string_view operation, const std::string& path) {
+  return make_error(ErrorCode::kInvalidArgument,
+                    "nfs " + std::string(operation) + " " + path + ": is a symbolic link");
+}
+
 // A name in the reserved namespace that no one creates: OPENing it renews the lease.
 constexpr const char* kLeaseProbe = "/.efsas-lease-probe";
 
@@ -165,15 +170,18 @@ Error Session::fail(int rc, std::string_view operation, std::string_view path) {
 Result<FileInfo> Session::stat(std::string_view path) {
   const std::string full = absolute(path);
   nfs_stat_64 st{};
-  const int rc = nfs_stat64(nfs_, full.c_str(), &st);
+  // LSTAT: a symbolic link is reported, never followed (libnfs still follows links in the
+  // middle of a path, but the server keeps their resolution inside the export).
+  const int rc = nfs_lstat64(nfs_, full.c_str(), &st);
   if (rc < 0) return fail(rc, "stat", full);
+  if (S_ISLNK(static_cast<mode_t>(st.nfs_mode))) return symlink_error("stat", full);
   return to_info(st);
 }
 
 Result<OpenFile> Session::open_read(std::string_view path) {
   const std::string full = absolute(path);
   nfsfh* handle = nullptr;
-  int rc = nfs_open2(nfs_, full.c_str(), O_RDONLY, 0, &handle);
+  int rc = nfs_open2(nfs_, full.c_str(), O_RDONLY | O_NOFOLLOW, 0, &handle);
   if (rc < 0) return fail(rc, "open", full);
   ++renewals_;
   OpenFile file(this, handle, full, FileInfo{});
@@ -277,7 +285,7 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
     return result;
   }
   nfs_stat_64 old{};
-  rc = nfs_stat64(nfs_, target.c_str(), &old);
+  rc = nfs_lstat64(nfs_, target.c_str(), &old);
   if (rc == 0 && S_ISDIR(static_cast<mode_t>(old.nfs_mode))) {
     return abandon(make_error(ErrorCode::kConflict, "nfs put " + target + ": is a directory"));
   }
@@ -295,8 +303,9 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
 Status Session::remove(std::string_view path) {
   const std::string full = absolute(path);
   nfs_stat_64 st{};
-  int rc = nfs_stat64(nfs_, full.c_str(), &st);
+  int rc = nfs_lstat64(nfs_, full.c_str(), &st);
   if (rc < 0) return fail(rc, "stat", full);
+  if (S_ISLNK(static_cast<mode_t>(st.nfs_mode))) return symlink_error("remove", full);
   if (S_ISDIR(static_cast<mode_t>(st.nfs_mode))) {
     return make_error(ErrorCode::kConflict, "nfs remove " + full + ": is a directory");
   }
