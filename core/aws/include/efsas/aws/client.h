@@ -25,15 +25,15 @@ enum class Protocol { kRestJson, kJson11, kQuery };
 struct ApiRequest {
   Service service = Service::kEfs;
   Protocol protocol = Protocol::kRestJson;
-  std::string operation;  // "DescribeMountTargets"; also the X-Amz-Target suffix for JSON 1.1
+  std::string operation{};  // "DescribeMountTargets"; also the X-Amz-Target suffix for JSON 1.1
   std::string method = "POST";
   std::string path = "/";
-  std::string query;
-  std::string body;
+  std::string query{};
+  std::string body{};
 };
 
 struct AwsClientConfig {
-  std::string region;
+  std::string region{};
   std::map<Service, Endpoint> endpoints;  // services missing here use the standard endpoint
   std::shared_ptr<CredentialsProvider> credentials;
   std::shared_ptr<HttpTransport> transport;

@@ -18,10 +18,10 @@
 namespace efsas::aws {
 
 struct Credentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;             // empty for long-term keys
-  std::optional<SystemTime> expiration;  // nullopt: never expires
+  std::string access_key_id{};
+  std::string secret_access_key{};
+  std::string session_token{};             // empty for long-term keys
+  std::optional<SystemTime> expiration{};  // nullopt: never expires
 };
 
 class CredentialsProvider {

@@ -12,38 +12,38 @@
 namespace efsas::aws::ec2 {
 
 struct Filter {
-  std::string name;  // e.g. "vpc-id", "availability-zone"
-  std::vector<std::string> values;
+  std::string name{};  // e.g. "vpc-id", "availability-zone"
+  std::vector<std::string> values{};
 };
 
 struct Subnet {
-  std::string subnet_id;
-  std::string availability_zone;
-  std::string availability_zone_id;
-  std::string vpc_id;
-  std::string cidr_block;
-  std::string state;
+  std::string subnet_id{};
+  std::string availability_zone{};
+  std::string availability_zone_id{};
+  std::string vpc_id{};
+  std::string cidr_block{};
+  std::string state{};
   int available_ip_address_count = 0;
   bool default_for_az = false;
 };
 
 struct AvailabilityZone {
-  std::string zone_name;
-  std::string zone_id;
-  std::string region_name;
-  std::string state;  // zoneState: available | ...
-  std::string zone_type;
+  std::string zone_name{};
+  std::string zone_id{};
+  std::string region_name{};
+  std::string state{};  // zoneState: available | ...
+  std::string zone_type{};
 };
 
 struct DescribeSubnetsRequest {
-  std::vector<std::string> subnet_ids;
-  std::vector<Filter> filters;
-  std::optional<int> max_results;  // page size (5..1000 on AWS); every page is fetched
+  std::vector<std::string> subnet_ids{};
+  std::vector<Filter> filters{};
+  std::optional<int> max_results{};  // page size (5..1000 on AWS); every page is fetched
 };
 
 struct SubnetPage {
-  std::vector<Subnet> subnets;
-  std::string next_token;  // empty on the last page
+  std::vector<Subnet> subnets{};
+  std::string next_token{};  // empty on the last page
 };
 
 Result<SubnetPage> describe_subnets_page(const AwsClient& client,
@@ -54,9 +54,9 @@ Result<std::vector<Subnet>> describe_subnets(const AwsClient& client,
                                              const DescribeSubnetsRequest& request);
 
 struct DescribeAvailabilityZonesRequest {
-  std::vector<std::string> zone_names;
-  std::vector<std::string> zone_ids;
-  std::vector<Filter> filters;
+  std::vector<std::string> zone_names{};
+  std::vector<std::string> zone_ids{};
+  std::vector<Filter> filters{};
   bool all_availability_zones = false;
 };
 

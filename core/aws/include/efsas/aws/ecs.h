@@ -11,44 +11,44 @@
 namespace efsas::aws::ecs {
 
 struct Deployment {
-  std::string id;
-  std::string status;  // PRIMARY | ACTIVE | INACTIVE
-  std::string task_definition;
+  std::string id{};
+  std::string status{};  // PRIMARY | ACTIVE | INACTIVE
+  std::string task_definition{};
   int desired_count = 0;
   int running_count = 0;
   int pending_count = 0;
-  std::string rollout_state;
+  std::string rollout_state{};
 };
 
 struct Service {
-  std::string service_arn;
-  std::string service_name;
-  std::string cluster_arn;
-  std::string status;
-  std::string task_definition;
+  std::string service_arn{};
+  std::string service_name{};
+  std::string cluster_arn{};
+  std::string status{};
+  std::string task_definition{};
   int desired_count = 0;
   int running_count = 0;
   int pending_count = 0;
-  std::vector<Deployment> deployments;
+  std::vector<Deployment> deployments{};
 };
 
 struct Failure {
-  std::string arn;
-  std::string reason;  // e.g. MISSING
-  std::string detail;
+  std::string arn{};
+  std::string reason{};  // e.g. MISSING
+  std::string detail{};
 };
 
 struct UpdateServiceRequest {
-  std::string cluster;  // name or ARN; empty: "default"
-  std::string service;
+  std::string cluster{};  // name or ARN; empty: "default"
+  std::string service{};
   bool force_new_deployment = true;
 };
 
 Result<Service> update_service(const AwsClient& client, const UpdateServiceRequest& request);
 
 struct DescribeServicesResult {
-  std::vector<Service> services;
-  std::vector<Failure> failures;
+  std::vector<Service> services{};
+  std::vector<Failure> failures{};
 };
 
 Result<DescribeServicesResult> describe_services(const AwsClient& client,

@@ -11,12 +11,12 @@
 namespace efsas::aws::ssm {
 
 struct Parameter {
-  std::string name;
-  std::string type;  // String | StringList | SecureString
-  std::string value;
+  std::string name{};
+  std::string type{};  // String | StringList | SecureString
+  std::string value{};
   std::int64_t version = 0;
-  std::string arn;
-  std::string data_type;
+  std::string arn{};
+  std::string data_type{};
 };
 
 // Errors: ParameterNotFound (Error::remote_code).
@@ -24,16 +24,16 @@ Result<Parameter> get_parameter(const AwsClient& client, const std::string& name
                                 bool with_decryption = false);
 
 struct PutParameterRequest {
-  std::string name;
-  std::string value;
+  std::string name{};
+  std::string value{};
   std::string type = "String";
-  std::string description;
+  std::string description{};
   bool overwrite = false;
 };
 
 struct PutParameterResult {
   std::int64_t version = 0;
-  std::string tier;
+  std::string tier{};
 };
 
 // Errors: ParameterAlreadyExists when it exists and overwrite is false.
