@@ -1,0 +1,404 @@
+// Reconcile scenarios end to end: the real file-monitor binary against a real moto_server (a VPC
+// with one subnet in each of three AZs, an EFS file system, an ECS service), counting a tree the
+// test generates. What moto cannot show: it creates mount targets `available` at once, so a
+// target still `creating` is covered by the planner and reconciler unit tests
+// (tests/unit/monitor), which hold its AZ and keep it out of the document until it is available.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "efsas/aws/client.h"
+#include "efsas/aws/http.h"
+#include "efsas/monitor/cloud.h"
+#include "efsas/mount_target_list.h"
+#include "efsas/testing/fault_proxy.h"
+#include "efsas/testing/moto.h"
+#include "efsas/testing/process.h"
+
+namespace efsas::monitor {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::run_command;
+
+constexpr const char* kParameter = "/efs-mount-autoscaling/mount-targets";
+
+struct Outcome {
+  int status = -1;
+  json report;          // the run report printed by --json (null when none)
+  std::string output;   // everything the process wrote
+};
+
+class MonitorMoto : public ::testing::Test {
+ protected:
+  // One moto_server for the suite; each scenario gets its own VPC, file system, ECS service
+  // and parameter, created up front by one Python (boto3) call.
+  static void SetUpTestSuite() {
+    moto_ = new testing::MotoServer();
+    const auto setup = run_command(
+        {"python3", (testing::source_dir() / "tests/integration/monitor/moto_setup.py").string(),
+         moto_->endpoint(), std::to_string(kScenarios)});
+    if (setup.status != 0) {
+      std::fprintf(stderr, "moto_setup.py failed: %s\n", setup.output.c_str());
+      std::abort();
+    }
+    worlds_ = new json(json::parse(setup.output));
+  }
+  static void TearDownTestSuite() {
+    delete worlds_;
+    delete moto_;
+    worlds_ = nullptr;
+    moto_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_LT(next_world_, worlds_->size()) << "raise kScenarios";
+    const json& world = (*worlds_)[next_world_++];
+    file_system_id_ = world["file_system_id"];
+    ecs_service_ = world["ecs_service"];
+    parameter_name_ = std::string(kParameter) + "/" + file_system_id_;
+    for (const auto& s : world["subnets"]) subnet_ids_.push_back(s["id"]);
+    aws::Environment env;
+    for (const auto& [k, v] : moto_->client_env()) env[k] = v;
+    auto client = aws::make_aws_client(env, aws::make_curl_transport(),
+                                       std::make_shared<const RealClock>());
+    ASSERT_TRUE(client.ok()) << client.error().to_string();
+    cloud_ = make_aws_cloud(std::move(client).value());
+    fs::create_directories(data_dir());
+  }
+
+  fs::path data_dir() const { return dir_.path() / "efs" / "data"; }
+
+  // Files spread over a few subdirectories, as a real tree would be.
+  void add_files(int count) {
+    for (int i = 0; i < count; ++i) {
+      const fs::path sub = data_dir() / ("d" + std::to_string(next_file_ % 4));
+      fs::create_directories(sub);
+      std::ofstream(sub / ("f" + std::to_string(next_file_++))) << "x";
+    }
+  }
+
+  std::map<std::string, std::string> env(std::uint64_t threshold = 10) const {
+    auto e = moto_->client_env();
+    std::string subnets;
+    for (const auto& id : subnet_ids_) subnets += (subnets.empty() ? "" : ",") + id;
+    e["EFS_FILE_SYSTEM_ID"] = file_system_id_;
+    e["EFS_MOUNT_PATH"] = (dir_.path() / "efs").string();
+    e["EFS_TARGET_DIRECTORY"] = "data";
+    e["FILE_COUNT_THRESHOLD"] = std::to_string(threshold);
+    e["CANDIDATE_SUBNET_IDS"] = subnets;
+    e["SSM_PARAMETER_NAME"] = parameter_name_;
+    e["SCAN_CACHE_PATH"] = "";
+    e["LOG_LEVEL"] = "info";
+    return e;
+  }
+
+  static fs::path binary() { return testing::binary_dir() / "lambda/app/file-monitor"; }
+
+  static json find_report(const std::string& output) {
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);) {
+      const json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("planned_creates") && !j.contains("level")) return j;
+    }
+    return nullptr;
+  }
+
+  Outcome run(const std::map<std::string, std::string>& environment,
+              std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv = {binary().string(), "run", "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto result = run_command(argv, environment);
+    return Outcome{result.status, find_report(result.output), result.output};
+  }
+
+  std::vector<MountTarget> mount_targets() const {
+    auto targets = cloud_->describe_mount_targets(file_system_id_);
+    EXPECT_TRUE(targets.ok());
+    return targets.ok() ? *targets : std::vector<MountTarget>{};
+  }
+
+  std::set<std::string> azs() const {
+    std::set<std::string> out;
+    for (const auto& t : mount_targets()) out.insert(t.availability_zone);
+    return out;
+  }
+
+  std::optional<ParameterValue> parameter() const {
+    auto p = cloud_->get_parameter(parameter_name_);
+    EXPECT_TRUE(p.ok());
+    return p.ok() ? *p : std::nullopt;
+  }
+
+  MountTargetList document() const {
+    const auto p = parameter();
+    if (!p) {
+      ADD_FAILURE() << "no document published";
+      return {};
+    }
+    auto list = parse_mount_target_list(p->value);
+    EXPECT_TRUE(list.ok()) << list.error().to_string();
+    return list.ok() ? *list : MountTargetList{};
+  }
+
+  static constexpr std::size_t kScenarios = 16;
+  static testing::MotoServer* moto_;
+  static json* worlds_;
+  static std::size_t next_world_;
+  testing::TempDir dir_;
+  std::string ecs_service_;
+  std::string parameter_name_;
+  std::string file_system_id_;
+  std::vector<std::string> subnet_ids_;
+  std::unique_ptr<CloudApi> cloud_;
+  int next_file_ = 0;
+};
+
+testing::MotoServer* MonitorMoto::moto_ = nullptr;
+json* MonitorMoto::worlds_ = nullptr;
+std::size_t MonitorMoto::next_world_ = 0;
+
+TEST_F(MonitorMoto, FreshSystemGetsOneMountTargetAndAPublishedList) {
+  add_files(5);
+  const Outcome first = run(env(100));
+  ASSERT_EQ(first.status, 0) << first.output;
+  const auto targets = mount_targets();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].availability_zone, "us-east-1a");  // deterministic: first AZ
+  const MountTargetList list = document();
+  EXPECT_EQ(list.file_system_id, file_system_id_);
+  EXPECT_EQ(list.generation, 1u);
+  ASSERT_EQ(list.mount_targets.size(), 1u);
+  EXPECT_EQ(list.mount_targets[0].id, targets[0].id);
+  EXPECT_EQ(list.mount_targets[0].ip_address, targets[0].ip_address);
+
+  // The second run finds everything in place: no creation, no new generation.
+  const Outcome second = run(env(100));
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_EQ(mount_targets().size(), 1u);
+  EXPECT_EQ(document().generation, 1u);
+  EXPECT_EQ(second.report["published"], false);
+  // The run's last lines: its summary and the EMF metrics.
+  EXPECT_NE(second.output.find("\"message\":\"reconcile finished\""), std::string::npos);
+  EXPECT_NE(second.output.find("\"CloudWatchMetrics\""), std::string::npos);
+}
+
+TEST_F(MonitorMoto, CrossingTheThresholdAddsASecondMountTarget) {
+  add_files(10);
+  ASSERT_EQ(run(env(10)).status, 0);
+  ASSERT_EQ(mount_targets().size(), 1u);
+  ASSERT_EQ(run(env(10)).status, 0);
+  EXPECT_EQ(mount_targets().size(), 1u) << "10 files with threshold 10 need one mount target";
+
+  add_files(1);
+  const Outcome crossed = run(env(10));
+  ASSERT_EQ(crossed.status, 0) << crossed.output;
+  EXPECT_EQ(crossed.report["scan"]["files"], 11);
+  EXPECT_EQ(crossed.report["desired_mount_targets"], 2);
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b"}));
+  EXPECT_EQ(document().mount_targets.size(), 2u);
+  EXPECT_EQ(document().generation, 2u);
+}
+
+TEST_F(MonitorMoto, ThreeAndAHalfTimesTheThresholdIsCappedAtThreeAzsOnePerRun) {
+  add_files(35);
+  for (int run_number = 1; run_number <= 3; ++run_number) {
+    const Outcome outcome = run(env(10));
+    ASSERT_EQ(outcome.status, 0) << outcome.output;
+    EXPECT_EQ(outcome.report["desired_mount_targets"], 3);
+    EXPECT_EQ(mount_targets().size(), static_cast<std::size_t>(run_number));
+  }
+  const Outcome settled = run(env(10));
+  ASSERT_EQ(settled.status, 0);
+  EXPECT_TRUE(settled.report["planned_creates"].empty());
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b", "us-east-1c"}));
+  EXPECT_EQ(document().mount_targets.size(), 3u);
+}
+
+TEST_F(MonitorMoto, EveryAzAlreadyUsedCreatesNothingAndPublishesThem) {
+  for (const auto& subnet : subnet_ids_) {
+    ASSERT_TRUE(cloud_->create_mount_target(file_system_id_, subnet, {}).ok());
+  }
+  add_files(100);
+  auto e = env(10);
+  e["MAX_CREATES_PER_RUN"] = "3";
+  const Outcome outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_TRUE(outcome.report["planned_creates"].empty());
+  EXPECT_EQ(mount_targets().size(), 3u);
+  EXPECT_EQ(document().mount_targets.size(), 3u);
+}
+
+TEST_F(MonitorMoto, DiscoversTheVpcsSubnetsFromAnExistingMountTarget) {
+  ASSERT_TRUE(cloud_->create_mount_target(file_system_id_, subnet_ids_[1], {}).ok());
+  add_files(25);
+  auto e = env(10);
+  e.erase("CANDIDATE_SUBNET_IDS");
+  const Outcome outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b"}));
+}
+
+TEST_F(MonitorMoto, ConcurrentRunsNeverPutTwoMountTargetsInOneAz) {
+  add_files(100);
+  auto e = env(10);
+  e["MAX_CREATES_PER_RUN"] = "3";
+  // Four runs at once, twice: each sees no mount target and tries every AZ.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::unique_ptr<testing::Process>> runs;
+    for (int i = 0; i < 4; ++i) {
+      testing::ProcessOptions options;
+      options.argv = {binary().string(), "run", "--json"};
+      options.env = e;
+      options.log_file = dir_.path() / ("run" + std::to_string(round) + std::to_string(i) + ".log");
+      runs.push_back(std::make_unique<testing::Process>(options));
+    }
+    for (auto& p : runs) EXPECT_EQ(p->wait(std::chrono::seconds(60)), 0) << p->log();
+    std::map<std::string, int> per_az;
+    for (const auto& t : mount_targets()) ++per_az[t.availability_zone];
+    EXPECT_EQ(per_az.size(), 3u);
+    for (const auto& [az, count] : per_az) EXPECT_EQ(count, 1) << az;
+  }
+  // Whatever order the runs published in, one more run leaves a complete, current document.
+  ASSERT_EQ(run(e).status, 0);
+  EXPECT_EQ(document().mount_targets.size(), 3u);
+}
+
+TEST_F(MonitorMoto, MissingParameterIsCreated) {
+  add_files(1);
+  ASSERT_FALSE(parameter().has_value());
+  ASSERT_EQ(run(env(10)).status, 0);
+  ASSERT_TRUE(parameter().has_value());
+  EXPECT_EQ(document().generation, 1u);
+}
+
+TEST_F(MonitorMoto, MalformedParameterIsReportedAndReplacedWithAHigherGeneration) {
+  add_files(1);
+  ASSERT_TRUE(cloud_->put_parameter(parameter_name_, "{not json").ok());
+  const Outcome first = run(env(10));
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_EQ(first.report["document"]["state"], "malformed");
+  EXPECT_NE(first.output.find("replacing a malformed mount-target document"), std::string::npos);
+  const MountTargetList replaced = document();
+  EXPECT_EQ(replaced.mount_targets.size(), 1u);
+  EXPECT_GT(replaced.generation, 1u);  // above the damaged parameter's version
+
+  // A document that names its generation but breaks the schema: readers may hold 40.
+  ASSERT_TRUE(cloud_
+                  ->put_parameter(parameter_name_, R"({"schema_version":1,"file_system_id":")" +
+                                                  file_system_id_ +
+                                                  R"(","generation":40,"mount_targets":"oops"})")
+                  .ok());
+  ASSERT_EQ(run(env(10)).status, 0);
+  EXPECT_EQ(document().generation, 41u);
+}
+
+TEST_F(MonitorMoto, PublishingForcesAnEcsDeploymentWhenConfigured) {
+  add_files(1);
+  auto e = env(10);
+  e["ECS_CLUSTER_NAME"] = "efsas";
+  e["ECS_SERVICE_NAME"] = ecs_service_;
+  const Outcome outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(outcome.report["ecs_deployment_forced"], true);
+  // No change, no deployment.
+  const Outcome again = run(e);
+  ASSERT_EQ(again.status, 0);
+  EXPECT_EQ(again.report["ecs_deployment_forced"], false);
+
+  e["FORCE_ECS_DEPLOYMENT"] = "false";
+  add_files(20);
+  const Outcome off = run(e);
+  ASSERT_EQ(off.status, 0);
+  EXPECT_EQ(off.report["published"], true);
+  EXPECT_EQ(off.report["ecs_deployment_forced"], false);
+}
+
+TEST_F(MonitorMoto, ThrottlingAndServerErrorsAreRetriedOrReportedAndRepaired) {
+  testing::FaultProxy proxy(moto_->port());
+  add_files(1);
+  auto e = env(10);
+  e["AWS_ENDPOINT_URL"] = proxy.endpoint();
+
+  // Two failures in a row are within the standard retry mode's three attempts.
+  proxy.inject(testing::Fault::kThrottling, 2);
+  Outcome outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(mount_targets().size(), 1u);
+  EXPECT_EQ(proxy.pending_faults(), 0);
+
+  // A service that keeps failing: the run fails clearly and changes nothing half way.
+  add_files(15);
+  proxy.inject(testing::Fault::kHttp500, 1000);
+  outcome = run(e);
+  EXPECT_EQ(outcome.status, 1);
+  EXPECT_NE(outcome.output.find("500"), std::string::npos) << outcome.output;
+  EXPECT_EQ(mount_targets().size(), 1u);
+
+  // The next run after the outage repairs everything.
+  proxy.inject(testing::Fault::kHttp500, 0);
+  proxy.inject(testing::Fault::kHttp503, 1);
+  outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(mount_targets().size(), 2u);
+  EXPECT_EQ(document().mount_targets.size(), 2u);
+}
+
+TEST_F(MonitorMoto, DryRunChangesNothing) {
+  add_files(35);
+  const Outcome outcome = run(env(10), {"--dry-run"});
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(outcome.report["dry_run"], true);
+  EXPECT_EQ(outcome.report["planned_creates"].size(), 1u);
+  EXPECT_TRUE(outcome.report["planned_publish"].is_object());
+  EXPECT_TRUE(mount_targets().empty());
+  EXPECT_FALSE(parameter().has_value());
+
+  auto e = env(10);
+  e["DRY_RUN"] = "true";
+  ASSERT_EQ(run(e).status, 0);
+  EXPECT_TRUE(mount_targets().empty());
+  EXPECT_FALSE(parameter().has_value());
+}
+
+TEST_F(MonitorMoto, StatusShowsStateAndWhatARunWouldDo) {
+  add_files(15);
+  ASSERT_EQ(run(env(10)).status, 0);
+  const auto result = run_command({binary().string(), "status", "--json"}, env(10));
+  ASSERT_EQ(result.status, 0) << result.output;
+  json status;
+  std::istringstream lines(result.output);
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("file_system")) status = j;
+  }
+  ASSERT_TRUE(status.is_object()) << result.output;
+  EXPECT_EQ(status["file_system"]["id"], file_system_id_);
+  EXPECT_EQ(status["mount_targets"].size(), 1u);
+  EXPECT_EQ(status["mount_targets"][0]["state"], "available");
+  EXPECT_EQ(status["document"]["state"], "valid");
+  EXPECT_EQ(status["document"]["generation"], 1);
+  ASSERT_EQ(status["planned_creates"].size(), 1u);
+  EXPECT_EQ(status["planned_creates"][0]["availability_zone"], "us-east-1b");
+  EXPECT_EQ(mount_targets().size(), 1u);  // status changed nothing
+}
+
+TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
+  auto e = env(10);
+  e["FILE_COUNT_THRESHOLD"] = "lots";
+  const Outcome outcome = run(e);
+  EXPECT_EQ(outcome.status, 1);
+  EXPECT_NE(outcome.output.find("FILE_COUNT_THRESHOLD"), std::string::npos) << outcome.output;
+}
+
+}  // namespace
+}  // namespace efsas::monitor
