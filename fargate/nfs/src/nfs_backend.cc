@@ -146,6 +146,7 @@ class NfsBackend final : public Backend {
 
   Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
     return with_retry([&](SessionLease& lease) -> Result<std::unique_ptr<FileReader>> {
+      if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe.error();
       auto file = lease->open_read(path);
       if (!file.ok()) return read_error(file.error());
       service::FileInfo info = to_service_info(file->info());
@@ -174,6 +175,7 @@ class NfsBackend final : public Backend {
 
   Result<service::FileInfo> stat(std::string_view path) override {
     return with_retry([&](SessionLease& lease) -> Result<service::FileInfo> {
+      if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe.error();
       auto info = lease->stat(path);
       if (!info.ok()) return read_error(info.error());
       return to_service_info(*info);
@@ -182,6 +184,7 @@ class NfsBackend final : public Backend {
 
   Status remove(std::string_view path, const WriteCondition& condition) override {
     return with_retry([&](SessionLease& lease) -> Status {
+      if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe;
       if (condition.if_match || condition.if_none_match_any) {
         auto info = lease->stat(path);
         if (!info.ok() && info.error().code != ErrorCode::kNotFound) return read_error(info.error());
@@ -205,6 +208,7 @@ class NfsBackend final : public Backend {
 
   Result<ListPage> list(std::string_view dir, std::size_t limit, std::string_view token) override {
     return with_retry([&](SessionLease& lease) -> Result<ListPage> {
+      if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe.error();
       auto entries = lease->list(dir);
       if (!entries.ok()) return read_error(entries.error());
       ListPage page;
@@ -223,7 +227,10 @@ class NfsBackend final : public Backend {
   }
 
   Status make_directories(std::string_view dir) override {
-    return with_retry([&](SessionLease& lease) { return lease->make_directories(dir); });
+    return with_retry([&](SessionLease& lease) -> Status {
+      if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe;
+      return lease->make_directories(dir);
+    });
   }
 
   Status probe() override {
@@ -283,6 +290,7 @@ class NfsBackend final : public Backend {
  private:
   Result<service::PutResult> put_once(Session& session, std::string_view path, BodySource& body,
                                       const WriteCondition& condition) {
+    if (Status safe = session.refuse_symlinks(path, false); !safe.ok()) return safe.error();
     if (condition.if_match || condition.if_none_match_any) {
       auto info = session.stat(path);
       if (!info.ok() && info.error().code != ErrorCode::kNotFound) return info.error();

@@ -353,6 +353,28 @@ Result<std::vector<DirEntry>> Session::list(std::string_view dir) {
   return entries;
 }
 
+Status Session::refuse_symlinks(std::string_view path, bool include_last) {
+  const std::string full = absolute(path);
+  std::size_t pos = 1;
+  while (pos < full.size()) {
+    const auto slash = full.find('/', pos);
+    if (slash == std::string::npos && !include_last) break;
+    const std::string prefix = full.substr(0, std::min(slash, full.size()));
+    pos = slash == std::string::npos ? full.size() : slash + 1;
+    nfs_stat_64 st{};
+    const int rc = nfs_lstat64(nfs_, prefix.c_str(), &st);
+    if (rc < 0) {
+      Error error = fail(rc, "lookup", prefix);
+      if (error.code == ErrorCode::kNotFound || error.code == ErrorCode::kConflict) return {};
+      return error;
+    }
+    const auto mode = static_cast<mode_t>(st.nfs_mode);
+    if (S_ISLNK(mode)) return symlink_error("lookup", prefix);
+    if (!S_ISDIR(mode)) return {};
+  }
+  return {};
+}
+
 Status Session::keep_alive() {
   nfsfh* handle = nullptr;
   const int rc = nfs_open2(nfs_, kLeaseProbe, O_RDONLY, 0, &handle);

@@ -260,7 +260,14 @@ TEST_F(NfsBackendTest, SymbolicLinksAreNotFollowedAndNeverLeaveTheExport) {
   fs::create_symlink("real", data() / "sl/inner");
   Backend& b = *backends_[1];
 
-  EXPECT_FALSE(b.open("sl/escape/secret").ok());
+  fs::create_directory_symlink("../sl", data() / "sl/loop");
+  // Links in the middle of a path are refused too, even those that stay inside the export.
+  EXPECT_EQ(b.open("sl/escape/secret").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(b.open("sl/loop/real").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(put(b, "sl/loop/new", "x").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(data() / "sl/new"));
+  EXPECT_EQ(b.list("sl/loop", 10, "").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*get(b, "sl/real"), "inside");
   EXPECT_EQ(b.open("sl/link").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(b.open("sl/inner").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(b.stat("sl/inner").error().code, ErrorCode::kInvalidArgument);

@@ -120,6 +120,11 @@ class Session {
   Status make_directories(std::string_view path);
   // Every entry but "." and "..", sorted by name.
   Result<std::vector<DirEntry>> list(std::string_view dir);
+  // kInvalidArgument if a directory on the way to `path` (and, with include_last, `path`
+  // itself) is a symbolic link: libnfs follows links in the middle of a path even with
+  // O_NOFOLLOW. Stops quietly at the first component that does not exist or is not a directory,
+  // leaving that answer to the operation itself. One LOOKUP round trip per component.
+  Status refuse_symlinks(std::string_view path, bool include_last);
   // Renews the lease without touching any file (an OPEN of a name that does not exist).
   Status keep_alive();
 
