@@ -14,9 +14,7 @@ ApiRequest query_request(const std::string& action) {
   ApiRequest request;
   request.service = Service::kEc2;
   request.protocol = Protocol::kQuery;
-  request.operation = action;
-  request.method = "POST";
-  request.path = "/";
+  request.operation = action;  // method POST and path "/" are ApiRequest's defaults
   detail::append_param(request.body, "Action", action);
   detail::append_param(request.body, "Version", kApiVersion);
   return request;

@@ -15,7 +15,9 @@ namespace efsas::aws::detail {
 // Appends "key=value" (percent-encoded) to a query string or form body.
 inline void append_param(std::string& out, std::string_view key, std::string_view value) {
   if (!out.empty()) out += '&';
-  out += sigv4::uri_encode(key, true) + "=" + sigv4::uri_encode(value, true);
+  out += sigv4::uri_encode(key, true);
+  out += '=';
+  out += sigv4::uri_encode(value, true);
 }
 
 inline std::string str(const nlohmann::json& json, const char* key) {
