@@ -321,7 +321,7 @@ class DirectoryBackend final : public Backend {
   Status probe() override {
     auto root = open_root();
     if (!root.ok()) return root.error();
-    const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id;
+    const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
     const std::string expected = "probe " + std::to_string(counter_.fetch_add(1));
     {
       Fd fd{::openat(root->get(), name.c_str(),

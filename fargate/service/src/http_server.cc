@@ -148,6 +148,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec == http::error::header_limit) {
         return fail_fast(431, "HeaderTooLarge", "the request header is over the limit");
       }
+      if (ec == http::error::body_limit) {  // Content-Length alone is over the limit
+        return fail_fast(413, "PayloadTooLarge",
+                         "the body is over the limit of " +
+                             std::to_string(service().options().body_limit) + " bytes");
+      }
       if (quiet_close_error(ec)) return close();
       return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
     }
@@ -230,6 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void fail_fast(int status, std::string_view code, const std::string& message) {
     keep_alive_ = false;
+    drain_ = true;  // the client may still be sending: read it away so it sees the answer
     Response response = json_error(status, code, message);
     response.route = route_of(target_);
     respond(std::move(response));
@@ -377,7 +383,27 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (drain_ && !ec) {
+      // Closing with unread input would reset the connection and could destroy the response
+      // before the client reads it; discard what it sends for a short while first.
+      drain_ = false;
+      stream_.expires_after(std::chrono::seconds(1));
+      return drain();
+    }
     stream_.socket().close(ec);
+  }
+
+  void drain() {
+    drain_buffer_.resize(64 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                beast::error_code ignored;
+                                self->stream_.socket().close(ignored);
+                                return;
+                              }
+                              self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -392,6 +418,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool keep_alive_ = false;
   bool handling_ = false;
+  bool drain_ = false;
+  std::vector<char> drain_buffer_;
   std::string method_;
   std::string target_;
   SteadyTime start_{};

@@ -1,0 +1,402 @@
+// file-service end to end: the real binary on a free loopback port over three mount targets of
+// one file system. Every route and status, atomic overwrites under concurrent readers, a server
+// killed mid-upload, unsafe paths, failover, many clients at once, limits, reload and graceful
+// shutdown. Parameterised over the storage back end.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace efsas::service::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using efsas::testing::read_file;
+using efsas::testing::TempDir;
+using efsas::testing::write_file;
+
+using StorageFactory = std::function<std::unique_ptr<StorageFixture>()>;
+
+struct BackendCase {
+  std::string name;
+  StorageFactory make;
+};
+void PrintTo(const BackendCase& backend, std::ostream* out) { *out << backend.name; }
+
+class FileServiceIntegration : public ::testing::TestWithParam<BackendCase> {
+ protected:
+  void SetUp() override {
+    storage_ = GetParam().make();
+    list_file_ = config_dir_.path() / "mount-targets.json";
+    write_file(list_file_, storage_->list_document(1));
+  }
+
+  void start(std::map<std::string, std::string> extra_env = {}) {
+    service_ = std::make_unique<ServiceProcess>(*storage_, list_file_, std::move(extra_env));
+  }
+  std::string url(const std::string& path) const { return service_->url(path); }
+  HttpResult get(const std::string& path, std::map<std::string, std::string> headers = {}) {
+    return http("GET", url(path), "", headers);
+  }
+  HttpResult put(const std::string& path, const std::string& body,
+                 std::map<std::string, std::string> headers = {}) {
+    return http("PUT", url(path), body, headers);
+  }
+  std::size_t temp_files() const {
+    std::size_t n = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(storage_->data_dir())) {
+      if (entry.path().filename().string().starts_with(".efsas-")) ++n;
+    }
+    return n;
+  }
+  nlohmann::json targets() { return nlohmann::json::parse(get("/targets").body); }
+  bool target_healthy(const std::string& id) {
+    const nlohmann::json doc = targets();
+    for (const auto& t : doc["mount_targets"]) {
+      if (t["id"] == id) return t["healthy"].get<bool>();
+    }
+    return false;
+  }
+
+  TempDir config_dir_;
+  fs::path list_file_;
+  std::unique_ptr<StorageFixture> storage_;
+  std::unique_ptr<ServiceProcess> service_;
+};
+
+TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
+  start({{"BODY_LIMIT_BYTES", "1048576"}});
+  auto created = put("/files/docs/report%201.txt", "first version");
+  ASSERT_EQ(created.status, 201) << created.body << service_->log();
+  const std::string etag = created.header("etag");
+  EXPECT_FALSE(etag.empty());
+  EXPECT_TRUE(created.header("x-mount-target").starts_with("fsmt-"));
+  EXPECT_EQ(read_file(storage_->data_dir() / "docs" / "report 1.txt"), "first version");
+
+  auto replaced = put("/files/docs/report%201.txt", "second version");
+  EXPECT_EQ(replaced.status, 204);
+  const std::string etag2 = replaced.header("etag");
+  EXPECT_NE(etag2, etag);
+
+  auto got = get("/files/docs/report%201.txt");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "second version");
+  EXPECT_EQ(got.header("content-length"), "14");
+  EXPECT_EQ(got.header("etag"), etag2);
+  EXPECT_FALSE(got.header("last-modified").empty());
+
+  auto head = http("HEAD", url("/files/docs/report%201.txt"));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-length"), "14");
+  EXPECT_TRUE(head.body.empty());
+
+  auto range = get("/files/docs/report%201.txt", {{"Range", "bytes=7-13"}});
+  EXPECT_EQ(range.status, 206);
+  EXPECT_EQ(range.body, "version");
+  EXPECT_EQ(range.header("content-range"), "bytes 7-13/14");
+  EXPECT_EQ(get("/files/docs/report%201.txt", {{"Range", "bytes=100-"}}).status, 416);
+  EXPECT_EQ(get("/files/docs/report%201.txt", {{"If-None-Match", etag2}}).status, 304);
+  EXPECT_EQ(get("/files/docs/report%201.txt",
+                {{"If-Modified-Since", got.header("last-modified")}}).status, 304);
+
+  EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-None-Match", "*"}}).status, 412);
+  EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-Match", etag}}).status, 412);
+  EXPECT_EQ(get("/files/docs/report%201.txt").body, "second version");
+  EXPECT_EQ(put("/files/docs/report%201.txt", "third", {{"If-Match", etag2}}).status, 204);
+
+  auto listing = get("/files/docs/");
+  EXPECT_EQ(listing.status, 200);
+  auto doc = nlohmann::json::parse(listing.body);
+  ASSERT_EQ(doc["entries"].size(), 1u);
+  EXPECT_EQ(doc["entries"][0]["name"], "report 1.txt");
+
+  EXPECT_EQ(put("/files/docs", "x").status, 409);  // a directory is there
+  EXPECT_EQ(http("DELETE", url("/files/docs/report%201.txt")).status, 204);
+  auto missing = get("/files/docs/report%201.txt");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "NotFound");
+  EXPECT_EQ(missing.header("content-type"), "application/json");
+  EXPECT_EQ(http("DELETE", url("/files/docs/report%201.txt")).status, 404);
+
+  EXPECT_EQ(http("POST", url("/files/x"), "y").status, 405);
+  EXPECT_EQ(http("DELETE", url("/healthz")).status, 405);
+  EXPECT_EQ(get("/nowhere").status, 404);
+  EXPECT_EQ(put("/files/big", std::string(1048577, 'b')).status, 413);
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "big"));
+  EXPECT_EQ(get("/files/" + std::string(17000, 'a')).status, 414);
+
+  EXPECT_EQ(get("/healthz").status, 200);
+  EXPECT_EQ(get("/readyz").status, 200);
+  const auto t = targets();
+  EXPECT_EQ(t["generation"], 1);
+  EXPECT_EQ(t["mount_targets"].size(), 3u);
+  const std::string metrics = get("/metrics").body;
+  for (const char* needle :
+       {"file_service_requests_total{route=\"/files/{path}\",method=\"PUT\",status=\"201\"",
+        "file_service_request_duration_seconds_bucket{route=\"/files/{path}\"",
+        "file_service_sent_bytes_total", "file_service_mount_target_healthy{mount_target=",
+        "file_service_config_generation 1"}) {
+    EXPECT_NE(metrics.find(needle), std::string::npos) << needle;
+  }
+  EXPECT_EQ(temp_files(), 0u);
+}
+
+TEST_P(FileServiceIntegration, LargeFilesStreamWholeAndInRanges) {
+  start();
+  std::string big(3 * 1024 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) % 251);
+  ASSERT_EQ(put("/files/big.bin", big).status, 201);
+  auto got = get("/files/big.bin");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == big) << "sizes " << got.body.size() << " vs " << big.size();
+  auto part = get("/files/big.bin", {{"Range", "bytes=1000000-2999999"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_TRUE(part.body == big.substr(1000000, 2000000));
+}
+
+TEST_P(FileServiceIntegration, UnsafePathsAreRejected) {
+  start();
+  TempDir outside;
+  write_file(outside.path() / "secret", "secret");
+  fs::create_directory_symlink(outside.path(), storage_->data_dir() / "link");
+  for (const std::string& path : std::vector<std::string>{
+       std::string("/files/../escape"), std::string("/files/a/../../escape"),
+        std::string("/files/%2e%2e/escape"), std::string("/files/%2E%2E%2Fescape"),
+        std::string("/files/a%00b"), std::string("/files/a//b"),
+        std::string("/files/.efsas-x"), std::string("/files/") + std::string(256, 'n'),
+        std::string("/files/link/secret"), std::string("/files/link/new")}) {
+    EXPECT_EQ(put(path, "data").status, 400) << path;
+    EXPECT_EQ(get(path).status, 400) << path;
+  }
+  // Raw request lines too, exactly as a hostile client would send them.
+  const std::string raw =
+      raw_exchange(service_->port(), "GET /files/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n"
+                                     "Connection: close\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 400")) << raw;
+  EXPECT_FALSE(fs::exists(outside.path() / "new"));
+  EXPECT_FALSE(fs::exists(storage_->data_dir().parent_path() / "escape"));
+  EXPECT_EQ(read_file(outside.path() / "secret"), "secret");
+}
+
+TEST_P(FileServiceIntegration, ReadersNeverSeeATornFile) {
+  start();
+  constexpr std::size_t kSize = 512 * 1024;
+  ASSERT_EQ(put("/files/hot.bin", std::string(kSize, 'A')).status, 201);
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> reads{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      while (!done) {
+        auto got = get("/files/hot.bin");
+        if (got.status != 200) {
+          ++errors;
+          continue;
+        }
+        ++reads;
+        if (got.body.size() != kSize ||
+            got.body.find_first_not_of(got.body.front()) != std::string::npos) {
+          ++torn;
+        }
+      }
+    });
+  }
+  for (int version = 0; version < 40; ++version) {
+    const auto status = put("/files/hot.bin", std::string(kSize, static_cast<char>('B' + version % 20))).status;
+    EXPECT_EQ(status, 204);
+  }
+  done = true;
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(reads.load(), 10);
+  EXPECT_EQ(temp_files(), 0u);
+}
+
+TEST_P(FileServiceIntegration, ServerKilledMidUploadLeavesNoPartialFile) {
+  start();
+  ASSERT_EQ(put("/files/precious.txt", "old content").status, 201);
+  const int fd = connect_loopback(service_->port());
+  ASSERT_GE(fd, 0);
+  const std::string header =
+      "PUT /files/precious.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n";
+  ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+  const std::string chunk(1 << 20, 'N');
+  for (int i = 0; i < 8; ++i) ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+  const int fd2 = connect_loopback(service_->port());
+  const std::string header2 =
+      "PUT /files/fresh.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n";
+  ::send(fd2, header2.data(), header2.size(), MSG_NOSIGNAL);
+  ::send(fd2, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+  service_->process().signal(SIGKILL);
+  service_->process().wait(std::chrono::seconds(5));
+  ::close(fd);
+  ::close(fd2);
+  EXPECT_EQ(read_file(storage_->data_dir() / "precious.txt"), "old content");
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "fresh.txt"));
+  start();
+  EXPECT_EQ(get("/files/precious.txt").body, "old content");
+  EXPECT_EQ(get("/files/fresh.txt").status, 404);
+}
+
+TEST_P(FileServiceIntegration, FailoverKeepsEveryRequestWorking) {
+  start({{"HEALTH_FAILURES_TO_DOWN", "2"}, {"HEALTH_SUCCESSES_TO_UP", "2"}});
+  std::vector<std::string> paths;
+  for (int i = 0; i < 30; ++i) {
+    paths.push_back("/files/fo/file-" + std::to_string(i));
+    ASSERT_EQ(put(paths.back(), "v1-" + std::to_string(i)).status, 201);
+  }
+  const std::string down = storage_->target_id(1);
+  storage_->make_unavailable(1);
+  // At once, before the health checks notice: requests move down their ranking.
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto got = get(paths[i]);
+    EXPECT_EQ(got.status, 200) << paths[i];
+    EXPECT_EQ(got.body, "v1-" + std::to_string(i));
+    EXPECT_NE(got.header("x-mount-target"), down);
+    auto written = put(paths[i], "v2-" + std::to_string(i));
+    EXPECT_EQ(written.status, 204) << paths[i];
+    EXPECT_NE(written.header("x-mount-target"), down);
+  }
+  EXPECT_TRUE(eventually([&] { return !target_healthy(down); })) << targets().dump();
+  EXPECT_EQ(get("/readyz").status, 200);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    EXPECT_EQ(get(paths[i]).body, "v2-" + std::to_string(i));
+    EXPECT_EQ(http("DELETE", url(paths[i])).status, 204);
+  }
+  storage_->restore(1);
+  EXPECT_TRUE(eventually([&] { return target_healthy(down); })) << targets().dump();
+  // Back up, it serves its share again.
+  bool served = false;
+  for (int i = 0; i < 60 && !served; ++i) {
+    served = put("/files/back/" + std::to_string(i), "x").header("x-mount-target") == down;
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST_P(FileServiceIntegration, NoHealthyTargetAnswers503) {
+  start({{"HEALTH_FAILURES_TO_DOWN", "1"}});
+  for (int i = 0; i < 3; ++i) storage_->make_unavailable(i);
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 503; }));
+  EXPECT_EQ(get("/files/x").status, 503);
+  EXPECT_EQ(put("/files/x", "y").status, 503);
+  EXPECT_EQ(get("/healthz").status, 200);
+  for (int i = 0; i < 3; ++i) storage_->restore(i);
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 200; }));
+}
+
+TEST_P(FileServiceIntegration, ManyClientsAtOnce) {
+  start();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 24; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string path = "/files/many/" + std::to_string(c) + "/" + std::to_string(i % 5);
+        const std::string body = std::to_string(c) + ":" + std::to_string(i);
+        const auto written = put(path, body);
+        if (written.status != 201 && written.status != 204) ++failures;
+        const auto got = get(path);
+        if (got.status != 200 || got.body != body) ++failures;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(temp_files(), 0u);
+}
+
+TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
+  start({{"HEADER_TIMEOUT_MS", "300"}, {"MAX_CONNECTIONS", "3"}});
+  // A client that never finishes its header is cut off.
+  const auto started = std::chrono::steady_clock::now();
+  const std::string slow = raw_exchange(service_->port(), "GET /files/x HTTP/1.1\r\nHo",
+                                        std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+  EXPECT_EQ(slow.find("200 OK"), std::string::npos);
+
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(connect_loopback(service_->port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string refused = raw_exchange(service_->port(), "GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
+  for (const int fd : held) ::close(fd);
+  EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
+}
+
+TEST_P(FileServiceIntegration, ReloadOnSighupAndKeepLastGoodList) {
+  start();
+  EXPECT_EQ(targets()["mount_targets"].size(), 3u);
+  write_file(list_file_, storage_->list_document(2, 2));
+  service_->process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return targets()["generation"] == 2; }));
+  EXPECT_EQ(targets()["mount_targets"].size(), 2u);
+  ASSERT_EQ(put("/files/after-reload", "x").status, 201);
+
+  write_file(list_file_, "{ not json");
+  service_->process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    return get("/metrics").body.find("file_service_config_reload_failures_total 1") !=
+           std::string::npos;
+  }));
+  write_file(list_file_, storage_->list_document(1, 3));  // an older generation
+  service_->process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    return get("/metrics").body.find("file_service_config_stale_generations_total 1") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(targets()["generation"], 2);
+  EXPECT_EQ(get("/files/after-reload").status, 200);
+  EXPECT_EQ(get("/readyz").status, 200);
+}
+
+TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {
+  start();
+  const int idle = connect_loopback(service_->port());  // a keep-alive connection doing nothing
+  const int busy = connect_loopback(service_->port());
+  ASSERT_GE(busy, 0);
+  const std::string body(200000, 'g');
+  const std::string header = "PUT /files/inflight HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+  ::send(busy, header.data(), header.size(), MSG_NOSIGNAL);
+  ::send(busy, body.data(), 1000, MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  service_->process().signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // New connections are refused while the upload in progress may still finish.
+  EXPECT_EQ(connect_loopback(service_->port()), -1);
+  ::send(busy, body.data() + 1000, body.size() - 1000, MSG_NOSIGNAL);
+  std::string response;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(busy, buffer, sizeof buffer, 0)) > 0) response.append(buffer, static_cast<std::size_t>(n));
+  ::close(busy);
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 201")) << response;
+  EXPECT_NE(response.find("Connection: close"), std::string::npos) << response;
+  EXPECT_EQ(::recv(idle, buffer, sizeof buffer, 0), 0);  // closed by the server, not reset
+  ::close(idle);
+  EXPECT_EQ(service_->process().wait(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(read_file(storage_->data_dir() / "inflight"), body);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FileServiceIntegration,
+                         ::testing::Values(BackendCase{"directory", make_directory_storage}),
+                         [](const ::testing::TestParamInfo<BackendCase>& param_info) {
+                           return param_info.param.name;
+                         });
+
+}  // namespace
+}  // namespace efsas::service::testing

@@ -1,0 +1,198 @@
+// The file-service integration harness: libcurl client, raw sockets, directory storage fixture
+// and the service process.
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+#include <thread>
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+namespace efsas::service::testing {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+std::size_t write_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(value.begin());
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*headers)[name] = value;
+  }
+  return size * count;
+}
+
+class DirectoryStorage final : public StorageFixture {
+ public:
+  DirectoryStorage() {
+    fs::create_directory(data_dir());
+    for (int i = 0; i < 3; ++i) fs::create_directory_symlink(data_dir(), root(i));
+  }
+  std::string name() const override { return "directory"; }
+  std::map<std::string, std::string> env() const override {
+    return {{"STORAGE_BACKEND", "directory"},
+            {"MOUNT_PATH_TEMPLATE", (dir_.path() / "roots" / "{id}").string()}};
+  }
+  fs::path data_dir() const override { return dir_.path() / "data"; }
+  std::string target_id(int index) const override {
+    return "fsmt-0000000000000000" + std::to_string(index);
+  }
+  std::string list_document(std::uint64_t generation, int count) const override {
+    nlohmann::json targets = nlohmann::json::array();
+    for (int i = 0; i < count; ++i) {
+      targets.push_back({{"id", target_id(i)},
+                         {"availability_zone", std::string("ap-northeast-1") + "acd"[i % 3]},
+                         {"availability_zone_id", "apne1-az" + std::to_string(i + 1)},
+                         {"subnet_id", "subnet-0000000" + std::to_string(i)},
+                         {"ip_address", "10.0." + std::to_string(i) + ".10"},
+                         {"state", "available"}});
+    }
+    return nlohmann::json{{"schema_version", 1},
+                          {"file_system_id", "fs-0123456789abcdef0"},
+                          {"generation", generation},
+                          {"updated_at", "2026-11-25T19:30:00.000Z"},
+                          {"mount_targets", targets}}
+        .dump();
+  }
+  void make_unavailable(int index) override { fs::remove(root(index)); }
+  void restore(int index) override {
+    std::error_code ec;
+    fs::create_directory_symlink(data_dir(), root(index), ec);
+  }
+
+ private:
+  fs::path root(int index) const {
+    fs::create_directories(dir_.path() / "roots");
+    return dir_.path() / "roots" / target_id(index);
+  }
+  efsas::testing::TempDir dir_;
+};
+
+}  // namespace
+
+HttpResult http(const std::string& method, const std::string& url, const std::string& body,
+                const std::map<std::string, std::string>& headers,
+                std::chrono::milliseconds timeout) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return result;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  if (method == "PUT" || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_slist* list = curl_slist_append(nullptr, "Expect:");
+  list = curl_slist_append(list, "Content-Type:");
+  for (const auto& [name, value] : headers) list = curl_slist_append(list, (name + ": " + value).c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, write_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return "";
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[65536];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::unique_ptr<StorageFixture> make_directory_storage() {
+  return std::make_unique<DirectoryStorage>();
+}
+
+fs::path file_service_binary() {
+  return efsas::testing::binary_dir() / "fargate" / "app" / "file-service";
+}
+
+ServiceProcess::ServiceProcess(const StorageFixture& storage, const fs::path& list_file,
+                               std::map<std::string, std::string> extra_env) {
+  for (int attempt = 0; attempt < 3 && !process_; ++attempt) {
+    port_ = efsas::testing::free_port();
+    efsas::testing::ProcessOptions options;
+    options.argv = {file_service_binary().string()};
+    options.env = storage.env();
+    options.env["LISTEN_ADDRESS"] = "127.0.0.1";
+    options.env["PORT"] = std::to_string(port_);
+    if (!list_file.empty()) options.env["MOUNT_TARGETS_FILE"] = list_file.string();
+    options.env["HEALTH_INTERVAL_MS"] = "100";
+    options.env["HEALTH_TIMEOUT_MS"] = "500";
+    options.env["SHUTDOWN_GRACE_SECONDS"] = "5";
+    options.env["WORKER_THREADS"] = "8";
+    options.env["IO_THREADS"] = "2";
+    for (auto& [name, value] : extra_env) options.env[name] = value;
+    options.unset_env = {"SSM_PARAMETER_NAME"};
+    if (options.env.contains("SSM_PARAMETER_NAME")) options.unset_env.clear();
+    options.log_file = dir_.path() / "file-service.log";
+    auto process = std::make_unique<efsas::testing::Process>(options);
+    if (efsas::testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(10))) {
+      process_ = std::move(process);
+    }
+  }
+  if (!process_) throw std::runtime_error("file-service did not start");
+}
+
+std::string ServiceProcess::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+}  // namespace efsas::service::testing
