@@ -12,7 +12,9 @@
 
 namespace efsas {
 
-// The weight of (target, key); the target with the highest weight wins the key.
+// The weight of (target, key); the target with the highest weight wins the key. Fixed across
+// processes, machines and releases (every file-service task must route a path alike): changing
+// it would move every file to another mount target.
 std::uint64_t rendezvous_weight(std::string_view target_id, std::string_view key);
 
 class Router {
