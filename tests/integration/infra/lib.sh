@@ -1,0 +1,90 @@
+# Helpers for the infrastructure tests: checks that report and count, free ports, a moto_server
+# the test starts and stops, and the Terraform CLI configuration the scripts use.
+# shellcheck shell=bash
+
+INFRA_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SOURCE_DIR=${EFSAS_SOURCE_DIR:-$(cd "$INFRA_TEST_DIR/../../.." && pwd)}
+export SOURCE_DIR
+failures=0
+checks=0
+
+pass() {
+  checks=$((checks + 1))
+  printf 'ok   %s\n' "$*"
+}
+fail() {
+  checks=$((checks + 1))
+  failures=$((failures + 1))
+  printf 'FAIL %s\n' "$*"
+}
+# check DESCRIPTION COMMAND...: runs COMMAND, output shown only when it fails.
+check() {
+  local description=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    pass "$description"
+  else
+    fail "$description"
+    printf '%s\n' "$out" | sed 's/^/     | /' | tail -n 40
+  fi
+}
+finish() {
+  printf '%d checks, %d failed\n' "$checks" "$failures"
+  ((failures == 0))
+}
+# A test that cannot run here says why and exits with CTest's skip code.
+skip() {
+  printf 'SKIP %s\n' "$*"
+  exit 77
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_url URL SECONDS
+wait_for_url() {
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null "$url"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# start_moto DIR: starts moto_server on a free loopback port, logs in DIR/moto.log, sets
+# MOTO_ENDPOINT and MOTO_PID. The caller stops it with stop_moto (an EXIT trap).
+start_moto() {
+  local dir=$1 port attempt
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$port" \
+      >"$dir/moto.log" 2>&1 &
+    MOTO_PID=$!
+    if wait_for_url "http://127.0.0.1:$port/moto-api/" 30; then
+      MOTO_ENDPOINT="http://127.0.0.1:$port"
+      return 0
+    fi
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    echo "moto_server did not answer (attempt $attempt)" >&2
+  done
+  return 1
+}
+stop_moto() {
+  if [[ -n ${MOTO_PID:-} ]]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=""
+  fi
+}
+
+# The environment that points Terraform, the AWS CLI and the project's binaries at moto.
+moto_env() {
+  export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  export AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+# shellcheck source=scripts/lib/common.sh
+source "$SOURCE_DIR/scripts/lib/common.sh"
