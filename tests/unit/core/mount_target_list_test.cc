@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <string>
+#include <utility>
 
 namespace efsas {
 namespace {
