@@ -85,8 +85,7 @@ int run_lambda() {
   const Logger log = make_logger(config.ok() ? config->log_level : LogLevel::kInfo, clock);
   if (!config.ok()) {
     log.error("invalid configuration", {{"error", config.error().message}});
-    Status posted = runtime.post_init_error("Runtime.InvalidConfiguration",
-                                            config.error().message);
+    Status posted = runtime.post_init_error("Runtime.InvalidConfiguration", config.error().message);
     if (!posted.ok()) log.error("init/error failed", {{"error", posted.error().to_string()}});
     return 1;
   }

@@ -115,10 +115,11 @@ void print_summary(const monitor::RunReport& report) {
     }
   }
   if (plan.publish.has_value()) {
-    std::printf("%-16s generation %llu with %zu mount target(s)\n",
-                report.dry_run ? "would publish" : (report.published ? "published" : "not published"),
-                static_cast<unsigned long long>(plan.publish->generation),
-                plan.publish->mount_targets.size());
+    std::printf(
+        "%-16s generation %llu with %zu mount target(s)\n",
+        report.dry_run ? "would publish" : (report.published ? "published" : "not published"),
+        static_cast<unsigned long long>(plan.publish->generation),
+        plan.publish->mount_targets.size());
   } else {
     std::printf("document         unchanged\n");
   }

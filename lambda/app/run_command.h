@@ -2,12 +2,11 @@
 // configuration from the environment and flags, logs, and the AWS client.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "efsas/clock.h"
 #include "efsas/log.h"

@@ -55,8 +55,8 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
-  std::printf("file system   %s (%s) %s, %d mount target(s)\n", fs->id.c_str(),
-              fs->name.c_str(), fs->life_cycle_state.c_str(), fs->number_of_mount_targets);
+  std::printf("file system   %s (%s) %s, %d mount target(s)\n", fs->id.c_str(), fs->name.c_str(),
+              fs->life_cycle_state.c_str(), fs->number_of_mount_targets);
   for (const auto& t : report->observed.mount_targets) {
     std::printf("  %-24s %-12s %-16s %-26s %s\n", t.id.c_str(), t.availability_zone.c_str(),
                 t.ip_address.c_str(), t.subnet_id.c_str(), t.state.c_str());
@@ -64,7 +64,9 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
   const auto& doc = report->observed.document;
   std::printf("document      %s: ", config->ssm_parameter_name.c_str());
   switch (doc.state) {
-    case monitor::DocumentState::kMissing: std::printf("missing\n"); break;
+    case monitor::DocumentState::kMissing:
+      std::printf("missing\n");
+      break;
     case monitor::DocumentState::kMalformed:
       std::printf("malformed (%s)\n", doc.problem.c_str());
       break;
@@ -83,10 +85,9 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
   } else {
     std::printf("files         not counted (--no-scan): scaling not evaluated\n");
   }
-  std::printf("desired       %d mount target(s) (threshold %llu, max %d)\n",
-              plan.desired_mount_targets,
-              static_cast<unsigned long long>(config->file_count_threshold),
-              config->max_mount_targets);
+  std::printf(
+      "desired       %d mount target(s) (threshold %llu, max %d)\n", plan.desired_mount_targets,
+      static_cast<unsigned long long>(config->file_count_threshold), config->max_mount_targets);
   std::string actions;
   auto add = [&actions](const std::string& action) {
     actions += (actions.empty() ? "" : "; ") + action;

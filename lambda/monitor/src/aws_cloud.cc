@@ -13,8 +13,9 @@ namespace efsas::monitor {
 namespace {
 
 MountTarget to_mount_target(const aws::efs::MountTargetDescription& d) {
-  return MountTarget{d.mount_target_id,   d.availability_zone_name, d.availability_zone_id,
-                     d.subnet_id,         d.ip_address,             d.life_cycle_state};
+  return MountTarget{d.mount_target_id,      d.availability_zone_name,
+                     d.availability_zone_id, d.subnet_id,
+                     d.ip_address,           d.life_cycle_state};
 }
 
 class AwsCloud final : public CloudApi {

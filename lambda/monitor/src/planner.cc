@@ -13,10 +13,10 @@ bool occupies_az(const std::string& state) {
 int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_count,
                           int max_mount_targets) {
   if (threshold == 0) threshold = 1;
-  const std::uint64_t wanted = std::max<std::uint64_t>(1, files / threshold +
-                                                              (files % threshold != 0 ? 1 : 0));
-  const std::uint64_t cap = static_cast<std::uint64_t>(std::max(1, std::min(az_count,
-                                                                          max_mount_targets)));
+  const std::uint64_t wanted =
+      std::max<std::uint64_t>(1, files / threshold + (files % threshold != 0 ? 1 : 0));
+  const std::uint64_t cap =
+      static_cast<std::uint64_t>(std::max(1, std::min(az_count, max_mount_targets)));
   return static_cast<int>(std::min(wanted, cap));
 }
 
@@ -53,8 +53,8 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     ++plan.current_mount_targets;
     used_azs.insert(target.availability_zone);
     if (target.state != "available") {
-      plan.notes.push_back(target.id + " in " + target.availability_zone + " is " +
-                           target.state + ": not published yet");
+      plan.notes.push_back(target.id + " in " + target.availability_zone + " is " + target.state +
+                           ": not published yet");
     }
   }
 

@@ -9,9 +9,12 @@ namespace {
 
 std::string_view to_string(DocumentState state) {
   switch (state) {
-    case DocumentState::kMissing: return "missing";
-    case DocumentState::kMalformed: return "malformed";
-    case DocumentState::kValid: return "valid";
+    case DocumentState::kMissing:
+      return "missing";
+    case DocumentState::kMalformed:
+      return "malformed";
+    case DocumentState::kValid:
+      return "valid";
   }
   return "unknown";
 }
@@ -78,8 +81,7 @@ PublishedDocument read_document(const std::string& file_system_id,
   return doc;
 }
 
-Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config,
-                            const ScanSummary& scan) {
+Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const ScanSummary& scan) {
   Observation observed;
   observed.file_system_id = config.file_system_id;
   observed.scan = scan;
@@ -126,9 +128,9 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
       report.created.push_back(std::move(made).value());
     } else if (made.error().remote_code == "MountTargetConflict") {
       // Another run (or an operator) created one in this AZ first: the goal is met.
-      log.info("mount target already exists in this AZ",
-               {{"availability_zone", create.availability_zone},
-                {"error", made.error().to_string()}});
+      log.info(
+          "mount target already exists in this AZ",
+          {{"availability_zone", create.availability_zone}, {"error", made.error().to_string()}});
       report.conflicts.push_back(create.availability_zone);
     } else {
       log.error("CreateMountTarget failed",
@@ -192,8 +194,7 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
     if (deployed.ok()) {
       report.ecs_deployment_forced = true;
     } else {
-      report.errors.push_back("UpdateService forceNewDeployment: " +
-                              deployed.error().to_string());
+      report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
     }
   }
   return report;
@@ -252,15 +253,14 @@ std::string emf_line(const RunReport& report, const std::string& file_system_id,
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& [name, unit] : {std::pair{"FileCount", "Count"},
-                                   std::pair{"MountTargets", "Count"},
-                                   std::pair{"DesiredMountTargets", "Count"},
-                                   std::pair{"ScanSeconds", "Seconds"},
-                                   std::pair{"ScanErrors", "Count"}}) {
+  for (const auto& [name, unit] :
+       {std::pair{"FileCount", "Count"}, std::pair{"MountTargets", "Count"},
+        std::pair{"DesiredMountTargets", "Count"}, std::pair{"ScanSeconds", "Seconds"},
+        std::pair{"ScanErrors", "Count"}}) {
     metrics.push_back({{"Name", name}, {"Unit", unit}});
   }
-  const auto mount_targets = static_cast<std::uint64_t>(report.plan.current_mount_targets) +
-                             report.created.size();
+  const auto mount_targets =
+      static_cast<std::uint64_t>(report.plan.current_mount_targets) + report.created.size();
   nlohmann::json line = {
       {"_aws",
        {{"Timestamp", ms},

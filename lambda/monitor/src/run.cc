@@ -14,8 +14,8 @@ ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
   ScanSummary summary;
   auto counted = counter::count_files(config.scan_directory(), options, clock);
   if (!counted.ok()) {
-    log.error("cannot count files", {{"directory", config.scan_directory()},
-                                     {"error", counted.error().to_string()}});
+    log.error("cannot count files",
+              {{"directory", config.scan_directory()}, {"error", counted.error().to_string()}});
     summary.errors = 1;
     summary.complete = false;
     return summary;
@@ -42,10 +42,10 @@ Result<RunReport> run_once(CloudApi& cloud, const MonitorConfig& config, const C
   const ScanSummary scan = scan_files(config, clock, scan_deadline, outputs.log);
   auto report = reconcile(cloud, config, scan, clock, outputs.log);
   if (!report.ok()) {
-    outputs.log.error("reconcile failed", {{"file_system_id", config.file_system_id},
-                                           {"scan", {{"files", scan.files},
-                                                     {"complete", scan.complete}}},
-                                           {"error", report.error().to_string()}});
+    outputs.log.error("reconcile failed",
+                      {{"file_system_id", config.file_system_id},
+                       {"scan", {{"files", scan.files}, {"complete", scan.complete}}},
+                       {"error", report.error().to_string()}});
     return report.error();
   }
   outputs.log.log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "reconcile finished",

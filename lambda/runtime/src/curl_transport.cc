@@ -1,8 +1,8 @@
 // RuntimeTransport over libcurl: one reused easy handle, no overall timeout (/next long-polls).
+#include <curl/curl.h>
+
 #include <cctype>
 #include <string>
-
-#include <curl/curl.h>
 
 #include "efsas/lambda/runtime.h"
 
@@ -69,10 +69,9 @@ class CurlTransport final : public RuntimeTransport {
     const CURLcode code = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
     if (code != CURLE_OK) {
-      return make_error(ErrorCode::kIo,
-                        "runtime API " + request.method + " " + url + ": " +
-                            curl_easy_strerror(code),
-                        true);
+      return make_error(
+          ErrorCode::kIo,
+          "runtime API " + request.method + " " + url + ": " + curl_easy_strerror(code), true);
     }
     long status = 0;
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <exception>
-
 #include <nlohmann/json.hpp>
 
 namespace efsas::lambda {
@@ -17,9 +16,9 @@ std::string header(const HttpResponse& response, const std::string& name) {
 }
 
 Error status_error(const std::string& what, const HttpResponse& response) {
-  return make_error(ErrorCode::kUnavailable,
-                    what + " returned HTTP " + std::to_string(response.status) + ": " +
-                        response.body.substr(0, 512));
+  return make_error(ErrorCode::kUnavailable, what + " returned HTTP " +
+                                                 std::to_string(response.status) + ": " +
+                                                 response.body.substr(0, 512));
 }
 
 Status post(RuntimeTransport& transport, const std::string& path,
@@ -74,18 +73,18 @@ Status RuntimeClient::post_response(const std::string& request_id,
 
 Status RuntimeClient::post_error(const std::string& request_id, const std::string& error_type,
                                  const std::string& error_message) {
-  return post(transport_, std::string(kApiPrefix) + "/invocation/" + request_id + "/error",
-              {{"Content-Type", "application/json"},
-               {"Lambda-Runtime-Function-Error-Type", error_type}},
-              error_body(error_type, error_message));
+  return post(
+      transport_, std::string(kApiPrefix) + "/invocation/" + request_id + "/error",
+      {{"Content-Type", "application/json"}, {"Lambda-Runtime-Function-Error-Type", error_type}},
+      error_body(error_type, error_message));
 }
 
 Status RuntimeClient::post_init_error(const std::string& error_type,
                                       const std::string& error_message) {
-  return post(transport_, std::string(kApiPrefix) + "/init/error",
-              {{"Content-Type", "application/json"},
-               {"Lambda-Runtime-Function-Error-Type", error_type}},
-              error_body(error_type, error_message));
+  return post(
+      transport_, std::string(kApiPrefix) + "/init/error",
+      {{"Content-Type", "application/json"}, {"Lambda-Runtime-Function-Error-Type", error_type}},
+      error_body(error_type, error_message));
 }
 
 Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, const Logger& log,
@@ -113,13 +112,13 @@ Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, con
                         : client.post_error(invocation->request_id, response.error_type,
                                             response.error_message);
     if (!response.success) {
-      request_log.error("invocation failed",
-                        {{"error_type", response.error_type},
-                         {"error_message", response.error_message}});
+      request_log.error("invocation failed", {{"error_type", response.error_type},
+                                              {"error_message", response.error_message}});
     }
     if (!posted.ok()) {
       // A rejected response (e.g. too large) is reported as an error so the caller learns of it.
-      request_log.error("runtime: posting the result failed", {{"error", posted.error().to_string()}});
+      request_log.error("runtime: posting the result failed",
+                        {{"error", posted.error().to_string()}});
       if (response.success) {
         Status reported = client.post_error(invocation->request_id, "Runtime.PostResponseFailed",
                                             posted.error().to_string());

@@ -3,20 +3,21 @@
 // test generates. What moto cannot show: it creates mount targets `available` at once, so a
 // target still `creating` is covered by the planner and reconciler unit tests
 // (tests/unit/monitor), which hold its AZ and keep it out of the document until it is available.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "efsas/aws/client.h"
 #include "efsas/aws/http.h"
+#include "efsas/lambda/runtime.h"
 #include "efsas/monitor/cloud.h"
 #include "efsas/mount_target_list.h"
 #include "efsas/testing/fault_proxy.h"
@@ -34,8 +35,8 @@ constexpr const char* kParameter = "/efs-mount-autoscaling/mount-targets";
 
 struct Outcome {
   int status = -1;
-  json report;          // the run report printed by --json (null when none)
-  std::string output;   // everything the process wrote
+  json report;         // the run report printed by --json (null when none)
+  std::string output;  // everything the process wrote
 };
 
 class MonitorMoto : public ::testing::Test {
@@ -69,8 +70,8 @@ class MonitorMoto : public ::testing::Test {
     for (const auto& s : world["subnets"]) subnet_ids_.push_back(s["id"]);
     aws::Environment env;
     for (const auto& [k, v] : moto_->client_env()) env[k] = v;
-    auto client = aws::make_aws_client(env, aws::make_curl_transport(),
-                                       std::make_shared<const RealClock>());
+    auto client =
+        aws::make_aws_client(env, aws::make_curl_transport(), std::make_shared<const RealClock>());
     ASSERT_TRUE(client.ok()) << client.error().to_string();
     cloud_ = make_aws_cloud(std::move(client).value());
     fs::create_directories(data_dir());
@@ -294,9 +295,9 @@ TEST_F(MonitorMoto, MalformedParameterIsReportedAndReplacedWithAHigherGeneration
 
   // A document that names its generation but breaks the schema: readers may hold 40.
   ASSERT_TRUE(cloud_
-                  ->put_parameter(parameter_name_, R"({"schema_version":1,"file_system_id":")" +
-                                                  file_system_id_ +
-                                                  R"(","generation":40,"mount_targets":"oops"})")
+                  ->put_parameter(parameter_name_,
+                                  R"({"schema_version":1,"file_system_id":")" + file_system_id_ +
+                                      R"(","generation":40,"mount_targets":"oops"})")
                   .ok());
   ASSERT_EQ(run(env(10)).status, 0);
   EXPECT_EQ(document().generation, 41u);
@@ -398,6 +399,136 @@ TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
   const Outcome outcome = run(e);
   EXPECT_EQ(outcome.status, 1);
   EXPECT_NE(outcome.output.find("FILE_COUNT_THRESHOLD"), std::string::npos) << outcome.output;
+}
+
+// The binary as a Lambda `bootstrap`, against tools/lambda-runtime-api.
+class LambdaRuntimeApi {
+ public:
+  explicit LambdaRuntimeApi(const fs::path& log_dir) {
+    port_ = testing::free_port();
+    testing::ProcessOptions options;
+    options.argv = {
+        "python3",
+        (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
+        "--port",
+        std::to_string(port_),
+        "--deadline-ms",
+        "60000"};
+    options.log_file = log_dir / "runtime-api.log";
+    process_ = std::make_unique<testing::Process>(options);
+    EXPECT_TRUE(testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20)));
+    control_ = lambda::make_http_transport(host_port());
+  }
+  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+  void enqueue(const std::string& payload, std::optional<int> deadline_ms = std::nullopt) {
+    lambda::HttpRequest request{"POST", "/_fixture/events", {}, payload};
+    if (deadline_ms) {
+      request.headers.push_back({"X-Fixture-Deadline-Ms", std::to_string(*deadline_ms)});
+    }
+    EXPECT_TRUE(control_->send(request).ok());
+  }
+  json results(int wait_seconds = 60) {
+    auto response = control_->send(
+        {"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
+    EXPECT_TRUE(response.ok());
+    return response.ok() ? json::parse(response->body) : json();
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<testing::Process> process_;
+  std::unique_ptr<lambda::RuntimeTransport> control_;
+};
+
+TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
+  LambdaRuntimeApi api(dir_.path());
+  add_files(15);
+  auto e = env(10);
+  e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
+  e["SCAN_CACHE_PATH"] = (dir_.path() / "scan.cache").string();
+  testing::ProcessOptions options;
+  options.argv = {binary().string()};  // no arguments: the `bootstrap` form
+  options.env = e;
+  options.log_file = dir_.path() / "bootstrap.log";
+  testing::Process bootstrap(options);
+
+  api.enqueue(R"({"source":"aws.events","detail-type":"Scheduled Event"})");
+  json invocations = api.results()["invocations"];
+  ASSERT_EQ(invocations.size(), 1u) << bootstrap.log();
+  ASSERT_EQ(invocations[0]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[0]["response"]["created"].size(), 1u);
+  EXPECT_TRUE(fs::exists(dir_.path() / "scan.cache"));  // kept in /tmp for the next invocation
+  EXPECT_EQ(mount_targets().size(), 1u);
+
+  // Warm invocation: the same process, the cache reused, the second AZ added.
+  api.enqueue("{}");
+  invocations = api.results()["invocations"];
+  ASSERT_EQ(invocations.size(), 2u);
+  ASSERT_EQ(invocations[1]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(mount_targets().size(), 2u);
+
+  // An invocation whose deadline has already come: the scan stops at once, and a partial count
+  // never scales even though the tree now wants a third mount target.
+  add_files(20);
+  api.enqueue("{}", 0);
+  invocations = api.results()["invocations"];
+  ASSERT_EQ(invocations.size(), 3u);
+  ASSERT_EQ(invocations[2]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[2]["response"]["scan"]["complete"], false);
+  EXPECT_TRUE(invocations[2]["response"]["planned_creates"].empty());
+  EXPECT_EQ(mount_targets().size(), 2u);
+
+  EXPECT_TRUE(bootstrap.running());
+  const std::string log = bootstrap.log();
+  EXPECT_NE(log.find("\"request_id\":\"" + invocations[0]["request_id"].get<std::string>()),
+            std::string::npos)
+      << "log lines carry the request id";
+  EXPECT_NE(log.find("\"CloudWatchMetrics\""), std::string::npos);
+}
+
+TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
+  LambdaRuntimeApi api(dir_.path());
+  add_files(1);
+  auto e = env(10);
+  e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
+  // Nothing listens here: every AWS call fails after its retries.
+  e["AWS_ENDPOINT_URL"] = "http://127.0.0.1:" + std::to_string(testing::free_port());
+  testing::ProcessOptions options;
+  options.argv = {binary().string(), "lambda"};
+  options.env = e;
+  options.log_file = dir_.path() / "bootstrap.log";
+  testing::Process bootstrap(options);
+
+  api.enqueue("{}");
+  api.enqueue("{}");
+  const json invocations = api.results()["invocations"];
+  ASSERT_EQ(invocations.size(), 2u);
+  for (const auto& invocation : invocations) {
+    ASSERT_EQ(invocation["status"], "failed") << invocations.dump();
+    EXPECT_EQ(invocation["error"]["errorType"].get<std::string>().rfind("Reconcile.", 0), 0u);
+    EXPECT_FALSE(invocation["error"]["errorMessage"].get<std::string>().empty());
+  }
+  EXPECT_TRUE(bootstrap.running());
+}
+
+TEST_F(MonitorMoto, LambdaModeReportsBadConfigurationAsAnInitError) {
+  LambdaRuntimeApi api(dir_.path());
+  auto e = env(10);
+  e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
+  testing::ProcessOptions options;
+  options.argv = {binary().string()};
+  options.env = e;
+  options.unset_env = {"EFS_FILE_SYSTEM_ID"};
+  options.env.erase("EFS_FILE_SYSTEM_ID");
+  options.log_file = dir_.path() / "bootstrap.log";
+  testing::Process bootstrap(options);
+  EXPECT_EQ(bootstrap.wait(std::chrono::seconds(30)), 1);
+  const json results = api.results(5);
+  ASSERT_TRUE(results["init_error"].is_object()) << results.dump();
+  EXPECT_EQ(results["init_error"]["body"]["errorType"], "Runtime.InvalidConfiguration");
+  EXPECT_NE(
+      results["init_error"]["body"]["errorMessage"].get<std::string>().find("EFS_FILE_SYSTEM_ID"),
+      std::string::npos);
 }
 
 }  // namespace

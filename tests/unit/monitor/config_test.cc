@@ -1,7 +1,7 @@
 // file-monitor's configuration: defaults, the agreed variable names, and clear errors.
-#include <gtest/gtest.h>
-
 #include "efsas/monitor/config.h"
+
+#include <gtest/gtest.h>
 
 namespace efsas::monitor {
 namespace {
@@ -59,9 +59,12 @@ TEST(MonitorConfig, ReadsEveryAgreedVariable) {
 }
 
 TEST(MonitorConfig, BadValuesNameTheVariable) {
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"FILE_COUNT_THRESHOLD", "ten"}, {"FILE_COUNT_THRESHOLD", "-5"},
-           {"MAX_MOUNT_TARGETS", "3x"}, {"DRY_RUN", "maybe"}, {"LOG_LEVEL", "loud"}}) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"FILE_COUNT_THRESHOLD", "ten"},
+                                                        {"FILE_COUNT_THRESHOLD", "-5"},
+                                                        {"MAX_MOUNT_TARGETS", "3x"},
+                                                        {"DRY_RUN", "maybe"},
+                                                        {"LOG_LEVEL", "loud"}}) {
     auto config = config_from_env({{name, value}});
     ASSERT_FALSE(config.ok()) << name << "=" << value;
     EXPECT_NE(config.error().message.find(name), std::string::npos) << config.error().message;

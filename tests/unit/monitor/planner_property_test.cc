@@ -1,12 +1,12 @@
 // RapidCheck properties of the reconcile planner over random observations: never two mount
 // targets in one AZ, creations bounded and only where addresses are free, partial scans never
 // scale, generations only go up, and applying plans converges to a state that plans nothing.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
-#include <rapidcheck.h>
 
 #include "efsas/monitor/planner.h"
 
@@ -44,10 +44,10 @@ rc::Gen<World> gen_world() {
           if (live) state = "deleted";
           live = true;
         }
-        w.observed.mount_targets.push_back(MountTarget{
-            "fsmt-" + std::to_string(100 + az * 10 + t), name, "use1-az" + std::to_string(az),
-            "subnet-" + std::to_string(az) + "0", "10.0.0." + std::to_string(10 + az * 10 + t),
-            state});
+        w.observed.mount_targets.push_back(
+            MountTarget{"fsmt-" + std::to_string(100 + az * 10 + t), name,
+                        "use1-az" + std::to_string(az), "subnet-" + std::to_string(az) + "0",
+                        "10.0.0." + std::to_string(10 + az * 10 + t), state});
       }
     }
     const int doc_kind = *rc::gen::inRange(0, 3);
@@ -57,8 +57,7 @@ rc::Gen<World> gen_world() {
       w.observed.document.problem = "broken";
     } else if (doc_kind == 2) {
       w.observed.document.state = DocumentState::kValid;
-      w.observed.document.list = document_for(w.observed.file_system_id,
-                                              w.observed.mount_targets,
+      w.observed.document.list = document_for(w.observed.file_system_id, w.observed.mount_targets,
                                               *rc::gen::inRange<std::uint64_t>(0, 60), kNow);
     }
     w.observed.scan.files = *rc::gen::inRange<std::uint64_t>(0, 1000);
@@ -72,9 +71,8 @@ rc::Gen<World> gen_world() {
 }
 
 std::uint64_t current_generation(const PublishedDocument& doc) {
-  return doc.state == DocumentState::kValid
-             ? std::max(doc.generation_floor, doc.list.generation)
-             : doc.generation_floor;
+  return doc.state == DocumentState::kValid ? std::max(doc.generation_floor, doc.list.generation)
+                                            : doc.generation_floor;
 }
 
 // What AWS would look like after the plan: new targets (available, or still creating), and the

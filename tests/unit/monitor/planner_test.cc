@@ -1,8 +1,8 @@
 // The reconcile planner on hand-built observations, including states moto cannot produce (a
 // mount target still `creating`, subnets out of addresses).
-#include <gtest/gtest.h>
-
 #include "efsas/monitor/planner.h"
+
+#include <gtest/gtest.h>
 
 namespace efsas::monitor {
 namespace {
@@ -15,8 +15,8 @@ Subnet subnet(std::string id, std::string az, std::int64_t free_ips = 250) {
 
 MountTarget target(std::string id, std::string az, std::string subnet_id,
                    std::string state = "available") {
-  return MountTarget{std::move(id), az, az + "-id", std::move(subnet_id), "10.0.0.10",
-                     std::move(state)};
+  return MountTarget{std::move(id),        az,          az + "-id",
+                     std::move(subnet_id), "10.0.0.10", std::move(state)};
 }
 
 Observation fresh(std::uint64_t files) {
@@ -120,8 +120,8 @@ TEST(Planner, DeletingTargetFreesItsAzAndLeavesTheDocument) {
   Observation o = fresh(10);
   o.mount_targets = {target("fsmt-1", "us-east-1a", "subnet-a", "deleting")};
   o.document.state = DocumentState::kValid;
-  o.document.list = document_for(o.file_system_id, {target("fsmt-1", "us-east-1a", "subnet-a")},
-                                 3, kNow);
+  o.document.list =
+      document_for(o.file_system_id, {target("fsmt-1", "us-east-1a", "subnet-a")}, 3, kNow);
   const Plan plan = plan_reconcile(o, limits(), kNow);
   // The AZ is free again (EFS may still answer MountTargetConflict until the deletion ends;
   // the run treats that as done and the next run checks again).
@@ -159,8 +159,8 @@ TEST(Planner, UnchangedContentIsNotRepublished) {
   Observation o = fresh(10);
   o.mount_targets = {target("fsmt-1", "us-east-1a", "subnet-a")};
   o.document.state = DocumentState::kValid;
-  o.document.list = document_for(o.file_system_id, o.mount_targets, 9,
-                                 kNow - std::chrono::hours(1));
+  o.document.list =
+      document_for(o.file_system_id, o.mount_targets, 9, kNow - std::chrono::hours(1));
   const Plan plan = plan_reconcile(o, limits(), kNow);
   EXPECT_FALSE(plan.publish.has_value());
   EXPECT_FALSE(plan.force_ecs_deployment);

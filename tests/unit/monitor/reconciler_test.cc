@@ -1,9 +1,10 @@
 // A reconcile run over an in-memory CloudApi: the paths moto cannot show (mount targets that stay
 // `creating`, a parameter that changes between reads, failing calls) and the run's outputs.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "efsas/monitor/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 namespace efsas::monitor {
 namespace {
@@ -14,10 +15,9 @@ constexpr const char* kParam = "/efs-mount-autoscaling/mount-targets";
 // EFS, EC2, SSM and ECS as a few maps; enforces EFS's one-target-per-AZ rule.
 class FakeCloud final : public CloudApi {
  public:
-  std::vector<Subnet> subnets = {
-      {"subnet-0000000a", "us-east-1a", "use1-az1", "vpc-1", 100},
-      {"subnet-0000000b", "us-east-1b", "use1-az2", "vpc-1", 100},
-      {"subnet-0000000c", "us-east-1c", "use1-az3", "vpc-1", 100}};
+  std::vector<Subnet> subnets = {{"subnet-0000000a", "us-east-1a", "use1-az1", "vpc-1", 100},
+                                 {"subnet-0000000b", "us-east-1b", "use1-az2", "vpc-1", 100},
+                                 {"subnet-0000000c", "us-east-1c", "use1-az3", "vpc-1", 100}};
   std::vector<MountTarget> targets;
   std::string new_target_state = "available";
   std::optional<ParameterValue> parameter;
@@ -169,8 +169,8 @@ TEST(Reconcile, ConflictMeansSomeoneElseCreatedItAndIsNotAnError) {
 TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
-                                      "subnet-0000000a", "10.0.0.99", "available"});
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
   int gets = 0;
   cloud.after_get = [&] {
     // After our first read, a racing run publishes generation 30 with other content.
@@ -242,8 +242,8 @@ TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
   FakeCloud cloud;
   ManualClock clock;
   cloud.subnets.push_back({"subnet-0000000d", "us-east-1d", "use1-az4", "vpc-other", 100});
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
-                                      "subnet-0000000a", "10.0.0.99", "available"});
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
   MonitorConfig c = config();
   c.candidate_subnet_ids.clear();
   auto report = reconcile(cloud, c, scan(150), clock, Logger());

@@ -1,11 +1,11 @@
 // The Runtime API loop against tools/lambda-runtime-api, a local stand-in for Lambda's service:
 // success, handler errors and exceptions, init errors, and a Runtime API that goes away.
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "efsas/lambda/runtime.h"
 #include "efsas/testing/process.h"
@@ -24,10 +24,13 @@ class RuntimeApiFixture {
   RuntimeApiFixture() {
     port_ = testing::free_port();
     ProcessOptions options;
-    options.argv = {"python3",
-                    (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py")
-                        .string(),
-                    "--port", std::to_string(port_), "--deadline-ms", "60000"};
+    options.argv = {
+        "python3",
+        (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
+        "--port",
+        std::to_string(port_),
+        "--deadline-ms",
+        "60000"};
     options.log_file = dir_.path() / "fixture.log";
     process_ = std::make_unique<Process>(options);
     if (!testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20))) {
@@ -45,8 +48,8 @@ class RuntimeApiFixture {
   }
 
   json results(int wait_seconds = 10) {
-    auto response =
-        control_->send({"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
+    auto response = control_->send(
+        {"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
     EXPECT_TRUE(response.ok());
     return json::parse(response->body);
   }
@@ -127,8 +130,8 @@ TEST(RuntimeLoop, InitErrorIsReportedWithTypeAndMessage) {
   RuntimeApiFixture api;
   auto transport = make_http_transport(api.host_port());
   RuntimeClient client(*transport);
-  Status status = client.post_init_error("Runtime.InvalidConfiguration",
-                                         "EFS_FILE_SYSTEM_ID is required");
+  Status status =
+      client.post_init_error("Runtime.InvalidConfiguration", "EFS_FILE_SYSTEM_ID is required");
   ASSERT_TRUE(status.ok()) << status.error().to_string();
 
   const json results = api.results();
@@ -145,7 +148,11 @@ TEST(RuntimeLoop, ReturnsAnErrorWhenTheRuntimeApiGoesAway) {
   auto transport = make_http_transport(host_port);
   int calls = 0;
   Status status = run_runtime_loop(
-      *transport, [&](const Invocation&) { ++calls; return InvocationResponse::ok("{}"); },
+      *transport,
+      [&](const Invocation&) {
+        ++calls;
+        return InvocationResponse::ok("{}");
+      },
       Logger());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kIo);

@@ -15,22 +15,22 @@
 namespace efsas::monitor {
 
 struct MonitorConfig {
-  std::string file_system_id;                  // EFS_FILE_SYSTEM_ID
-  std::string mount_path = "/mnt/efs";         // EFS_MOUNT_PATH
-  std::string target_directory = "/data";      // EFS_TARGET_DIRECTORY, relative to mount_path
+  std::string file_system_id;                   // EFS_FILE_SYSTEM_ID
+  std::string mount_path = "/mnt/efs";          // EFS_MOUNT_PATH
+  std::string target_directory = "/data";       // EFS_TARGET_DIRECTORY, relative to mount_path
   std::uint64_t file_count_threshold = 100000;  // FILE_COUNT_THRESHOLD
   std::string ssm_parameter_name = "/efs-mount-autoscaling/mount-targets";  // SSM_PARAMETER_NAME
-  std::string ecs_cluster_name;                // ECS_CLUSTER_NAME
-  std::string ecs_service_name;                // ECS_SERVICE_NAME
-  bool force_ecs_deployment = true;            // FORCE_ECS_DEPLOYMENT
-  std::vector<std::string> candidate_subnet_ids;  // CANDIDATE_SUBNET_IDS
-  std::vector<std::string> security_group_ids;    // MOUNT_TARGET_SECURITY_GROUP_IDS
-  int max_mount_targets = 3;                   // MAX_MOUNT_TARGETS
-  int max_creates_per_run = 1;                 // MAX_CREATES_PER_RUN
-  bool dry_run = false;                        // DRY_RUN
+  std::string ecs_cluster_name;                                             // ECS_CLUSTER_NAME
+  std::string ecs_service_name;                                             // ECS_SERVICE_NAME
+  bool force_ecs_deployment = true;                                         // FORCE_ECS_DEPLOYMENT
+  std::vector<std::string> candidate_subnet_ids;                            // CANDIDATE_SUBNET_IDS
+  std::vector<std::string> security_group_ids;                   // MOUNT_TARGET_SECURITY_GROUP_IDS
+  int max_mount_targets = 3;                                     // MAX_MOUNT_TARGETS
+  int max_creates_per_run = 1;                                   // MAX_CREATES_PER_RUN
+  bool dry_run = false;                                          // DRY_RUN
   std::string scan_cache_path = "/tmp/file-monitor-scan.cache";  // SCAN_CACHE_PATH ("" = none)
-  int scan_threads = 16;                       // SCAN_THREADS
-  LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
+  int scan_threads = 16;                                         // SCAN_THREADS
+  LogLevel log_level = LogLevel::kInfo;                          // LOG_LEVEL
 
   // mount_path joined with target_directory: what the scan walks.
   std::string scan_directory() const;

@@ -34,8 +34,8 @@ enum class DocumentState { kMissing, kMalformed, kValid };
 // The SSM parameter as read.
 struct PublishedDocument {
   DocumentState state = DocumentState::kMissing;
-  MountTargetList list;        // when kValid
-  std::string problem;         // when kMalformed: why it was rejected
+  MountTargetList list;  // when kValid
+  std::string problem;   // when kMalformed: why it was rejected
   // The highest generation known from any source: the valid document's, one salvaged from a
   // malformed document, or the parameter's own version. A new document goes above it.
   std::uint64_t generation_floor = 0;

@@ -19,8 +19,8 @@ ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
                        std::optional<SteadyTime> deadline, const Logger& log);
 
 struct RunOutputs {
-  Logger log;                          // the summary line goes here ("reconcile finished")
-  std::shared_ptr<LogSink> metrics;    // the EMF line goes here (stdout on Lambda); may be null
+  Logger log;                        // the summary line goes here ("reconcile finished")
+  std::shared_ptr<LogSink> metrics;  // the EMF line goes here (stdout on Lambda); may be null
 };
 
 // scan_files + reconcile + outputs. Errors only when AWS could not be read at all.

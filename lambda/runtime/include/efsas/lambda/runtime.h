@@ -36,8 +36,7 @@ struct InvocationResponse {
   std::string error_type;
   std::string error_message;
 
-  static InvocationResponse ok(std::string payload,
-                               std::string content_type = "application/json") {
+  static InvocationResponse ok(std::string payload, std::string content_type = "application/json") {
     InvocationResponse r;
     r.payload = std::move(payload);
     r.content_type = std::move(content_type);
