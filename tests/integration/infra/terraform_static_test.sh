@@ -19,65 +19,50 @@ check "terraform init (local provider mirror or registry)" \
   terraform -chdir="$work" init -backend=false -input=false -no-color
 check "terraform validate" terraform -chdir="$work" validate -no-color
 
-# console evaluates variables (and their validation) without touching AWS.
+# console evaluates variables (and their validation) without touching AWS. Each call loads the
+# provider, so the checks share as few calls as possible.
 tf_eval() {
   local expression=$1
   shift
-  echo "$expression" | terraform -chdir="$work" console "$@" 2>&1
-}
-expect_value() {
-  local expression=$1 want=$2 got
-  shift 2
-  got=$(tf_eval "$expression" "$@")
-  if [[ $got != "$want" ]]; then
-    echo "$expression = $got, want $want"
-    return 1
-  fi
-}
-expect_rejected() {
-  local message=$1 got
-  shift
-  got=$(tf_eval 'var.aws_region' "$@" -no-color)
-  if ! grep -q "Invalid value for variable" <<<"$got" || ! grep -qF "$message" <<<"$got"; then
-    echo "$*: not rejected with \"$message\":"
-    echo "$got"
-    return 1
-  fi
+  echo "$expression" | terraform -chdir="$work" console -no-color "$@" 2>&1
 }
 
-# The seed's variables keep the seed's defaults.
-check "default aws_region" expect_value var.aws_region '"ap-northeast-1"'
-check "default environment" expect_value var.environment '"dev"'
-check "default file_count_threshold" expect_value var.file_count_threshold 100000
-check "default lambda_schedule_expression" \
-  expect_value var.lambda_schedule_expression '"rate(5 minutes)"'
-check "default efs_target_directory" expect_value var.efs_target_directory '"/data"'
-check "default fargate_cpu" expect_value var.fargate_cpu 2048
-check "default fargate_memory" expect_value var.fargate_memory 4096
-check "default fargate_desired_count" expect_value var.fargate_desired_count 2
-check "default ssm_parameter_name" \
-  expect_value var.ssm_parameter_name '"/efs-mount-autoscaling/mount-targets"'
-check "the seed's resource names" expect_value \
-  '[local.lambda_log_group, local.ecs_log_group, local.ecs_cluster_name, local.ecs_service_name]' \
-  "$(printf '[\n  "/aws/lambda/efs-mount-autoscaling-file-monitor",\n  "/ecs/efs-mount-autoscaling-fargate",\n  "efs-mount-autoscaling-cluster",\n  "efs-mount-autoscaling-fargate-service",\n]')"
-check "terraform.tfvars.example is accepted" \
-  expect_value var.fargate_desired_count 2 -var-file=terraform.tfvars.example
-check "a valid override is taken" expect_value var.fargate_cpu 1024 -var fargate_cpu=1024
+# The seed's variables keep the seed's defaults, and the seed's resource names.
+seed_expression='jsonencode([var.aws_region, var.environment, var.file_count_threshold,
+  var.lambda_schedule_expression, var.efs_target_directory, var.fargate_cpu, var.fargate_memory,
+  var.fargate_desired_count, var.ssm_parameter_name, local.lambda_log_group, local.ecs_log_group,
+  local.ecs_cluster_name, local.ecs_service_name])'
+seed_expression=$(tr -d '\n' <<<"$seed_expression")
+seed_values='["ap-northeast-1","dev",100000,"rate(5 minutes)","/data",2048,4096,2,'
+seed_values+='"/efs-mount-autoscaling/mount-targets","/aws/lambda/efs-mount-autoscaling-file-monitor",'
+seed_values+='"/ecs/efs-mount-autoscaling-fargate","efs-mount-autoscaling-cluster",'
+seed_values+='"efs-mount-autoscaling-fargate-service"]'
+seed_got=$(tf_eval "$seed_expression")
+seed_got=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$seed_got" 2>&1 ||
+  echo "$seed_got")
+check "the seed's defaults and resource names" test "$seed_got" = "$seed_values"
+if [[ $seed_got != "$seed_values" ]]; then
+  printf '     | got  %s\n     | want %s\n' "$seed_got" "$seed_values"
+fi
 
-check "rejects fargate_cpu=300" expect_rejected "fargate_cpu must be one of" -var fargate_cpu=300
-check "rejects a bad schedule" expect_rejected "lambda_schedule_expression must be" \
-  -var 'lambda_schedule_expression=every 5 minutes'
-check "rejects a directory with .." expect_rejected "efs_target_directory must be" \
-  -var efs_target_directory=/data/../etc
-check "rejects a threshold of 0" expect_rejected "file_count_threshold must be" \
-  -var file_count_threshold=0
-check "rejects az_count=1 (the ALB needs two)" expect_rejected "az_count must be" -var az_count=1
-check "rejects an unknown back end" expect_rejected "file_service_storage_backend must be" \
-  -var file_service_storage_backend=s3
-check "rejects a bad CIDR" expect_rejected "alb_ingress_cidr_blocks must hold" \
-  -var 'alb_ingress_cidr_blocks=["everyone"]'
-check "rejects an unknown region shape" expect_rejected "aws_region must be" \
-  -var aws_region=tokyo
+example_got=$(tf_eval 'jsonencode([var.fargate_desired_count, var.alb_ingress_cidr_blocks])' \
+  -var-file=terraform.tfvars.example -var fargate_cpu=1024 -var fargate_memory=2048)
+check "terraform.tfvars.example and -var overrides are accepted" \
+  grep -qF '[2,[\"10.0.0.0/8\"]]' <<<"$example_got"
+
+# Bad values: each is rejected with its own message (terraform reports them all at once).
+rejected=$(tf_eval 'var.aws_region' -var fargate_cpu=300 \
+  -var 'lambda_schedule_expression=every 5 minutes' -var efs_target_directory=/data/../etc \
+  -var file_count_threshold=0 -var az_count=1 -var file_service_storage_backend=s3 \
+  -var 'alb_ingress_cidr_blocks=["everyone"]' -var aws_region=tokyo)
+for message in "fargate_cpu must be one of" "lambda_schedule_expression must be" \
+  "efs_target_directory must be" "file_count_threshold must be" "az_count must be" \
+  "file_service_storage_backend must be" "alb_ingress_cidr_blocks must hold" \
+  "aws_region must be"; do
+  check "rejected: ${message% must*}" grep -qF "$message" <<<"$rejected"
+done
+check "eight bad values, eight errors" \
+  test "$(grep -c 'Invalid value for variable' <<<"$rejected")" -eq 8
 
 # Every variable has a description.
 undocumented=$(awk '/^variable "/ { name = $2; described = 0 }
