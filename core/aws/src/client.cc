@@ -1,9 +1,8 @@
 // AwsClient: sign, send, classify, retry; and AWS error parsing for the three protocols.
 #include "efsas/aws/client.h"
 
-#include <pugixml.hpp>
-
 #include <mutex>
+#include <pugixml.hpp>
 #include <random>
 #include <utility>
 
@@ -69,9 +68,8 @@ std::string json_string(const nlohmann::json& json, std::initializer_list<const 
 }
 
 std::string xml_text(const pugi::xml_node& root, const char* name) {
-  const auto node = root.find_node([name](const pugi::xml_node& n) {
-    return std::string_view(n.name()) == name;
-  });
+  const auto node = root.find_node(
+      [name](const pugi::xml_node& n) { return std::string_view(n.name()) == name; });
   return node ? node.text().as_string() : "";
 }
 
@@ -125,8 +123,8 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
     auto result = attempt(request, endpoint);
     if (result.ok() || !should_retry(config_.retry, attempt_number, result.error())) {
       if (!result.ok() && result.error().retryable && config_.logger.enabled(LogLevel::kDebug)) {
-        config_.logger.debug("aws call gave up", {{"operation", request.operation},
-                                                  {"attempts", attempt_number}});
+        config_.logger.debug("aws call gave up",
+                             {{"operation", request.operation}, {"attempts", attempt_number}});
       }
       return result;
     }
@@ -139,8 +137,7 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
   }
 }
 
-Result<HttpResponse> AwsClient::attempt(const ApiRequest& request,
-                                        const Endpoint& endpoint) const {
+Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoint& endpoint) const {
   auto credentials = config_.credentials->get();
   if (!credentials.ok()) return credentials.error();
   const ServiceInfo& info = service_info(request.service);
@@ -174,12 +171,12 @@ Result<HttpResponse> AwsClient::attempt(const ApiRequest& request,
   http.headers.push_back({"User-Agent", std::string(kUserAgent)});  // not signed, as in the SDKs
 
   if (config_.logger.enabled(LogLevel::kDebug)) {
-    config_.logger.debug("aws request", {{"operation", request.operation},
-                                         {"method", http.method},
-                                         {"url", http.url()},
-                                         {"access_key_id",
-                                          redact_key_id(credentials->access_key_id)},
-                                         {"headers", redacted_headers(http.headers)}});
+    config_.logger.debug("aws request",
+                         {{"operation", request.operation},
+                          {"method", http.method},
+                          {"url", http.url()},
+                          {"access_key_id", redact_key_id(credentials->access_key_id)},
+                          {"headers", redacted_headers(http.headers)}});
   }
   auto response = config_.transport->send(http, config_.timeouts);
   if (!response.ok()) return response.error();

@@ -1,12 +1,11 @@
 // Credentials providers: environment, shared files, ECS container endpoint, IMDSv2, chains.
 #include "efsas/aws/credentials.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 
@@ -16,7 +15,9 @@
 namespace efsas::aws {
 namespace {
 
-Error not_found(std::string message) { return make_error(ErrorCode::kNotFound, std::move(message)); }
+Error not_found(std::string message) {
+  return make_error(ErrorCode::kNotFound, std::move(message));
+}
 
 // "2026-11-25T20:30:00Z", with optional fractional seconds; UTC only, as the endpoints send it.
 std::optional<SystemTime> parse_iso8601(const std::string& text) {
@@ -191,7 +192,8 @@ class ContainerProvider final : public RefreshingProvider {
     if (!relative_uri_ && !is_allowed_container_host(endpoint->scheme, endpoint->host)) {
       return make_error(ErrorCode::kInvalidArgument,
                         "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, loopback or the ECS/EKS "
-                        "agent address: " + url);
+                        "agent address: " +
+                            url);
     }
     HttpRequest request;
     request.scheme = endpoint->scheme;
@@ -200,14 +202,14 @@ class ContainerProvider final : public RefreshingProvider {
     if (query_at != std::string::npos) request.query = url.substr(query_at + 1);
     request.headers.push_back({"Accept", "application/json"});
     if (auto token = authorization_token()) request.headers.push_back({"Authorization", *token});
-    auto response = transport_->send(request, HttpTimeouts{std::chrono::seconds(2),
-                                                           std::chrono::seconds(5)});
+    auto response =
+        transport_->send(request, HttpTimeouts{std::chrono::seconds(2), std::chrono::seconds(5)});
     if (!response.ok()) return response.error();
     if (response->status != 200) {
-      return make_error(ErrorCode::kUnavailable,
-                        "container credentials endpoint answered HTTP " +
-                            std::to_string(response->status),
-                        response->status >= 500);
+      return make_error(
+          ErrorCode::kUnavailable,
+          "container credentials endpoint answered HTTP " + std::to_string(response->status),
+          response->status >= 500);
     }
     return parse_credentials_document(response->body, "container credentials endpoint");
   }
@@ -270,8 +272,8 @@ class ImdsProvider final : public RefreshingProvider {
     request.path = endpoint.base_path + path;
     request.headers = std::move(headers);
     // Short timeouts: off EC2 nothing answers, and the chain must move on quickly.
-    auto response = transport_->send(request, HttpTimeouts{std::chrono::seconds(1),
-                                                           std::chrono::seconds(2)});
+    auto response =
+        transport_->send(request, HttpTimeouts{std::chrono::seconds(1), std::chrono::seconds(2)});
     if (!response.ok()) {
       return not_found("instance metadata unreachable: " + response.error().message);
     }
@@ -341,9 +343,10 @@ std::shared_ptr<CredentialsProvider> make_container_provider(
                                              refresh_before);
 }
 
-std::shared_ptr<CredentialsProvider> make_imds_provider(
-    const Environment& env, std::shared_ptr<HttpTransport> transport,
-    std::shared_ptr<const Clock> clock, std::chrono::seconds refresh_before) {
+std::shared_ptr<CredentialsProvider> make_imds_provider(const Environment& env,
+                                                        std::shared_ptr<HttpTransport> transport,
+                                                        std::shared_ptr<const Clock> clock,
+                                                        std::chrono::seconds refresh_before) {
   return std::make_shared<ImdsProvider>(env, std::move(transport), std::move(clock),
                                         refresh_before);
 }

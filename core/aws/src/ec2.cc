@@ -21,7 +21,8 @@ ApiRequest query_request(const std::string& action) {
 }
 
 // EC2 flattens lists: SubnetId.1=..., Filter.1.Name=..., Filter.1.Value.1=...
-void append_list(std::string& body, const std::string& name, const std::vector<std::string>& values) {
+void append_list(std::string& body, const std::string& name,
+                 const std::vector<std::string>& values) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     detail::append_param(body, name + "." + std::to_string(i + 1), values[i]);
   }
@@ -103,7 +104,8 @@ Result<std::vector<AvailabilityZone>> describe_availability_zones(
   append_filters(api.body, request.filters);
   append_list(api.body, "ZoneName", request.zone_names);
   append_list(api.body, "ZoneId", request.zone_ids);
-  if (request.all_availability_zones) detail::append_param(api.body, "AllAvailabilityZones", "true");
+  if (request.all_availability_zones)
+    detail::append_param(api.body, "AllAvailabilityZones", "true");
   auto response = client.call(api);
   if (!response.ok()) return response.error();
   pugi::xml_document doc;

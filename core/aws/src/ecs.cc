@@ -29,12 +29,10 @@ Service parse_service(const nlohmann::json& json) {
   out.pending_count = num<int>(json, "pendingCount");
   if (json.contains("deployments") && json["deployments"].is_array()) {
     for (const auto& item : json["deployments"]) {
-      out.deployments.push_back(Deployment{str(item, "id"), str(item, "status"),
-                                           str(item, "taskDefinition"),
-                                           num<int>(item, "desiredCount"),
-                                           num<int>(item, "runningCount"),
-                                           num<int>(item, "pendingCount"),
-                                           str(item, "rolloutState")});
+      out.deployments.push_back(
+          Deployment{str(item, "id"), str(item, "status"), str(item, "taskDefinition"),
+                     num<int>(item, "desiredCount"), num<int>(item, "runningCount"),
+                     num<int>(item, "pendingCount"), str(item, "rolloutState")});
     }
   }
   return out;
@@ -70,8 +68,8 @@ Result<DescribeServicesResult> describe_services(const AwsClient& client,
   }
   if (json->contains("failures") && (*json)["failures"].is_array()) {
     for (const auto& item : (*json)["failures"]) {
-      out.failures.push_back(
-          Failure{detail::str(item, "arn"), detail::str(item, "reason"), detail::str(item, "detail")});
+      out.failures.push_back(Failure{detail::str(item, "arn"), detail::str(item, "reason"),
+                                     detail::str(item, "detail")});
     }
   }
   return out;

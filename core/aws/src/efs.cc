@@ -20,7 +20,8 @@ FileSystemDescription parse_file_system(const nlohmann::json& json) {
   out.name = str(json, "Name");
   out.life_cycle_state = str(json, "LifeCycleState");
   out.number_of_mount_targets = num<int>(json, "NumberOfMountTargets");
-  if (json.contains("SizeInBytes")) out.size_in_bytes = num<std::int64_t>(json["SizeInBytes"], "Value");
+  if (json.contains("SizeInBytes"))
+    out.size_in_bytes = num<std::int64_t>(json["SizeInBytes"], "Value");
   out.performance_mode = str(json, "PerformanceMode");
   out.throughput_mode = str(json, "ThroughputMode");
   out.encrypted = json.value("Encrypted", false);
@@ -74,7 +75,8 @@ Result<std::vector<T>> all_pages(PageFn page_fn) {
 Result<Page<FileSystemDescription>> describe_file_systems_page(
     const AwsClient& client, const DescribeFileSystemsRequest& request, const std::string& marker) {
   ApiRequest api = efs_request("DescribeFileSystems", "GET", std::string(kFileSystems));
-  if (request.max_items) detail::append_param(api.query, "MaxItems", std::to_string(*request.max_items));
+  if (request.max_items)
+    detail::append_param(api.query, "MaxItems", std::to_string(*request.max_items));
   if (!marker.empty()) detail::append_param(api.query, "Marker", marker);
   if (!request.creation_token.empty()) {
     detail::append_param(api.query, "CreationToken", request.creation_token);
@@ -96,8 +98,9 @@ Result<Page<FileSystemDescription>> describe_file_systems_page(
 
 Result<std::vector<FileSystemDescription>> describe_file_systems(
     const AwsClient& client, const DescribeFileSystemsRequest& request) {
-  return all_pages<FileSystemDescription>(
-      [&](const std::string& marker) { return describe_file_systems_page(client, request, marker); });
+  return all_pages<FileSystemDescription>([&](const std::string& marker) {
+    return describe_file_systems_page(client, request, marker);
+  });
 }
 
 Result<Page<MountTargetDescription>> describe_mount_targets_page(
@@ -108,7 +111,8 @@ Result<Page<MountTargetDescription>> describe_mount_targets_page(
                       "DescribeMountTargets needs a file system id or a mount target id");
   }
   ApiRequest api = efs_request("DescribeMountTargets", "GET", std::string(kMountTargets));
-  if (request.max_items) detail::append_param(api.query, "MaxItems", std::to_string(*request.max_items));
+  if (request.max_items)
+    detail::append_param(api.query, "MaxItems", std::to_string(*request.max_items));
   if (!marker.empty()) detail::append_param(api.query, "Marker", marker);
   if (!request.file_system_id.empty()) {
     detail::append_param(api.query, "FileSystemId", request.file_system_id);
@@ -130,15 +134,15 @@ Result<Page<MountTargetDescription>> describe_mount_targets_page(
 
 Result<std::vector<MountTargetDescription>> describe_mount_targets(
     const AwsClient& client, const DescribeMountTargetsRequest& request) {
-  return all_pages<MountTargetDescription>(
-      [&](const std::string& marker) { return describe_mount_targets_page(client, request, marker); });
+  return all_pages<MountTargetDescription>([&](const std::string& marker) {
+    return describe_mount_targets_page(client, request, marker);
+  });
 }
 
 Result<MountTargetDescription> create_mount_target(const AwsClient& client,
                                                    const CreateMountTargetRequest& request) {
   ApiRequest api = efs_request("CreateMountTarget", "POST", std::string(kMountTargets));
-  nlohmann::json body = {{"FileSystemId", request.file_system_id},
-                         {"SubnetId", request.subnet_id}};
+  nlohmann::json body = {{"FileSystemId", request.file_system_id}, {"SubnetId", request.subnet_id}};
   if (!request.ip_address.empty()) body["IpAddress"] = request.ip_address;
   if (!request.security_groups.empty()) body["SecurityGroups"] = request.security_groups;
   api.body = body.dump();
@@ -153,9 +157,9 @@ Status delete_mount_target(const AwsClient& client, const std::string& mount_tar
   if (mount_target_id.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "DeleteMountTarget needs a mount target id");
   }
-  ApiRequest api = efs_request("DeleteMountTarget", "DELETE",
-                               std::string(kMountTargets) + "/" +
-                                   sigv4::uri_encode(mount_target_id, true));
+  ApiRequest api =
+      efs_request("DeleteMountTarget", "DELETE",
+                  std::string(kMountTargets) + "/" + sigv4::uri_encode(mount_target_id, true));
   auto response = client.call(api);
   if (!response.ok()) return response.error();
   return {};

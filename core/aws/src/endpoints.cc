@@ -44,8 +44,8 @@ Result<Endpoint> parse_endpoint_url(std::string_view url) {
     endpoint.base_path = path;
   }
   if (endpoint.host.empty() || endpoint.host.find_first_of("?#@ ") != std::string::npos) {
-    return make_error(ErrorCode::kInvalidArgument, "endpoint URL has no valid host: " +
-                                                       std::string(url));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "endpoint URL has no valid host: " + std::string(url));
   }
   endpoint.overridden = true;
   return endpoint;

@@ -8,13 +8,20 @@ namespace efsas::aws {
 
 bool is_throttling_code(std::string_view aws_code) {
   static constexpr std::array<std::string_view, 14> kCodes = {
-      "Throttling",          "ThrottlingException",
-      "ThrottledException",  "RequestThrottledException",
-      "TooManyRequestsException", "ProvisionedThroughputExceededException",
-      "TransactionInProgressException", "RequestLimitExceeded",
-      "BandwidthLimitExceeded", "LimitExceededException",
-      "RequestThrottled",    "SlowDown",
-      "PriorRequestNotComplete", "EC2ThrottledException"};
+      "Throttling",
+      "ThrottlingException",
+      "ThrottledException",
+      "RequestThrottledException",
+      "TooManyRequestsException",
+      "ProvisionedThroughputExceededException",
+      "TransactionInProgressException",
+      "RequestLimitExceeded",
+      "BandwidthLimitExceeded",
+      "LimitExceededException",
+      "RequestThrottled",
+      "SlowDown",
+      "PriorRequestNotComplete",
+      "EC2ThrottledException"};
   return std::find(kCodes.begin(), kCodes.end(), aws_code) != kCodes.end();
 }
 
@@ -33,9 +40,9 @@ bool is_retryable_response(int http_status, std::string_view aws_code) {
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
                                         const RandomSource& random) {
   const int exponent = std::clamp(attempt - 1, 0, 30);
-  const double ceiling = std::min(static_cast<double>(policy.max_backoff.count()),
-                                  static_cast<double>(policy.base_delay.count()) *
-                                      static_cast<double>(1LL << exponent));
+  const double ceiling = std::min(
+      static_cast<double>(policy.max_backoff.count()),
+      static_cast<double>(policy.base_delay.count()) * static_cast<double>(1LL << exponent));
   const double draw = std::clamp(random(), 0.0, 1.0);
   return std::chrono::milliseconds(static_cast<long long>(draw * ceiling));
 }

@@ -108,7 +108,8 @@ std::string authorization(const Credentials& credentials, std::string_view scope
 Signed finish(const HttpRequest& request, const Credentials& credentials,
               const SigningParams& params, std::string_view scope) {
   Signed out;
-  out.canonical_request = canonical_request(request, params.normalize_path, sha256_hex(request.body));
+  out.canonical_request =
+      canonical_request(request, params.normalize_path, sha256_hex(request.body));
   out.string_to_sign = string_to_sign(params.time, scope, out.canonical_request);
   out.signature = signature(
       signing_key(credentials.secret_access_key, params.time, params.region, params.service),
@@ -236,8 +237,8 @@ std::string string_to_sign(SystemTime time, std::string_view scope,
 
 std::string signing_key(std::string_view secret_access_key, SystemTime time,
                         std::string_view region, std::string_view service) {
-  const std::string date_key = hmac("AWS4" + std::string(secret_access_key),
-                                    amz_date(time).substr(0, 8));
+  const std::string date_key =
+      hmac("AWS4" + std::string(secret_access_key), amz_date(time).substr(0, 8));
   const std::string region_key = hmac(date_key, region);
   const std::string service_key = hmac(region_key, service);
   return hmac(service_key, "aws4_request");
@@ -287,7 +288,8 @@ Signed presign_request(HttpRequest& request, const Credentials& credentials,
   append("X-Amz-SignedHeaders", signed_headers);
   append("X-Amz-Expires", std::to_string(params.expires.count()));
   const bool token = !credentials.session_token.empty();
-  if (token && !params.omit_session_token) append("X-Amz-Security-Token", credentials.session_token);
+  if (token && !params.omit_session_token)
+    append("X-Amz-Security-Token", credentials.session_token);
   Signed out = finish(request, credentials, params, scope);
   if (token && params.omit_session_token) append("X-Amz-Security-Token", credentials.session_token);
   append("X-Amz-Signature", out.signature);

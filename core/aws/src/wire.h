@@ -3,7 +3,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -29,7 +28,7 @@ inline std::string str(const nlohmann::json& json, const char* key) {
 template <typename Int>
 Int num(const nlohmann::json& json, const char* key) {
   return json.is_object() && json.contains(key) && json[key].is_number() ? json[key].get<Int>()
-                                                                          : Int{0};
+                                                                         : Int{0};
 }
 
 inline Result<nlohmann::json> parse_json(const std::string& body, std::string_view operation) {

@@ -3,10 +3,9 @@
 // botocore re-signing of every request the client sent.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "efsas/aws/client.h"
 #include "efsas/aws/ec2.h"
@@ -40,7 +39,8 @@ std::string botocore_rejections(const std::vector<RecordedRequest>& requests) {
   efsas::testing::write_file(dir.path() / "requests.json", doc.dump());
   const auto result = efsas::testing::run_command(
       {"python3", EFSAS_VERIFY_SIGV4_SCRIPT, (dir.path() / "requests.json").string()});
-  return result.status == 0 ? "" : result.output + " (status " + std::to_string(result.status) + ")";
+  return result.status == 0 ? ""
+                            : result.output + " (status " + std::to_string(result.status) + ")";
 }
 
 class AwsMotoTest : public ::testing::Test {
@@ -98,14 +98,18 @@ class AwsMotoTest : public ::testing::Test {
     return between(xml, "<vpcId>", "</vpcId>");
   }
   std::string create_subnet(const std::string& vpc, int index, const std::string& az) {
-    auto xml = call_query("Action=CreateSubnet&Version=2016-11-15&VpcId=" + vpc +
-                          "&CidrBlock=10.0." + std::to_string(index) + ".0%2F24" +
-                          "&AvailabilityZone=" + az);
+    auto xml =
+        call_query("Action=CreateSubnet&Version=2016-11-15&VpcId=" + vpc + "&CidrBlock=10.0." +
+                   std::to_string(index) + ".0%2F24" + "&AvailabilityZone=" + az);
     return between(xml, "<subnetId>", "</subnetId>");
   }
   std::string create_file_system(const std::string& token) {
-    ApiRequest request{Service::kEfs, Protocol::kRestJson, "CreateFileSystem", "POST",
-                       "/2015-02-01/file-systems", "",
+    ApiRequest request{Service::kEfs,
+                       Protocol::kRestJson,
+                       "CreateFileSystem",
+                       "POST",
+                       "/2015-02-01/file-systems",
+                       "",
                        nlohmann::json{{"CreationToken", token}}.dump()};
     auto response = client_->call(request);
     EXPECT_TRUE(response.ok()) << response.error().to_string();

@@ -17,8 +17,7 @@ namespace efsas::testing {
 namespace {
 
 bool iequals(const std::string& a, const std::string& b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -26,15 +25,24 @@ bool iequals(const std::string& a, const std::string& b) {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -80,8 +88,8 @@ std::optional<RecordedRequest> take_request(std::string& buffer) {
   while (pos != std::string::npos) {
     const std::size_t start = pos + 2;
     pos = head.find("\r\n", start);
-    const std::string header = head.substr(start, pos == std::string::npos ? std::string::npos
-                                                                           : pos - start);
+    const std::string header =
+        head.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
     const auto colon = header.find(':');
     if (colon == std::string::npos) continue;
     std::string value = header.substr(colon + 1);

@@ -1,11 +1,12 @@
 // AwsClient over a real curl transport against a loopback server: signing headers per protocol,
 // error parsing, the retry schedule, timeouts, connection reuse, and no secret in debug logs.
+#include "efsas/aws/client.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "efsas/aws/client.h"
 #include "efsas/aws/sigv4.h"
 #include "efsas/testing/fault_proxy.h"
 
@@ -108,9 +109,9 @@ TEST(AwsClient, GivesUpAfterMaxAttempts) {
 
 TEST(AwsClient, NeverRetriesAClientError) {
   Fixture f(fail_then_succeed(
-      100, http_response(400,
-                         R"({"__type":"com.amazonaws.ssm#ParameterNotFound","message":"nope"})",
-                         {{"x-amzn-RequestId", "req-1"}})));
+      100,
+      http_response(400, R"({"__type":"com.amazonaws.ssm#ParameterNotFound","message":"nope"})",
+                    {{"x-amzn-RequestId", "req-1"}})));
   auto response = f.client->call(ssm_get());
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(f.server.request_count(), 1u);
@@ -134,10 +135,12 @@ TEST(AwsClient, RetriesThrottlingAndDroppedConnections) {
 }
 
 TEST(AwsClient, RequestTimeoutIsRetriedAndReported) {
-  Fixture f([](const RecordedRequest&) -> std::optional<std::string> {
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
-    return http_response(200, "{}");
-  }, 2);
+  Fixture f(
+      [](const RecordedRequest&) -> std::optional<std::string> {
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
+        return http_response(200, "{}");
+      },
+      2);
   auto response = f.client->call(ssm_get());
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().code, ErrorCode::kTimeout);
@@ -181,8 +184,9 @@ TEST(AwsClient, DebugLogsNeverCarrySecrets) {
   const auto lines = f.sink->lines();
   ASSERT_GE(lines.size(), 3u);  // request, retry, request, response...
   const std::string signature =
-      f.server.requests()[0].header("Authorization").substr(
-          f.server.requests()[0].header("Authorization").find("Signature=") + 10);
+      f.server.requests()[0]
+          .header("Authorization")
+          .substr(f.server.requests()[0].header("Authorization").find("Signature=") + 10);
   bool saw_redacted = false;
   for (const auto& line : lines) {
     EXPECT_EQ(line.find(kSecret), std::string::npos) << line;

@@ -1,12 +1,12 @@
 // Credentials providers and the default chain: environment, shared files with profiles, the ECS
 // container endpoint and IMDSv2 served by small loopback servers, refresh before expiry.
+#include "efsas/aws/credentials.h"
+
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-
-#include "efsas/aws/credentials.h"
 #include "efsas/testing/fault_proxy.h"
 #include "efsas/testing/process.h"
 
@@ -39,10 +39,11 @@ struct CredentialsServer {
           }
           if (failing) return http_response(500, "{}");
           const int n = ++fetches;
-          const nlohmann::json doc = {{"AccessKeyId", "AKID" + std::to_string(n)},
-                                      {"SecretAccessKey", "secret" + std::to_string(n)},
-                                      {"Token", "token" + std::to_string(n)},
-                                      {"Expiration", iso8601(clock->now() + std::chrono::hours(1))}};
+          const nlohmann::json doc = {
+              {"AccessKeyId", "AKID" + std::to_string(n)},
+              {"SecretAccessKey", "secret" + std::to_string(n)},
+              {"Token", "token" + std::to_string(n)},
+              {"Expiration", iso8601(clock->now() + std::chrono::hours(1))}};
           return http_response(200, doc.dump(), {{"Content-Type", "application/json"}});
         }) {}
 
@@ -229,10 +230,10 @@ TEST(ImdsProvider, FetchesASessionTokenThenTheRoleCredentials) {
 }
 
 TEST(ImdsProvider, DisabledByEnvironment) {
-  auto credentials = make_imds_provider({{"AWS_EC2_METADATA_DISABLED", "true"}},
-                                        std::make_shared<RecordingTransport>(),
-                                        std::make_shared<ManualClock>())
-                         ->get();
+  auto credentials =
+      make_imds_provider({{"AWS_EC2_METADATA_DISABLED", "true"}},
+                         std::make_shared<RecordingTransport>(), std::make_shared<ManualClock>())
+          ->get();
   ASSERT_FALSE(credentials.ok());
   EXPECT_EQ(credentials.error().code, ErrorCode::kNotFound);
 }
@@ -263,9 +264,9 @@ TEST(DefaultChain, EnvironmentComesFirstAndTheContainerIsNotAsked) {
 TEST(DefaultChain, ExplainsEverySourceWhenNoneHasCredentials) {
   TempDir dir;
   const Environment env = {{"HOME", dir.path().string()}, {"AWS_EC2_METADATA_DISABLED", "true"}};
-  auto credentials = make_default_provider_chain(env, make_curl_transport(),
-                                                 std::make_shared<ManualClock>())
-                         ->get();
+  auto credentials =
+      make_default_provider_chain(env, make_curl_transport(), std::make_shared<ManualClock>())
+          ->get();
   ASSERT_FALSE(credentials.ok());
   EXPECT_EQ(credentials.error().code, ErrorCode::kNotFound);
   for (const char* source : {"environment", "profile", "container", "imds"}) {

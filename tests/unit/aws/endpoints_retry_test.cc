@@ -15,7 +15,8 @@ TEST(Endpoints, StandardHostsPerServiceAndRegion) {
   EXPECT_EQ(resolve_endpoint(Service::kEfs, "us-east-1", {})->host,
             "elasticfilesystem.us-east-1.amazonaws.com");
   EXPECT_EQ(resolve_endpoint(Service::kEc2, "eu-west-3", {})->host, "ec2.eu-west-3.amazonaws.com");
-  EXPECT_EQ(resolve_endpoint(Service::kSsm, "ap-south-1", {})->host, "ssm.ap-south-1.amazonaws.com");
+  EXPECT_EQ(resolve_endpoint(Service::kSsm, "ap-south-1", {})->host,
+            "ssm.ap-south-1.amazonaws.com");
   EXPECT_EQ(resolve_endpoint(Service::kEcs, "cn-north-1", {})->host,
             "ecs.cn-north-1.amazonaws.com.cn");
   EXPECT_EQ(resolve_endpoint(Service::kEfs, "us-east-1", {})->scheme, "https");

@@ -3,12 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "efsas/aws/sigv4.h"
@@ -59,8 +58,8 @@ inline HttpRequest parse_request(const std::string& text) {
   while (pos != std::string::npos && pos + 1 <= text.size()) {
     const std::size_t start = pos + 1;
     pos = text.find('\n', start);
-    const std::string header = text.substr(start, pos == std::string::npos ? std::string::npos
-                                                                           : pos - start);
+    const std::string header =
+        text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
     if (header.empty()) {
       if (pos != std::string::npos) request.body = text.substr(pos + 1);
       break;

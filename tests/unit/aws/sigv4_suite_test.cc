@@ -1,18 +1,18 @@
 // Every case of the aws-c-auth SigV4 suite (../shared/testdata/aws-sigv4-test-suite), header and
 // query signing, checking each step: canonical request, string to sign, signature, signed request.
-#include <gtest/gtest.h>
+#include "sigv4_suite.h"
 
-#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "efsas/aws/sigv4.h"
 #include "efsas/testing/process.h"
-#include "sigv4_suite.h"
 
 namespace efsas::aws {
 namespace {

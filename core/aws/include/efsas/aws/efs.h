@@ -54,7 +54,7 @@ struct DescribeMountTargetsRequest {
 struct CreateMountTargetRequest {
   std::string file_system_id{};
   std::string subnet_id{};
-  std::string ip_address{};                   // empty: any free address
+  std::string ip_address{};                    // empty: any free address
   std::vector<std::string> security_groups{};  // empty: the VPC's default group
 };
 
@@ -72,8 +72,7 @@ Result<std::vector<FileSystemDescription>> describe_file_systems(
     const AwsClient& client, const DescribeFileSystemsRequest& request);
 
 Result<Page<MountTargetDescription>> describe_mount_targets_page(
-    const AwsClient& client, const DescribeMountTargetsRequest& request,
-    const std::string& marker);
+    const AwsClient& client, const DescribeMountTargetsRequest& request, const std::string& marker);
 // Follows NextMarker to the end.
 Result<std::vector<MountTargetDescription>> describe_mount_targets(
     const AwsClient& client, const DescribeMountTargetsRequest& request);

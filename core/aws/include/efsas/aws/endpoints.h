@@ -33,8 +33,7 @@ Result<Endpoint> parse_endpoint_url(std::string_view url);
 
 // https://<prefix>.<region>.amazonaws.com (.amazonaws.com.cn in China), unless overridden.
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true disables the overrides.
-Result<Endpoint> resolve_endpoint(Service service, std::string_view region,
-                                  const Environment& env);
+Result<Endpoint> resolve_endpoint(Service service, std::string_view region, const Environment& env);
 
 // kNotFound when no source names a region.
 Result<std::string> resolve_region(const Environment& env);

@@ -29,10 +29,10 @@ void set_header(HttpHeaders& headers, std::string_view name, std::string value);
 struct HttpRequest {
   std::string method = "GET";
   std::string scheme = "https";
-  std::string host;   // "efs.us-east-1.amazonaws.com" or "127.0.0.1:5000"
+  std::string host;        // "efs.us-east-1.amazonaws.com" or "127.0.0.1:5000"
   std::string path = "/";  // as sent on the wire (already percent-encoded where needed)
-  std::string query;  // after '?', as sent on the wire; empty for none
-  HttpHeaders headers;  // sent in this order; Host is taken from `host` unless present here
+  std::string query;       // after '?', as sent on the wire; empty for none
+  HttpHeaders headers;     // sent in this order; Host is taken from `host` unless present here
   std::string body;
 
   // scheme://host/path[?query]

@@ -19,9 +19,9 @@ struct SigningParams {
   std::string region;
   std::string service;  // signing name, e.g. "elasticfilesystem"
   SystemTime time;
-  bool normalize_path = true;        // remove "." and ".." segments and repeated slashes
-  bool sign_body = false;            // add x-amz-content-sha256
-  bool omit_session_token = false;   // add the token after signing instead of signing it
+  bool normalize_path = true;          // remove "." and ".." segments and repeated slashes
+  bool sign_body = false;              // add x-amz-content-sha256
+  bool omit_session_token = false;     // add the token after signing instead of signing it
   std::chrono::seconds expires{3600};  // presigned URLs only
 };
 
