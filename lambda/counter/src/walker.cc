@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -197,40 +198,59 @@ class Walk {
     p.errors.store(l.errors, std::memory_order_relaxed);
   }
 
+  // Each worker walks depth first from a stack of its own, and hands the shallower half of it
+  // to the shared stack only when another worker is idle: the shared lock is taken about once
+  // per chunk of work, not once per directory.
   void work(Local& local, Published& published) {
     std::vector<char> buffer(kBufferSize);
+    std::vector<Item> mine;
     std::vector<Item> found;
+    bool counted_busy = false;
     for (;;) {
-      Item item;
-      {
+      if (mine.empty()) {
         std::unique_lock lock(mutex_);
+        if (counted_busy) {
+          counted_busy = false;
+          --busy_;
+        }
+        ++idle_;
         work_cv_.wait(lock, [this] { return stop_.load() || !stack_.empty() || busy_ == 0; });
+        --idle_;
         if (stop_.load() || stack_.empty()) {
           finished_ = true;
           work_cv_.notify_all();
           finished_cv_.notify_all();
           return;
         }
-        item = std::move(stack_.back());
-        stack_.pop_back();
+        const std::size_t take = std::max<std::size_t>(1, stack_.size() / threads_);
+        const auto first = stack_.end() - static_cast<std::ptrdiff_t>(take);
+        mine.insert(mine.end(), std::make_move_iterator(first),
+                    std::make_move_iterator(stack_.end()));
+        stack_.erase(first, stack_.end());
         ++busy_;
+        counted_busy = true;
       }
+      if (stop_.load(std::memory_order_relaxed)) {
+        abandoned_.store(true);
+        mine.clear();
+        continue;
+      }
+      Item item = std::move(mine.back());
+      mine.pop_back();
       process(std::move(item), local, buffer, found);
       publish(local, published);
-      std::lock_guard lock(mutex_);
-      --busy_;
-      if (stop_.load() && !found.empty()) abandoned_.store(true);
-      for (Item& f : found) stack_.push_back(std::move(f));
-      if (stack_.empty() && busy_ == 0) {
-        finished_ = true;
-        finished_cv_.notify_all();
-        work_cv_.notify_all();
-      } else if (found.size() == 1) {
-        work_cv_.notify_one();
-      } else if (!found.empty()) {
-        work_cv_.notify_all();
-      }
+      for (Item& f : found) mine.push_back(std::move(f));
       found.clear();
+      if (mine.size() > 1 && idle_.load(std::memory_order_relaxed) > 0) {
+        const auto give = static_cast<std::ptrdiff_t>(mine.size() / 2);
+        {
+          std::lock_guard lock(mutex_);
+          stack_.insert(stack_.end(), std::make_move_iterator(mine.begin()),
+                        std::make_move_iterator(mine.begin() + give));
+        }
+        work_cv_.notify_all();
+        mine.erase(mine.begin(), mine.begin() + give);
+      }
     }
   }
 
@@ -488,7 +508,8 @@ class Walk {
   std::condition_variable work_cv_;
   std::condition_variable finished_cv_;
   std::vector<Item> stack_;
-  std::size_t busy_ = 0;
+  std::size_t busy_ = 0;  // workers holding work of their own
+  std::atomic<unsigned> idle_{0};
   bool finished_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> abandoned_{false};
