@@ -1,0 +1,202 @@
+// The reloader (new generations applied, older ones and bad documents ignored, outages keep the
+// last good list) and the health checker (K failures down, M successes up, a hung probe counts as
+// failed without piling up threads), with a scripted list source and scripted back ends.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "efsas/service/config_reload.h"
+#include "efsas/service/health_checker.h"
+
+namespace efsas::service {
+namespace {
+
+MountTargetList make_list(int count, std::uint64_t generation) {
+  MountTargetList list;
+  list.file_system_id = "fs-0123456789abcdef0";
+  list.generation = generation;
+  list.updated_at = "2026-11-25T19:30:00.000Z";
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    list.mount_targets.push_back(MountTarget{"fsmt-0000000000000000" + n, "ap-northeast-1a",
+                                             "apne1-az" + n, "subnet-0000000" + n,
+                                             "10.0.1." + n, "available"});
+  }
+  return list;
+}
+
+class ScriptedSource final : public ListSource {
+ public:
+  Result<std::string> fetch() override {
+    std::lock_guard lock(mutex_);
+    return next_;
+  }
+  std::string describe() const override { return "scripted"; }
+  void set(Result<std::string> next) {
+    std::lock_guard lock(mutex_);
+    next_ = std::move(next);
+  }
+
+ private:
+  std::mutex mutex_;
+  Result<std::string> next_{std::string()};
+};
+
+// A back end whose probe result the test controls; a probe can also be made to hang.
+class ProbeBackend final : public Backend {
+ public:
+  explicit ProbeBackend(MountTarget target) : target_(std::move(target)) {}
+  const MountTarget& target() const override { return target_; }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return unused(); }
+  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return unused(); }
+  Result<FileInfo> stat(std::string_view) override { return unused(); }
+  Status remove(std::string_view, const WriteCondition&) override { return unused(); }
+  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return unused(); }
+  Status make_directories(std::string_view) override { return unused(); }
+  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
+    return std::size_t{0};
+  }
+  Status probe() override {
+    probes_started.fetch_add(1);
+    std::unique_lock lock(mutex_);
+    released_.wait(lock, [this] { return !hang_; });
+    if (fail_) return make_error(ErrorCode::kIo, "probe failed");
+    return {};
+  }
+  void set(bool fail, bool hang) {
+    {
+      std::lock_guard lock(mutex_);
+      fail_ = fail;
+      hang_ = hang;
+    }
+    released_.notify_all();
+  }
+  std::atomic<int> probes_started{0};
+
+ private:
+  static Error unused() { return make_error(ErrorCode::kInternal, "not used here"); }
+  MountTarget target_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool fail_ = false;
+  bool hang_ = false;
+};
+
+class ProbeFactory final : public BackendFactory {
+ public:
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    auto backend = std::make_shared<ProbeBackend>(target);
+    created.push_back(backend);
+    return std::shared_ptr<Backend>(backend);
+  }
+  std::vector<std::shared_ptr<ProbeBackend>> created;
+};
+
+class ReloadHealthTest : public ::testing::Test {
+ protected:
+  ReloadHealthTest() {
+    auto source = std::make_unique<ScriptedSource>();
+    source_ = source.get();
+    reloader_ = std::make_unique<ConfigReloader>(std::move(source), factory_, HealthPolicy{3, 2},
+                                                 service_, Logger());
+  }
+  std::string doc(int count, std::uint64_t generation) {
+    return *serialize_mount_target_list(make_list(count, generation));
+  }
+
+  FileService service_{ServiceOptions{}, std::make_shared<RealClock>(), Logger()};
+  std::shared_ptr<ProbeFactory> factory_ = std::make_shared<ProbeFactory>();
+  ScriptedSource* source_ = nullptr;
+  std::unique_ptr<ConfigReloader> reloader_;
+};
+
+TEST_F(ReloadHealthTest, AppliesNewerGenerationsOnly) {
+  source_->set(doc(3, 5));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  EXPECT_EQ(service_.table()->list.generation, 5u);
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kUnchanged);
+
+  source_->set(doc(2, 4));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kStale);
+  EXPECT_EQ(service_.table()->targets.size(), 3u);
+
+  const auto before = service_.table();
+  source_->set(doc(2, 6));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  EXPECT_EQ(service_.table()->targets.size(), 2u);
+  // Targets that stay keep their back end; the old table stays valid for requests holding it.
+  EXPECT_EQ(service_.table()->targets[0].backend, before->targets[0].backend);
+  EXPECT_EQ(before->targets.size(), 3u);
+  EXPECT_EQ(service_.metrics().reloads(), 2u);
+}
+
+TEST_F(ReloadHealthTest, BadDocumentsAndOutagesKeepTheLastGoodList) {
+  source_->set(doc(3, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  source_->set(std::string("{\"schema_version\": 99}"));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kFailed);
+  source_->set(make_error(ErrorCode::kUnavailable, "parameter store down", true));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kFailed);
+  std::string too_big = doc(3, 2);
+  too_big.insert(too_big.size() - 1, std::string(5000, ' '));
+  source_->set(too_big);
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kFailed);
+  EXPECT_EQ(service_.table()->list.generation, 1u);
+  EXPECT_EQ(service_.metrics().reload_failures(), 3u);
+}
+
+TEST_F(ReloadHealthTest, TriggerReloadsAtOnce) {
+  source_->set(doc(1, 1));
+  reloader_->start(std::chrono::hours(1));
+  reloader_->trigger();
+  for (int i = 0; i < 200 && !service_.table(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  reloader_->stop();
+  ASSERT_NE(service_.table(), nullptr);
+  EXPECT_EQ(service_.table()->list.generation, 1u);
+}
+
+TEST_F(ReloadHealthTest, ProbesMoveTargetsDownAndUp) {
+  source_->set(doc(2, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  HealthCheckOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  HealthChecker checker(service_, options, Logger());
+  const auto& status = *service_.table()->targets[0].status;
+  factory_->created[0]->set(/*fail=*/true, /*hang=*/false);
+  checker.check_once();
+  checker.check_once();
+  EXPECT_TRUE(status.healthy());  // K = 3
+  checker.check_once();
+  EXPECT_FALSE(status.healthy());
+  EXPECT_TRUE(service_.table()->targets[1].status->healthy());
+  factory_->created[0]->set(false, false);
+  checker.check_once();
+  EXPECT_FALSE(status.healthy());  // M = 2
+  checker.check_once();
+  EXPECT_TRUE(status.healthy());
+}
+
+TEST_F(ReloadHealthTest, HungProbeCountsAsFailedWithoutPilingUp) {
+  source_->set(doc(1, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  HealthCheckOptions options;
+  options.timeout = std::chrono::milliseconds(50);
+  HealthChecker checker(service_, options, Logger());
+  auto backend = factory_->created[0];
+  backend->set(false, /*hang=*/true);
+  for (int i = 0; i < 4; ++i) checker.check_once();
+  EXPECT_FALSE(service_.table()->targets[0].status->healthy());
+  EXPECT_EQ(backend->probes_started.load(), 1);  // one stuck probe, not four
+  backend->set(false, false);
+  for (int i = 0; i < 20 && !service_.table()->targets[0].status->healthy(); ++i) {
+    checker.check_once();
+  }
+  EXPECT_TRUE(service_.table()->targets[0].status->healthy());
+}
+
+}  // namespace
+}  // namespace efsas::service
