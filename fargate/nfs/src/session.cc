@@ -300,6 +300,24 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   return result;
 }
 
+Status Session::create_file(std::string_view path, std::string_view data) {
+  const std::string full = absolute(path);
+  nfsfh* handle = nullptr;
+  int rc = nfs_open2(nfs_, full.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644, &handle);
+  if (rc < 0) return fail(rc, "create", full);
+  ++renewals_;
+  Status written = write_all(handle, 0, data, full);
+  if (written.ok() && (rc = nfs_fsync(nfs_, handle)) < 0) written = fail(rc, "commit", full);
+  if (broken_) return written;
+  rc = nfs_close(nfs_, handle);
+  if (!written.ok()) {
+    nfs_unlink(nfs_, full.c_str());
+    return written;
+  }
+  if (rc < 0) return fail(rc, "close", full);
+  return {};
+}
+
 Status Session::remove(std::string_view path) {
   const std::string full = absolute(path);
   nfs_stat_64 st{};

@@ -115,6 +115,9 @@ class Session {
   // context survives. A failure is retryable only if the real name cannot have changed.
   Result<PutResult> put(std::string_view path, const BodyReader& body, PutMode mode);
   Result<PutResult> put(std::string_view path, std::string_view data, PutMode mode);
+  // Creates a new file with this content directly under its name (no temporary file, so not
+  // atomic): kAlreadyExists if the name exists. For the service's own probe files.
+  Status create_file(std::string_view path, std::string_view data);
   Status remove(std::string_view path);
   // mkdir -p; existing directories are fine.
   Status make_directories(std::string_view path);
