@@ -27,6 +27,7 @@ class FakeCloud final : public CloudApi {
   // Called after every GetParameter: lets a test change the parameter behind the run's back.
   std::function<void()> after_get;
   bool fail_ecs = false;
+  int failing_puts = 0;
 
   Result<FileSystemInfo> describe_file_system(const std::string& id) override {
     return FileSystemInfo{id, "fs", "available", static_cast<int>(targets.size())};
@@ -71,6 +72,12 @@ class FakeCloud final : public CloudApi {
   }
   Result<std::int64_t> put_parameter(const std::string&, const std::string& value) override {
     ++mutations;
+    if (failing_puts > 0) {
+      --failing_puts;
+      Error e = make_error(ErrorCode::kRemote, "Internal server error", true);
+      e.remote_code = "InternalServerError";
+      return e;
+    }
     puts.push_back(value);
     const std::int64_t version = parameter ? parameter->version + 1 : 1;
     parameter = ParameterValue{value, version};
@@ -269,6 +276,26 @@ TEST(Reconcile, EcsFailureIsReportedAfterPublishing) {
   EXPECT_FALSE(report->ecs_deployment_forced);
   ASSERT_EQ(report->errors.size(), 1u);
   EXPECT_NE(report->errors[0].find("UpdateService"), std::string::npos);
+}
+
+TEST(Reconcile, AFailureHalfWayIsRepairedByTheNextRun) {
+  FakeCloud cloud;
+  cloud.failing_puts = 1;
+  ManualClock clock;
+  auto broken = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(broken.ok());
+  EXPECT_FALSE(broken->ok());  // the mount target exists, the document was not written
+  EXPECT_EQ(broken->created.size(), 1u);
+  EXPECT_FALSE(cloud.parameter.has_value());
+  EXPECT_EQ(cloud.deployments, 0);
+
+  auto repaired = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(repaired.ok());
+  EXPECT_TRUE(repaired->ok());
+  EXPECT_TRUE(repaired->created.empty());  // its AZ is already served
+  EXPECT_TRUE(repaired->published);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+  EXPECT_EQ(cloud.deployments, 1);
 }
 
 TEST(Reconcile, EmfLineCarriesTheMetricsAndDimension) {
