@@ -8,9 +8,11 @@
 // clang-format on
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +52,11 @@ FileInfo to_info(const nfs_stat_64& st) {
   info.mode = static_cast<std::uint32_t>(st.nfs_mode);
   info.is_directory = S_ISDIR(static_cast<mode_t>(st.nfs_mode));
   return info;
+}
+
+std::string error_text(nfs_context* nfs) {
+  const char* text = nfs_get_error(nfs);
+  return text != nullptr ? text : "";
 }
 
 // Only characters any file system takes in a name.
@@ -147,7 +154,7 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   if (options.gid) nfs_set_gid(nfs, *options.gid);
   const int rc = nfs_mount(nfs, options.server.c_str(), options.export_path.c_str());
   if (rc != 0) {
-    Failure failure = classify_failure(rc, nfs_get_error(nfs), "mount", options.server);
+    Failure failure = classify_failure(rc, error_text(nfs), "mount", options.server);
     // Whatever the mount said, this target cannot be used now.
     if (failure.error.code == ErrorCode::kIo || failure.error.code == ErrorCode::kInvalidArgument) {
       failure.error.code = ErrorCode::kUnavailable;
@@ -159,7 +166,12 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
 }
 
 Error Session::fail(int rc, std::string_view operation, std::string_view path) {
-  Failure failure = classify_failure(rc, nfs_get_error(nfs_), operation, path);
+  return fail_with(rc, error_text(nfs_), operation, path);
+}
+
+Error Session::fail_with(int rc, std::string_view message, std::string_view operation,
+                         std::string_view path) {
+  Failure failure = classify_failure(rc, message, operation, path);
   // A timed-out OPEN or CLOSE may still reach the server and move the open sequence on; the
   // next open would then fail with NFS4ERR_BAD_SEQID. Starting afresh is cheap and certain.
   if (failure.fault != Fault::kNone) broken_ = true;
@@ -200,17 +212,71 @@ std::string Session::temp_name_for(std::string_view path) {
          std::to_string(++temp_counter_);
 }
 
+// The WRITEs of one write_all call: counted down by their callbacks.
+struct Session::WriteWave {
+  int pending = 0;
+  int error = 0;
+  std::string message;
+  bool short_write = false;
+  // One WRITE in flight, owned by its callback.
+  struct Request {
+    WriteWave* wave;
+    std::size_t count;
+  };
+};
+
 Status Session::write_all(nfsfh* handle, std::uint64_t offset, std::string_view data,
                           std::string_view path) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const std::size_t piece = std::min(kMaxWriteChunk, data.size() - done);
-    const int rc = nfs_pwrite(nfs_, handle, offset + done, piece, data.data() + done);
-    if (rc < 0) return fail(rc, "write", path);
-    if (rc == 0) {
-      return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": no progress", true);
+  if (!wave_) wave_ = std::make_unique<WriteWave>();
+  WriteWave& wave = *wave_;
+  wave = WriteWave{};
+  // Callbacks run inside nfs_service, on this thread.
+  const auto on_written = [](int status, nfs_context*, void* result, void* private_data) {
+    std::unique_ptr<WriteWave::Request> request(static_cast<WriteWave::Request*>(private_data));
+    WriteWave& w = *request->wave;
+    --w.pending;
+    if (status < 0 && w.error == 0) {
+      w.error = status;
+      w.message = result != nullptr ? static_cast<const char*>(result) : "write failed";
+    } else if (status >= 0 && static_cast<std::size_t>(status) != request->count) {
+      w.short_write = true;
     }
-    done += static_cast<std::size_t>(rc);
+  };
+  std::size_t next = 0;
+  while (true) {
+    while (wave.error == 0 && !wave.short_write && wave.pending < kWritesInFlight &&
+           next < data.size()) {
+      const std::size_t piece = std::min(kMaxWriteChunk, data.size() - next);
+      auto request = std::make_unique<WriteWave::Request>(WriteWave::Request{&wave, piece});
+      const int rc = nfs_pwrite_async(nfs_, handle, offset + next, piece, data.data() + next,
+                                      on_written, request.get());
+      if (rc != 0) {
+        wave.error = rc < 0 ? rc : -EIO;
+        wave.message = error_text(nfs_);
+        break;
+      }
+      (void)request.release();  // the callback owns it now
+      ++wave.pending;
+      next += piece;
+    }
+    if (wave.pending == 0) break;
+    pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
+    const int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR) {
+      broken_ = true;
+      return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": poll failed", true);
+    }
+    // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
+    // requests older than nfs_set_timeout (as its own synchronous calls do).
+    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
+      // The connection is gone; its pending callbacks may never run, and the context with its
+      // wave must not be used again.
+      return fail_with(-EIO, error_text(nfs_), "write", path);
+    }
+  }
+  if (wave.error != 0) return fail_with(wave.error, wave.message, "write", path);
+  if (wave.short_write) {
+    return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": short write", true);
   }
   return {};
 }

@@ -324,6 +324,15 @@ TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterRes
     EXPECT_GE(took, milliseconds(900));
     EXPECT_LT(took, milliseconds(2500));
   }
+  // Pipelined writes time out too: a large put to the hung server fails, it does not hang.
+  {
+    const auto start = steady_clock::now();
+    auto lease = pool.acquire();
+    if (lease.ok()) {
+      EXPECT_FALSE((*lease)->put("hang/big", pattern(1 << 20, 3), PutMode::kReplace).ok());
+    }
+    EXPECT_LT(steady_clock::now() - start, milliseconds(2500));
+  }
   // Later calls never hang either: each fails within about one timeout.
   for (int i = 0; i < 3; ++i) {
     const auto start = steady_clock::now();
