@@ -64,6 +64,8 @@ struct Config {
   int health_timeout_ms = 1000;
   int health_failures_to_down = 3;
   int health_successes_to_up = 2;
+  int temp_sweep_interval_seconds = 600;
+  int temp_max_age_seconds = 3600;
   bool access_log = true;
   std::string log_level = "info";
 };
@@ -130,6 +132,9 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       env_number(env, "HEALTH_TIMEOUT_MS", &config->health_timeout_ms, &error) &&
       env_number(env, "HEALTH_FAILURES_TO_DOWN", &config->health_failures_to_down, &error) &&
       env_number(env, "HEALTH_SUCCESSES_TO_UP", &config->health_successes_to_up, &error) &&
+      env_number(env, "TEMP_SWEEP_INTERVAL_SECONDS", &config->temp_sweep_interval_seconds,
+                 &error) &&
+      env_number(env, "TEMP_MAX_AGE_SECONDS", &config->temp_max_age_seconds, &error) &&
       env_bool(env, "ACCESS_LOG", &config->access_log, &error);
   if (!numbers_ok) {
     std::fprintf(stderr, "file-service: %s\n", error.c_str());
@@ -163,6 +168,10 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
                  "HEALTH_FAILURES_TO_DOWN");
   app.add_option("--health-successes-to-up", config->health_successes_to_up,
                  "HEALTH_SUCCESSES_TO_UP");
+  app.add_option("--temp-sweep-interval-seconds", config->temp_sweep_interval_seconds,
+                 "TEMP_SWEEP_INTERVAL_SECONDS: how often stale temporary files are swept (0: never)");
+  app.add_option("--temp-max-age-seconds", config->temp_max_age_seconds,
+                 "TEMP_MAX_AGE_SECONDS: age after which a temporary file counts as left by a crash");
   app.add_option("--access-log", config->access_log, "ACCESS_LOG (true|false)");
   app.add_option("--log-level", config->log_level, "LOG_LEVEL");
   try {
@@ -272,8 +281,9 @@ int main(int argc, char** argv) {
   efsas::service::HealthCheckOptions health;
   health.interval = std::chrono::milliseconds(config.health_interval_ms);
   health.timeout = std::chrono::milliseconds(config.health_timeout_ms);
+  health.sweep_interval = std::chrono::seconds(config.temp_sweep_interval_seconds);
+  health.sweep_age = std::chrono::seconds(config.temp_max_age_seconds);
   efsas::service::HealthChecker checker(service, health, logger);
-  checker.sweep_once();
   checker.start();
 
   efsas::service::ServerOptions server_options;

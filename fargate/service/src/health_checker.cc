@@ -2,6 +2,7 @@
 // checker, and sweeping stale temporary files.
 #include "efsas/service/health_checker.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -100,6 +101,9 @@ void HealthChecker::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { loop(); });
+  if (options_.sweep_interval.count() > 0) {
+    sweep_thread_ = std::thread([this] { sweep_loop(); });
+  }
 }
 
 void HealthChecker::stop() {
@@ -109,20 +113,31 @@ void HealthChecker::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (sweep_thread_.joinable()) sweep_thread_.join();
 }
 
 void HealthChecker::loop() {
-  auto next_sweep = service_.clock().steady_now() + options_.sweep_interval;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
     check_once();
-    if (options_.sweep_interval.count() > 0 && service_.clock().steady_now() >= next_sweep) {
-      sweep_once();
-      next_sweep = service_.clock().steady_now() + options_.sweep_interval;
-    }
     lock.lock();
     wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+  }
+}
+
+// Sweeping walks whole trees, so it has a thread of its own and never delays the probes. The
+// first sweep runs soon after start-up (temporary files a crash left behind), then every
+// sweep_interval.
+void HealthChecker::sweep_loop() {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, std::min(options_.interval * 5, options_.sweep_interval),
+                 [this] { return stopping_; });
+  while (!stopping_) {
+    lock.unlock();
+    sweep_once();
+    lock.lock();
+    wake_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; });
   }
 }
 

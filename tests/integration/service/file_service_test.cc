@@ -252,6 +252,19 @@ TEST_P(FileServiceIntegration, ServerKilledMidUploadLeavesNoPartialFile) {
   EXPECT_EQ(get("/files/fresh.txt").status, 404);
 }
 
+TEST_P(FileServiceIntegration, TempFilesLeftByACrashAreSwept) {
+  const fs::path stale = storage_->data_dir() / "crashed" / ".efsas-0123abcd-7.tmp";
+  const fs::path recent = storage_->data_dir() / ".efsas-0123abcd-8.tmp";
+  fs::create_directories(stale.parent_path());
+  write_file(stale, "partial upload");
+  write_file(recent, "upload in progress elsewhere");
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  start({{"TEMP_SWEEP_INTERVAL_SECONDS", "1"}, {"TEMP_MAX_AGE_SECONDS", "3600"}});
+  EXPECT_TRUE(eventually([&] { return !fs::exists(stale); })) << service_->log();
+  EXPECT_TRUE(fs::exists(recent));
+  EXPECT_EQ(get("/files/crashed/").body.find(".efsas-"), std::string::npos);
+}
+
 TEST_P(FileServiceIntegration, FailoverKeepsEveryRequestWorking) {
   start({{"HEALTH_FAILURES_TO_DOWN", "2"}, {"HEALTH_SUCCESSES_TO_UP", "2"}});
   std::vector<std::string> paths;

@@ -1,7 +1,7 @@
 // Health checks per mount target: every interval each target of the active routing table is
 // probed (Backend::probe, a small write and read) with a timeout; K failures mark it down and M
 // successes bring it back (TargetStatus). A probe that hangs counts as failed on every round
-// until it returns, and no second probe of that target starts meanwhile. The same loop sweeps
+// until it returns, and no second probe of that target starts meanwhile. A second thread sweeps
 // stale temporary files now and then.
 // Thread safety: check_once may be called from any thread; start/stop from one.
 #pragma once
@@ -43,6 +43,7 @@ class HealthChecker {
  private:
   struct Probe;
   void loop();
+  void sweep_loop();
 
   FileService& service_;
   HealthCheckOptions options_;
@@ -54,6 +55,7 @@ class HealthChecker {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+  std::thread sweep_thread_;
 };
 
 }  // namespace efsas::service
