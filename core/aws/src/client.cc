@@ -108,6 +108,7 @@ AwsClient::AwsClient(AwsClientConfig config) : config_(std::move(config)) {
     fail_invariant("AwsClient needs a transport, a credentials provider and a clock");
   }
   random_ = config_.random ? config_.random : default_random();
+  quota_ = std::make_shared<RetryQuota>(config_.retry.retry_quota);
 }
 
 Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
@@ -119,13 +120,24 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
     if (!standard.ok()) return standard.error();
     endpoint = std::move(standard).value();
   }
+  int spent = 0;  // tokens the last retry took from the quota
   for (int attempt_number = 1;; ++attempt_number) {
     auto result = attempt(request, endpoint);
-    if (result.ok() || !should_retry(config_.retry, attempt_number, result.error())) {
-      if (!result.ok() && result.error().retryable && config_.logger.enabled(LogLevel::kDebug)) {
+    if (result.ok()) {
+      quota_->release(spent);
+      return result;
+    }
+    if (!should_retry(config_.retry, attempt_number, result.error())) {
+      if (result.error().retryable) {
         config_.logger.debug("aws call gave up",
                              {{"operation", request.operation}, {"attempts", attempt_number}});
       }
+      return result;
+    }
+    spent = quota_->acquire(result.error());
+    if (spent == 0) {
+      config_.logger.debug("aws call not retried: retry quota exhausted",
+                           {{"operation", request.operation}, {"attempts", attempt_number}});
       return result;
     }
     const auto delay = backoff_delay(config_.retry, attempt_number, random_);

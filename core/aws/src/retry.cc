@@ -51,4 +51,24 @@ bool should_retry(const RetryPolicy& policy, int attempt, const Error& error) {
   return error.retryable && attempt < policy.max_attempts;
 }
 
+int RetryQuota::acquire(const Error& error) {
+  const bool connection =
+      error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable;
+  const int cost = connection ? 10 : 5;
+  std::lock_guard lock(mutex_);
+  if (available_ < cost) return 0;
+  available_ -= cost;
+  return cost;
+}
+
+void RetryQuota::release(int spent) {
+  std::lock_guard lock(mutex_);
+  available_ = std::min(capacity_, available_ + (spent > 0 ? spent : 1));
+}
+
+int RetryQuota::available() const {
+  std::lock_guard lock(mutex_);
+  return available_;
+}
+
 }  // namespace efsas::aws

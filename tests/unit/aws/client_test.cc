@@ -21,7 +21,7 @@ constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr const char* kToken = "SESSIONTOKENSHOULDNEVERBELOGGED";
 
 struct Fixture {
-  explicit Fixture(efsas::testing::HttpHandler handler, int max_attempts = 3)
+  explicit Fixture(efsas::testing::HttpHandler handler, int max_attempts = 3, int retry_quota = 500)
       : clock(std::make_shared<ManualClock>()),
         sink(std::make_shared<MemorySink>()),
         server(std::move(handler)) {
@@ -34,6 +34,7 @@ struct Fixture {
     config.transport = make_curl_transport();
     config.clock = clock;
     config.retry.max_attempts = max_attempts;
+    config.retry.retry_quota = retry_quota;
     config.random = [] { return 0.5; };
     config.timeouts = {std::chrono::milliseconds(1000), std::chrono::milliseconds(300)};
     config.logger = Logger(sink, LogLevel::kDebug, clock);
@@ -132,6 +133,15 @@ TEST(AwsClient, RetriesThrottlingAndDroppedConnections) {
   Fixture dropped(fail_then_succeed(2, std::nullopt));
   EXPECT_TRUE(dropped.client->call(ssm_get()).ok());
   EXPECT_EQ(dropped.server.request_count(), 3u);
+}
+
+TEST(AwsClient, AnEmptyRetryQuotaStopsRetrying) {
+  Fixture f(fail_then_succeed(100, http_response(500, R"({"__type":"InternalFailure"})")), 3, 12);
+  EXPECT_FALSE(f.client->call(ssm_get()).ok());
+  EXPECT_EQ(f.server.request_count(), 3u);  // two retries, 5 tokens each
+  EXPECT_EQ(f.client->retry_tokens(), 2);
+  EXPECT_FALSE(f.client->call(ssm_get()).ok());
+  EXPECT_EQ(f.server.request_count(), 4u);  // no tokens for a retry: sent once
 }
 
 TEST(AwsClient, RequestTimeoutIsRetriedAndReported) {

@@ -120,5 +120,23 @@ TEST(Retry, StopsAtMaxAttemptsAndOnNonRetryableErrors) {
   EXPECT_FALSE(should_retry(policy, 5, throttled));
 }
 
+TEST(RetryQuota, RetriesCostTokensAndSuccessesGiveThemBack) {
+  RetryQuota quota(20);
+  const Error server{ErrorCode::kRemote, "500", true, "", ""};
+  const Error timeout{ErrorCode::kTimeout, "slow", true, "", ""};
+  EXPECT_EQ(quota.acquire(server), 5);
+  EXPECT_EQ(quota.acquire(timeout), 10);
+  EXPECT_EQ(quota.available(), 5);
+  EXPECT_EQ(quota.acquire(timeout), 0);  // cannot pay 10
+  EXPECT_EQ(quota.acquire(server), 5);
+  EXPECT_EQ(quota.acquire(server), 0);
+  quota.release(10);  // a call that succeeded after a retry that cost 10
+  EXPECT_EQ(quota.available(), 10);
+  quota.release(0);  // a call that needed no retry
+  EXPECT_EQ(quota.available(), 11);
+  for (int i = 0; i < 20; ++i) quota.release(5);
+  EXPECT_EQ(quota.available(), 20);  // never above capacity
+}
+
 }  // namespace
 }  // namespace efsas::aws

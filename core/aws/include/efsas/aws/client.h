@@ -53,12 +53,15 @@ class AwsClient {
 
   const std::string& region() const { return config_.region; }
   const Clock& clock() const { return *config_.clock; }
+  // Tokens left in the retry quota shared by this client's calls.
+  int retry_tokens() const { return quota_->available(); }
 
  private:
   Result<HttpResponse> attempt(const ApiRequest& request, const Endpoint& endpoint) const;
 
   AwsClientConfig config_;
   RandomSource random_;
+  std::shared_ptr<RetryQuota> quota_;
 };
 
 // The app-edge factory: region, endpoint overrides and the default credentials chain from `env`.

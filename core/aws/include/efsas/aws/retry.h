@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string_view>
 
 #include "efsas/result.h"
@@ -14,6 +15,7 @@ struct RetryPolicy {
   int max_attempts = 3;  // total attempts, the first one included
   std::chrono::milliseconds base_delay{1000};
   std::chrono::milliseconds max_backoff{20000};
+  int retry_quota = 500;  // tokens of the client's RetryQuota
 };
 
 // A uniform draw in [0, 1); injected so tests and benchmarks are deterministic.
@@ -34,5 +36,25 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
 
 // Whether to make another attempt after `attempt` failed with `error`.
 bool should_retry(const RetryPolicy& policy, int attempt, const Error& error);
+
+// The standard mode's retry quota, shared by every call of one client, so that a failing service
+// is not hammered by retries: a retry spends 5 tokens (10 after a timeout or a connection
+// failure); a call that succeeds gives back what its last retry spent, or 1 token when it needed
+// none. With too few tokens left, a failure is returned without retrying. Thread-safe.
+class RetryQuota {
+ public:
+  explicit RetryQuota(int capacity = 500) : capacity_(capacity), available_(capacity) {}
+
+  // Tokens for a retry after `error`: their number, or 0 when the quota cannot pay.
+  int acquire(const Error& error);
+  // After a successful call; `spent` is what acquire returned for its last retry (0 if none).
+  void release(int spent);
+  int available() const;
+
+ private:
+  mutable std::mutex mutex_;
+  int capacity_;
+  int available_;
+};
 
 }  // namespace efsas::aws
