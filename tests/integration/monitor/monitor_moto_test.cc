@@ -151,7 +151,7 @@ class MonitorMoto : public ::testing::Test {
     return list.ok() ? *list : MountTargetList{};
   }
 
-  static constexpr std::size_t kScenarios = 16;
+  static constexpr std::size_t kScenarios = 24;
   static testing::MotoServer* moto_;
   static json* worlds_;
   static std::size_t next_world_;
@@ -391,6 +391,17 @@ TEST_F(MonitorMoto, StatusShowsStateAndWhatARunWouldDo) {
   ASSERT_EQ(status["planned_creates"].size(), 1u);
   EXPECT_EQ(status["planned_creates"][0]["availability_zone"], "us-east-1b");
   EXPECT_EQ(mount_targets().size(), 1u);  // status changed nothing
+}
+
+TEST_F(MonitorMoto, ADirectoryThatCannotBeCountedNeverScales) {
+  auto e = env(10);
+  e["EFS_TARGET_DIRECTORY"] = "no-such-directory";
+  const Outcome outcome = run(e);
+  EXPECT_EQ(outcome.status, 3) << outcome.output;  // incomplete count
+  EXPECT_EQ(outcome.report["scan"]["complete"], false);
+  EXPECT_EQ(outcome.report["scan"]["errors"], 1);
+  EXPECT_TRUE(mount_targets().empty());
+  EXPECT_NE(outcome.output.find("cannot count files"), std::string::npos);
 }
 
 TEST_F(MonitorMoto, BadConfigurationIsAClearError) {

@@ -168,5 +168,61 @@ TEST(RuntimeLoop, ResponseForAnUnknownRequestIsAnError) {
   EXPECT_NE(status.error().message.find("400"), std::string::npos);
 }
 
+// A transport that serves one invocation and records what the loop posts back.
+class ScriptedTransport final : public RuntimeTransport {
+ public:
+  int response_status = 202;
+  std::vector<HttpRequest> posted;
+
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    if (request.method == "GET") {
+      if (served_++ > 0) return make_error(ErrorCode::kIo, "no more events");
+      HttpResponse next{200,
+                        {{"lambda-runtime-aws-request-id", "req-1"},
+                         {"lambda-runtime-deadline-ms", "not-a-number"}},
+                        "{}"};
+      if (bad_deadline_) return next;
+      next.headers["lambda-runtime-deadline-ms"] = "1800000000000";
+      return next;
+    }
+    posted.push_back(request);
+    return HttpResponse{request.path.ends_with("/response") ? response_status : 202, {}, ""};
+  }
+  bool bad_deadline_ = false;
+
+ private:
+  int served_ = 0;
+};
+
+TEST(RuntimeLoop, ARejectedResponseIsReportedAsAnError) {
+  ScriptedTransport transport;
+  transport.response_status = 413;  // e.g. a payload over Lambda's limit
+  Status status = run_runtime_loop(
+      transport, [](const Invocation&) { return InvocationResponse::ok("{}"); }, Logger(),
+      LoopOptions{1});
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(transport.posted.size(), 2u);
+  EXPECT_EQ(transport.posted[0].path, "/2018-06-01/runtime/invocation/req-1/response");
+  EXPECT_EQ(transport.posted[1].path, "/2018-06-01/runtime/invocation/req-1/error");
+  const auto body = json::parse(transport.posted[1].body);
+  EXPECT_EQ(body["errorType"], "Runtime.PostResponseFailed");
+  EXPECT_NE(body["errorMessage"].get<std::string>().find("413"), std::string::npos);
+}
+
+TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneIsAnError) {
+  ScriptedTransport transport;
+  RuntimeClient client(transport);
+  auto invocation = client.next();
+  ASSERT_TRUE(invocation.ok());
+  EXPECT_EQ(invocation->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
+
+  ScriptedTransport bad;
+  bad.bad_deadline_ = true;
+  RuntimeClient bad_client(bad);
+  auto rejected = bad_client.next();
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.error().message.find("Deadline"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace efsas::lambda
