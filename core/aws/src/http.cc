@@ -79,6 +79,9 @@ class CurlTransport final : public HttpTransport {
     // No implicit headers that were not signed and serve no purpose here.
     headers = curl_slist_append(headers, "Expect:");
     if (!find_header(request.headers, "Accept")) headers = curl_slist_append(headers, "Accept:");
+    if (!find_header(request.headers, "Content-Type")) {
+      headers = curl_slist_append(headers, "Content-Type:");  // not curl's form default
+    }
     char error_detail[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);

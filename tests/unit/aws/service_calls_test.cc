@@ -113,6 +113,7 @@ TEST(EfsCalls, RestJsonPathsQueriesAndBodies) {
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
   EXPECT_EQ(requests[1].method, "DELETE");
   EXPECT_EQ(requests[1].target, "/2015-02-01/mount-targets/fsmt-1");
+  EXPECT_EQ(requests[1].header("Content-Type"), "");  // no body, no type (not curl's default)
   EXPECT_EQ(requests[2].target, "/2015-02-01/mount-targets?MaxItems=10&FileSystemId=fs-1");
 }
 

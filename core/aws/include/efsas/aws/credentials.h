@@ -12,7 +12,6 @@
 #include "efsas/aws/environment.h"
 #include "efsas/aws/http.h"
 #include "efsas/clock.h"
-#include "efsas/log.h"
 #include "efsas/result.h"
 
 namespace efsas::aws {
