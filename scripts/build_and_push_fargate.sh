@@ -4,8 +4,8 @@
 # deploy_all.sh can go on without the image.
 set -euo pipefail
 
-SCRIPT_NAME=build_and_push_fargate
-# shellcheck source=scripts/lib/common.sh
+export SCRIPT_NAME=build_and_push_fargate
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

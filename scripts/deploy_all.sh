@@ -4,8 +4,8 @@
 # AWS_ENDPOINT_URL points at it (use --skip-image there: no registry to push to).
 set -euo pipefail
 
-SCRIPT_NAME=deploy_all
-# shellcheck source=scripts/lib/common.sh
+export SCRIPT_NAME=deploy_all
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

@@ -4,8 +4,8 @@
 # provided.al2023 whatever glibc the build host has. The zip is reproducible: same inputs, same bytes.
 set -euo pipefail
 
-SCRIPT_NAME=deploy_lambda
-# shellcheck source=scripts/lib/common.sh
+export SCRIPT_NAME=deploy_lambda
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
@@ -66,6 +66,10 @@ pkg=$work/pkg
 mkdir -p "$pkg/bin" "$pkg/lib" "$pkg/certs"
 
 cp "$binary" "$pkg/bin/file-monitor"
+# Symbols are not needed to run; a smaller package starts faster.
+if command -v strip >/dev/null 2>&1; then
+  strip --strip-unneeded "$pkg/bin/file-monitor"
+fi
 
 # Every library the binary links, found as the build host's loader would find it, plus the loader
 # itself (the line of ldd's output without "=>"). linux-vdso comes from the kernel.

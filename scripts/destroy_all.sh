@@ -4,8 +4,8 @@
 # deletes those mount targets, waits until they are gone, and only then runs terraform destroy.
 set -euo pipefail
 
-SCRIPT_NAME=destroy_all
-# shellcheck source=scripts/lib/common.sh
+export SCRIPT_NAME=destroy_all
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

@@ -5,7 +5,7 @@
 # Runs on a Debian 12 host, whose packages are the image's (ldd + dpkg -S + apt-cache depends).
 # Usage: container_libs_test.sh FILE_SERVICE_BINARY
 set -euo pipefail
-# shellcheck source=tests/integration/infra/lib.sh
+# shellcheck source=tests/integration/infra/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 binary=${1:?usage: container_libs_test.sh FILE_SERVICE_BINARY}

@@ -7,7 +7,7 @@
 # Also: packaging the same binary twice gives the same bytes.
 # Usage: lambda_chroot_test.sh FILE_MONITOR_BINARY
 set -euo pipefail
-# shellcheck source=tests/integration/infra/lib.sh
+# shellcheck source=tests/integration/infra/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 file_monitor=${1:?usage: lambda_chroot_test.sh FILE_MONITOR_BINARY}

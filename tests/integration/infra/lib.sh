@@ -28,6 +28,7 @@ check() {
     printf '%s\n' "$out" | sed 's/^/     | /' | tail -n 40
   fi
 }
+any_failed() { ((failures > 0)); }
 finish() {
   printf '%d checks, %d failed\n' "$checks" "$failures"
   ((failures == 0))
@@ -86,5 +87,5 @@ moto_env() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }
 
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$SOURCE_DIR/scripts/lib/common.sh"

@@ -5,7 +5,7 @@
 # mount target, which Terraform does not know about).
 # Usage: moto_stack_test.sh FILE_MONITOR_BINARY
 set -euo pipefail
-# shellcheck source=tests/integration/infra/lib.sh
+# shellcheck source=tests/integration/infra/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 file_monitor=${1:?usage: moto_stack_test.sh FILE_MONITOR_BINARY}
@@ -161,7 +161,7 @@ if "$file_monitor" run --help >/dev/null 2>&1; then
     generation=$(parameter_lists 2) && ((generation > 1))
   }
   check "it published both mount targets with a higher generation" published
-  if ((failures > 0)); then
+  if any_failed; then
     sed 's/^/     | /' "$run_log" | tail -n 30
   fi
 else

@@ -3,7 +3,7 @@
 # with its validation messages; the deploy scripts pass shellcheck, answer --help and name a
 # missing tool clearly.
 set -euo pipefail
-# shellcheck source=tests/integration/infra/lib.sh
+# shellcheck source=tests/integration/infra/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v terraform >/dev/null || skip "terraform is not installed"
