@@ -68,7 +68,7 @@ print(count(sys.argv[1]))"'
 compare() {  # compare LABEL RUNS COLD TREE
   local tree=$4
   python3 "$here/measure.py" "$1" "$2" "$3" "$out/$(echo "$1-$3" | tr ' /' '__').json" \
-    "file-monitor=$fm count $tree --threads $threads --no-progress | grep '^files'" \
+    "file-monitor=$fm count $tree --threads $threads --no-progress | grep '^files '" \
     "find -printf=find $tree -type f -printf . | wc -c" \
     "find | wc -l=find $tree -type f | wc -l" \
     "du --inodes=du --inodes -s $tree" \
@@ -89,8 +89,8 @@ if ! skipped incremental; then
     "$fm" count "$trees/$tree" --threads "$threads" --cache "$cache" --no-progress >/dev/null
     python3 "$here/measure.py" "$tree tree, incremental rescan of an unchanged tree" "$runs" 0 \
       "$out/incremental-$tree.json" \
-      "incremental=$fm count $trees/$tree --threads $threads --cache $cache --no-progress | grep '^files'" \
-      "full scan=$fm count $trees/$tree --threads $threads --no-progress | grep '^files'"
+      "incremental=$fm count $trees/$tree --threads $threads --cache $cache --no-progress | grep '^files '" \
+      "full scan=$fm count $trees/$tree --threads $threads --no-progress | grep '^files '"
   done
 fi
 
@@ -102,11 +102,11 @@ if ! skipped latency; then
   python3 "$here/measure.py" \
     "latencyfs, ${latency_us} us per request, $(find "$trees/latency-tree" -type d | wc -l) directories" \
     3 0 "$out/latency.json" \
-    "file-monitor 64 threads=$fm count $mnt --threads 64 --no-progress | grep '^files'" \
-    "file-monitor 1 thread=$fm count $mnt --threads 1 --no-progress | grep '^files'" \
-    "file-monitor 4 threads=$fm count $mnt --threads 4 --no-progress | grep '^files'" \
-    "file-monitor 16 threads=$fm count $mnt --threads 16 --no-progress | grep '^files'" \
-    "file-monitor 256 threads=$fm count $mnt --threads 256 --no-progress | grep '^files'" \
+    "file-monitor 64 threads=$fm count $mnt --threads 64 --no-progress | grep '^files '" \
+    "file-monitor 1 thread=$fm count $mnt --threads 1 --no-progress | grep '^files '" \
+    "file-monitor 4 threads=$fm count $mnt --threads 4 --no-progress | grep '^files '" \
+    "file-monitor 16 threads=$fm count $mnt --threads 16 --no-progress | grep '^files '" \
+    "file-monitor 256 threads=$fm count $mnt --threads 256 --no-progress | grep '^files '" \
     "find -printf=find $mnt -type f -printf . | wc -c" \
     "fdfind -u -j2=fdfind -u -j2 -t f . $mnt | wc -l" \
     "fdfind -u -j64=fdfind -u -j64 -t f . $mnt | wc -l"

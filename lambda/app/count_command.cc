@@ -24,22 +24,6 @@ struct CountArgs {
   bool progress = true;
 };
 
-// Names may hold newlines or bytes that are not UTF-8: print them escaped on a terminal line.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || u >= 0x80 || c == '\\') {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", u);
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 void print_text(const counter::CountResult& r) {
   std::printf("files        %llu\n", static_cast<unsigned long long>(r.counts.files));
   std::printf("directories  %llu\n", static_cast<unsigned long long>(r.counts.directories));
@@ -58,7 +42,8 @@ void print_text(const counter::CountResult& r) {
                 r.cache_saved ? ", saved" : "");
   }
   for (const counter::ScanError& e : r.error_samples) {
-    std::printf("error        %s: %s\n", printable(e.path).c_str(), e.message.c_str());
+    std::printf("error        %s: %s\n", counter::escape_for_display(e.path).c_str(),
+                e.message.c_str());
   }
   if (r.errors > r.error_samples.size()) {
     std::printf("error        ... and %llu more\n",

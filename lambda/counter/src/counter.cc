@@ -48,7 +48,8 @@ double CountResult::files_per_second() const {
 nlohmann::json to_json(const CountResult& result) {
   nlohmann::json samples = nlohmann::json::array();
   for (const ScanError& e : result.error_samples) {
-    samples.push_back({{"path", e.path}, {"errno", e.error_number}, {"message", e.message}});
+    samples.push_back(
+        {{"path", escape_for_display(e.path)}, {"errno", e.error_number}, {"message", e.message}});
   }
   nlohmann::json out = {
       {"files", result.counts.files},
@@ -67,6 +68,58 @@ nlohmann::json to_json(const CountResult& result) {
   };
   if (!result.complete) out["incomplete_reason"] = result.incomplete_reason;
   if (!result.cache_message.empty()) out["cache_message"] = result.cache_message;
+  return out;
+}
+
+std::string escape_for_display(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  const auto escape = [&out](unsigned char byte) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  };
+  for (std::size_t i = 0; i < raw.size();) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      escape(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // Length of a well-formed UTF-8 sequence starting with c (no overlongs, no surrogates).
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
+    }
+    bool valid = length > 0 && i + length <= raw.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(raw[i + k]);
+      valid = k == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xbf);
+    }
+    if (valid) {
+      out.append(raw.substr(i, length));
+      i += length;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
   return out;
 }
 

@@ -387,3 +387,29 @@ TEST(CounterTest, StopRequestedMidWalkLeavesALowerBound) {
 
 }  // namespace
 }  // namespace efsas::counter
+
+namespace efsas::counter {
+namespace {
+
+TEST(EscapeForDisplayTest, KeepsUtf8AndEscapesTheRest) {
+  EXPECT_EQ(escape_for_display("plain/ascii name"), "plain/ascii name");
+  EXPECT_EQ(escape_for_display("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(escape_for_display("new\nline\ttab\\"), "new\\x0aline\\x09tab\\x5c");
+  EXPECT_EQ(escape_for_display("bad-\xff\xfe"), "bad-\\xff\\xfe");
+  EXPECT_EQ(escape_for_display("\xc3\x28"), "\\xc3(");               // broken sequence
+  EXPECT_EQ(escape_for_display("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+  EXPECT_EQ(escape_for_display("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+  EXPECT_EQ(escape_for_display("\xe2\x82"), "\\xe2\\x82");           // truncated
+}
+
+TEST(EscapeForDisplayTest, ResultJsonWithOddErrorPathsSerialises) {
+  CountResult r;
+  r.errors = 1;
+  r.error_samples.push_back(ScanError{"/data/bad-\xff\n", EACCES, "Permission denied"});
+  const std::string text = to_json(r).dump();
+  EXPECT_NE(text.find("bad-\\\\xff\\\\x0a"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace efsas::counter

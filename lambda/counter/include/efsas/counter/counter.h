@@ -64,7 +64,12 @@ struct CountResult {
 };
 
 // {"files":..,"directories":..,"symlinks":..,"other":..,"errors":..,"complete":..,...}
+// Error paths in it are passed through escape_for_display, so the JSON always serialises.
 nlohmann::json to_json(const CountResult& result);
+
+// File names are bytes: keeps valid UTF-8, writes control characters, backslashes and bytes that
+// are not UTF-8 as \xNN, so a path can go into a log line or JSON as it is.
+std::string escape_for_display(std::string_view raw);
 
 struct Progress {
   std::uint64_t files = 0;
