@@ -19,9 +19,12 @@ build: deps
 release:
 	$(MAKE) build PRESET=release
 
+# The demo needs only the two binaries (release build); scripts/demo.sh --help lists its settings,
+# which it also takes from DEMO_* variables (make demo DEMO_STACK=cli DEMO_THRESHOLD=100).
 demo: deps
-	$(MAKE) build PRESET=release
-	bash scripts/demo.sh
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target file-monitor file-service
+	bash scripts/demo.sh --build-dir build/release
 
 test: build
 	ctest --preset $(PRESET) $(CTEST_ARGS)

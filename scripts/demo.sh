@@ -104,7 +104,11 @@ find_binary() {
     printf '%s\n' "$given"
     return
   fi
-  found=$(find "$build_dir" -type f -name "$name" -perm -u+x -print -quit 2>/dev/null || true)
+  case "$name" in
+    file-monitor) found=$build_dir/lambda/app/file-monitor ;;
+    *) found=$build_dir/fargate/app/file-service ;;
+  esac
+  [[ -x $found ]] || found=$(find "$build_dir" -type f -name "$name" -perm -u+x -print -quit 2>/dev/null || true)
   [[ -n $found ]] || die "no $name binary in $build_dir: run 'make demo' (it builds first), or pass --$name"
   printf '%s\n' "$found"
 }
@@ -621,6 +625,11 @@ poll_services() {
       target_health["$task/$id"]=$healthy
     done < <(json_get '"\n".join("%s %s %s" % (t["id"], t["availability_zone"], str(t["healthy"]).lower()) for t in d["mount_targets"])' <<<"$body")
     if [[ $generation != "${service_generation[$task]}" ]]; then
+      # A task can read the new list before file-monitor's run has returned (the ECS update
+      # comes after publishing): report that run first, so the story reads in order.
+      if ((generation > ${ssm_generations[-1]:-0})); then
+        report_invocations 3
+      fi
       if [[ ${service_generation[$task]} == 0 ]]; then
         service_first_generation[task]=$generation
         say "file-service task $((task + 1)) (pid ${service_pids[$task]}, port" \
@@ -724,10 +733,18 @@ expected=$(((files + threshold - 1) / threshold))
 ((expected > 3)) && expected=3
 say "waiting for file-monitor to reach $expected mount target(s) and both tasks to follow"
 settle_deadline=$((SECONDS + period * (expected + 3) + 20))
+healthy_targets() { # TASK: how many mount targets the task routes to now
+  local key n=0
+  for key in "${!target_health[@]}"; do
+    [[ $key == "$1/"* && ${target_health[$key]} == true ]] && n=$((n + 1))
+  done
+  printf '%d\n' "$n"
+}
 settled() {
   ((monitor_mount_targets >= expected)) &&
     [[ ${service_generation[0]} == "${ssm_generations[-1]}" ]] &&
-    [[ ${service_generation[1]} == "${ssm_generations[-1]}" ]]
+    [[ ${service_generation[1]} == "${ssm_generations[-1]}" ]] &&
+    (($(healthy_targets 0) >= expected && $(healthy_targets 1) >= expected))
 }
 until settled || ((SECONDS > settle_deadline)); do
   tick
@@ -771,6 +788,12 @@ show_metrics() {
     say "file-service task $((task + 1)) /metrics, requests per mount target: ${text% }"
   done
 }
+# With every mount target in use by both tasks: a round of reads shows the spread.
+served=()
+requests GET 1 $((written < 60 ? written : 60))
+read_errors=$REQUESTS_BAD
+say "$REQUESTS_OK reads of the files just written, over all mount targets: $(distribution)"
+((read_errors == 0)) || fail_check "$read_errors reads failed"
 show_metrics
 
 # --- 6. Failover: one mount target goes away ---------------------------------------------------
@@ -798,7 +821,13 @@ if [[ $backend == nfs ]]; then
   next=$((written + 1))
   read_from=1
   end_ms=$(($(now_ms) + failover_seconds * 1000))
-  while (($(now_ms) < end_ms)); do
+  # The traffic goes on for the set time, and until both tasks' health checks have marked the
+  # dead mount target down (three failed probes), at most 30 s more.
+  hard_end_ms=$((end_ms + 30000))
+  both_down() {
+    [[ ${target_health["0/$killed_target"]:-} == false && ${target_health["1/$killed_target"]:-} == false ]]
+  }
+  while (($(now_ms) < end_ms)) || { ! both_down && (($(now_ms) < hard_end_ms)); }; do
     requests PUT "$next" $((next + 5))
     failover_requests=$((failover_requests + 6))
     failover_errors=$((failover_errors + REQUESTS_BAD))
@@ -842,6 +871,7 @@ summary=(
   "threshold=$threshold"
   "files_written=$written"
   "write_errors=$write_errors"
+  "read_errors=$read_errors"
   "monitor_runs=$events_reported"
   "monitor_failed_runs=$monitor_failed_runs"
   "mount_targets_before=$mount_targets_before"
