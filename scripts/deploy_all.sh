@@ -137,8 +137,10 @@ if ((skip_invoke == 0)); then
   payload=$(mktemp)
   printf '{"source":"deploy_all"}' >"$payload"
   # fileb:// means the same to AWS CLI v1 and v2 (a string payload does not).
-  aws_cli lambda invoke --region "$region" --function-name "$function_name" \
-    --invocation-type Event --payload "fileb://$payload" /dev/null >/dev/null
+  if ! aws_cli lambda invoke --region "$region" --function-name "$function_name" \
+    --invocation-type Event --payload "fileb://$payload" /dev/null >/dev/null; then
+    log "warning: could not start file-monitor now; its schedule runs it within one interval"
+  fi
   rm -f "$payload"
 fi
 

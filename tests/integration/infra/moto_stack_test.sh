@@ -39,7 +39,7 @@ zip=$work/file-monitor.zip
 
 # --- deploy ----------------------------------------------------------------------------------
 deploy_log=$work/deploy.log
-if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
+if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --auto-approve \
   --terraform-dir "$stack" --lambda-zip "$zip" >"$deploy_log" 2>&1; then
   pass "deploy_all.sh --skip-image applies the stack ($(grep -o 'Resources: [0-9]* added' "$deploy_log"))"
 else
@@ -119,6 +119,44 @@ check "the load balancer checks /readyz" expect_eq /readyz \
 check "the log groups keep 30 days" expect_eq "30	30" \
   aws_text logs describe-log-groups --log-group-name-prefix / \
   --query "logGroups[?logGroupName=='$(out lambda_log_group)' || logGroupName=='$(out ecs_log_group)'].retentionInDays"
+
+# Least privilege, as deployed: the Lambda's and the task's inline policies.
+policies_are_scoped() {
+  local lambda_policy task_policy service_arn
+  lambda_policy=$(aws_cli iam get-role-policy --role-name efs-mount-autoscaling-file-monitor \
+    --policy-name file-monitor --query PolicyDocument --output json)
+  task_policy=$(aws_cli iam get-role-policy --role-name efs-mount-autoscaling-file-service \
+    --policy-name file-service --query PolicyDocument --output json)
+  service_arn=$(aws_text ecs describe-services --cluster "$(out ecs_cluster_name)" \
+    --services "$(out ecs_service_name)" --query 'services[0].serviceArn')
+  python3 - "$lambda_policy" "$task_policy" "$fs" "$parameter" "$service_arn" <<'PY'
+import json, sys
+lambda_doc, task_doc = (json.loads(a) for a in sys.argv[1:3])
+fs, parameter, service_arn = sys.argv[3:6]
+def statements(doc):
+    for s in doc["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        yield actions, resources, s
+def resources_of(doc, action):
+    return [r for actions, resources, _ in statements(doc) if action in actions for r in resources]
+for actions, _, _ in statements(lambda_doc):
+    assert not any(a == "*" or a.endswith(":*") for a in actions), actions
+for action in ("elasticfilesystem:CreateMountTarget", "elasticfilesystem:DescribeMountTargets"):
+    rs = resources_of(lambda_doc, action)
+    assert rs and all(r.endswith(":file-system/" + fs) for r in rs), (action, rs)
+for action in ("ssm:GetParameter", "ssm:PutParameter"):
+    rs = resources_of(lambda_doc, action)
+    assert rs and all(r.endswith(":parameter" + parameter) for r in rs), (action, rs)
+rs = resources_of(lambda_doc, "ecs:UpdateService")
+assert rs == [service_arn], (rs, service_arn)
+task = list(statements(task_doc))
+assert len(task) == 1 and task[0][0] == ["ssm:GetParameter"], task_doc
+assert task[0][1][0].endswith(":parameter" + parameter), task_doc
+PY
+}
+check "IAM: mount targets only on this file system, only this parameter and service" \
+  policies_are_scoped
 
 # --- no drift --------------------------------------------------------------------------------
 plan_log=$work/plan.log
