@@ -200,6 +200,9 @@ def main():
     parser.add_argument("--exit-when-done", action="store_true",
                         help="exit once every queued event has an outcome or init failed; "
                              "exit status 0 only if every invocation succeeded")
+    parser.add_argument("--max-seconds", type=float, default=0,
+                        help="with --exit-when-done: give up after this many seconds and exit "
+                             "124 (0: wait for ever)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -222,8 +225,12 @@ def main():
     thread.start()
     try:
         if args.exit_when_done:
+            give_up = time.time() + args.max_seconds if args.max_seconds > 0 else None
             with state.cond:
                 while not state.done():
+                    if give_up is not None and time.time() >= give_up:
+                        print(json.dumps(state.snapshot()), flush=True)
+                        return 124
                     state.cond.wait(1.0)
                 snapshot = state.snapshot()
             # Let the runtime's last POST complete before the listener goes away.
