@@ -28,6 +28,7 @@ Options:
   --skip-image           do not build or push the image (also automatic without a Docker engine)
   --skip-invoke          do not run file-monitor once after the deployment
   --image-tag TAG        tag for the new image (default: the git commit, e.g. 1a2b3c4d5e6f)
+  --platform PLATFORM    image platform (default linux/amd64; linux/arm64 for ARM64 tasks)
   --lambda-binary PATH   package this file-monitor binary instead of building one
   --lambda-zip PATH      use this Lambda zip as it is (no build, no packaging)
   --terraform-dir DIR    Terraform working directory (default: terraform/)
@@ -44,6 +45,7 @@ auto_approve=0
 skip_image=0
 skip_invoke=0
 image_tag=""
+platform="linux/amd64"
 lambda_binary=""
 lambda_zip=""
 terraform_dir="$EFSAS_ROOT/terraform"
@@ -54,6 +56,7 @@ while (($# > 0)); do
     --skip-image) skip_image=1; shift ;;
     --skip-invoke) skip_invoke=1; shift ;;
     --image-tag) image_tag=${2:?--image-tag needs a value}; shift 2 ;;
+    --platform) platform=${2:?--platform needs a value}; shift 2 ;;
     --lambda-binary) lambda_binary=${2:?--lambda-binary needs a path}; shift 2 ;;
     --lambda-zip) lambda_zip=${2:?--lambda-zip needs a path}; shift 2 ;;
     --terraform-dir) terraform_dir=${2:?--terraform-dir needs a directory}; shift 2 ;;
@@ -111,8 +114,12 @@ if ((skip_image == 0)); then
   log "step 3/4 (first): creating the ECR repository if needed, then pushing the image $image_tag"
   terraform -chdir="$terraform_dir" apply -input=false "${approve[@]}" "${tf_args[@]}" \
     -target=aws_ecr_repository.file_service
+  # From the state: a targeted apply need not refresh the outputs.
+  repository_url=$(terraform -chdir="$terraform_dir" state show -no-color \
+    aws_ecr_repository.file_service | awk '$1 == "repository_url" { gsub(/"/, "", $3); print $3 }')
+  [[ -n $repository_url ]] || die "the ECR repository is not in the Terraform state"
   "$EFSAS_ROOT/scripts/build_and_push_fargate.sh" --terraform-dir "$terraform_dir" \
-    --repository "$(tf_output "$terraform_dir" ecr_repository_url)" --tag "$image_tag"
+    --repository "$repository_url" --tag "$image_tag" --platform "$platform"
 else
   log "step 3/4: skipped (no image built; the service keeps the image_tag Terraform has)"
 fi
