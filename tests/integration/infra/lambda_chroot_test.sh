@@ -119,11 +119,11 @@ while kill -0 "$fixture_pid" 2>/dev/null && ((SECONDS < grace)); do
 done
 fixture_status=0
 if kill -0 "$fixture_pid" 2>/dev/null; then
-  fixture_status=124
+  fixture_status=124 # cleanup stops it
 else
   wait "$fixture_pid" || fixture_status=$?
+  fixture_pid=""
 fi
-fixture_pid=""
 
 invocation_succeeded() {
   if ((fixture_status != 0)); then
