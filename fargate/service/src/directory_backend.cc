@@ -187,9 +187,17 @@ class DirectoryBackend final : public Backend {
       return status.error();
     }
 
-    const std::string temp = kReservedPrefix.data() + options_.instance_id + "-" +
-                             std::to_string(counter_.fetch_add(1)) + ".tmp";
-    Fd file{::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)};
+    // Unique per process, mount target and write: back ends of one process share the file
+    // system (every mount target shows the same files), and other tasks write there too.
+    std::string temp;
+    Fd file;
+    for (int attempt = 0; attempt < 3 && !file.valid(); ++attempt) {
+      temp = std::string(kReservedPrefix) + options_.instance_id + "-" + target_.id + "-" +
+             std::to_string(counter_.fetch_add(1)) + ".tmp";
+      file = Fd{::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                         0644)};
+      if (!file.valid() && errno != EEXIST) break;
+    }
     if (!file.valid()) return errno_error(errno, "create temporary file in", parent_path, true);
     auto fail = [&](Error error) -> Result<PutResult> {
       file.reset();

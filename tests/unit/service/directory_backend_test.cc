@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -200,6 +203,28 @@ TEST_F(DirectoryBackendTest, ListPaginatesAndHidesTempFiles) {
   ASSERT_EQ(root->entries.size(), 1u);
   EXPECT_TRUE(root->entries[0].is_directory);
   EXPECT_EQ(backend_->list("missing", 10, "").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DirectoryBackendTest, BackEndsSharingAFileSystemWriteConcurrently) {
+  // Two mount targets of one file system in one process: their temporary files must not clash.
+  MountTarget other = target();
+  other.id = "fsmt-0123456789abcdef1";
+  auto second = make_directory_backend(other, DirectoryBackendOptions{dir_.path().string(), "test1"});
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 6; ++t) {
+    writers.emplace_back([&, t] {
+      Backend& backend = t % 2 == 0 ? *backend_ : *second;
+      for (int i = 0; i < 100; ++i) {
+        const std::string body = std::to_string(t) + "/" + std::to_string(i);
+        MemoryBodySource source(body);
+        if (!backend.put("shared/f" + std::to_string(i % 10), source, {}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 
 TEST_F(DirectoryBackendTest, MissingRootIsUnavailableAndRetryable) {
