@@ -70,7 +70,7 @@ compare() {  # compare LABEL RUNS COLD TREE
   python3 "$here/measure.py" "$1" "$2" "$3" "$out/$(echo "$1-$3" | tr ' /' '__').json" \
     "file-monitor=$fm count $tree --threads $threads --no-progress | grep '^files '" \
     "find -printf=find $tree -type f -printf . | wc -c" \
-    "find | wc -l=find $tree -type f | wc -l" \
+    "find, wc -l=find $tree -type f | wc -l" \
     "du --inodes=du --inodes -s $tree" \
     "fdfind -u -j2=fdfind -u -j2 -t f . $tree | wc -l" \
     "python os.walk=$py_walk $tree" \
