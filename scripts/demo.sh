@@ -128,7 +128,12 @@ if [[ -t 1 ]] && ((plain == 0)); then
 fi
 
 # --- Clean-up: whatever happens, nothing stays behind ------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/efsas-demo.XXXXXX")
+user_tmp=${TMPDIR:-/tmp}
+work=$(mktemp -d "$user_tmp/efsas-demo.XXXXXX")
+# What the processes started here leave in TMPDIR (Terraform's plugin directories when it is
+# interrupted, ...) goes with the rest.
+mkdir -p "$work/tmp"
+export TMPDIR=$work/tmp
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -142,8 +147,9 @@ cleanup() {
   # (bash reports each killed job on its standard error; that is expected here)
   stop_all 2>/dev/null
   local logs=$log_dir
-  if ((status != 0)) && [[ -z $logs ]]; then
-    logs=${TMPDIR:-/tmp}/efsas-demo-logs
+  # A failure keeps the logs; an interruption (128 + signal) does not.
+  if ((status != 0 && status < 128)) && [[ -z $logs ]]; then
+    logs=$user_tmp/efsas-demo-logs
     rm -rf "$logs"
   fi
   if [[ -n $logs && -d $work ]]; then
@@ -238,7 +244,7 @@ if [[ $stack_mode == terraform ]]; then
     "$EFSAS_ROOT/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
     --terraform-dir "$stack_dir" --lambda-zip "$work/file-monitor.zip" \
     --var-file "$work/demo.tfvars"
-  say "$(grep -o 'Resources: [0-9]* added' "$work/deploy.log" | tail -n 1) by Terraform"
+  say "terraform: $(grep -o 'Apply complete!.*' "$work/deploy.log" | tail -n 1)"
   read -r function_name cluster service rule_name < <(terraform -chdir="$stack_dir" output -json |
     json_get '" ".join(d[k]["value"] for k in ("lambda_function_name", "ecs_cluster_name", "ecs_service_name", "schedule_rule_name"))')
 fi
