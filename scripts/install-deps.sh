@@ -30,7 +30,7 @@ packages=(
   nfs-ganesha nfs-ganesha-vfs
   libfuse3-dev fuse3
   busybox-static
-  wrk hyperfine nginx fd-find
+  wrk hyperfine nginx fd-find python3-matplotlib
   shellcheck
 )
 
