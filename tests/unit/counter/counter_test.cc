@@ -2,6 +2,7 @@
 // wide trees, unreadable directories, and a tree that changes while it is walked.
 #include "efsas/counter/counter.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -80,6 +81,50 @@ TEST(CounterTest, StatFallbackForUnknownTypesGivesTheSameCounts) {
   CountOptions options;
   options.trust_d_type = false;
   EXPECT_EQ(count(dir.path(), options).counts, reference_count(dir.path()).counts);
+}
+
+// A real file system that reports every entry as DT_UNKNOWN: tools/latencyfs --unknown-dtype
+// over FUSE (skipped where FUSE is not available).
+TEST(CounterTest, FileSystemReportingUnknownTypesIsStatted) {
+  const auto latencyfs = efsas::testing::binary_dir() / "tools/latencyfs/latencyfs";
+  if (::access("/dev/fuse", R_OK | W_OK) != 0 || ::access(latencyfs.c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  efsas::testing::TempDir dir;
+  const auto backing = dir.path() / "backing";
+  const auto mount = dir.path() / "mnt";
+  make_dir(backing);
+  make_dir(mount);
+  build_mixed_tree(backing);
+  struct stat before {};
+  ASSERT_EQ(::stat(mount.c_str(), &before), 0);
+  efsas::testing::ProcessOptions options;
+  options.argv = {latencyfs.string(), backing.string(),  mount.string(),
+                  "--latency-us=0",   "--unknown-dtype", "-f"};
+  options.log_file = dir.path() / "latencyfs.log";
+  efsas::testing::Process fs(options);
+  struct stat now {};
+  for (int i = 0; i < 500 && ::stat(mount.c_str(), &now) == 0 && now.st_dev == before.st_dev; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(now.st_dev, before.st_dev) << "latencyfs did not mount: " << fs.log();
+  // Show that the stat fallback is what this exercises: the mount really reports DT_UNKNOWN.
+  DIR* listing = ::opendir(mount.c_str());
+  ASSERT_NE(listing, nullptr);
+  int known = 0;
+  int entries = 0;
+  while (const struct dirent* e = ::readdir(listing)) {
+    ++entries;
+    if (e->d_type != DT_UNKNOWN) ++known;
+  }
+  ::closedir(listing);
+  EXPECT_GT(entries, 2);
+  EXPECT_EQ(known, 0);
+  const CountResult r = count(mount);
+  const auto unmount = efsas::testing::run_command({"fusermount3", "-u", mount.string()});
+  EXPECT_EQ(unmount.status, 0) << unmount.output;
+  EXPECT_EQ(r.counts, reference_count(backing).counts);
+  EXPECT_EQ(r.errors, 0U);
 }
 
 TEST(CounterTest, NoDescriptorBudgetStillReachesEveryDirectory) {
