@@ -1,79 +1,20 @@
 // file-service end to end: the real binary on a free loopback port over three mount targets of
 // one file system. Every route and status, atomic overwrites under concurrent readers, a server
 // killed mid-upload, unsafe paths, failover, many clients at once, limits, reload and graceful
-// shutdown. Parameterised over the storage back end.
+// shutdown. Instantiated per back end (directory_test.cc; see file_service_cases.h).
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "harness.h"
+#include "file_service_cases.h"
 
 namespace efsas::service::testing {
 namespace {
-
-namespace fs = std::filesystem;
-using efsas::testing::read_file;
-using efsas::testing::TempDir;
-using efsas::testing::write_file;
-
-using StorageFactory = std::function<std::unique_ptr<StorageFixture>()>;
-
-struct BackendCase {
-  std::string name;
-  StorageFactory make;
-};
-void PrintTo(const BackendCase& backend, std::ostream* out) { *out << backend.name; }
-
-class FileServiceIntegration : public ::testing::TestWithParam<BackendCase> {
- protected:
-  void SetUp() override {
-    storage_ = GetParam().make();
-    list_file_ = config_dir_.path() / "mount-targets.json";
-    write_file(list_file_, storage_->list_document(1));
-  }
-
-  void start(std::map<std::string, std::string> extra_env = {}) {
-    service_ = std::make_unique<ServiceProcess>(*storage_, list_file_, std::move(extra_env));
-  }
-  std::string url(const std::string& path) const { return service_->url(path); }
-  HttpResult get(const std::string& path, std::map<std::string, std::string> headers = {}) {
-    return http("GET", url(path), "", headers);
-  }
-  HttpResult put(const std::string& path, const std::string& body,
-                 std::map<std::string, std::string> headers = {}) {
-    return http("PUT", url(path), body, headers);
-  }
-  std::size_t temp_files() const {
-    std::size_t n = 0;
-    for (const auto& entry : fs::recursive_directory_iterator(storage_->data_dir())) {
-      if (entry.path().filename().string().starts_with(".efsas-")) ++n;
-    }
-    return n;
-  }
-  nlohmann::json targets() { return nlohmann::json::parse(get("/targets").body); }
-  bool target_healthy(const std::string& id) {
-    const nlohmann::json doc = targets();
-    for (const auto& t : doc["mount_targets"]) {
-      if (t["id"] == id) return t["healthy"].get<bool>();
-    }
-    return false;
-  }
-
-  TempDir config_dir_;
-  fs::path list_file_;
-  std::unique_ptr<StorageFixture> storage_;
-  std::unique_ptr<ServiceProcess> service_;
-};
 
 TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   start({{"BODY_LIMIT_BYTES", "1048576"}});
@@ -404,12 +345,6 @@ TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {
   EXPECT_EQ(service_->process().wait(std::chrono::seconds(10)), 0);
   EXPECT_EQ(read_file(storage_->data_dir() / "inflight"), body);
 }
-
-INSTANTIATE_TEST_SUITE_P(Backends, FileServiceIntegration,
-                         ::testing::Values(BackendCase{"directory", make_directory_storage}),
-                         [](const ::testing::TestParamInfo<BackendCase>& param_info) {
-                           return param_info.param.name;
-                         });
 
 }  // namespace
 }  // namespace efsas::service::testing

@@ -1,0 +1,76 @@
+// The file-service end-to-end cases, parameterised over the storage back end: the fixture that
+// starts the real binary over a StorageFixture. file_service_cases.cc holds the cases; each back
+// end instantiates them in its own test executable, e.g.
+//   INSTANTIATE_TEST_SUITE_P(Nfs, FileServiceIntegration,
+//                            ::testing::Values(BackendCase{"nfs", make_nfs_storage}));
+// with file_service_cases.cc among its SOURCES and efsas_service_test_harness among its LIBS.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace efsas::service::testing {
+
+namespace fs = std::filesystem;
+using efsas::testing::read_file;
+using efsas::testing::TempDir;
+using efsas::testing::write_file;
+
+using StorageFactory = std::function<std::unique_ptr<StorageFixture>()>;
+
+struct BackendCase {
+  std::string name;
+  StorageFactory make;
+};
+inline void PrintTo(const BackendCase& backend, std::ostream* out) { *out << backend.name; }
+
+class FileServiceIntegration : public ::testing::TestWithParam<BackendCase> {
+ protected:
+  void SetUp() override {
+    storage_ = GetParam().make();
+    list_file_ = config_dir_.path() / "mount-targets.json";
+    write_file(list_file_, storage_->list_document(1));
+  }
+
+  void start(std::map<std::string, std::string> extra_env = {}) {
+    service_ = std::make_unique<ServiceProcess>(*storage_, list_file_, std::move(extra_env));
+  }
+  std::string url(const std::string& path) const { return service_->url(path); }
+  HttpResult get(const std::string& path, std::map<std::string, std::string> headers = {}) {
+    return http("GET", url(path), "", headers);
+  }
+  HttpResult put(const std::string& path, const std::string& body,
+                 std::map<std::string, std::string> headers = {}) {
+    return http("PUT", url(path), body, headers);
+  }
+  std::size_t temp_files() const {
+    std::size_t n = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(storage_->data_dir())) {
+      if (entry.path().filename().string().starts_with(".efsas-")) ++n;
+    }
+    return n;
+  }
+  nlohmann::json targets() { return nlohmann::json::parse(get("/targets").body); }
+  bool target_healthy(const std::string& id) {
+    const nlohmann::json doc = targets();
+    for (const auto& t : doc["mount_targets"]) {
+      if (t["id"] == id) return t["healthy"].get<bool>();
+    }
+    return false;
+  }
+
+  TempDir config_dir_;
+  fs::path list_file_;
+  std::unique_ptr<StorageFixture> storage_;
+  std::unique_ptr<ServiceProcess> service_;
+};
+
+}  // namespace efsas::service::testing
