@@ -234,7 +234,7 @@ class NfsBackend final : public Backend {
   }
 
   Status probe() override {
-    return with_retry([&](SessionLease& lease) -> Status {
+    return with_retry(/*reserved=*/true, [&](SessionLease& lease) -> Status {
       // Per target: the targets of one file system share every name, and concurrent probes of
       // two targets must not read each other's bytes.
       const std::string name =
@@ -326,8 +326,12 @@ class NfsBackend final : public Backend {
   // expired lease or a restarted server fails the first call on every old session).
   template <typename Fn>
   auto with_retry(Fn&& fn) -> decltype(fn(std::declval<SessionLease&>())) {
+    return with_retry(false, std::forward<Fn>(fn));
+  }
+  template <typename Fn>
+  auto with_retry(bool reserved, Fn&& fn) -> decltype(fn(std::declval<SessionLease&>())) {
     for (int attempt = 0;; ++attempt) {
-      auto lease = pool_->acquire();
+      auto lease = pool_->acquire(reserved);
       if (!lease.ok()) return lease.error();
       auto result = fn(*lease);
       if (result.ok() || attempt > 0 || !(*lease)->broken() || !result.error().retryable ||

@@ -23,7 +23,7 @@ SessionPool::SessionPool(PoolOptions options, std::shared_ptr<const Clock> clock
     : options_(std::move(options)), clock_(std::move(clock)), connector_(std::move(connector)) {
   if (options_.sessions == 0) fail_invariant("SessionPool needs at least one session");
   if (!clock_) fail_invariant("SessionPool needs a clock");
-  slots_.resize(options_.sessions);
+  slots_.resize(options_.sessions + 1);  // the last one only for acquire(reserved = true)
 }
 
 SessionPool::~SessionPool() {
@@ -33,12 +33,15 @@ SessionPool::~SessionPool() {
   }
 }
 
-Result<SessionLease> SessionPool::acquire() {
+Result<SessionLease> SessionPool::acquire(bool reserved) {
   std::unique_lock lock(mutex_);
   bool waited = false;
+  const std::size_t usable = reserved ? slots_.size() : options_.sessions;
   while (true) {
     std::size_t free_slot = slots_.size();
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    for (std::size_t n = 0; n < usable; ++n) {
+      // Reserved callers try the reserved slot first, leaving the others to requests.
+      const std::size_t i = reserved ? usable - 1 - n : n;
       Slot& slot = slots_[i];
       if (slot.leased) continue;
       if (slot.session && slot.generation != generation_) slot.session.reset();
@@ -52,13 +55,14 @@ Result<SessionLease> SessionPool::acquire() {
     if (free_slot != slots_.size()) return connect_slot(lock, free_slot);
     if (waited) {
       return make_error(ErrorCode::kTimeout,
-                        "nfs " + server() + ": all " + std::to_string(slots_.size()) +
+                        "nfs " + server() + ": all " + std::to_string(usable) +
                             " sessions stayed busy",
                         true);
     }
     // Every session is busy: one comes back within a call's timeout unless the server hangs.
     released_.wait_for(lock, options_.session.timeout, [&] {
-      return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.leased; });
+      return std::any_of(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(usable),
+                         [](const Slot& s) { return !s.leased; });
     });
     waited = true;
   }
@@ -142,7 +146,7 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
       }
       slot.session = std::move(session);
     }
-    released_.notify_one();
+    released_.notify_all();  // waiters differ in which slots they may take
   }
   // Destroying a context only frees memory and closes a socket: never blocks on the server.
 }

@@ -367,6 +367,27 @@ TEST_F(NfsBackendTest, AHungTargetFailsAfterTheTimeoutAndServesAfterResume) {
   EXPECT_EQ(*get(*backend, "hang/f"), "content");
 }
 
+TEST_F(NfsBackendTest, StreamsHoldingEverySessionDoNotFailTheProbe) {
+  const std::string big = pattern(100'000, 9);  // above read_whole_limit: streamed
+  ASSERT_TRUE(put(*backends_[1], "busy/big", big).ok());
+  auto opts = options(milliseconds(500));
+  opts.sessions_per_target = 1;
+  auto backend = make_nfs_backend(target(1), opts, clock_);
+  auto reader = backend->open("busy/big");
+  ASSERT_TRUE(reader.ok()) << reader.error().to_string();
+  // The only request session streams to a slow client; requests wait, then give up...
+  const auto start = steady_clock::now();
+  auto info = backend->stat("busy/big");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().code, ErrorCode::kTimeout);
+  EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+  // ...but the health probe has a session of its own: the target is busy, not down.
+  EXPECT_TRUE(backend->probe().ok());
+  EXPECT_TRUE(*read_all(**reader) == big);
+  reader->reset();
+  EXPECT_TRUE(backend->stat("busy/big").ok());
+}
+
 TEST_F(NfsBackendTest, AReaderOutlivesItsBackEnd) {
   const std::string big = pattern(200'000, 5);
   ASSERT_TRUE(put(*backends_[0], "outlive/big", big).ok());

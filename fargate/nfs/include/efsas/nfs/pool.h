@@ -77,7 +77,9 @@ class SessionPool {
   // A session for the caller's exclusive use: an idle one, or a new mount when a slot is free.
   // Waits up to the session timeout when all are busy. kUnavailable at once while backing off
   // after a failed mount (or while another thread is re-mounting a target that just failed).
-  Result<SessionLease> acquire();
+  // `reserved` may also take one extra slot kept for health probes, so that slow clients
+  // holding every session while large files stream cannot make a healthy target look down.
+  Result<SessionLease> acquire(bool reserved = false);
 
   // Keeps idle sessions' leases alive. Call it periodically, more often than
   // keep_alive_interval. Never blocks on a busy session.
