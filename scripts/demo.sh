@@ -869,6 +869,14 @@ per_target=""
 for id in "${!served_total[@]}"; do
   [[ -n $id ]] && per_target+="${target_az[$id]:-?}:$id=${served_total[$id]} "
 done
+tasks_running=0
+for task in 0 1; do
+  if alive "${service_pids[$task]}"; then
+    tasks_running=$((tasks_running + 1))
+  else
+    fail_check "file-service task $((task + 1)) (pid ${service_pids[$task]}) is no longer running"
+  fi
+done
 result=ok
 ((${#failures[@]} == 0)) || result=failed
 summary=(
@@ -885,7 +893,7 @@ summary=(
   "generation_before=$generation_before"
   "generation_after=$generation_after"
   "task_generations=${service_first_generation[0]:-0}->${service_generation[0]},${service_first_generation[1]:-0}->${service_generation[1]}"
-  "task_restarts=0"
+  "tasks_running_since_start=$tasks_running"
   "requests_per_target=${per_target% }"
   "killed_mount_target=${killed_target:-none}"
   "failover_requests=$failover_requests"
@@ -897,7 +905,7 @@ printf '  %-22s %s\n' \
   "file-monitor runs" "$events_reported ($monitor_failed_runs failed), last count $monitor_files" \
   "mount targets" "$mount_targets_before before, $mount_targets_after after" \
   "SSM generation" "$generation_before -> $generation_after (seen: ${ssm_generations[*]})" \
-  "file-service tasks" "task 1 ${service_first_generation[0]:-0} -> ${service_generation[0]}, task 2 ${service_first_generation[1]:-0} -> ${service_generation[1]}, no restart" \
+  "file-service tasks" "task 1 ${service_first_generation[0]:-0} -> ${service_generation[0]}, task 2 ${service_first_generation[1]:-0} -> ${service_generation[1]}, $tasks_running of 2 still the processes started first" \
   "requests per target" "${per_target:-none}" \
   "failover" "$(if [[ -n $killed_target ]]; then echo "killed $killed_target: $failover_requests requests after, $failover_errors errors"; else echo "skipped (directory back end)"; fi)"
 if [[ -n $summary_file ]]; then

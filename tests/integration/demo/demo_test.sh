@@ -137,6 +137,7 @@ expect generation_after "file-monitor published two new generations" is $((${bef
 after=$(value generation_after)
 expect task_generations "both file-service tasks reached that generation without a restart" \
   matches "^[0-9]+->${after:-x},[0-9]+->${after:-x}\$"
+expect tasks_running_since_start "both file-service processes ran from start to end" is 2
 expect requests_per_target "requests spread over three mount targets" words 3
 backend=$(value backend)
 if [[ $backend == nfs ]]; then
