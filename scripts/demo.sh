@@ -196,11 +196,12 @@ for attempt in 1 2 3; do
   moto_port=""
   log "moto_server did not answer (attempt $attempt)"
 done
-[[ -n $moto_port ]] || die "moto_server did not start; see $work/moto.log"
+[[ -n $moto_port ]] || die "moto_server did not start (see moto.log in the logs kept below)"
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 say "moto_server on $AWS_ENDPOINT_URL (pid $moto_pid)"
 
-# wait_command TEXT LOG COMMAND...: runs COMMAND (run_waiting), showing the time it takes.
+# wait_command TEXT LOG COMMAND...: runs COMMAND to completion in a session of its own, showing
+# the time it takes; `wait` returns at once when a signal arrives, so Ctrl-C never waits for it.
 wait_command() {
   local text=$1 logfile=$2 start=$SECONDS status=0
   shift 2
@@ -496,7 +497,7 @@ start_process lambda-runtime-api "$work/runtime-api.log" TERM \
   --port-file "$runtime_port_file" --deadline-ms $((lambda_timeout * 1000))
 runtime_pid=$STARTED_PID
 wait_until 15 "$runtime_pid" test -s "$runtime_port_file" ||
-  die "the local Lambda Runtime API did not start; see $work/runtime-api.log"
+  die "the local Lambda Runtime API did not start (see runtime-api.log in the logs kept below)"
 runtime_api=127.0.0.1:$(cat "$runtime_port_file")
 
 # Started as Lambda starts a custom runtime's bootstrap: no arguments, AWS_LAMBDA_RUNTIME_API
@@ -581,7 +582,7 @@ report_invocations() {
 
 send_event
 report_invocations 60
-((events_reported == 1)) || die "file-monitor's first run did not finish; see $work/file-monitor.log"
+((events_reported == 1)) || die "file-monitor's first run did not finish (see file-monitor.log in the logs kept below)"
 status_json=$(aws_status) || die "file-monitor status failed against moto"
 generation_before=$(ssm_generation_of "$status_json")
 ssm_generations=("$generation_before")
@@ -605,7 +606,7 @@ for task in 1 2; do
 done
 for task in 0 1; do
   wait_until 30 "${service_pids[$task]}" http_ok "http://127.0.0.1:${service_ports[$task]}/readyz" ||
-    die "file-service task $((task + 1)) is not ready; see $work/file-service-$((task + 1)).log"
+    die "file-service task $((task + 1)) is not ready (see file-service-$((task + 1)).log in the logs kept below)"
 done
 
 declare -A target_az # mount target id -> AZ

@@ -24,17 +24,6 @@ start_process() {
   DEMO_STOP_SIGNAL[$STARTED_PID]=$signal
 }
 
-# run_waiting NAME LOG COMMAND...: runs COMMAND to completion like start_process, but waits for
-# it; `wait` returns at once when a signal arrives, so Ctrl-C never waits for a long command.
-run_waiting() {
-  local name=$1 logfile=$2 status=0
-  shift 2
-  start_process "$name" "$logfile" TERM "$@"
-  wait "$STARTED_PID" || status=$?
-  forget_process "$STARTED_PID"
-  return "$status"
-}
-
 forget_process() {
   local pid=$1 kept=() p
   for p in "${DEMO_PIDS[@]}"; do
