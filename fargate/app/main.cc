@@ -42,6 +42,7 @@ struct Config {
   int port = 8080;
   std::string ssm_parameter_name;
   std::string mount_targets_file;
+  std::string mount_targets_json;
   int config_poll_seconds = 30;
   std::string storage_backend = "directory";
   std::string mount_path_template;
@@ -107,6 +108,7 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   str("LISTEN_ADDRESS", &config->listen_address);
   str("SSM_PARAMETER_NAME", &config->ssm_parameter_name);
   str("MOUNT_TARGETS_FILE", &config->mount_targets_file);
+  str("MOUNT_TARGETS_JSON", &config->mount_targets_json);
   str("STORAGE_BACKEND", &config->storage_backend);
   str("MOUNT_PATH_TEMPLATE", &config->mount_path_template);
   str("NFS_EXPORT_PATH", &config->nfs_export_path);
@@ -146,6 +148,8 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   app.add_option("--port", config->port, "PORT")->check(CLI::Range(0, 65535));
   app.add_option("--ssm-parameter-name", config->ssm_parameter_name, "SSM_PARAMETER_NAME");
   app.add_option("--mount-targets-file", config->mount_targets_file, "MOUNT_TARGETS_FILE");
+  app.add_option("--mount-targets-json", config->mount_targets_json,
+                 "MOUNT_TARGETS_JSON: the list document itself (when neither SSM nor a file)");
   app.add_option("--config-poll-seconds", config->config_poll_seconds, "CONFIG_POLL_SECONDS")
       ->check(CLI::PositiveNumber);
   app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND")
@@ -180,8 +184,10 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
     const int code = app.exit(e);
     return code == 0 ? -1 : code;  // -1: --help was shown
   }
-  if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty()) {
-    std::fprintf(stderr, "file-service: set SSM_PARAMETER_NAME or MOUNT_TARGETS_FILE\n");
+  if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty() &&
+      config->mount_targets_json.empty()) {
+    std::fprintf(stderr,
+                 "file-service: set SSM_PARAMETER_NAME, MOUNT_TARGETS_FILE or MOUNT_TARGETS_JSON\n");
     return 2;
   }
   if (config->storage_backend == "directory" && config->mount_path_template.empty()) {
@@ -265,8 +271,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     source = efsas::service::make_ssm_list_source(*client, config.ssm_parameter_name);
-  } else {
+  } else if (!config.mount_targets_file.empty()) {
     source = efsas::service::make_file_list_source(config.mount_targets_file);
+  } else {
+    source = efsas::service::make_static_list_source(config.mount_targets_json);
   }
 
   efsas::service::ServiceOptions service_options;

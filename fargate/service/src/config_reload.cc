@@ -26,10 +26,24 @@ class FileListSource final : public ListSource {
   std::string path_;
 };
 
+class StaticListSource final : public ListSource {
+ public:
+  explicit StaticListSource(std::string document) : document_(std::move(document)) {}
+  Result<std::string> fetch() override { return document_; }
+  std::string describe() const override { return "static document"; }
+
+ private:
+  std::string document_;
+};
+
 }  // namespace
 
 std::unique_ptr<ListSource> make_file_list_source(std::string path) {
   return std::make_unique<FileListSource>(std::move(path));
+}
+
+std::unique_ptr<ListSource> make_static_list_source(std::string document) {
+  return std::make_unique<StaticListSource>(std::move(document));
 }
 
 ConfigReloader::ConfigReloader(std::unique_ptr<ListSource> source,

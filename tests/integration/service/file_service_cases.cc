@@ -291,6 +291,15 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
 }
 
+TEST_P(FileServiceIntegration, StaticListFromTheEnvironment) {
+  list_file_.clear();
+  start({{"MOUNT_TARGETS_JSON", storage_->list_document(7, 2)}});
+  EXPECT_EQ(targets()["generation"], 7);
+  EXPECT_EQ(targets()["mount_targets"].size(), 2u);
+  EXPECT_EQ(put("/files/env.txt", "e").status, 201);
+  EXPECT_EQ(get("/files/env.txt").body, "e");
+}
+
 TEST_P(FileServiceIntegration, ReloadOnSighupAndKeepLastGoodList) {
   start();
   EXPECT_EQ(targets()["mount_targets"].size(), 3u);

@@ -28,6 +28,8 @@ class ListSource {
 
 // Reads a static file on every fetch (so editing it and sending SIGHUP reloads it).
 std::unique_ptr<ListSource> make_file_list_source(std::string path);
+// A fixed document (e.g. from an environment variable), for local use without AWS.
+std::unique_ptr<ListSource> make_static_list_source(std::string document);
 
 enum class ReloadOutcome { kApplied, kUnchanged, kStale, kFailed };
 
