@@ -90,17 +90,23 @@ results=${results:-$build_dir/bench-results}
 mkdir -p "$results"
 results=$(cd "$results" && pwd)
 
-# Quick mode: enough to see that every part runs and to get figures of the right order.
+# Quick mode: enough to see that every part runs and to get figures of the right order. The
+# component scripts' own variables, when set in the environment, win over these.
 if ((quick)); then
   gbench_args=(--benchmark_repetitions=3 --benchmark_min_time=0.05)
   nfs_args=(--benchmark_repetitions=2)
-  counter_env=(EFSAS_BENCH_RUNS=1 EFSAS_BENCH_COLD_RUNS=1 "EFSAS_BENCH_SKIP=cold incremental")
-  service_env=(DURATION=3 ROUNDS=2 SMALL_COUNT=2000 LARGE_COUNT=50)
+  counter_env=("EFSAS_BENCH_RUNS=${EFSAS_BENCH_RUNS:-3}"
+    "EFSAS_BENCH_COLD_RUNS=${EFSAS_BENCH_COLD_RUNS:-1}"
+    "EFSAS_BENCH_SKIP=${EFSAS_BENCH_SKIP-cold incremental}")
+  service_env=("DURATION=${DURATION:-3}" "ROUNDS=${ROUNDS:-2}" "SMALL_COUNT=${SMALL_COUNT:-2000}"
+    "LARGE_COUNT=${LARGE_COUNT:-50}")
 else
   gbench_args=(--benchmark_repetitions=5 --benchmark_min_time=0.2)
   nfs_args=(--benchmark_repetitions=3)
-  counter_env=(EFSAS_BENCH_RUNS=5 EFSAS_BENCH_COLD_RUNS=3)
-  service_env=(DURATION=10 ROUNDS=3)
+  counter_env=("EFSAS_BENCH_RUNS=${EFSAS_BENCH_RUNS:-5}"
+    "EFSAS_BENCH_COLD_RUNS=${EFSAS_BENCH_COLD_RUNS:-3}"
+    "EFSAS_BENCH_SKIP=${EFSAS_BENCH_SKIP:-}")
+  service_env=("DURATION=${DURATION:-10}" "ROUNDS=${ROUNDS:-3}")
 fi
 
 targets=()
@@ -140,9 +146,10 @@ sampler_pid=$!
 
 mode=full
 ((quick)) && mode=quick
+cache=$build_dir/CMakeCache.txt
 cat >"$results/run.env" <<EOF
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null | head -1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null | head -1)
+compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$cache" 2>/dev/null | head -1)
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache" 2>/dev/null | head -1)
 EOF
 
 # Each run_* function leaves its results in $results/<component>/ and returns non-zero on
@@ -157,7 +164,24 @@ run_gbench() {  # run_gbench COMPONENT BINARY [ARGS...]
 
 run_core() { run_gbench core "$build_dir/bench/core/router_bench" "${gbench_args[@]}"; }
 run_aws() { run_gbench aws "$build_dir/bench/aws/sigv4_bench" "${gbench_args[@]}"; }
-run_nfs() { run_gbench nfs "$build_dir/bench/nfs/nfs_bench" "${nfs_args[@]}"; }
+nfs_ports_busy() {
+  ss -Hltn 2>/dev/null | awk '{print $4}' | grep -Eq '127\.0\.0\.[234]\]?:2049$'
+}
+run_nfs() {
+  # nfs_bench starts its own ganesha servers on 127.0.0.2-4:2049; a demo or the ganesha tests
+  # may hold them for a while.
+  local waited=0
+  while nfs_ports_busy; do
+    if ((waited >= 300)); then
+      log "nfs: 127.0.0.2-4:2049 stayed in use for ${waited} s (a demo or the ganesha tests?)"
+      return 1
+    fi
+    ((waited == 0)) && log "nfs: 127.0.0.2-4:2049 are in use; waiting up to 300 s"
+    sleep 10
+    waited=$((waited + 10))
+  done
+  run_gbench nfs "$build_dir/bench/nfs/nfs_bench" "${nfs_args[@]}"
+}
 
 run_counter() {
   # run.sh leaves one measure.py JSON per comparison in <build>/bench-counter; stale ones from an
@@ -186,8 +210,14 @@ for name in "${components[@]}"; do
     log "$name failed; its output is in $results/$name/"
     failed+=("$name")
   fi
-  printf 'mode=%s\nstatus=%s\nstart=%s\nend=%s\n' "$mode" "$status" "$start" "$(date +%s)" \
-    >"$results/$name/run.env"
+  skipped_parts=""
+  if [[ $name == counter ]]; then
+    for part in "${counter_env[@]}"; do
+      [[ $part == EFSAS_BENCH_SKIP=* ]] && skipped_parts=${part#EFSAS_BENCH_SKIP=}
+    done
+  fi
+  printf 'mode=%s\nstatus=%s\nstart=%s\nend=%s\nskipped=%s\n' "$mode" "$status" "$start" \
+    "$(date +%s)" "$skipped_parts" >"$results/$name/run.env"
 done
 cleanup
 sampler_pid=""
