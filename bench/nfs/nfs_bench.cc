@@ -27,9 +27,10 @@ constexpr std::size_t k4KiB = 4 * 1024;
 constexpr std::size_t k1MiB = 1024 * 1024;
 
 MountTarget target(int i) {
-  return MountTarget{"fsmt-0000000000000000" + std::to_string(i), "ap-northeast-1a",
-                     "apne1-az" + std::to_string(i + 1), "subnet-0000000" + std::to_string(i),
-                     "10.0." + std::to_string(i) + ".10", "available"};
+  return MountTarget{
+      "fsmt-0000000000000000" + std::to_string(i), "ap-northeast-1a",
+      "apne1-az" + std::to_string(i + 1),          "subnet-0000000" + std::to_string(i),
+      "10.0." + std::to_string(i) + ".10",         "available"};
 }
 
 struct Fixture {
@@ -111,8 +112,8 @@ int main(int argc, char** argv) {
   efsas::nfs::NfsBackendOptions options;
   options.instance_id = "bench";
   options.sessions_per_target = 4;
-  auto map = efsas::nfs::parse_address_map(
-      "10.0.0.10=127.0.0.2,10.0.1.10=127.0.0.3,10.0.2.10=127.0.0.4");
+  auto map =
+      efsas::nfs::parse_address_map("10.0.0.10=127.0.0.2,10.0.1.10=127.0.0.3,10.0.2.10=127.0.0.4");
   if (!map.ok()) return 1;
   options.address_map = *map;
 
@@ -145,17 +146,21 @@ int main(int argc, char** argv) {
   for (const char* op : {"GET", "PUT"}) {
     for (std::size_t size : {k4KiB, k1MiB}) {
       for (const Case& c : cases) {
-        const std::string name = std::string(op) + "/" + (size == k4KiB ? "4KiB" : "1MiB") + "/" +
-                                 c.name;
+        const std::string name =
+            std::string(op) + "/" + (size == k4KiB ? "4KiB" : "1MiB") + "/" + c.name;
         const bool get = std::string(op) == "GET";
         const auto* backends = c.backends;
-        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-          if (get) {
-            run_get(state, *backends, size);
-          } else {
-            run_put(state, *backends, size);
-          }
-        })->Threads(8)->UseRealTime()->MinTime(1.0);
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [=](benchmark::State& state) {
+                                       if (get) {
+                                         run_get(state, *backends, size);
+                                       } else {
+                                         run_put(state, *backends, size);
+                                       }
+                                     })
+            ->Threads(8)
+            ->UseRealTime()
+            ->MinTime(1.0);
       }
     }
   }

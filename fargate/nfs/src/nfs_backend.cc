@@ -52,7 +52,8 @@ Status check_condition(const WriteCondition& condition, bool exists, const std::
   if (condition.if_none_match_any && exists) {
     return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
   }
-  if (condition.if_match && (!exists || (*condition.if_match != "*" && *condition.if_match != etag))) {
+  if (condition.if_match &&
+      (!exists || (*condition.if_match != "*" && *condition.if_match != etag))) {
     return make_error(ErrorCode::kPreconditionFailed,
                       exists ? "the file's etag does not match" : "the file does not exist");
   }
@@ -84,7 +85,9 @@ class StreamReader final : public FileReader {
  public:
   StreamReader(std::shared_ptr<SessionPool> pool, SessionLease lease, OpenFile file,
                service::FileInfo info)
-      : pool_(std::move(pool)), lease_(std::move(lease)), file_(std::move(file)),
+      : pool_(std::move(pool)),
+        lease_(std::move(lease)),
+        file_(std::move(file)),
         info_(std::move(info)) {}
   const service::FileInfo& info() const override { return info_; }
   Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
@@ -187,7 +190,8 @@ class NfsBackend final : public Backend {
       if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe;
       if (condition.if_match || condition.if_none_match_any) {
         auto info = lease->stat(path);
-        if (!info.ok() && info.error().code != ErrorCode::kNotFound) return read_error(info.error());
+        if (!info.ok() && info.error().code != ErrorCode::kNotFound)
+          return read_error(info.error());
         const bool exists = info.ok();
         if (exists && info->is_directory) {
           return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");

@@ -54,10 +54,9 @@ Result<SessionLease> SessionPool::acquire(bool reserved) {
     }
     if (free_slot != slots_.size()) return connect_slot(lock, free_slot);
     if (waited) {
-      return make_error(ErrorCode::kTimeout,
-                        "nfs " + server() + ": all " + std::to_string(usable) +
-                            " sessions stayed busy",
-                        true);
+      return make_error(
+          ErrorCode::kTimeout,
+          "nfs " + server() + ": all " + std::to_string(usable) + " sessions stayed busy", true);
     }
     // Every session is busy: one comes back within a call's timeout unless the server hangs.
     released_.wait_for(lock, options_.session.timeout, [&] {
@@ -73,8 +72,7 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
   if (suspect_) {
     if (connecting_) {
       return make_error(ErrorCode::kUnavailable,
-                        "nfs " + server() + ": target failed lately and is being re-mounted",
-                        true);
+                        "nfs " + server() + ": target failed lately and is being re-mounted", true);
     }
     const SteadyTime now = clock_->steady_now();
     if (now < next_attempt_) {
@@ -104,8 +102,8 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
     --counters_.in_use;
     ++counters_.connect_failures;
     suspect_ = true;
-    backoff_ = backoff_.count() == 0 ? options_.min_backoff
-                                     : std::min(options_.max_backoff, backoff_ * 2);
+    backoff_ =
+        backoff_.count() == 0 ? options_.min_backoff : std::min(options_.max_backoff, backoff_ * 2);
     next_attempt_ = clock_->steady_now() + backoff_;
     released_.notify_all();
     return connected.error();

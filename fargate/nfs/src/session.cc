@@ -63,8 +63,8 @@ std::string error_text(nfs_context* nfs) {
 std::string sanitize(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, 64)) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '-' || c == '_';
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
     out += keep ? c : '_';
   }
   return out;

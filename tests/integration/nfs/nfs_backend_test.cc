@@ -2,6 +2,8 @@
 // exporting one directory: the same contract the directory back end keeps (atomic puts,
 // conditions, ranges, listing, probes, sweeps), plus what only NFS has: mount targets reached
 // through an address map, and a killed or hung server.
+#include "efsas/nfs/nfs_backend.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "efsas/clock.h"
-#include "efsas/nfs/nfs_backend.h"
 #include "efsas/path.h"
 #include "efsas/testing/ganesha.h"
 
@@ -36,9 +37,10 @@ GaneshaCluster* cluster = nullptr;
 
 MountTarget target(int i) {
   // The addresses EFS would report; the address map sends them to the local servers.
-  return MountTarget{"fsmt-0000000000000000" + std::to_string(i), "ap-northeast-1a",
-                     "apne1-az" + std::to_string(i + 1), "subnet-0000000" + std::to_string(i),
-                     "10.0." + std::to_string(i) + ".10", "available"};
+  return MountTarget{
+      "fsmt-0000000000000000" + std::to_string(i), "ap-northeast-1a",
+      "apne1-az" + std::to_string(i + 1),          "subnet-0000000" + std::to_string(i),
+      "10.0." + std::to_string(i) + ".10",         "available"};
 }
 
 NfsBackendOptions options(milliseconds timeout = milliseconds(2000)) {

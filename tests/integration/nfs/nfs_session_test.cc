@@ -89,9 +89,9 @@ class NfsSessionTest : public ::testing::Test {
 
 TEST_F(NfsSessionTest, WritesAroundAndFarAboveTheEncodingLimitReadBackIdentical) {
   auto session = connect(0, "sizes");
-  const std::vector<std::size_t> sizes = {0,    1,    kMaxWriteChunk - 1, kMaxWriteChunk,
-                                          kMaxWriteChunk + 1, 3943, 3944, 3945,
-                                          7888, 65543, (1u << 20) + 13, (3u << 20) + 1};
+  const std::vector<std::size_t> sizes = {
+      0,    1,     kMaxWriteChunk - 1, kMaxWriteChunk, kMaxWriteChunk + 1, 3943, 3944, 3945,
+      7888, 65543, (1u << 20) + 13,    (3u << 20) + 1};
   for (std::size_t size : sizes) {
     const std::string name = "sizes/f" + std::to_string(size);
     const std::string data = pattern(size, static_cast<unsigned>(size));
@@ -110,7 +110,8 @@ TEST_F(NfsSessionTest, WritesAroundAndFarAboveTheEncodingLimitReadBackIdentical)
 
 TEST_F(NfsSessionTest, PutOverAnExistingFileReplacesIt) {
   auto session = connect(0, "replace");
-  auto first = session->put("replace/x.txt", "first version, longer than the second", PutMode::kReplace);
+  auto first =
+      session->put("replace/x.txt", "first version, longer than the second", PutMode::kReplace);
   ASSERT_TRUE(first.ok()) << first.error().to_string();
   EXPECT_FALSE(first->replaced);
   // libnfs 4.0 fails O_CREAT on an existing name; the put must still replace it.
@@ -138,8 +139,9 @@ TEST_F(NfsSessionTest, AFileWrittenThroughOneTargetReadsBackThroughEachOther) {
   for (std::size_t writer = 0; writer < sessions.size(); ++writer) {
     const std::string name = "cross/from" + std::to_string(writer);
     for (int version = 0; version < 2; ++version) {
-      const std::string data = pattern(5000 + static_cast<std::size_t>(version) * 777,
-                                       static_cast<unsigned>(writer * 10 + static_cast<std::size_t>(version)));
+      const std::string data =
+          pattern(5000 + static_cast<std::size_t>(version) * 777,
+                  static_cast<unsigned>(writer * 10 + static_cast<std::size_t>(version)));
       ASSERT_TRUE(sessions[writer]->put(name, data, PutMode::kReplace).ok());
       for (std::size_t reader = 0; reader < sessions.size(); ++reader) {
         // Attributes are not cached on the servers: every target sees the new size at once.
@@ -246,7 +248,8 @@ TEST_F(NfsSessionTest, ManySessionsFromManyThreadsAcrossAllTargets) {
           auto lease = reader.acquire();
           auto back = lease.ok() ? read_all(**lease, name) : Result<std::string>(lease.error());
           ok = back.ok() && *back == data;
-          if (!ok) errors[static_cast<std::size_t>(t)] = back.ok() ? "content" : back.error().to_string();
+          if (!ok)
+            errors[static_cast<std::size_t>(t)] = back.ok() ? "content" : back.error().to_string();
         }
         if (!ok) failures.fetch_add(1);
       }

@@ -30,7 +30,8 @@ std::string config_text(const std::string& address, const fs::path& export_dir,
   std::string text;
   text += "NFS_CORE_PARAM {\n  Protocols = 4;\n  NFS_Port = 2049;\n  Bind_addr = " + address +
           ";\n  Enable_RQUOTA = false;\n  Enable_NLM = false;\n  Enable_UDP = false;\n"
-          "  Dbus_Name_Prefix = \"" + prefix + "\";\n}\n";
+          "  Dbus_Name_Prefix = \"" +
+          prefix + "\";\n}\n";
   text += "NFS_KRB5 {\n  Active_krb5 = false;\n}\n";
   text += "NFSv4 {\n  Graceless = true;\n  RecoveryBackend = fs;\n  RecoveryRoot = \"" +
           recovery_dir.string() + "\";\n  Only_Numeric_Owners = true;\n  Lease_Lifetime = " +
@@ -85,6 +86,12 @@ GaneshaCluster::GaneshaCluster(GaneshaOptions options) {
     instance.pid_file = own / "ganesha.pid";
     write_file(instance.config, config_text(instance.address, export_dir_, own / "recovery", i,
                                             options.lease_lifetime));
+    // Another process's servers (the demo, a test from another build tree) may be stopping.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (wait_for_port(instance.address, kPort, std::chrono::milliseconds(100)) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
     if (wait_for_port(instance.address, kPort, std::chrono::milliseconds(100))) {
       abort_with("something already listens on " + instance.address +
                  ":2049 (a system nfs-ganesha? scripts/install-deps.sh stops it; or another "
@@ -107,8 +114,10 @@ GaneshaCluster::~GaneshaCluster() {
 
 void GaneshaCluster::start(Instance& instance) {
   ProcessOptions options;
-  options.argv = {"ganesha.nfsd", "-F", "-L", instance.log.string(), "-f",
-                  instance.config.string(), "-p", instance.pid_file.string()};
+  options.argv = {"ganesha.nfsd", "-F",
+                  "-L",           instance.log.string(),
+                  "-f",           instance.config.string(),
+                  "-p",           instance.pid_file.string()};
   options.log_file = instance.log.string() + ".out";
   instance.process = std::make_unique<Process>(options);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -1,7 +1,7 @@
 // NFS_ADDRESS_MAP: the demo's mapping of mount-target addresses to local endpoints.
-#include <gtest/gtest.h>
-
 #include "efsas/nfs/address_map.h"
+
+#include <gtest/gtest.h>
 
 namespace efsas::nfs {
 namespace {

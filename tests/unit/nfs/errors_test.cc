@@ -1,17 +1,18 @@
 // libnfs 4.0's failure shapes (taken from what it printed against nfs-ganesha) map to the
 // error codes the service acts on, and to whether the context must be rebuilt.
+#include "efsas/nfs/errors.h"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
-
-#include "efsas/nfs/errors.h"
 
 namespace efsas::nfs {
 namespace {
 
 TEST(NfsErrors, FindsTheStatusNameInAMessage) {
-  EXPECT_EQ(nfs4_status_in(R"m(open call failed with "NFS4: (path /) failed with NFS4ERR_EXIST(-17)")m"),
-            "NFS4ERR_EXIST");
+  EXPECT_EQ(
+      nfs4_status_in(R"m(open call failed with "NFS4: (path /) failed with NFS4ERR_EXIST(-17)")m"),
+      "NFS4ERR_EXIST");
   EXPECT_EQ(nfs4_status_in("NFS4ERR_STALE_CLIENTID"), "NFS4ERR_STALE_CLIENTID");
   EXPECT_EQ(nfs4_status_in("nfs_service failed"), "");
   EXPECT_EQ(nfs4_status_in(""), "");
@@ -26,11 +27,14 @@ TEST(NfsErrors, StatusesReportedAsErangeAreToldApartByTheirText) {
   EXPECT_TRUE(expired.error.retryable);
   EXPECT_EQ(expired.fault, Fault::kBroken);
 
-  const Failure seqid = classify_failure(-ERANGE, "failed with NFS4ERR_BAD_SEQID(-10026)", "open", "/f");
+  const Failure seqid =
+      classify_failure(-ERANGE, "failed with NFS4ERR_BAD_SEQID(-10026)", "open", "/f");
   EXPECT_EQ(seqid.fault, Fault::kBroken);
-  const Failure stale = classify_failure(-ERANGE, "failed with NFS4ERR_STALE_CLIENTID", "open", "/f");
+  const Failure stale =
+      classify_failure(-ERANGE, "failed with NFS4ERR_STALE_CLIENTID", "open", "/f");
   EXPECT_EQ(stale.fault, Fault::kBroken);
-  const Failure grace = classify_failure(-ERANGE, "failed with NFS4ERR_GRACE(-10013)", "open", "/f");
+  const Failure grace =
+      classify_failure(-ERANGE, "failed with NFS4ERR_GRACE(-10013)", "open", "/f");
   EXPECT_EQ(grace.error.code, ErrorCode::kUnavailable);
   EXPECT_EQ(grace.fault, Fault::kNone);
 }
@@ -40,17 +44,17 @@ TEST(NfsErrors, AnswersAboutTheRequestKeepTheContext) {
     const char* status;
     ErrorCode code;
   };
-  for (const Case& c : {Case{"NFS4ERR_NOENT", ErrorCode::kNotFound},
-                        Case{"NFS4ERR_EXIST", ErrorCode::kAlreadyExists},
-                        Case{"NFS4ERR_ISDIR", ErrorCode::kConflict},
-                        Case{"NFS4ERR_NOTDIR", ErrorCode::kConflict},
-                        Case{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict},
-                        Case{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied},
-                        Case{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted},
-                        Case{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted},
-                        Case{"NFS4ERR_NAMETOOLONG", ErrorCode::kInvalidArgument}}) {
-    const std::string message = std::string("stat call failed with \"NFS4: (path /x) failed with ") +
-                                c.status + "(-1)\"";
+  for (const Case& c :
+       {Case{"NFS4ERR_NOENT", ErrorCode::kNotFound},
+        Case{"NFS4ERR_EXIST", ErrorCode::kAlreadyExists},
+        Case{"NFS4ERR_ISDIR", ErrorCode::kConflict}, Case{"NFS4ERR_NOTDIR", ErrorCode::kConflict},
+        Case{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict},
+        Case{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied},
+        Case{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted},
+        Case{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted},
+        Case{"NFS4ERR_NAMETOOLONG", ErrorCode::kInvalidArgument}}) {
+    const std::string message =
+        std::string("stat call failed with \"NFS4: (path /x) failed with ") + c.status + "(-1)\"";
     const Failure failure = classify_failure(-ERANGE, message, "stat", "/x");
     EXPECT_EQ(failure.error.code, c.code) << c.status;
     EXPECT_EQ(failure.fault, Fault::kNone) << c.status;

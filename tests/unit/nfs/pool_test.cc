@@ -1,12 +1,13 @@
 // The pool's reaction to a mount target that cannot be mounted: fail at once while backing off,
 // back off exponentially up to the limit, one attempt at a time. Time is a ManualClock.
+#include "efsas/nfs/pool.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <memory>
 
 #include "efsas/clock.h"
-#include "efsas/nfs/pool.h"
 
 namespace efsas::nfs {
 namespace {

@@ -18,13 +18,13 @@
 namespace efsas::nfs {
 
 struct NfsBackendOptions {
-  std::string export_path = "/";       // NFS_EXPORT_PATH
-  std::optional<int> uid;              // NFS_UID (EFS access points usually enforce one)
-  std::optional<int> gid;              // NFS_GID
-  std::size_t sessions_per_target = 4; // NFS_SESSIONS_PER_TARGET
+  std::string export_path = "/";            // NFS_EXPORT_PATH
+  std::optional<int> uid;                   // NFS_UID (EFS access points usually enforce one)
+  std::optional<int> gid;                   // NFS_GID
+  std::size_t sessions_per_target = 4;      // NFS_SESSIONS_PER_TARGET
   std::chrono::milliseconds timeout{5000};  // NFS_TIMEOUT_MS: every NFS call
   std::chrono::milliseconds keep_alive_interval{15000};
-  AddressMap address_map;              // NFS_ADDRESS_MAP
+  AddressMap address_map;  // NFS_ADDRESS_MAP
   // Unique per process (e.g. random hex chosen at start-up): NFSv4 client names and temporary
   // file names are built from it. Letters, digits, '-' and '_' only.
   std::string instance_id;

@@ -92,7 +92,7 @@ class SessionPool {
   struct Slot {
     std::unique_ptr<Session> session;  // null when not connected or when leased out
     bool leased = false;
-    std::uint64_t generation = 0;      // pool generation when the session was mounted
+    std::uint64_t generation = 0;  // pool generation when the session was mounted
     std::uint64_t renewals_seen = 0;
     SteadyTime last_renewal{};
   };
@@ -109,9 +109,9 @@ class SessionPool {
   std::vector<Slot> slots_;
   std::uint64_t generation_ = 0;
   std::uint64_t next_client_id_ = 0;
-  bool suspect_ = false;         // the target failed lately: one mount attempt at a time
-  bool connecting_ = false;      // a mount attempt is in flight while suspect_
-  SteadyTime next_attempt_{};    // no mount before this while suspect_
+  bool suspect_ = false;       // the target failed lately: one mount attempt at a time
+  bool connecting_ = false;    // a mount attempt is in flight while suspect_
+  SteadyTime next_attempt_{};  // no mount before this while suspect_
   std::chrono::milliseconds backoff_{0};
   PoolStats counters_;
 };

@@ -26,9 +26,9 @@ struct nfsfh;
 namespace efsas::nfs {
 
 struct SessionOptions {
-  std::string server;               // the IPv4 address dialled (port 2049, NFSv4 over TCP)
+  std::string server;  // the IPv4 address dialled (port 2049, NFSv4 over TCP)
   std::string export_path = "/";
-  std::optional<int> uid;           // AUTH_SYS identity; the process's own when unset
+  std::optional<int> uid;  // AUTH_SYS identity; the process's own when unset
   std::optional<int> gid;
   std::chrono::milliseconds timeout{5000};  // every call, the mount included
   // NFSv4 client name: unique per context across every process talking to the server.
