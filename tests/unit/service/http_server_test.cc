@@ -1,0 +1,139 @@
+// The HTTP server in-process over a back end whose calls can be made to hang: the event loop
+// keeps answering other requests, the hung one gets 504 after the request timeout, and shutdown
+// still finishes.
+#include "efsas/service/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace efsas::service {
+namespace {
+
+MountTargetList one_target() {
+  MountTargetList list;
+  list.file_system_id = "fs-0123456789abcdef0";
+  list.generation = 1;
+  list.updated_at = "2026-11-25T19:30:00.000Z";
+  list.mount_targets.push_back(MountTarget{"fsmt-00000000000000000", "ap-northeast-1a",
+                                           "apne1-az1", "subnet-00000000", "10.0.0.1",
+                                           "available"});
+  return list;
+}
+
+// Every open() blocks until released, like a file system whose server stopped answering.
+class HangingBackend final : public Backend {
+ public:
+  explicit HangingBackend(MountTarget target) : target_(std::move(target)) {}
+  const MountTarget& target() const override { return target_; }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return hang(); }
+  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return hang(); }
+  Result<FileInfo> stat(std::string_view) override { return hang(); }
+  Status remove(std::string_view, const WriteCondition&) override { return hang(); }
+  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return hang(); }
+  Status make_directories(std::string_view) override { return hang(); }
+  Status probe() override { return {}; }
+  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
+    return std::size_t{0};
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  Error hang() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return released_; });
+    return make_error(ErrorCode::kUnavailable, "released");
+  }
+  MountTarget target_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+class HangingFactory final : public BackendFactory {
+ public:
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    backend = std::make_shared<HangingBackend>(target);
+    return std::shared_ptr<Backend>(backend);
+  }
+  std::shared_ptr<HangingBackend> backend;
+};
+
+// One request over a fresh connection; the whole response (the server closes after it).
+std::string exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
+  HangingFactory factory;
+  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
+  service.set_table(*build_routing_table(one_target(), nullptr, factory, HealthPolicy{}));
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 2;
+  options.request_timeout = std::chrono::seconds(3);
+  options.access_log = false;
+  HttpServer server(options, service, Logger());
+  ASSERT_TRUE(server.start().ok());
+  const int port = server.port();
+
+  auto hung = std::async(std::launch::async, [port] {
+    return exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  });
+  // Meanwhile the loop keeps answering: every health check returns while the hung request is
+  // still waiting for its timeout.
+  for (int i = 0; i < 5; ++i) {
+    const std::string health =
+        exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
+  }
+  EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  const std::string timed_out = hung.get();
+  EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out;
+  EXPECT_NE(timed_out.find("\"Timeout\""), std::string::npos);
+
+  factory.backend->release();
+  server.shutdown(std::chrono::seconds(2));
+  server.wait();
+}
+
+}  // namespace
+}  // namespace efsas::service
