@@ -420,6 +420,14 @@ ganesha_unavailable() {
   fi
 }
 
+# listens_itself PID ADDRESS: the server on ADDRESS:2049 is PID, not another process that took
+# the address between the check above and the start (where ss cannot tell, assume so).
+listens_itself() {
+  command -v ss >/dev/null 2>&1 || return 0
+  alive "$1" && ss -Hltnp 2>/dev/null |
+    grep -E "[[:space:]]\[?(::ffff:)?${2//./\\.}\]?:2049[[:space:]]" | grep -q "pid=$1,"
+}
+
 start_ganeshas() {
   local i address dir
   for i in 0 1 2; do
@@ -433,7 +441,8 @@ start_ganeshas() {
     ganesha_addresses+=("$address")
   done
   for i in 0 1 2; do
-    if ! wait_until 20 "${ganesha_pids[$i]}" port_open "${ganesha_addresses[$i]}" 2049; then
+    if ! wait_until 20 "${ganesha_pids[$i]}" port_open "${ganesha_addresses[$i]}" 2049 ||
+      ! sleep 0.5 || ! listens_itself "${ganesha_pids[$i]}" "${ganesha_addresses[$i]}"; then
       say "ganesha on ${ganesha_addresses[$i]} did not start; its log:"
       tail -n 15 "$work/ganesha-${ganesha_addresses[$i]}".*log 2>/dev/null | sed 's/^/    /'
       return 1
@@ -810,10 +819,11 @@ if [[ $backend == nfs ]]; then
   # The busiest mount target of the run goes.
   busiest="" most=-1
   for id in "${!served_total[@]}"; do
-    [[ -n $id ]] || continue
+    [[ -n $id && $id != unknown ]] || continue
     if ((served_total[$id] > most)); then busiest=$id most=${served_total[$id]}; fi
   done
-  victim_az=${target_az[$busiest]}
+  [[ -n $busiest ]] || die "no request was served: nothing to fail over from"
+  victim_az=${target_az[$busiest]:-}
   victim=0
   i=0
   while read -r az _; do
