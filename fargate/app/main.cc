@@ -264,8 +264,9 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<efsas::service::ListSource> source;
   if (!config.ssm_parameter_name.empty()) {
-    auto client = efsas::aws::make_aws_client(env, efsas::aws::make_curl_transport(), clock,
-                                              logger);
+    auto transport = efsas::aws::make_curl_transport(
+        8, efsas::aws::env_value(env, "AWS_CA_BUNDLE").value_or(""));
+    auto client = efsas::aws::make_aws_client(env, std::move(transport), clock, logger);
     if (!client.ok()) {
       logger.error("cannot set up the AWS client", {{"error", client.error().to_string()}});
       return 2;

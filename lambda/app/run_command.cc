@@ -85,7 +85,9 @@ Result<std::unique_ptr<monitor::CloudApi>> make_cloud(const monitor::Environment
                                                       std::shared_ptr<const Clock> clock,
                                                       const Logger& log) {
   const aws::Environment aws_env(env.begin(), env.end());
-  auto client = aws::make_aws_client(aws_env, aws::make_curl_transport(), std::move(clock), log);
+  auto transport =
+      aws::make_curl_transport(8, aws::env_value(aws_env, "AWS_CA_BUNDLE").value_or(""));
+  auto client = aws::make_aws_client(aws_env, std::move(transport), std::move(clock), log);
   if (!client.ok()) return client.error();
   return monitor::make_aws_cloud(std::move(client).value());
 }

@@ -60,7 +60,8 @@ Error transport_error(CURLcode code, const std::string& url, const char* detail)
 
 class CurlTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(std::size_t max_idle) : max_idle_(max_idle) {}
+  CurlTransport(std::size_t max_idle, std::string ca_bundle)
+      : max_idle_(max_idle), ca_bundle_(std::move(ca_bundle)) {}
   ~CurlTransport() override {
     for (CURL* handle : idle_) curl_easy_cleanup(handle);
   }
@@ -87,6 +88,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_detail);
+    if (!ca_bundle_.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, ca_bundle_.c_str());
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(timeouts.connect.count()));
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(timeouts.request.count()));
@@ -141,6 +143,7 @@ class CurlTransport final : public HttpTransport {
   }
 
   std::size_t max_idle_;
+  std::string ca_bundle_;
   std::mutex mutex_;
   std::vector<CURL*> idle_;
 };
@@ -165,10 +168,11 @@ std::string HttpRequest::url() const {
   return url;
 }
 
-std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_idle_connections) {
+std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_idle_connections,
+                                                   std::string ca_bundle) {
   static std::once_flag curl_initialised;  // libcurl requires one process-wide init
   std::call_once(curl_initialised, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::make_shared<CurlTransport>(max_idle_connections);
+  return std::make_shared<CurlTransport>(max_idle_connections, std::move(ca_bundle));
 }
 
 }  // namespace efsas::aws

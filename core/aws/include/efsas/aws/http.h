@@ -62,6 +62,9 @@ class HttpTransport {
 
 // libcurl with connection reuse: a pool of up to `max_idle_connections` idle easy handles, each
 // keeping its connection alive between requests. Safe to share between threads.
-std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_idle_connections = 8);
+// `ca_bundle` names a PEM file of trusted certificate authorities (AWS_CA_BUNDLE, as the SDKs
+// read it); empty means libcurl's default, which a Lambda package may not have.
+std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_idle_connections = 8,
+                                                   std::string ca_bundle = {});
 
 }  // namespace efsas::aws
