@@ -180,8 +180,8 @@ def readable_log(axis):
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
-def save(fig, path):
-    fig.tight_layout()
+def save(fig, path, bottom=0.0):
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -311,9 +311,10 @@ def counter_section(results, figures):
             readable_log(ax.yaxis)
             ax.set_title(f"{mode} cache")
             ax.set_ylabel("seconds to count (log scale)")
-        axes[0][0].legend(fontsize=7, ncol=2)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
         fig.suptitle("Counting 1 million files: time per tool (median, min-max)")
-        save(fig, figures / "counter.png")
+        save(fig, figures / "counter.png", bottom=0.12)
         pngs.append("counter.png")
     if latency:
         label, times = latency
