@@ -468,7 +468,8 @@ def main():
             mode += f" (skipped: {run['skipped']})"
         status_rows.append([TITLES[component], mode, run.get("status", "?"), when,
                             f"{(end - start) / 60:.1f} min",
-                            fmt_spread(load, lambda v: f"{v:.1f}") if load else "-",
+                            (f"{load['median']:.1f} ({load['min']:.1f} - {load['max']:.1f})"
+                             if load else "-"),
                             page_link(docs, component)])
         if run.get("status") != "ok":
             continue

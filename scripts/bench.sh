@@ -136,9 +136,12 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+sample_load() {
+  printf '%s\t%s\n' "$(date +%s)" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loadavg.tsv"
+}
 (
   while true; do
-    printf '%s\t%s\n' "$(date +%s)" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/loadavg.tsv"
+    sample_load
     sleep 5
   done
 ) &
@@ -204,12 +207,14 @@ for name in "${components[@]}"; do
   mkdir -p "$results/$name"
   log "running $name"
   start=$(date +%s)
+  sample_load
   status=ok
   if ! "run_$name"; then
     status=failed
     log "$name failed; its output is in $results/$name/"
     failed+=("$name")
   fi
+  sample_load
   skipped_parts=""
   if [[ $name == counter ]]; then
     for part in "${counter_env[@]}"; do
