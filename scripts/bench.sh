@@ -5,8 +5,8 @@
 # keeps their machine-readable results, and writes docs/benchmarks.md and docs/benchmarks/*.png.
 set -euo pipefail
 
-SCRIPT_NAME=bench
-# shellcheck source=scripts/lib/common.sh
+export SCRIPT_NAME=bench
+# shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 all_components=(core aws counter service nfs)
