@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -12,8 +13,6 @@
 #include <random>
 #include <string>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "efsas/aws/client.h"
 #include "efsas/aws/environment.h"
@@ -34,8 +33,8 @@ extern char** environ;
 
 namespace {
 
-using efsas::aws::Environment;
 using efsas::aws::env_value;
+using efsas::aws::Environment;
 
 struct Config {
   std::string listen_address = "0.0.0.0";
@@ -172,10 +171,12 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
                  "HEALTH_FAILURES_TO_DOWN");
   app.add_option("--health-successes-to-up", config->health_successes_to_up,
                  "HEALTH_SUCCESSES_TO_UP");
-  app.add_option("--temp-sweep-interval-seconds", config->temp_sweep_interval_seconds,
-                 "TEMP_SWEEP_INTERVAL_SECONDS: how often stale temporary files are swept (0: never)");
-  app.add_option("--temp-max-age-seconds", config->temp_max_age_seconds,
-                 "TEMP_MAX_AGE_SECONDS: age after which a temporary file counts as left by a crash");
+  app.add_option(
+      "--temp-sweep-interval-seconds", config->temp_sweep_interval_seconds,
+      "TEMP_SWEEP_INTERVAL_SECONDS: how often stale temporary files are swept (0: never)");
+  app.add_option(
+      "--temp-max-age-seconds", config->temp_max_age_seconds,
+      "TEMP_MAX_AGE_SECONDS: age after which a temporary file counts as left by a crash");
   app.add_option("--access-log", config->access_log, "ACCESS_LOG (true|false)");
   app.add_option("--log-level", config->log_level, "LOG_LEVEL");
   try {
@@ -186,8 +187,8 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   }
   if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty() &&
       config->mount_targets_json.empty()) {
-    std::fprintf(stderr,
-                 "file-service: set SSM_PARAMETER_NAME, MOUNT_TARGETS_FILE or MOUNT_TARGETS_JSON\n");
+    std::fprintf(
+        stderr, "file-service: set SSM_PARAMETER_NAME, MOUNT_TARGETS_FILE or MOUNT_TARGETS_JSON\n");
     return 2;
   }
   if (config->storage_backend == "directory" && config->mount_path_template.empty()) {
@@ -227,8 +228,7 @@ int main(int argc, char** argv) {
   }
   efsas::LogLevel level = efsas::LogLevel::kInfo;
   if (!efsas::parse_log_level(config.log_level, &level)) {
-    std::fprintf(stderr, "file-service: LOG_LEVEL: unknown level '%s'\n",
-                 config.log_level.c_str());
+    std::fprintf(stderr, "file-service: LOG_LEVEL: unknown level '%s'\n", config.log_level.c_str());
     return 2;
   }
   auto clock = std::make_shared<efsas::RealClock>();
@@ -238,8 +238,8 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<efsas::service::BackendFactory> factory;
   if (config.storage_backend == "directory") {
-    factory = efsas::service::make_directory_backend_factory(config.mount_path_template,
-                                                             instance_id);
+    factory =
+        efsas::service::make_directory_backend_factory(config.mount_path_template, instance_id);
   } else {
 #ifdef EFSAS_HAVE_NFS_BACKEND
     efsas::nfs::NfsBackendOptions nfs;

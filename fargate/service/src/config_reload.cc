@@ -93,8 +93,9 @@ ReloadOutcome ConfigReloader::reload_once() {
   for (const auto& entry : (*table)->targets) ids.push_back(entry.target.id);
   service_.set_table(std::move(*table));
   service_.metrics().record_reload(true);
-  logger_.info("mount-target list applied",
-               {{"source", source_->describe()}, {"generation", generation}, {"mount_targets", ids}});
+  logger_.info(
+      "mount-target list applied",
+      {{"source", source_->describe()}, {"generation", generation}, {"mount_targets", ids}});
   return ReloadOutcome::kApplied;
 }
 

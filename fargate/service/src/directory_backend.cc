@@ -71,8 +71,8 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
       return make_error(ErrorCode::kNotFound, std::move(message), retryable);
     case ELOOP:
     case EXDEV:
-      return make_error(ErrorCode::kInvalidArgument,
-                        quoted(path, "' goes through a symbolic link"), retryable);
+      return make_error(ErrorCode::kInvalidArgument, quoted(path, "' goes through a symbolic link"),
+                        retryable);
     case ENAMETOOLONG:
       return make_error(ErrorCode::kInvalidArgument, std::move(message), retryable);
     case EISDIR:
@@ -131,7 +131,9 @@ std::pair<std::string_view, std::string_view> split_parent(std::string_view path
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
-bool is_reserved(std::string_view name) { return name.substr(0, kReservedPrefix.size()) == kReservedPrefix; }
+bool is_reserved(std::string_view name) {
+  return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
+}
 
 bool etag_matches(std::string_view condition, const std::string& etag) {
   return condition == "*" || condition == etag;
@@ -144,7 +146,8 @@ class DirectoryReader final : public FileReader {
   const FileInfo& info() const override { return info_; }
   Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
     for (;;) {
-      const ssize_t n = ::pread(fd_.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+      const ssize_t n =
+          ::pread(fd_.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno != EINTR) return errno_error(errno, "read", path_, false);
     }
@@ -183,7 +186,8 @@ class DirectoryBackend final : public Backend {
     } else if (errno != ENOENT) {
       return errno_error(errno, "stat", path, true);
     }
-    if (auto status = check_condition(condition, existed, existed ? make_etag(before) : ""); !status.ok()) {
+    if (auto status = check_condition(condition, existed, existed ? make_etag(before) : "");
+        !status.ok()) {
       return status.error();
     }
 
@@ -194,8 +198,8 @@ class DirectoryBackend final : public Backend {
     for (int attempt = 0; attempt < 3 && !file.valid(); ++attempt) {
       temp = std::string(kReservedPrefix) + options_.instance_id + "-" + target_.id + "-" +
              std::to_string(counter_.fetch_add(1)) + ".tmp";
-      file = Fd{::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                         0644)};
+      file = Fd{
+          ::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)};
       if (!file.valid() && errno != EEXIST) break;
     }
     if (!file.valid()) return errno_error(errno, "create temporary file in", parent_path, true);
@@ -231,8 +235,8 @@ class DirectoryBackend final : public Backend {
       if (::linkat(dir, temp.c_str(), dir, std::string(name).c_str(), 0) != 0) {
         const int err = errno;
         if (err == EEXIST) {
-          return fail(make_error(ErrorCode::kPreconditionFailed,
-                                 quoted(path, "' already exists"), false));
+          return fail(
+              make_error(ErrorCode::kPreconditionFailed, quoted(path, "' already exists"), false));
         }
         return fail(errno_error(err, "link", path, true));
       }
@@ -288,8 +292,8 @@ class DirectoryBackend final : public Backend {
       return make_error(ErrorCode::kConflict, quoted(path, "' is a directory"), true);
     }
     if (!S_ISREG(st.st_mode)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        quoted(path, "' goes through a symbolic link"), true);
+      return make_error(ErrorCode::kInvalidArgument, quoted(path, "' goes through a symbolic link"),
+                        true);
     }
     if (auto status = check_condition(condition, true, make_etag(st)); !status.ok()) return status;
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
@@ -343,7 +347,8 @@ class DirectoryBackend final : public Backend {
   Status probe() override {
     auto root = open_root();
     if (!root.ok()) return root.error();
-    const std::string name = std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
+    const std::string name =
+        std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
     const std::string expected = "probe " + std::to_string(counter_.fetch_add(1));
     {
       Fd fd{::openat(root->get(), name.c_str(),
@@ -470,14 +475,16 @@ class DirectoryBackend final : public Backend {
       if (::fstatat(directory.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
         subdirectories.emplace_back(name);
-      } else if (S_ISREG(st.st_mode) && is_reserved(name) && to_system_time(st.st_mtim) < older_than) {
+      } else if (S_ISREG(st.st_mode) && is_reserved(name) &&
+                 to_system_time(st.st_mtim) < older_than) {
         if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
       }
     }
     ::closedir(stream);
     for (const auto& sub : subdirectories) {
       if (budget == 0) return;
-      Fd fd{::openat(directory.get(), sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)};
+      Fd fd{
+          ::openat(directory.get(), sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)};
       if (fd.valid()) sweep(std::move(fd), older_than, budget, removed);
     }
   }
@@ -519,16 +526,21 @@ Result<std::string> expand_mount_path_template(std::string_view path_template,
     }
     const auto close = path_template.find('}', i);
     if (close == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "unterminated placeholder in mount path template '" +
-                            std::string(path_template) + "'");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "unterminated placeholder in mount path template '" + std::string(path_template) + "'");
     }
     const auto name = path_template.substr(i + 1, close - i - 1);
-    if (name == "id") out += target.id;
-    else if (name == "az") out += target.availability_zone;
-    else if (name == "az_id") out += target.availability_zone_id;
-    else if (name == "ip") out += target.ip_address;
-    else if (name == "subnet") out += target.subnet_id;
+    if (name == "id")
+      out += target.id;
+    else if (name == "az")
+      out += target.availability_zone;
+    else if (name == "az_id")
+      out += target.availability_zone_id;
+    else if (name == "ip")
+      out += target.ip_address;
+    else if (name == "subnet")
+      out += target.subnet_id;
     else {
       return make_error(ErrorCode::kInvalidArgument,
                         "unknown placeholder {" + std::string(name) +

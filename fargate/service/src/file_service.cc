@@ -3,9 +3,8 @@
 #include "efsas/service/file_service.h"
 
 #include <charconv>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "efsas/path.h"
 
@@ -22,7 +21,8 @@ Response with_route(Response response, std::string_view route) {
 }
 
 Response method_not_allowed(std::string_view allow, std::string_view route) {
-  Response response = json_error(405, "MethodNotAllowed", "method not allowed; use " + std::string(allow));
+  Response response =
+      json_error(405, "MethodNotAllowed", "method not allowed; use " + std::string(allow));
   response.set_header("Allow", std::string(allow));
   return with_route(std::move(response), route);
 }
@@ -65,17 +65,24 @@ bool is_get_or_head(const std::string& method) { return method == "GET" || metho
 
 int status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kPreconditionFailed: return 412;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kPreconditionFailed:
+      return 412;
     case ErrorCode::kConflict:
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kResourceExhausted: return 507;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kResourceExhausted:
+      return 507;
     case ErrorCode::kPermissionDenied:
     case ErrorCode::kUnavailable:
     case ErrorCode::kTimeout:
-    case ErrorCode::kIo: return 503;
-    default: return 500;
+    case ErrorCode::kIo:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -85,13 +92,14 @@ bool is_failover_error(const Error& error) {
     case ErrorCode::kTimeout:
     case ErrorCode::kIo:
     case ErrorCode::kPermissionDenied:
-    case ErrorCode::kDataLoss: return true;
-    default: return false;
+    case ErrorCode::kDataLoss:
+      return true;
+    default:
+      return false;
   }
 }
 
-FileService::FileService(ServiceOptions options, std::shared_ptr<const Clock> clock,
-                         Logger logger)
+FileService::FileService(ServiceOptions options, std::shared_ptr<const Clock> clock, Logger logger)
     : options_(options), clock_(std::move(clock)), logger_(std::move(logger)) {}
 
 std::shared_ptr<const RoutingTable> FileService::table() const {
@@ -114,7 +122,8 @@ Response FileService::handle_request(const Request& request) const {
       question == std::string::npos ? std::string() : request.target.substr(question + 1);
 
   if (path.starts_with(kFilesPrefix) || path == "/files") {
-    const std::string raw = path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : "";
+    const std::string raw =
+        path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : "";
     auto decoded = percent_decode(raw);
     if (!decoded.ok()) {
       return with_route(json_error(400, "InvalidPath", decoded.error().message), kFileRoute);
@@ -188,7 +197,8 @@ Response FileService::get_file(const Request& request, const std::string& path, 
     const SystemTime modified = truncate_to_seconds(info.modified);
     if (const auto* if_match = request.header("if-match")) {
       if (!etag_list_matches(*if_match, info.etag, false)) {
-        return error_response(make_error(ErrorCode::kPreconditionFailed, "If-Match does not match"), id);
+        return error_response(make_error(ErrorCode::kPreconditionFailed, "If-Match does not match"),
+                              id);
       }
     } else if (const auto* since = request.header("if-unmodified-since")) {
       const auto date = parse_http_date(*since);
@@ -218,9 +228,9 @@ Response FileService::get_file(const Request& request, const std::string& path, 
         (if_range == nullptr || *if_range == info.etag || *if_range == last_modified)) {
       const RangeResult parsed = parse_range(*range_header, info.size);
       if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
-        Response unsatisfiable = json_error(416, "RangeNotSatisfiable",
-                                            "the range is outside the file's " +
-                                                std::to_string(info.size) + " bytes");
+        Response unsatisfiable =
+            json_error(416, "RangeNotSatisfiable",
+                       "the range is outside the file's " + std::to_string(info.size) + " bytes");
         unsatisfiable.set_header("Content-Range", "bytes */" + std::to_string(info.size));
         unsatisfiable.set_header("X-Mount-Target", id);
         unsatisfiable.mount_target = id;
@@ -247,7 +257,8 @@ Response FileService::get_file(const Request& request, const std::string& path, 
                                std::span<char>(response.body.data() + done, length - done));
       if (!n.ok() || *n == 0) {
         failed = true;
-        last_error = id + ": " + (n.ok() ? std::string("file shrank while read") : n.error().to_string());
+        last_error =
+            id + ": " + (n.ok() ? std::string("file shrank while read") : n.error().to_string());
         break;
       }
       done += *n;
@@ -263,8 +274,9 @@ Response FileService::get_file(const Request& request, const std::string& path, 
 
 Response FileService::put_file(const Request& request, const std::string& path) const {
   if (request.body->size() > options_.body_limit) {
-    return json_error(413, "PayloadTooLarge",
-                      "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
+    return json_error(
+        413, "PayloadTooLarge",
+        "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
   }
   WriteCondition condition;
   if (const auto* if_none_match = request.header("if-none-match")) {

@@ -79,8 +79,7 @@ std::size_t HealthChecker::sweep_once() {
   const auto table = service_.table();
   if (!table) return 0;
   const SystemTime cutoff =
-      service_.clock().now() -
-      std::chrono::duration_cast<SystemTime::duration>(options_.sweep_age);
+      service_.clock().now() - std::chrono::duration_cast<SystemTime::duration>(options_.sweep_age);
   std::size_t total = 0;
   for (const auto& entry : table->targets) {
     if (!entry.status->healthy()) continue;

@@ -5,15 +5,13 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 namespace efsas::service {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -62,8 +60,7 @@ const std::string* Response::header(std::string_view name) const {
 Response json_error(int status, std::string_view code, std::string_view message) {
   Response response;
   response.status = status;
-  nlohmann::json body = {{"error",
-                          {{"status", status}, {"code", code}, {"message", message}}}};
+  nlohmann::json body = {{"error", {{"status", status}, {"code", code}, {"message", message}}}};
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   response.set_header("Content-Type", "application/json");
   return response;
@@ -163,9 +160,7 @@ RangeResult parse_range(std::string_view header, std::uint64_t size) {
 bool etag_list_matches(std::string_view header, std::string_view etag, bool weak_ok) {
   header = trim(header);
   if (header == "*") return true;
-  auto opaque = [](std::string_view tag) {
-    return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag;
-  };
+  auto opaque = [](std::string_view tag) { return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag; };
   while (!header.empty()) {
     const auto comma = header.find(',');
     const auto item = trim(header.substr(0, comma));

@@ -38,7 +38,8 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kOverloaded =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
     "Retry-After: 1\r\nContent-Length: 95\r\n\r\n"
-    "{\"error\":{\"status\":503,\"code\":\"Unavailable\",\"message\":\"too many connections; retry later\"}}\n";
+    "{\"error\":{\"status\":503,\"code\":\"Unavailable\",\"message\":\"too many connections; retry "
+    "later\"}}\n";
 
 bool quiet_close_error(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -226,13 +227,12 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (const std::exception& e) {
         response = json_error(500, "Internal", e.what());
       }
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response)]() mutable {
-                   if (!self->handling_) return;  // the 504 went out already
-                   self->handling_ = false;
-                   self->request_timer_.cancel();
-                   self->respond(std::move(response));
-                 });
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        if (!self->handling_) return;  // the 504 went out already
+        self->handling_ = false;
+        self->request_timer_.cancel();
+        self->respond(std::move(response));
+      });
     });
   }
 
@@ -306,9 +306,9 @@ class Session : public std::enable_shared_from_this<Session> {
       SendResult result = SendResult::kDone;
       while (self->remaining_ > 0) {
         auto offset = static_cast<off_t>(self->offset_);
-        const ssize_t n = ::sendfile(socket_fd, file_fd, &offset,
-                                     static_cast<std::size_t>(std::min<std::uint64_t>(
-                                         self->remaining_, kSendfileChunk)));
+        const ssize_t n = ::sendfile(
+            socket_fd, file_fd, &offset,
+            static_cast<std::size_t>(std::min<std::uint64_t>(self->remaining_, kSendfileChunk)));
         if (n > 0) {
           self->offset_ += static_cast<std::uint64_t>(n);
           self->remaining_ -= static_cast<std::uint64_t>(n);
@@ -495,9 +495,9 @@ Status HttpServer::start() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return make_error(ErrorCode::kUnavailable,
-                      "cannot listen on " + impl_->options.address + ":" +
-                          std::to_string(impl_->options.port) + ": " + ec.message());
+    return make_error(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.address + ":" +
+                                                   std::to_string(impl_->options.port) + ": " +
+                                                   ec.message());
   }
   impl_->bound_port = acceptor.local_endpoint().port();
   impl_->do_accept();

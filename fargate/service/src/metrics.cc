@@ -44,9 +44,7 @@ void Metrics::record_request(const std::string& route, const std::string& method
   bytes_out_ += bytes_out;
 }
 
-void Metrics::record_reload(bool success) {
-  (success ? reloads_ : reload_failures_).fetch_add(1);
-}
+void Metrics::record_reload(bool success) { (success ? reloads_ : reload_failures_).fetch_add(1); }
 
 std::string Metrics::render(const RoutingTable* table) const {
   std::ostringstream out;

@@ -2,6 +2,8 @@
 // one file system. Every route and status, atomic overwrites under concurrent readers, a server
 // killed mid-upload, unsafe paths, failover, many clients at once, limits, reload and graceful
 // shutdown. Instantiated per back end (directory_test.cc; see file_service_cases.h).
+#include "file_service_cases.h"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,8 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "file_service_cases.h"
 
 namespace efsas::service::testing {
 namespace {
@@ -48,8 +48,9 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   EXPECT_EQ(range.header("content-range"), "bytes 7-13/14");
   EXPECT_EQ(get("/files/docs/report%201.txt", {{"Range", "bytes=100-"}}).status, 416);
   EXPECT_EQ(get("/files/docs/report%201.txt", {{"If-None-Match", etag2}}).status, 304);
-  EXPECT_EQ(get("/files/docs/report%201.txt",
-                {{"If-Modified-Since", got.header("last-modified")}}).status, 304);
+  EXPECT_EQ(get("/files/docs/report%201.txt", {{"If-Modified-Since", got.header("last-modified")}})
+                .status,
+            304);
 
   EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-None-Match", "*"}}).status, 412);
   EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-Match", etag}}).status, 412);
@@ -86,8 +87,8 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   for (const char* needle :
        {"file_service_requests_total{route=\"/files/{path}\",method=\"PUT\",status=\"201\"",
         "file_service_request_duration_seconds_bucket{route=\"/files/{path}\"",
-        "file_service_sent_bytes_total", "file_service_mount_target_healthy{mount_target=",
-        "file_service_config_generation 1"}) {
+        "file_service_sent_bytes_total",
+        "file_service_mount_target_healthy{mount_target=", "file_service_config_generation 1"}) {
     EXPECT_NE(metrics.find(needle), std::string::npos) << needle;
   }
   EXPECT_EQ(temp_files(), 0u);
@@ -112,18 +113,18 @@ TEST_P(FileServiceIntegration, UnsafePathsAreRejected) {
   write_file(outside.path() / "secret", "secret");
   fs::create_directory_symlink(outside.path(), storage_->data_dir() / "link");
   for (const std::string& path : std::vector<std::string>{
-       std::string("/files/../escape"), std::string("/files/a/../../escape"),
-        std::string("/files/%2e%2e/escape"), std::string("/files/%2E%2E%2Fescape"),
-        std::string("/files/a%00b"), std::string("/files/a//b"),
-        std::string("/files/.efsas-x"), std::string("/files/") + std::string(256, 'n'),
-        std::string("/files/link/secret"), std::string("/files/link/new")}) {
+           std::string("/files/../escape"), std::string("/files/a/../../escape"),
+           std::string("/files/%2e%2e/escape"), std::string("/files/%2E%2E%2Fescape"),
+           std::string("/files/a%00b"), std::string("/files/a//b"), std::string("/files/.efsas-x"),
+           std::string("/files/") + std::string(256, 'n'), std::string("/files/link/secret"),
+           std::string("/files/link/new")}) {
     EXPECT_EQ(put(path, "data").status, 400) << path;
     EXPECT_EQ(get(path).status, 400) << path;
   }
   // Raw request lines too, exactly as a hostile client would send them.
-  const std::string raw =
-      raw_exchange(service_->port(), "GET /files/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n"
-                                     "Connection: close\r\n\r\n");
+  const std::string raw = raw_exchange(service_->port(),
+                                       "GET /files/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n"
+                                       "Connection: close\r\n\r\n");
   EXPECT_TRUE(raw.starts_with("HTTP/1.1 400")) << raw;
   EXPECT_FALSE(fs::exists(outside.path() / "new"));
   EXPECT_FALSE(fs::exists(storage_->data_dir().parent_path() / "escape"));
@@ -156,7 +157,8 @@ TEST_P(FileServiceIntegration, ReadersNeverSeeATornFile) {
     });
   }
   for (int version = 0; version < 40; ++version) {
-    const auto status = put("/files/hot.bin", std::string(kSize, static_cast<char>('B' + version % 20))).status;
+    const auto status =
+        put("/files/hot.bin", std::string(kSize, static_cast<char>('B' + version % 20))).status;
     EXPECT_EQ(status, 204);
   }
   done = true;
@@ -277,8 +279,8 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   start({{"HEADER_TIMEOUT_MS", "300"}, {"MAX_CONNECTIONS", "3"}});
   // A client that never finishes its header is cut off.
   const auto started = std::chrono::steady_clock::now();
-  const std::string slow = raw_exchange(service_->port(), "GET /files/x HTTP/1.1\r\nHo",
-                                        std::chrono::seconds(5));
+  const std::string slow =
+      raw_exchange(service_->port(), "GET /files/x HTTP/1.1\r\nHo", std::chrono::seconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
   EXPECT_EQ(slow.find("200 OK"), std::string::npos);
 
@@ -332,8 +334,9 @@ TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {
   const int busy = connect_loopback(service_->port());
   ASSERT_GE(busy, 0);
   const std::string body(200000, 'g');
-  const std::string header = "PUT /files/inflight HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n";
+  const std::string header =
+      "PUT /files/inflight HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n";
   ::send(busy, header.data(), header.size(), MSG_NOSIGNAL);
   ::send(busy, body.data(), 1000, MSG_NOSIGNAL);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -345,7 +348,8 @@ TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {
   std::string response;
   char buffer[4096];
   ssize_t n = 0;
-  while ((n = ::recv(busy, buffer, sizeof buffer, 0)) > 0) response.append(buffer, static_cast<std::size_t>(n));
+  while ((n = ::recv(busy, buffer, sizeof buffer, 0)) > 0)
+    response.append(buffer, static_cast<std::size_t>(n));
   ::close(busy);
   EXPECT_TRUE(response.starts_with("HTTP/1.1 201")) << response;
   EXPECT_NE(response.find("Connection: close"), std::string::npos) << response;

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,11 +11,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
-
-#include <curl/curl.h>
-#include <nlohmann/json.hpp>
 
 namespace efsas::service::testing {
 namespace fs = std::filesystem;
@@ -111,7 +110,8 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   }
   curl_slist* list = curl_slist_append(nullptr, "Expect:");
   list = curl_slist_append(list, "Content-Type:");
-  for (const auto& [name, value] : headers) list = curl_slist_append(list, (name + ": " + value).c_str());
+  for (const auto& [name, value] : headers)
+    list = curl_slist_append(list, (name + ": " + value).c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);

@@ -16,7 +16,7 @@
 namespace efsas::service::testing {
 
 struct HttpResult {
-  long status = 0;  // 0: no response (connection failed)
+  long status = 0;                             // 0: no response (connection failed)
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string header(const std::string& name) const {

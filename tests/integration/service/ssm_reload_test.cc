@@ -1,13 +1,12 @@
 // file-service reading its mount-target list from SSM Parameter Store (moto_server): a new
 // generation becomes active without a restart, a malformed one and an outage keep the last good
 // list, SIGHUP polls at once.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <memory>
-#include <string>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "efsas/aws/client.h"
 #include "efsas/aws/http.h"
@@ -67,7 +66,9 @@ TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
   publish(storage_->list_document(2, 2));
   ASSERT_TRUE(eventually([&] { return generation() == 2; })) << service_->log();
   EXPECT_EQ(service_->process().pid(), pid);
-  EXPECT_EQ(nlohmann::json::parse(http("GET", service_->url("/targets")).body)["mount_targets"].size(), 2u);
+  EXPECT_EQ(
+      nlohmann::json::parse(http("GET", service_->url("/targets")).body)["mount_targets"].size(),
+      2u);
   EXPECT_EQ(http("GET", service_->url("/files/a.txt")).body, "a");
 
   publish("{\"schema_version\": 1, \"generation\": \"three\"}");

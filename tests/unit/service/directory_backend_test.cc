@@ -2,6 +2,7 @@
 // symbolic links that must not be followed, temp-file clean-up, probes and sweeps.
 #include "efsas/service/directory_backend.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "efsas/path.h"
 #include "efsas/testing/process.h"
@@ -25,8 +24,8 @@ using efsas::testing::TempDir;
 using efsas::testing::write_file;
 
 MountTarget target() {
-  return MountTarget{"fsmt-0123456789abcdef0", "ap-northeast-1a", "apne1-az4",
-                     "subnet-0123456789abcdef0", "10.0.1.25", "available"};
+  return MountTarget{"fsmt-0123456789abcdef0",   "ap-northeast-1a", "apne1-az4",
+                     "subnet-0123456789abcdef0", "10.0.1.25",       "available"};
 }
 
 // A body that fails after handing out some bytes, like a client that disconnects mid-upload.
@@ -180,7 +179,8 @@ TEST_F(DirectoryBackendTest, SymbolicLinksAreNeverFollowed) {
 }
 
 TEST_F(DirectoryBackendTest, ListPaginatesAndHidesTempFiles) {
-  for (const char* name : {"b", "a", "d", "c", "e"}) ASSERT_TRUE(put(std::string("dir/") + name, name).ok());
+  for (const char* name : {"b", "a", "d", "c", "e"})
+    ASSERT_TRUE(put(std::string("dir/") + name, name).ok());
   ASSERT_TRUE(backend_->make_directories("dir/sub").ok());
   write_file(dir_.path() / "dir" / (std::string(kReservedPrefix) + "left-over"), "x");
 
@@ -209,7 +209,8 @@ TEST_F(DirectoryBackendTest, BackEndsSharingAFileSystemWriteConcurrently) {
   // Two mount targets of one file system in one process: their temporary files must not clash.
   MountTarget other = target();
   other.id = "fsmt-0123456789abcdef1";
-  auto second = make_directory_backend(other, DirectoryBackendOptions{dir_.path().string(), "test1"});
+  auto second =
+      make_directory_backend(other, DirectoryBackendOptions{dir_.path().string(), "test1"});
   std::atomic<int> failures{0};
   std::vector<std::thread> writers;
   for (int t = 0; t < 6; ++t) {

@@ -3,11 +3,11 @@
 // conditional requests, unsafe paths, listing, failover and the 503/507 answers.
 #include "efsas/service/file_service.h"
 
-#include <filesystem>
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "efsas/service/directory_backend.h"
 #include "efsas/testing/process.h"
@@ -27,9 +27,9 @@ MountTargetList make_list(int count, std::uint64_t generation) {
   list.updated_at = "2026-11-25T19:30:00.000Z";
   for (int i = 0; i < count; ++i) {
     const std::string n = std::to_string(i);
-    list.mount_targets.push_back(MountTarget{"fsmt-0000000000000000" + n, "ap-northeast-1" + std::string(1, static_cast<char>('a' + i)),
-                                             "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n,
-                                             "available"});
+    list.mount_targets.push_back(MountTarget{
+        "fsmt-0000000000000000" + n, "ap-northeast-1" + std::string(1, static_cast<char>('a' + i)),
+        "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n, "available"});
   }
   return list;
 }
@@ -45,16 +45,21 @@ Request request(std::string method, std::string target, std::string body = "") {
 // A back end whose every call fails with one error, to check how the service maps errors.
 class FailingBackend final : public Backend {
  public:
-  FailingBackend(MountTarget target, Error error) : target_(std::move(target)), error_(std::move(error)) {}
+  FailingBackend(MountTarget target, Error error)
+      : target_(std::move(target)), error_(std::move(error)) {}
   const MountTarget& target() const override { return target_; }
-  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return error_; }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
+    return error_;
+  }
   Result<std::unique_ptr<FileReader>> open(std::string_view) override { return error_; }
   Result<FileInfo> stat(std::string_view) override { return error_; }
   Status remove(std::string_view, const WriteCondition&) override { return error_; }
   Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return error_; }
   Status make_directories(std::string_view) override { return error_; }
   Status probe() override { return error_; }
-  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override { return error_; }
+  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
+    return error_;
+  }
 
  private:
   MountTarget target_;
@@ -158,7 +163,8 @@ TEST_F(FileServiceTest, RangesAndConditionalReads) {
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", earlier}}).status, 200);
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-unmodified-since", earlier}}).status, 412);
   // A stale If-Range sends the whole file.
-  Response stale = call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", "\"old\""}});
+  Response stale =
+      call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", "\"old\""}});
   EXPECT_EQ(stale.status, 200);
   EXPECT_EQ(stale.body, "0123456789");
   Response fresh = call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", etag}});
@@ -182,9 +188,9 @@ TEST_F(FileServiceTest, ConditionalWrites) {
 TEST_F(FileServiceTest, UnsafePathsAreRejectedAndWriteNothing) {
   for (const std::string& target : std::vector<std::string>{
            "/files/%2e%2e/escape", "/files/a/%2E%2E/%2e%2e/escape", "/files/../escape",
-        "/files/a%00b", "/files/a//b", "/files/.efsas-temp", "/files/%zz",
-        "/files/a%2f%2e%2e%2f%2e%2e%2fescape", "/files/" + std::string(300, 'n'),
-        "/files/%01ctl"}) {
+           "/files/a%00b", "/files/a//b", "/files/.efsas-temp", "/files/%zz",
+           "/files/a%2f%2e%2e%2f%2e%2e%2fescape", "/files/" + std::string(300, 'n'),
+           "/files/%01ctl"}) {
     Response response = call("PUT", target, "data");
     EXPECT_EQ(response.status, 400) << target;
     EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["status"], 400) << target;
@@ -216,7 +222,8 @@ TEST_F(FileServiceTest, ServiceRoutesAndMethods) {
   EXPECT_EQ(doc["mount_targets"][0]["healthy"], true);
   Response metrics = call("GET", "/metrics");
   EXPECT_NE(metrics.body.find("file_service_config_generation 1"), std::string::npos);
-  EXPECT_NE(metrics.body.find("file_service_mount_target_healthy{mount_target=\"fsmt-00000000000000000\""),
+  EXPECT_NE(metrics.body.find(
+                "file_service_mount_target_healthy{mount_target=\"fsmt-00000000000000000\""),
             std::string::npos);
   EXPECT_EQ(call("GET", "/nope").status, 404);
   Response post = call("POST", "/files/x", "y");
@@ -230,7 +237,8 @@ TEST_F(FileServiceTest, ServiceRoutesAndMethods) {
 }
 
 TEST_F(FileServiceTest, ListingPaginates) {
-  for (const char* name : {"c", "a", "b"}) ASSERT_EQ(call("PUT", std::string("/files/l/") + name, "x").status, 201);
+  for (const char* name : {"c", "a", "b"})
+    ASSERT_EQ(call("PUT", std::string("/files/l/") + name, "x").status, 201);
   Response first = call("GET", "/files/l/?limit=2");
   ASSERT_EQ(first.status, 200) << first.body;
   auto doc = nlohmann::json::parse(first.body);

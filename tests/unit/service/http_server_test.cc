@@ -4,6 +4,7 @@
 #include "efsas/service/http_server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,8 +16,6 @@
 #include <mutex>
 #include <string>
 
-#include <gtest/gtest.h>
-
 namespace efsas::service {
 namespace {
 
@@ -25,9 +24,8 @@ MountTargetList one_target() {
   list.file_system_id = "fs-0123456789abcdef0";
   list.generation = 1;
   list.updated_at = "2026-11-25T19:30:00.000Z";
-  list.mount_targets.push_back(MountTarget{"fsmt-00000000000000000", "ap-northeast-1a",
-                                           "apne1-az1", "subnet-00000000", "10.0.0.1",
-                                           "available"});
+  list.mount_targets.push_back(MountTarget{"fsmt-00000000000000000", "ap-northeast-1a", "apne1-az1",
+                                           "subnet-00000000", "10.0.0.1", "available"});
   return list;
 }
 
@@ -36,7 +34,9 @@ class HangingBackend final : public Backend {
  public:
   explicit HangingBackend(MountTarget target) : target_(std::move(target)) {}
   const MountTarget& target() const override { return target_; }
-  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return hang(); }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
+    return hang();
+  }
   Result<std::unique_ptr<FileReader>> open(std::string_view) override { return hang(); }
   Result<FileInfo> stat(std::string_view) override { return hang(); }
   Status remove(std::string_view, const WriteCondition&) override { return hang(); }

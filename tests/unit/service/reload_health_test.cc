@@ -1,11 +1,11 @@
 // The reloader (new generations applied, older ones and bad documents ignored, outages keep the
 // last good list) and the health checker (K failures down, M successes up, a hung probe counts as
 // failed without piling up threads), with a scripted list source and scripted back ends.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-
-#include <gtest/gtest.h>
 
 #include "efsas/service/config_reload.h"
 #include "efsas/service/health_checker.h"
@@ -21,8 +21,8 @@ MountTargetList make_list(int count, std::uint64_t generation) {
   for (int i = 0; i < count; ++i) {
     const std::string n = std::to_string(i);
     list.mount_targets.push_back(MountTarget{"fsmt-0000000000000000" + n, "ap-northeast-1a",
-                                             "apne1-az" + n, "subnet-0000000" + n,
-                                             "10.0.1." + n, "available"});
+                                             "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n,
+                                             "available"});
   }
   return list;
 }
@@ -49,11 +49,15 @@ class ProbeBackend final : public Backend {
  public:
   explicit ProbeBackend(MountTarget target) : target_(std::move(target)) {}
   const MountTarget& target() const override { return target_; }
-  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override { return unused(); }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
+    return unused();
+  }
   Result<std::unique_ptr<FileReader>> open(std::string_view) override { return unused(); }
   Result<FileInfo> stat(std::string_view) override { return unused(); }
   Status remove(std::string_view, const WriteCondition&) override { return unused(); }
-  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return unused(); }
+  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override {
+    return unused();
+  }
   Status make_directories(std::string_view) override { return unused(); }
   Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
     return std::size_t{0};

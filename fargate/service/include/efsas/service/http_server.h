@@ -22,7 +22,7 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
   int io_threads = 1;
   int worker_threads = 8;
-  std::size_t max_connections = 4096;  // more are answered 503 and closed
+  std::size_t max_connections = 4096;                // more are answered 503 and closed
   std::chrono::milliseconds header_timeout{10000};   // whole request header
   std::chrono::milliseconds body_timeout{60000};     // whole request body
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
