@@ -244,26 +244,7 @@ class NfsBackend final : public Backend {
       const std::string name =
           std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
       const std::string expected = "probe " + std::to_string(++probe_counter_);
-      // Written in place, not through a temporary file: the probe leaves only its own name,
-      // and for the shortest time (one exclusive create; a left-over file is removed first).
-      Status created = lease->create_file(name, expected);
-      if (!created.ok() && created.error().code == ErrorCode::kAlreadyExists) {
-        if (Status removed = lease->remove(name); !removed.ok()) return removed;
-        created = lease->create_file(name, expected);
-      }
-      if (!created.ok()) return created;
-      auto file = lease->open_read(name);
-      if (!file.ok()) return file.error();
-      std::string back(expected.size() + 1, '\0');
-      auto n = file->read_at(0, back);
-      if (!n.ok()) return n.error();
-      back.resize(*n);
-      if (Status closed = file->close(); !closed.ok()) return closed;
-      if (Status removed = lease->remove(name); !removed.ok()) return removed;
-      if (back != expected) {
-        return make_error(ErrorCode::kDataLoss, "nfs probe read back different bytes");
-      }
-      return {};
+      return lease->write_read_probe(name, expected);
     });
   }
 

@@ -118,9 +118,11 @@ class Session {
   // context survives. A failure is retryable only if the real name cannot have changed.
   Result<PutResult> put(std::string_view path, const BodyReader& body, PutMode mode);
   Result<PutResult> put(std::string_view path, std::string_view data, PutMode mode);
-  // Creates a new file with this content directly under its name (no temporary file, so not
-  // atomic): kAlreadyExists if the name exists. For the service's own probe files.
-  Status create_file(std::string_view path, std::string_view data);
+  // Creates a file of that name, removes the name, writes `data` and reads it back through the
+  // still open file: the health probe (OPEN, REMOVE, WRITE, READ, CLOSE), whose name is
+  // visible for one round trip. A file left by an earlier probe is replaced. kDataLoss if
+  // other bytes come back.
+  Status write_read_probe(std::string_view path, std::string_view data);
   Status remove(std::string_view path);
   // mkdir -p; existing directories are fine.
   Status make_directories(std::string_view path);
