@@ -30,7 +30,7 @@ packages=(
   nfs-ganesha nfs-ganesha-vfs
   libfuse3-dev fuse3
   busybox-static
-  wrk hyperfine nginx fd-find python3-matplotlib
+  wrk hyperfine nginx fd-find gunicorn python3-flask python3-matplotlib
   shellcheck
 )
 
