@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,12 +40,15 @@ class NfsFileService : public ::testing::Test {
   HttpResult put(const std::string& path, const std::string& body) {
     return http("PUT", url(path), body);
   }
-  bool target_healthy(const std::string& id) {
-    const auto targets = nlohmann::json::parse(get("/targets").body);
+  // The target's health as /targets reports it; nullopt when the service did not answer (a
+  // busy machine), so that neither "up" nor "down" is concluded from a failed request.
+  std::optional<bool> target_healthy(const std::string& id) {
+    const auto targets = nlohmann::json::parse(get("/targets").body, nullptr, false);
+    if (targets.is_discarded() || !targets.contains("mount_targets")) return std::nullopt;
     for (const auto& t : targets["mount_targets"]) {
-      if (t["id"] == id) return t["healthy"];
+      if (t["id"] == id) return t["healthy"].get<bool>();
     }
-    return false;
+    return std::nullopt;
   }
 
   NfsStorage storage_;
@@ -115,6 +119,18 @@ TEST_F(NfsFileService, KillingOneServerMidLoadFailsNoGetAndItComesBack) {
   std::vector<std::string> failures;
   std::mutex mutex;
   std::vector<std::thread> readers;
+  // Joined however the test body ends: a joinable thread destroyed would abort the binary and
+  // leave its servers running.
+  struct JoinAll {
+    std::atomic<bool>& done;
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+      done = true;
+      for (auto& thread : threads) {
+        if (thread.joinable()) thread.join();
+      }
+    }
+  } join_all{done, readers};
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&, r] {
       for (int i = r; !done; i = (i + 7) % kFiles) {
@@ -131,12 +147,12 @@ TEST_F(NfsFileService, KillingOneServerMidLoadFailsNoGetAndItComesBack) {
   std::this_thread::sleep_for(milliseconds(300));
   const std::string down = storage_.target_id(1);
   storage_.make_unavailable(1);
-  EXPECT_TRUE(eventually([&] { return !target_healthy(down); })) << get("/targets").body;
+  EXPECT_TRUE(eventually([&] { return target_healthy(down) == false; })) << get("/targets").body;
   const int reads_while_down = reads.load();
   std::this_thread::sleep_for(milliseconds(500));
   EXPECT_GT(reads.load(), reads_while_down) << "reads stalled while a target was down";
   storage_.restore(1);
-  EXPECT_TRUE(eventually([&] { return target_healthy(down); })) << get("/targets").body;
+  EXPECT_TRUE(eventually([&] { return target_healthy(down) == true; })) << get("/targets").body;
   std::this_thread::sleep_for(milliseconds(300));
   done = true;
   for (auto& reader : readers) reader.join();
@@ -171,13 +187,13 @@ TEST_F(NfsFileService, AHungServerMakesRequestsFailOverAfterTheTimeoutNeverHang)
     EXPECT_NE(got.header("x-mount-target"), hung);
     EXPECT_LT(took, milliseconds(4000)) << path;
   }
-  EXPECT_TRUE(eventually([&] { return !target_healthy(hung); })) << get("/targets").body;
+  EXPECT_TRUE(eventually([&] { return target_healthy(hung) == false; })) << get("/targets").body;
   // Once it is marked down, requests go elsewhere at once.
   const auto start_time = steady_clock::now();
   EXPECT_EQ(get(paths.front()).status, 200);
   EXPECT_LT(steady_clock::now() - start_time, milliseconds(500));
   storage_.resume(2);
-  EXPECT_TRUE(eventually([&] { return target_healthy(hung); }, std::chrono::seconds(15)))
+  EXPECT_TRUE(eventually([&] { return target_healthy(hung) == true; }, std::chrono::seconds(15)))
       << get("/targets").body;
   EXPECT_EQ(get(paths.front()).header("x-mount-target"), hung);
 }
