@@ -3,6 +3,9 @@
 PRESET ?= dev
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
+# ccache (used when installed) may reuse objects compiled in another clone of the repository.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 
 .PHONY: all deps build release demo test test-unit test-property test-integration coverage bench \
         format lint clean
