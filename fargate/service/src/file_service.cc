@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "efsas/path.h"
+#include "efsas/service/status_page.h"
 
 namespace efsas::service {
 namespace {
@@ -133,6 +134,16 @@ Response FileService::handle_request(const Request& request) const {
       return with_route(list_directory(request, *decoded, query), kListRoute);
     }
     return with_route(handle_file(request, *decoded), kFileRoute);
+  }
+  if (path == "/") {
+    if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", path);
+    Response response;
+    response.status = 200;
+    response.body = std::string(status_page_html());
+    response.set_header("Content-Type", "text/html; charset=utf-8");
+    response.set_header("Cache-Control", "no-store");
+    response.head = request.method == "HEAD";
+    return with_route(std::move(response), path);
   }
   if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/targets") {
     if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", path);
@@ -437,6 +448,9 @@ Response FileService::targets() const {
       item["subnet_id"] = entry.target.subnet_id;
       item["ip_address"] = entry.target.ip_address;
       item["state"] = entry.target.state;
+      const Metrics::TargetLatency latency = metrics_->target_latency(entry.target.id);
+      item["timed_requests"] = latency.count;
+      item["request_seconds_total"] = latency.sum_seconds;
       list.push_back(std::move(item));
     }
   }

@@ -40,8 +40,19 @@ void Metrics::record_request(const std::string& route, const std::string& method
   }
   ++histogram.count;
   histogram.sum += seconds;
+  if (!target.empty()) {
+    TargetLatency& per_target = target_latency_[target];
+    ++per_target.count;
+    per_target.sum_seconds += seconds;
+  }
   bytes_in_ += bytes_in;
   bytes_out_ += bytes_out;
+}
+
+Metrics::TargetLatency Metrics::target_latency(const std::string& target) const {
+  std::lock_guard lock(mutex_);
+  const auto found = target_latency_.find(target);
+  return found == target_latency_.end() ? TargetLatency{} : found->second;
 }
 
 void Metrics::record_reload(bool success) { (success ? reloads_ : reload_failures_).fetch_add(1); }

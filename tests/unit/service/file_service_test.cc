@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -234,6 +235,50 @@ TEST_F(FileServiceTest, ServiceRoutesAndMethods) {
   ASSERT_EQ(call("PUT", "/files/d/f", "x").status, 201);
   EXPECT_EQ(call("GET", "/files/d").status, 409);
   EXPECT_EQ(call("PUT", "/files/d", "x").status, 409);
+}
+
+TEST_F(FileServiceTest, StatusPageIsSelfContainedHtmlThatPollsTargets) {
+  Response page = call("GET", "/");
+  EXPECT_EQ(page.status, 200);
+  ASSERT_NE(page.header("Content-Type"), nullptr);
+  EXPECT_TRUE(page.header("Content-Type")->starts_with("text/html"));
+  ASSERT_NE(page.header("Cache-Control"), nullptr);
+  EXPECT_EQ(*page.header("Cache-Control"), "no-store");
+  EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(page.body.find("fetch(\"/targets\""), std::string::npos);
+  // No external assets: nothing is loaded from another origin.
+  EXPECT_EQ(page.body.find("http://"), std::string::npos);
+  EXPECT_EQ(page.body.find("https://"), std::string::npos);
+  EXPECT_EQ(page.body.find(" src="), std::string::npos);
+  Response head = call("HEAD", "/");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.head);
+  EXPECT_EQ(head.content_length(), page.body.size());
+  Response post = call("POST", "/", "x");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(*post.header("Allow"), "GET, HEAD");
+}
+
+TEST_F(FileServiceTest, TargetsReportEachTargetsRequestTime) {
+  const std::string first = "fsmt-00000000000000000";
+  service_.metrics().record_request("/files/{path}", "GET", 200, first, 0, 5,
+                                    std::chrono::milliseconds(4));
+  service_.metrics().record_request("/files/{path}", "PUT", 201, first, 5, 0,
+                                    std::chrono::milliseconds(6));
+  service_.metrics().record_request("/healthz", "GET", 200, "", 0, 2,
+                                    std::chrono::milliseconds(50));
+  const auto doc = nlohmann::json::parse(call("GET", "/targets").body);
+  const auto& targets = doc["mount_targets"];
+  ASSERT_EQ(targets.size(), 3u);
+  for (const auto& target : targets) {
+    if (target["id"] == first) {
+      EXPECT_EQ(target["timed_requests"], 2);
+      EXPECT_NEAR(target["request_seconds_total"].get<double>(), 0.010, 1e-9);
+    } else {
+      EXPECT_EQ(target["timed_requests"], 0);
+      EXPECT_EQ(target["request_seconds_total"].get<double>(), 0.0);
+    }
+  }
 }
 
 TEST_F(FileServiceTest, ListingPaginates) {

@@ -30,6 +30,13 @@ class Metrics {
   std::uint64_t reload_failures() const { return reload_failures_.load(); }
   std::uint64_t reloads() const { return reloads_.load(); }
 
+  // Requests a mount target answered and the seconds they took in all (for /targets).
+  struct TargetLatency {
+    std::uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  TargetLatency target_latency(const std::string& target) const;
+
   // The whole exposition, including per-target health from `table` (may be null).
   std::string render(const RoutingTable* table) const;
 
@@ -42,6 +49,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int, std::string>, std::uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
+  std::map<std::string, TargetLatency> target_latency_;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   std::atomic<std::uint64_t> reloads_{0};
