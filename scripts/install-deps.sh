@@ -31,6 +31,7 @@ packages=(
   libfuse3-dev fuse3
   busybox-static
   wrk hyperfine nginx fd-find gunicorn python3-flask python3-matplotlib
+  chromium
   shellcheck
 )
 
