@@ -20,13 +20,13 @@ constexpr std::string_view kPage = R"html(<!doctype html>
   th, td { padding: 8px 10px; text-align: left; border-bottom: 1px solid #e4e6ea; }
   th { background: #eef0f3; font-weight: 600; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  td:nth-child(-n+2) { white-space: nowrap; }
+  td:first-child { white-space: nowrap; }
   .badge { display: inline-block; min-width: 44px; text-align: center; padding: 2px 8px;
            border-radius: 10px; font-weight: 700; color: #fff; }
   tr[data-health="up"] .badge { background: #1f9d55; }
   tr[data-health="down"] .badge { background: #cc1f1a; }
   tr[data-health="down"] { background: #fdecea; }
-  .err { color: #a00; font-size: 12px; }
+  .err { color: #a00; font-size: 12px; min-width: 200px; overflow-wrap: anywhere; }
   #problem { color: #a00; margin-top: 12px; }
 </style>
 </head>
