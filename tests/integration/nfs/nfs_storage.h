@@ -17,8 +17,6 @@ class NfsStorage final : public StorageFixture {
   std::string name() const override { return "nfs"; }
   std::map<std::string, std::string> env() const override;
   std::filesystem::path data_dir() const override { return cluster_.export_dir(); }
-  std::string list_document(std::uint64_t generation, int count = 3) const override;
-  std::string target_id(int index) const override;
   // A killed server: every call to it fails at once.
   void make_unavailable(int index) override;
   void restore(int index) override;

@@ -18,6 +18,28 @@
 namespace efsas::service::testing {
 namespace fs = std::filesystem;
 
+std::string StorageFixture::target_id(int index) const {
+  return "fsmt-0000000000000000" + std::to_string(index);
+}
+
+std::string StorageFixture::list_document(std::uint64_t generation, int count) const {
+  nlohmann::json targets = nlohmann::json::array();
+  for (int i = 0; i < count; ++i) {
+    targets.push_back({{"id", target_id(i)},
+                       {"availability_zone", std::string("ap-northeast-1") + "acd"[i % 3]},
+                       {"availability_zone_id", "apne1-az" + std::to_string(i + 1)},
+                       {"subnet_id", "subnet-0000000" + std::to_string(i)},
+                       {"ip_address", "10.0." + std::to_string(i) + ".10"},
+                       {"state", "available"}});
+  }
+  return nlohmann::json{{"schema_version", 1},
+                        {"file_system_id", "fs-0123456789abcdef0"},
+                        {"generation", generation},
+                        {"updated_at", "2026-11-25T19:30:00.000Z"},
+                        {"mount_targets", targets}}
+      .dump();
+}
+
 namespace {
 
 std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -53,26 +75,6 @@ class DirectoryStorage final : public StorageFixture {
             {"MOUNT_PATH_TEMPLATE", (dir_.path() / "roots" / "{id}").string()}};
   }
   fs::path data_dir() const override { return dir_.path() / "data"; }
-  std::string target_id(int index) const override {
-    return "fsmt-0000000000000000" + std::to_string(index);
-  }
-  std::string list_document(std::uint64_t generation, int count) const override {
-    nlohmann::json targets = nlohmann::json::array();
-    for (int i = 0; i < count; ++i) {
-      targets.push_back({{"id", target_id(i)},
-                         {"availability_zone", std::string("ap-northeast-1") + "acd"[i % 3]},
-                         {"availability_zone_id", "apne1-az" + std::to_string(i + 1)},
-                         {"subnet_id", "subnet-0000000" + std::to_string(i)},
-                         {"ip_address", "10.0." + std::to_string(i) + ".10"},
-                         {"state", "available"}});
-    }
-    return nlohmann::json{{"schema_version", 1},
-                          {"file_system_id", "fs-0123456789abcdef0"},
-                          {"generation", generation},
-                          {"updated_at", "2026-11-25T19:30:00.000Z"},
-                          {"mount_targets", targets}}
-        .dump();
-  }
   void make_unavailable(int index) override { fs::remove(root(index)); }
   void restore(int index) override {
     std::error_code ec;

@@ -45,9 +45,10 @@ class StorageFixture {
   virtual std::map<std::string, std::string> env() const = 0;
   // Where the file system's files can be inspected directly.
   virtual std::filesystem::path data_dir() const = 0;
-  // The mount-target list document (generation as given) naming the first `count` targets.
-  virtual std::string list_document(std::uint64_t generation, int count = 3) const = 0;
-  virtual std::string target_id(int index) const = 0;
+  // The mount-target list document (generation as given) naming the first `count` targets;
+  // target i is in AZ i % 3 with address 10.0.i.10, whatever the back end.
+  std::string list_document(std::uint64_t generation, int count = 3) const;
+  std::string target_id(int index) const;
   // Makes one mount target fail every operation, and brings it back.
   virtual void make_unavailable(int index) = 0;
   virtual void restore(int index) = 0;
