@@ -1,7 +1,6 @@
 // NfsStorage: GaneshaCluster behind file-service's StorageFixture interface.
 #include "nfs_storage.h"
 
-
 namespace efsas::service::testing {
 
 NfsStorage::NfsStorage() = default;
