@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "efsas/testing/latencyfs.h"
 #include "efsas/testing/process.h"
 #include "tree_helpers.h"
 
@@ -86,8 +87,7 @@ TEST(CounterTest, StatFallbackForUnknownTypesGivesTheSameCounts) {
 // A real file system that reports every entry as DT_UNKNOWN: tools/latencyfs --unknown-dtype
 // over FUSE (skipped where FUSE is not available).
 TEST(CounterTest, FileSystemReportingUnknownTypesIsStatted) {
-  const auto latencyfs = efsas::testing::binary_dir() / "tools/latencyfs/latencyfs";
-  if (::access("/dev/fuse", R_OK | W_OK) != 0 || ::access(latencyfs.c_str(), X_OK) != 0) {
+  if (!efsas::testing::LatencyFsMount::supported()) {
     GTEST_SKIP() << "FUSE or latencyfs not available";
   }
   efsas::testing::TempDir dir;
@@ -96,33 +96,24 @@ TEST(CounterTest, FileSystemReportingUnknownTypesIsStatted) {
   make_dir(backing);
   make_dir(mount);
   build_mixed_tree(backing);
-  struct stat before {};
-  ASSERT_EQ(::stat(mount.c_str(), &before), 0);
-  efsas::testing::ProcessOptions options;
-  options.argv = {latencyfs.string(), backing.string(),  mount.string(),
-                  "--latency-us=0",   "--unknown-dtype", "-f"};
-  options.log_file = dir.path() / "latencyfs.log";
-  efsas::testing::Process fs(options);
-  struct stat now {};
-  for (int i = 0; i < 500 && ::stat(mount.c_str(), &now) == 0 && now.st_dev == before.st_dev; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CountResult r;
+  {
+    efsas::testing::LatencyFsMount fs(backing, mount, {"--latency-us=0", "--unknown-dtype"});
+    ASSERT_TRUE(fs.mounted()) << "latencyfs did not mount: " << fs.log();
+    // Show that the stat fallback is what this exercises: the mount really reports DT_UNKNOWN.
+    DIR* listing = ::opendir(mount.c_str());
+    ASSERT_NE(listing, nullptr);
+    int known = 0;
+    int entries = 0;
+    while (const struct dirent* e = ::readdir(listing)) {
+      ++entries;
+      if (e->d_type != DT_UNKNOWN) ++known;
+    }
+    ::closedir(listing);
+    EXPECT_GT(entries, 2);
+    EXPECT_EQ(known, 0);
+    r = count(mount);
   }
-  ASSERT_NE(now.st_dev, before.st_dev) << "latencyfs did not mount: " << fs.log();
-  // Show that the stat fallback is what this exercises: the mount really reports DT_UNKNOWN.
-  DIR* listing = ::opendir(mount.c_str());
-  ASSERT_NE(listing, nullptr);
-  int known = 0;
-  int entries = 0;
-  while (const struct dirent* e = ::readdir(listing)) {
-    ++entries;
-    if (e->d_type != DT_UNKNOWN) ++known;
-  }
-  ::closedir(listing);
-  EXPECT_GT(entries, 2);
-  EXPECT_EQ(known, 0);
-  const CountResult r = count(mount);
-  const auto unmount = efsas::testing::run_command({"fusermount3", "-u", mount.string()});
-  EXPECT_EQ(unmount.status, 0) << unmount.output;
   EXPECT_EQ(r.counts, reference_count(backing).counts);
   EXPECT_EQ(r.errors, 0U);
 }
