@@ -67,6 +67,7 @@ struct Config {
   int temp_sweep_interval_seconds = 600;
   int temp_max_age_seconds = 3600;
   bool access_log = true;
+  bool inline_local_io = true;
   std::string log_level = "info";
 };
 
@@ -136,7 +137,8 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       env_number(env, "TEMP_SWEEP_INTERVAL_SECONDS", &config->temp_sweep_interval_seconds,
                  &error) &&
       env_number(env, "TEMP_MAX_AGE_SECONDS", &config->temp_max_age_seconds, &error) &&
-      env_bool(env, "ACCESS_LOG", &config->access_log, &error);
+      env_bool(env, "ACCESS_LOG", &config->access_log, &error) &&
+      env_bool(env, "INLINE_LOCAL_IO", &config->inline_local_io, &error);
   if (!numbers_ok) {
     std::fprintf(stderr, "file-service: %s\n", error.c_str());
     return 2;
@@ -178,6 +180,9 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       "--temp-max-age-seconds", config->temp_max_age_seconds,
       "TEMP_MAX_AGE_SECONDS: age after which a temporary file counts as left by a crash");
   app.add_option("--access-log", config->access_log, "ACCESS_LOG (true|false)");
+  app.add_option("--inline-local-io", config->inline_local_io,
+                 "INLINE_LOCAL_IO (true|false): handle requests on the network threads when "
+                 "every mount-target directory is on a local disk");
   app.add_option("--log-level", config->log_level, "LOG_LEVEL");
   try {
     app.parse(argc, argv);
@@ -306,6 +311,7 @@ int main(int argc, char** argv) {
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   server_options.access_log = config.access_log;
+  server_options.inline_local_io = config.inline_local_io;
   efsas::service::HttpServer server(server_options, service, logger);
   if (auto started = server.start(); !started.ok()) {
     logger.error("cannot start the HTTP server", {{"error", started.error().to_string()}});

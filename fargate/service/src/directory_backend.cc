@@ -6,14 +6,18 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -58,6 +62,24 @@ std::string quoted(std::string_view path, std::string_view rest) {
   out += '\'';
   out += rest;
   return out;
+}
+
+// File systems on a local disk or in memory, whose calls cannot wait on a network. Anything
+// else (NFS, FUSE, SMB, Ceph, 9p, ...) counts as remote.
+bool is_local_file_system(decltype(statfs::f_type) type) {
+  switch (static_cast<std::uint64_t>(type)) {
+    case 0xEF53:      // ext2, ext3, ext4
+    case 0x58465342:  // xfs
+    case 0x9123683E:  // btrfs
+    case 0x01021994:  // tmpfs
+    case 0x858458F6:  // ramfs
+    case 0x794C7630:  // overlayfs (a container's root on local disk)
+    case 0xF2F52010:  // f2fs
+    case 0x2FC12FC1:  // zfs
+      return true;
+    default:
+      return false;
+  }
 }
 
 // What an errno means to the service (see the table in backend.h).
@@ -344,9 +366,16 @@ class DirectoryBackend final : public Backend {
     return {};
   }
 
+  bool local() const override { return local_.load(std::memory_order_relaxed); }
+
   Status probe() override {
     auto root = open_root();
     if (!root.ok()) return root.error();
+    // Learnt here, where a hung network mount is bounded by the health check's timeout, and
+    // re-learnt on every probe, so a directory mounted over later is noticed.
+    struct statfs fs {};
+    local_.store(::fstatfs(root->get(), &fs) == 0 && is_local_file_system(fs.f_type),
+                 std::memory_order_relaxed);
     const std::string name =
         std::string(kReservedPrefix) + "probe-" + options_.instance_id + "-" + target_.id;
     const std::string expected = "probe " + std::to_string(counter_.fetch_add(1));
@@ -384,16 +413,50 @@ class DirectoryBackend final : public Backend {
   }
 
  private:
-  Result<Fd> open_root() const {
-    Fd fd{::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (!fd.valid()) {
-      const int err = errno;
-      return make_error(ErrorCode::kUnavailable,
-                        "mount target " + target_.id + " root '" + options_.root +
-                            "' cannot be opened: " + std::strerror(err),
-                        true);
+  // The root directory, open. The descriptor is kept between operations, but every operation
+  // first checks with one stat that the root path still names that directory, so a directory
+  // that disappears or is remounted is noticed at once.
+  struct Root {
+    Fd fd;
+    dev_t device = 0;
+    ino_t inode = 0;
+  };
+  class RootRef {
+   public:
+    explicit RootRef(std::shared_ptr<const Root> root) : root_(std::move(root)) {}
+    int get() const { return root_->fd.get(); }
+
+   private:
+    std::shared_ptr<const Root> root_;
+  };
+
+  Error root_error(int err) const {
+    return make_error(ErrorCode::kUnavailable,
+                      "mount target " + target_.id + " root '" + options_.root +
+                          "' cannot be opened: " + std::strerror(err),
+                      true);
+  }
+
+  Result<RootRef> open_root() const {
+    struct stat st {};
+    if (::stat(options_.root.c_str(), &st) != 0) return root_error(errno);
+    if (!S_ISDIR(st.st_mode)) return root_error(ENOTDIR);
+    {
+      std::lock_guard lock(root_mutex_);
+      if (root_ && root_->device == st.st_dev && root_->inode == st.st_ino) return RootRef(root_);
     }
-    return fd;
+    auto root = std::make_shared<Root>();
+    root->fd = Fd{::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!root->fd.valid()) return root_error(errno);
+    if (::fstat(root->fd.get(), &st) != 0) return root_error(errno);
+    root->device = st.st_dev;
+    root->inode = st.st_ino;
+    std::shared_ptr<const Root> shared = std::move(root);
+    {
+      std::lock_guard lock(root_mutex_);
+      root_ = shared;
+    }
+    return RootRef(std::move(shared));
   }
 
   // Opens `path` beneath `root` without following any symbolic link.
@@ -492,6 +555,9 @@ class DirectoryBackend final : public Backend {
   MountTarget target_;
   DirectoryBackendOptions options_;
   std::atomic<std::uint64_t> counter_{0};
+  std::atomic<bool> local_{false};  // until a probe has looked
+  mutable std::mutex root_mutex_;
+  mutable std::shared_ptr<const Root> root_;  // the last root opened
 };
 
 class DirectoryBackendFactory final : public BackendFactory {

@@ -113,6 +113,11 @@ void FileService::set_table(std::shared_ptr<const RoutingTable> table) {
   table_ = std::move(table);
 }
 
+bool FileService::storage_is_local() const {
+  const auto current = table();
+  return current != nullptr && !current->targets.empty() && current->all_local();
+}
+
 Response FileService::handle_request(const Request& request) const {
   if (request.target.size() > options_.max_target_bytes) {
     return with_route(json_error(414, "UriTooLong", "the request target is too long"), "other");
@@ -256,7 +261,8 @@ Response FileService::get_file(const Request& request, const std::string& path, 
                                                  std::to_string(info.size));
       }
     }
-    if (head || length > options_.inline_body_max) {
+    if (head || length > options_.inline_body_max ||
+        (request.zero_copy && reader->native_fd() >= 0)) {
       response.stream = StreamBody{std::move(reader), range.first, length};
       return response;
     }
@@ -448,6 +454,7 @@ Response FileService::targets() const {
       item["subnet_id"] = entry.target.subnet_id;
       item["ip_address"] = entry.target.ip_address;
       item["state"] = entry.target.state;
+      item["local_storage"] = entry.backend->local();
       const Metrics::TargetLatency latency = metrics_->target_latency(entry.target.id);
       item["timed_requests"] = latency.count;
       item["request_seconds_total"] = latency.sum_seconds;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <map>
@@ -58,20 +59,80 @@ std::string route_of(std::string_view target) {
   return target.starts_with("/files/") ? "/files/{path}" : "other";
 }
 
+// The Date header, formatted once per second per network thread.
+const std::string& http_date_now(const Clock& clock) {
+  thread_local std::chrono::seconds last{-1};
+  thread_local std::string text;
+  const SystemTime now = clock.now();
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+  if (second != last) {
+    last = second;
+    text = format_http_date(now);
+  }
+  return text;
+}
+
+// Appends "name: value\r\n"; a CR or LF in a value becomes a space, so no value can end the
+// header early.
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  const std::size_t start = out.size();
+  out += value;
+  for (std::size_t i = out.find_first_of("\r\n", start); i != std::string::npos;
+       i = out.find_first_of("\r\n", i + 1)) {
+    out[i] = ' ';
+  }
+  out += "\r\n";
+}
+
+// The status line and header of a response, ready to send.
+std::string serialize_head(const Response& response, std::string_view date, bool keep_alive,
+                           bool with_length) {
+  std::string out;
+  out.reserve(384);
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += http::obsolete_reason(static_cast<http::status>(response.status));
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) append_field(out, name, value);
+  append_field(out, "Server", "file-service");
+  append_field(out, "Date", date);
+  if (!keep_alive) append_field(out, "Connection", "close");
+  if (with_length) append_field(out, "Content-Length", std::to_string(response.content_length()));
+  out += "\r\n";
+  return out;
+}
+
 }  // namespace
 
 class Session;
 
+// One event loop per network thread: a connection stays on the loop that accepted it, so its
+// handlers never need a strand and never wake another network thread.
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(int count) {
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (int i = 0; i < std::max(1, count); ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+  }
+  return contexts;
+}
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+
   Impl(ServerOptions o, FileService& s, Logger l)
       : options(std::move(o)),
         service(s),
         logger(std::move(l)),
-        io(std::max(1, options.io_threads)),
+        contexts(make_contexts(options.io_threads)),
         workers(static_cast<std::size_t>(std::max(1, options.worker_threads))),
-        acceptor(io),
-        guard(asio::make_work_guard(io)) {}
+        acceptor(*contexts.front()) {
+    for (auto& context : contexts) guards.push_back(asio::make_work_guard(*context));
+  }
 
+  asio::io_context& next_context() { return *contexts[next_context_index++ % contexts.size()]; }
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
   void forget(std::uint64_t id) {
@@ -82,10 +143,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   ServerOptions options;
   FileService& service;
   Logger logger;
-  asio::io_context io;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
-  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::vector<WorkGuard> guards;
+  std::size_t next_context_index = 0;  // used on the acceptor's loop only
   std::vector<std::thread> threads;
   std::thread shutdown_thread;
   std::atomic<std::size_t> connections{0};
@@ -209,6 +271,14 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_in_ = req.body().size();
     request->body = std::make_shared<const std::string>(std::move(req.body()));
     keep_alive_ = req.keep_alive();
+    // Back ends on local disks cannot hang on a network: handle the request right here, as a
+    // static web server would, and send file bodies of any size with sendfile. Anything else
+    // goes to the worker pool, bounded by the request timeout.
+    inline_ = options().inline_local_io && service().storage_is_local();
+    if (inline_) {
+      request->zero_copy = true;
+      return respond(handle(*request));
+    }
     handling_ = true;
 
     request_timer_.expires_after(options().request_timeout);
@@ -221,12 +291,7 @@ class Session : public std::enable_shared_from_this<Session> {
       self->respond(std::move(timeout));
     });
     asio::post(server_->workers, [self = shared_from_this(), request] {
-      Response response;
-      try {
-        response = self->service().handle_request(*request);
-      } catch (const std::exception& e) {
-        response = json_error(500, "Internal", e.what());
-      }
+      Response response = self->handle(*request);
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         if (!self->handling_) return;  // the 504 went out already
         self->handling_ = false;
@@ -234,6 +299,14 @@ class Session : public std::enable_shared_from_this<Session> {
         self->respond(std::move(response));
       });
     });
+  }
+
+  Response handle(const Request& request) const {
+    try {
+      return service().handle_request(request);
+    } catch (const std::exception& e) {
+      return json_error(500, "Internal", e.what());
+    }
   }
 
   void fail_fast(int status, std::string_view code, const std::string& message) {
@@ -244,43 +317,53 @@ class Session : public std::enable_shared_from_this<Session> {
     respond(std::move(response));
   }
 
-  template <class Message>
-  void set_common_headers(Message& message) {
-    for (const auto& [name, value] : response_.headers) message.set(name, value);
-    message.set(http::field::server, "file-service");
-    message.set(http::field::date, format_http_date(service().clock().now()));
-    message.keep_alive(keep_alive_);
+  // Puts the socket in non-blocking mode for direct send/sendfile calls (once per connection).
+  bool make_non_blocking() {
+    if (!non_blocking_) {
+      beast::error_code ec;
+      stream_.socket().native_non_blocking(true, ec);
+      non_blocking_ = !ec;
+    }
+    return non_blocking_;
   }
 
   void respond(Response response) {
     response_ = std::move(response);
     if (server_->stopping) keep_alive_ = false;
-    const auto status = static_cast<unsigned>(response_.status);
     const bool no_body = response_.status == 204 || response_.status == 304;
-    if (response_.stream && !response_.head && response_.stream->length > 0) {
-      header_message_.emplace(static_cast<http::status>(status), 11);
-      set_common_headers(*header_message_);
-      header_message_->content_length(response_.stream->length);
-      header_serializer_.emplace(*header_message_);
-      stream_.expires_after(options().idle_timeout);
-      http::async_write_header(stream_, *header_serializer_,
-                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                 if (ec) return self->close();
-                                 self->start_stream();
-                               });
-      return;
-    }
-    string_message_.emplace(static_cast<http::status>(status), 11);
-    set_common_headers(*string_message_);
-    if (!no_body) string_message_->content_length(response_.content_length());
-    if (!response_.head && !no_body) string_message_->body() = std::move(response_.body);
-    bytes_out_ = response_.head || no_body ? 0 : string_message_->body().size();
+    head_ = serialize_head(response_, http_date_now(service().clock()), keep_alive_, !no_body);
+    if (response_.stream && !response_.head && response_.stream->length > 0) return send_head();
+    if (response_.head || no_body) response_.body.clear();
+    bytes_out_ = response_.body.size();
     stream_.expires_after(options().idle_timeout);
-    string_serializer_.emplace(*string_message_);
-    http::async_write(stream_, *string_serializer_,
+    // Header and body leave in one gathered write.
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                                    asio::buffer(response_.body)};
+    asio::async_write(stream_, buffers,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->close();
                         self->finish();
+                      });
+  }
+
+  // The header of a streamed body. Before sendfile it goes out with MSG_MORE, so the header and
+  // the first file bytes share a segment; whatever the socket does not take at once is written
+  // asynchronously.
+  void send_head() {
+    if (response_.stream->reader->native_fd() >= 0) {
+      const bool ready = make_non_blocking();
+      const ssize_t n = !ready ? -1
+                               : ::send(stream_.socket().native_handle(), head_.data(),
+                                        head_.size(), MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(head_.size())) return start_stream();
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return close();
+      if (n > 0) head_.erase(0, static_cast<std::size_t>(n));
+    }
+    stream_.expires_after(options().idle_timeout);
+    asio::async_write(stream_, asio::buffer(head_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->start_stream();
                       });
   }
 
@@ -288,37 +371,39 @@ class Session : public std::enable_shared_from_this<Session> {
     offset_ = response_.stream->offset;
     remaining_ = response_.stream->length;
     bytes_out_ = 0;
-    if (response_.stream->reader->native_fd() >= 0) {
-      beast::error_code ec;
-      stream_.socket().native_non_blocking(true, ec);
-      if (!ec) return pump_sendfile();
-    }
+    if (response_.stream->reader->native_fd() >= 0 && make_non_blocking()) return pump_sendfile();
     read_chunk();
   }
 
   enum class SendResult { kDone, kWouldBlock, kFailed };
 
-  // sendfile runs on the worker pool: a file on a hung mount blocks a worker, never the loop.
-  void pump_sendfile() {
-    asio::post(server_->workers, [self = shared_from_this()] {
-      const int socket_fd = self->stream_.socket().native_handle();
-      const int file_fd = self->response_.stream->reader->native_fd();
-      SendResult result = SendResult::kDone;
-      while (self->remaining_ > 0) {
-        auto offset = static_cast<off_t>(self->offset_);
-        const ssize_t n = ::sendfile(
-            socket_fd, file_fd, &offset,
-            static_cast<std::size_t>(std::min<std::uint64_t>(self->remaining_, kSendfileChunk)));
-        if (n > 0) {
-          self->offset_ += static_cast<std::uint64_t>(n);
-          self->remaining_ -= static_cast<std::uint64_t>(n);
-          self->bytes_out_ += static_cast<std::uint64_t>(n);
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        result = (n < 0 && errno == EAGAIN) ? SendResult::kWouldBlock : SendResult::kFailed;
-        break;
+  // Sends from the file until done or the socket is full.
+  SendResult send_file_data() {
+    const int socket_fd = stream_.socket().native_handle();
+    const int file_fd = response_.stream->reader->native_fd();
+    while (remaining_ > 0) {
+      auto offset = static_cast<off_t>(offset_);
+      const ssize_t n =
+          ::sendfile(socket_fd, file_fd, &offset,
+                     static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kSendfileChunk)));
+      if (n > 0) {
+        offset_ += static_cast<std::uint64_t>(n);
+        remaining_ -= static_cast<std::uint64_t>(n);
+        bytes_out_ += static_cast<std::uint64_t>(n);
+        continue;
       }
+      if (n < 0 && errno == EINTR) continue;
+      return (n < 0 && errno == EAGAIN) ? SendResult::kWouldBlock : SendResult::kFailed;
+    }
+    return SendResult::kDone;
+  }
+
+  // Unless the storage is local, sendfile runs on the worker pool: a file on a hung mount blocks
+  // a worker, never the loop.
+  void pump_sendfile() {
+    if (inline_) return on_sendfile(send_file_data());
+    asio::post(server_->workers, [self = shared_from_this()] {
+      const SendResult result = self->send_file_data();
       asio::post(self->stream_.get_executor(), [self, result] { self->on_sendfile(result); });
     });
   }
@@ -338,25 +423,32 @@ class Session : public std::enable_shared_from_this<Session> {
                                 });
   }
 
+  std::size_t read_file_data() {
+    auto n = response_.stream->reader->read_at(offset_, chunk_);
+    return n.ok() ? *n : 0;
+  }
+
   void read_chunk() {
     chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kReadChunk)));
+    if (inline_) return write_chunk(read_file_data());
     asio::post(server_->workers, [self = shared_from_this()] {
-      auto n = self->response_.stream->reader->read_at(self->offset_, self->chunk_);
-      const std::size_t got = n.ok() ? *n : 0;
-      asio::post(self->stream_.get_executor(), [self, got] {
-        if (got == 0) return self->close();  // headers are out: all we can do is cut it short
-        self->stream_.expires_after(self->options().idle_timeout);
-        asio::async_write(self->stream_, asio::buffer(self->chunk_.data(), got),
-                          [self](beast::error_code ec, std::size_t written) {
-                            if (ec) return self->close();
-                            self->offset_ += written;
-                            self->remaining_ -= written;
-                            self->bytes_out_ += written;
-                            if (self->remaining_ == 0) return self->finish();
-                            self->read_chunk();
-                          });
-      });
+      const std::size_t got = self->read_file_data();
+      asio::post(self->stream_.get_executor(), [self, got] { self->write_chunk(got); });
     });
+  }
+
+  void write_chunk(std::size_t got) {
+    if (got == 0) return close();  // headers are out: all we can do is cut it short
+    stream_.expires_after(options().idle_timeout);
+    asio::async_write(stream_, asio::buffer(chunk_.data(), got),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t written) {
+                        if (ec) return self->close();
+                        self->offset_ += written;
+                        self->remaining_ -= written;
+                        self->bytes_out_ += written;
+                        if (self->remaining_ == 0) return self->finish();
+                        self->read_chunk();
+                      });
   }
 
   void finish() {
@@ -375,10 +467,6 @@ class Session : public std::enable_shared_from_this<Session> {
                       {"remote", remote_}});
     }
     response_ = Response{};
-    string_serializer_.reset();
-    string_message_.reset();
-    header_serializer_.reset();
-    header_message_.reset();
     if (!keep_alive_) return close();
     do_read();
   }
@@ -421,6 +509,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool keep_alive_ = false;
   bool handling_ = false;
+  bool inline_ = false;  // this request's file I/O runs on the network thread
+  bool non_blocking_ = false;
   bool drain_ = false;
   std::vector<char> drain_buffer_;
   std::string method_;
@@ -429,18 +519,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   Response response_;
-  std::optional<http::response<http::string_body>> string_message_;
-  std::optional<http::response_serializer<http::string_body>> string_serializer_;
-  std::optional<http::response<http::empty_body>> header_message_;
-  std::optional<http::response_serializer<http::empty_body>> header_serializer_;
+  std::string head_;  // the serialized status line and header of response_
   std::uint64_t offset_ = 0;
   std::uint64_t remaining_ = 0;
   std::vector<char> chunk_;
 };
 
 void HttpServer::Impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(io),
-                        beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
+  const asio::any_io_executor loop = next_context().get_executor();
+  acceptor.async_accept(loop, beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
 }
 
 void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -501,8 +588,8 @@ Status HttpServer::start() {
   }
   impl_->bound_port = acceptor.local_endpoint().port();
   impl_->do_accept();
-  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
-    impl_->threads.emplace_back([impl = impl_] { impl->io.run(); });
+  for (auto& context : impl_->contexts) {
+    impl_->threads.emplace_back([impl = impl_, io = context.get()] { io->run(); });
   }
   return {};
 }
@@ -511,7 +598,7 @@ std::uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
-  asio::post(impl_->io, [impl = impl_] {
+  asio::post(*impl_->contexts.front(), [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
     std::vector<std::shared_ptr<Session>> live;
@@ -533,8 +620,8 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
       impl->logger.warn("shutdown grace period over; dropping connections",
                         {{"connections", impl->connections.load()}});
     }
-    impl->guard.reset();
-    impl->io.stop();
+    for (auto& guard : impl->guards) guard.reset();
+    for (auto& context : impl->contexts) context->stop();
   });
 }
 

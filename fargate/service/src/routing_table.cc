@@ -1,6 +1,7 @@
 // Routing tables and per-target health.
 #include "efsas/service/routing_table.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace efsas::service {
@@ -55,6 +56,11 @@ std::size_t RoutingTable::healthy_count() const {
   std::size_t n = 0;
   for (const auto& entry : targets) n += entry.status->healthy() ? 1u : 0u;
   return n;
+}
+
+bool RoutingTable::all_local() const {
+  return std::all_of(targets.begin(), targets.end(),
+                     [](const TargetEntry& entry) { return entry.backend->local(); });
 }
 
 Result<std::shared_ptr<const RoutingTable>> build_routing_table(MountTargetList list,

@@ -83,6 +83,13 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   const auto t = targets();
   EXPECT_EQ(t["generation"], 1);
   EXPECT_EQ(t["mount_targets"].size(), 3u);
+  // Whether each target's storage is a local disk, as learnt by its probes.
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& target : targets()["mount_targets"]) {
+      if (target["local_storage"] != storage_->local_storage()) return false;
+    }
+    return true;
+  })) << targets().dump();
   const std::string metrics = get("/metrics").body;
   for (const char* needle :
        {"file_service_requests_total{route=\"/files/{path}\",method=\"PUT\",status=\"201\"",

@@ -65,15 +65,17 @@ std::size_t write_header(char* data, std::size_t size, std::size_t count, void* 
 
 class DirectoryStorage final : public StorageFixture {
  public:
-  DirectoryStorage() {
+  explicit DirectoryStorage(bool inline_local_io) : inline_local_io_(inline_local_io) {
     fs::create_directory(data_dir());
     for (int i = 0; i < 3; ++i) fs::create_directory_symlink(data_dir(), root(i));
   }
   std::string name() const override { return "directory"; }
   std::map<std::string, std::string> env() const override {
     return {{"STORAGE_BACKEND", "directory"},
-            {"MOUNT_PATH_TEMPLATE", (dir_.path() / "roots" / "{id}").string()}};
+            {"MOUNT_PATH_TEMPLATE", (dir_.path() / "roots" / "{id}").string()},
+            {"INLINE_LOCAL_IO", inline_local_io_ ? "true" : "false"}};
   }
+  bool local_storage() const override { return true; }
   fs::path data_dir() const override { return dir_.path() / "data"; }
   void make_unavailable(int index) override { fs::remove(root(index)); }
   void restore(int index) override {
@@ -87,6 +89,7 @@ class DirectoryStorage final : public StorageFixture {
     return dir_.path() / "roots" / target_id(index);
   }
   efsas::testing::TempDir dir_;
+  bool inline_local_io_;
 };
 
 }  // namespace
@@ -159,7 +162,11 @@ std::string raw_exchange(int port, const std::string& bytes, std::chrono::millis
 }
 
 std::unique_ptr<StorageFixture> make_directory_storage() {
-  return std::make_unique<DirectoryStorage>();
+  return std::make_unique<DirectoryStorage>(true);
+}
+
+std::unique_ptr<StorageFixture> make_directory_storage_on_worker_pool() {
+  return std::make_unique<DirectoryStorage>(false);
 }
 
 fs::path file_service_binary() {

@@ -45,6 +45,9 @@ class StorageFixture {
   virtual std::map<std::string, std::string> env() const = 0;
   // Where the file system's files can be inspected directly.
   virtual std::filesystem::path data_dir() const = 0;
+  // Whether the back end's storage is a local disk (Backend::local), so the service may handle
+  // its requests on the network threads.
+  virtual bool local_storage() const = 0;
   // The mount-target list document (generation as given) naming the first `count` targets;
   // target i is in AZ i % 3 with address 10.0.i.10, whatever the back end.
   std::string list_document(std::uint64_t generation, int count = 3) const;
@@ -57,6 +60,8 @@ class StorageFixture {
 // Each mount target's root is a symbolic link to one shared directory, as mount targets of one
 // file system all show the same files; removing a link makes that target unavailable.
 std::unique_ptr<StorageFixture> make_directory_storage();
+// The same, with INLINE_LOCAL_IO=false: every file call goes through the worker pool.
+std::unique_ptr<StorageFixture> make_directory_storage_on_worker_pool();
 
 // The file-service binary, started with the fixture's environment plus `extra_env`.
 class ServiceProcess {

@@ -3,7 +3,6 @@
 // targets with their AZs as up; after one target's storage goes away and its health probes fail,
 // a fresh load shows that target as down.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -53,14 +52,23 @@ std::string shell_quote(const std::string& arg) {
 std::string dump_dom(const fs::path& chromium, const std::string& url) {
   TempDir profile;
   const fs::path out = profile.path() / "dom.html";
-  const std::vector<std::string> args = {
-      chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-      "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--user-data-dir=" + (profile.path() / "profile").string(),
-      "--virtual-time-budget=5000", "--dump-dom", url};
+  const std::vector<std::string> args = {chromium.string(),
+                                         "--headless",
+                                         "--no-sandbox",
+                                         "--disable-gpu",
+                                         "--disable-quic",
+                                         "--no-first-run",
+                                         "--disable-background-networking",
+                                         "--disable-component-update",
+                                         "--disable-sync",
+                                         "--user-data-dir=" + (profile.path() / "profile").string(),
+                                         "--virtual-time-budget=5000",
+                                         "--dump-dom",
+                                         url};
   std::string command;
   for (const auto& arg : args) command += shell_quote(arg) + " ";
-  command += "> " + shell_quote(out.string()) + " 2>" + shell_quote((profile.path() / "err").string());
+  command +=
+      "> " + shell_quote(out.string()) + " 2>" + shell_quote((profile.path() / "err").string());
   const auto result =
       efsas::testing::run_command({"sh", "-c", command}, {}, std::chrono::seconds(40));
   EXPECT_EQ(result.status, 0) << "chromium failed:\n" << read_file(profile.path() / "err");

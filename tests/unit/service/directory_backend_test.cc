@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "efsas/path.h"
+#include "efsas/testing/latencyfs.h"
 #include "efsas/testing/process.h"
 
 namespace efsas::service {
@@ -241,6 +242,66 @@ TEST_F(DirectoryBackendTest, MissingRootIsUnavailableAndRetryable) {
   EXPECT_TRUE(written.error().retryable);
   EXPECT_TRUE(backend_->probe().ok());
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+// The root is kept open between operations, yet a root path that comes to name another
+// directory (a remount, a moved link) is used at once, never the old directory.
+TEST_F(DirectoryBackendTest, RootThatNowNamesAnotherDirectoryIsUsedAtOnce) {
+  fs::create_directories(dir_.path() / "first");
+  fs::create_directories(dir_.path() / "second");
+  const auto root = dir_.path() / "root";
+  fs::create_directory_symlink(dir_.path() / "first", root);
+  auto backend = make_directory_backend(target(), DirectoryBackendOptions{root.string(), "t"});
+  MemoryBodySource one("one");
+  ASSERT_TRUE(backend->put("f", one, {}).ok());
+  ASSERT_TRUE(backend->open("f").ok());
+
+  fs::remove(root);
+  fs::create_directory_symlink(dir_.path() / "second", root);
+  auto moved = backend->open("f");
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, ErrorCode::kNotFound);
+  MemoryBodySource two("two");
+  ASSERT_TRUE(backend->put("f", two, {}).ok());
+  EXPECT_EQ(read_file(dir_.path() / "second" / "f"), "two");
+  EXPECT_EQ(read_file(dir_.path() / "first" / "f"), "one");
+
+  fs::remove(root);
+  auto gone = backend->open("f");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kUnavailable);
+}
+
+// Local disks let the service serve from its network threads; anything else (here a FUSE file
+// system, as a host's NFS mount would be) keeps file I/O on the worker pool. Every probe looks
+// again, so a root that moves onto another file system is noticed.
+TEST_F(DirectoryBackendTest, OnlyALocalDiskFileSystemCountsAsLocal) {
+  EXPECT_FALSE(backend_->local()) << "nothing is known before the first probe";
+  ASSERT_TRUE(backend_->probe().ok());
+  EXPECT_TRUE(backend_->local()) << dir_.path();
+
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  fs::create_directories(dir_.path() / "backing");
+  fs::create_directories(dir_.path() / "mnt");
+  fs::create_directories(dir_.path() / "disk");
+  const auto root = dir_.path() / "root";
+  fs::create_directory_symlink(dir_.path() / "disk", root);
+  auto backend = make_directory_backend(target(), DirectoryBackendOptions{root.string(), "t"});
+  ASSERT_TRUE(backend->probe().ok());
+  EXPECT_TRUE(backend->local());
+
+  efsas::testing::LatencyFsMount mount(dir_.path() / "backing", dir_.path() / "mnt");
+  ASSERT_TRUE(mount.mounted()) << mount.log();
+  fs::remove(root);
+  fs::create_directory_symlink(dir_.path() / "mnt", root);
+  (void)backend->probe();  // latencyfs is read-only: the probe's write fails, its look does not
+  EXPECT_FALSE(backend->local());
+  write_file(dir_.path() / "backing" / "seen", "through fuse");
+  auto opened = backend->open("seen");
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  EXPECT_EQ(read_all(**opened), "through fuse");
 }
 
 TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {

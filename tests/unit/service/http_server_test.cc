@@ -32,8 +32,9 @@ MountTargetList one_target() {
 // Every open() blocks until released, like a file system whose server stopped answering.
 class HangingBackend final : public Backend {
  public:
-  explicit HangingBackend(MountTarget target) : target_(std::move(target)) {}
+  HangingBackend(MountTarget target, bool local) : target_(std::move(target)), local_(local) {}
   const MountTarget& target() const override { return target_; }
+  bool local() const override { return local_; }
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return hang();
   }
@@ -61,6 +62,7 @@ class HangingBackend final : public Backend {
     return make_error(ErrorCode::kUnavailable, "released");
   }
   MountTarget target_;
+  bool local_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool released_ = false;
@@ -68,11 +70,15 @@ class HangingBackend final : public Backend {
 
 class HangingFactory final : public BackendFactory {
  public:
+  explicit HangingFactory(bool local) : local_(local) {}
   Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
-    backend = std::make_shared<HangingBackend>(target);
+    backend = std::make_shared<HangingBackend>(target, local_);
     return std::shared_ptr<Backend>(backend);
   }
   std::shared_ptr<HangingBackend> backend;
+
+ private:
+  bool local_;
 };
 
 // One request over a fresh connection; the whole response (the server closes after it).
@@ -100,8 +106,10 @@ std::string exchange(int port, const std::string& request) {
   return out;
 }
 
-TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
-  HangingFactory factory;
+// Starts a server over one hanging back end, sends a request that hangs and checks that the loop
+// keeps answering meanwhile and that the hung request gets 504 after the request timeout.
+void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool inline_local_io) {
+  HangingFactory factory(local_backend);
   FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
   service.set_table(*build_routing_table(one_target(), nullptr, factory, HealthPolicy{}));
   ServerOptions options;
@@ -111,6 +119,7 @@ TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
   options.worker_threads = 2;
   options.request_timeout = std::chrono::seconds(3);
   options.access_log = false;
+  options.inline_local_io = inline_local_io;
   HttpServer server(options, service, Logger());
   ASSERT_TRUE(server.start().ok());
   const int port = server.port();
@@ -133,6 +142,17 @@ TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
   factory.backend->release();
   server.shutdown(std::chrono::seconds(2));
   server.wait();
+}
+
+TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
+  expect_hung_request_times_out_while_loop_answers(/*local_backend=*/false,
+                                                   /*inline_local_io=*/true);
+}
+
+// Turning inline I/O off puts even a local back end's calls on the worker pool.
+TEST(HttpServer, WithInlineIoOffALocalBackEndIsHandledOnTheWorkerPool) {
+  expect_hung_request_times_out_while_loop_answers(/*local_backend=*/true,
+                                                   /*inline_local_io=*/false);
 }
 
 }  // namespace

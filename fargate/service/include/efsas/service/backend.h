@@ -117,6 +117,12 @@ class Backend {
   // The mount target this back end reaches.
   virtual const MountTarget& target() const = 0;
 
+  // True when the back end's calls cannot hang on a network: its storage is a local disk file
+  // system of this host (ext4, xfs, tmpfs, ...), not NFS, FUSE or another network file system.
+  // The service may then run its calls on the network threads, as a static web server does,
+  // instead of handing each one to the worker pool. May change (a directory remounted).
+  virtual bool local() const { return false; }
+
   // Atomic write: the body goes to a temporary file beside the target (named with
   // efsas::kReservedPrefix), which is flushed to stable storage and renamed over the target;
   // the directory is then flushed too. Parents are created as needed. A reader sees the old

@@ -37,6 +37,9 @@ class FileService {
   std::shared_ptr<const RoutingTable> table() const;
   // Swaps in a new generation; requests already running keep the table they started with.
   void set_table(std::shared_ptr<const RoutingTable> table);
+  // Whether a table is loaded and all its back ends are local (RoutingTable::all_local): then
+  // requests may be handled on the network threads without risk of hanging them.
+  bool storage_is_local() const;
 
   Metrics& metrics() const { return *metrics_; }
   const ServiceOptions& options() const { return options_; }

@@ -23,6 +23,9 @@ struct Request {
   // Header names in lower case; a repeated header's values joined with ", ".
   std::map<std::string, std::string> headers;
   std::shared_ptr<const std::string> body = std::make_shared<const std::string>();
+  // Set by the session when it can send a file descriptor without leaving the network thread:
+  // then a file body of any size is streamed (sendfile), not read into the response.
+  bool zero_copy = false;
 
   const std::string* header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);

@@ -1,7 +1,8 @@
-// The HTTP/1.1 server of file-service on Boost.Beast/Asio: accepts connections, reads requests
-// with header/body/idle timeouts and a body limit, runs FileService::handle_request on a worker
-// pool (so blocking file I/O never runs on the event loop), streams file bodies (sendfile when
-// the back end has a local descriptor), and shuts down gracefully.
+// The HTTP/1.1 server of file-service on Boost.Beast/Asio: accepts connections onto one event loop
+// per network thread, reads requests with header/body/idle timeouts and a body limit, runs
+// FileService::handle_request on a worker pool (so blocking file I/O on a network file system
+// never runs on an event loop; back ends on local disks are handled in place), streams file
+// bodies (sendfile when the back end has a local descriptor), and shuts down gracefully.
 // Thread safety: start, port, shutdown and wait may be called from any thread.
 #pragma once
 
@@ -28,6 +29,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
   std::chrono::milliseconds request_timeout{30000};  // handling, before a 504
   bool access_log = true;
+  // Handle requests on the network threads when every back end is local (Backend::local), as a
+  // static web server does; otherwise, and when false, file I/O runs on the worker pool with
+  // request_timeout.
+  bool inline_local_io = true;
 };
 
 class HttpServer {

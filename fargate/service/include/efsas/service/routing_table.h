@@ -66,6 +66,8 @@ struct RoutingTable {
   // unhealthy targets left out).
   std::vector<const TargetEntry*> candidates(std::string_view path) const;
   std::size_t healthy_count() const;
+  // Whether every target's back end is local (Backend::local): then no call can hang on a network.
+  bool all_local() const;
 };
 
 // Builds the table for a new list: targets whose state is "available", each with its back end
