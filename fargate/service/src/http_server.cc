@@ -55,6 +55,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A GET or HEAD of anything but a directory listing: quick on a local disk.
+bool is_plain_read(std::string_view method, std::string_view target) {
+  if (method != "GET" && method != "HEAD") return false;
+  const std::string_view path = target.substr(0, target.find('?'));
+  return !path.ends_with('/');
+}
+
 std::string route_of(std::string_view target) {
   return target.starts_with("/files/") ? "/files/{path}" : "other";
 }
@@ -271,10 +278,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_in_ = req.body().size();
     request->body = std::make_shared<const std::string>(std::move(req.body()));
     keep_alive_ = req.keep_alive();
-    // Back ends on local disks cannot hang on a network: handle the request right here, as a
-    // static web server would, and send file bodies of any size with sendfile. Anything else
-    // goes to the worker pool, bounded by the request timeout.
-    inline_ = options().inline_local_io && service().storage_is_local();
+    // Back ends on local disks cannot hang on a network: a read is handled right here, as a
+    // static web server would, and file bodies of any size go out with sendfile. Writes (their
+    // fsyncs take milliseconds even on a local disk), listings and everything on other storage
+    // go to the worker pool, bounded by the request timeout.
+    inline_ = options().inline_local_io && is_plain_read(method_, target_) &&
+              service().storage_is_local();
     if (inline_) {
       request->zero_copy = true;
       return respond(handle(*request));

@@ -29,9 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
   std::chrono::milliseconds request_timeout{30000};  // handling, before a 504
   bool access_log = true;
-  // Handle requests on the network threads when every back end is local (Backend::local), as a
-  // static web server does; otherwise, and when false, file I/O runs on the worker pool with
-  // request_timeout.
+  // Handle reads (GET and HEAD of a file) on the network threads when every back end is local
+  // (Backend::local), as a static web server does; writes, listings, other storage, and
+  // everything when false, run on the worker pool with request_timeout.
   bool inline_local_io = true;
 };
 
