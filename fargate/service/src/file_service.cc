@@ -62,6 +62,35 @@ SystemTime truncate_to_seconds(SystemTime t) {
 
 bool is_get_or_head(const std::string& method) { return method == "GET" || method == "HEAD"; }
 
+// Which failed attempts may move on to the next mount target: any back-end failure for a read;
+// for a write only one that cannot have changed anything under the real name (Error::retryable).
+enum class Failover { kRead, kWrite };
+
+// Runs `attempt` on the path's healthy mount targets in ranking order until one answers.
+// `attempt(entry)` returns the response, or the back end's error: a failover error moves on
+// (counted as the target's failure), any other error is the answer. With no target left, 503.
+template <class Attempt>
+Response over_targets(const RoutingTable* table, std::string_view path, Failover rule,
+                      Attempt&& attempt) {
+  const std::vector<const TargetEntry*> candidates =
+      table != nullptr ? table->candidates(path) : std::vector<const TargetEntry*>{};
+  std::string last_error;
+  for (const TargetEntry* entry : candidates) {
+    const std::string& id = entry->target.id;
+    entry->status->requests.fetch_add(1);
+    Result<Response> answer = attempt(*entry);
+    if (answer.ok()) return std::move(answer).value();
+    const Error& error = answer.error();
+    if (is_failover_error(error) && (rule == Failover::kRead || error.retryable)) {
+      entry->status->failures.fetch_add(1);
+      last_error = id + ": " + error.to_string();
+      continue;
+    }
+    return error_response(error, id);
+  }
+  return no_target_response(table, last_error);
+}
+
 }  // namespace
 
 int status_for(ErrorCode code) {
@@ -183,110 +212,91 @@ Response FileService::handle_file(const Request& request, const std::string& raw
 
 Response FileService::get_file(const Request& request, const std::string& path, bool head) const {
   const auto current = table();
-  const std::vector<const TargetEntry*> candidates =
-      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
-  std::string last_error;
-  for (const TargetEntry* entry : candidates) {
-    const std::string& id = entry->target.id;
-    entry->status->requests.fetch_add(1);
-    auto opened = entry->backend->open(path);
-    if (!opened.ok()) {
-      if (is_failover_error(opened.error())) {
-        entry->status->failures.fetch_add(1);
-        last_error = id + ": " + opened.error().to_string();
-        continue;
-      }
-      return error_response(opened.error(), id);
-    }
-    std::shared_ptr<FileReader> reader = std::move(*opened);
-    const FileInfo& info = reader->info();
-    const std::string last_modified = format_http_date(info.modified);
+  return over_targets(
+      current.get(), path, Failover::kRead, [&](const TargetEntry& entry) -> Result<Response> {
+        const std::string& id = entry.target.id;
+        auto opened = entry.backend->open(path);
+        if (!opened.ok()) return opened.error();
+        std::shared_ptr<FileReader> reader = std::move(*opened);
+        const FileInfo& info = reader->info();
+        const std::string last_modified = format_http_date(info.modified);
 
-    Response response;
-    response.mount_target = id;
-    response.head = head;
-    response.set_header("ETag", info.etag);
-    response.set_header("Last-Modified", last_modified);
-    response.set_header("Accept-Ranges", "bytes");
-    response.set_header("X-Mount-Target", id);
+        Response response;
+        response.mount_target = id;
+        response.head = head;
+        response.set_header("ETag", info.etag);
+        response.set_header("Last-Modified", last_modified);
+        response.set_header("Accept-Ranges", "bytes");
+        response.set_header("X-Mount-Target", id);
 
-    const SystemTime modified = truncate_to_seconds(info.modified);
-    if (const auto* if_match = request.header("if-match")) {
-      if (!etag_list_matches(*if_match, info.etag, false)) {
-        return error_response(make_error(ErrorCode::kPreconditionFailed, "If-Match does not match"),
-                              id);
-      }
-    } else if (const auto* since = request.header("if-unmodified-since")) {
-      const auto date = parse_http_date(*since);
-      if (date && modified > *date) {
-        return error_response(
-            make_error(ErrorCode::kPreconditionFailed, "modified since If-Unmodified-Since"), id);
-      }
-    }
-    bool not_modified = false;
-    if (const auto* if_none_match = request.header("if-none-match")) {
-      not_modified = etag_list_matches(*if_none_match, info.etag, true);
-    } else if (const auto* since = request.header("if-modified-since")) {
-      const auto date = parse_http_date(*since);
-      not_modified = date && modified <= *date;
-    }
-    if (not_modified) {
-      response.status = 304;
-      return response;
-    }
+        const SystemTime modified = truncate_to_seconds(info.modified);
+        if (const auto* if_match = request.header("if-match")) {
+          if (!etag_list_matches(*if_match, info.etag, false)) {
+            return error_response(
+                make_error(ErrorCode::kPreconditionFailed, "If-Match does not match"), id);
+          }
+        } else if (const auto* since = request.header("if-unmodified-since")) {
+          const auto date = parse_http_date(*since);
+          if (date && modified > *date) {
+            return error_response(
+                make_error(ErrorCode::kPreconditionFailed, "modified since If-Unmodified-Since"),
+                id);
+          }
+        }
+        bool not_modified = false;
+        if (const auto* if_none_match = request.header("if-none-match")) {
+          not_modified = etag_list_matches(*if_none_match, info.etag, true);
+        } else if (const auto* since = request.header("if-modified-since")) {
+          const auto date = parse_http_date(*since);
+          not_modified = date && modified <= *date;
+        }
+        if (not_modified) {
+          response.status = 304;
+          return response;
+        }
 
-    response.set_header("Content-Type", "application/octet-stream");
-    ByteRange range{0, info.size == 0 ? 0 : info.size - 1};
-    std::uint64_t length = info.size;
-    const auto* range_header = request.header("range");
-    const auto* if_range = request.header("if-range");
-    if (range_header != nullptr &&
-        (if_range == nullptr || *if_range == info.etag || *if_range == last_modified)) {
-      const RangeResult parsed = parse_range(*range_header, info.size);
-      if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
-        Response unsatisfiable =
-            json_error(416, "RangeNotSatisfiable",
-                       "the range is outside the file's " + std::to_string(info.size) + " bytes");
-        unsatisfiable.set_header("Content-Range", "bytes */" + std::to_string(info.size));
-        unsatisfiable.set_header("X-Mount-Target", id);
-        unsatisfiable.mount_target = id;
-        return unsatisfiable;
-      }
-      if (parsed.outcome == RangeOutcome::kSatisfiable) {
-        range = parsed.range;
-        length = range.length();
-        response.status = 206;
-        response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                                 std::to_string(range.last) + "/" +
-                                                 std::to_string(info.size));
-      }
-    }
-    if (head || length > options_.inline_body_max ||
-        (request.zero_copy && reader->native_fd() >= 0)) {
-      response.stream = StreamBody{std::move(reader), range.first, length};
-      return response;
-    }
-    response.body.resize(length);
-    std::size_t done = 0;
-    bool failed = false;
-    while (done < length) {
-      auto n = reader->read_at(range.first + done,
-                               std::span<char>(response.body.data() + done, length - done));
-      if (!n.ok() || *n == 0) {
-        failed = true;
-        last_error =
-            id + ": " + (n.ok() ? std::string("file shrank while read") : n.error().to_string());
-        break;
-      }
-      done += *n;
-    }
-    if (failed) {
-      entry->status->failures.fetch_add(1);
-      continue;
-    }
-    return response;
-  }
-  return no_target_response(current.get(), last_error);
+        response.set_header("Content-Type", "application/octet-stream");
+        ByteRange range{0, info.size == 0 ? 0 : info.size - 1};
+        std::uint64_t length = info.size;
+        const auto* range_header = request.header("range");
+        const auto* if_range = request.header("if-range");
+        if (range_header != nullptr &&
+            (if_range == nullptr || *if_range == info.etag || *if_range == last_modified)) {
+          const RangeResult parsed = parse_range(*range_header, info.size);
+          if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
+            Response unsatisfiable = json_error(
+                416, "RangeNotSatisfiable",
+                "the range is outside the file's " + std::to_string(info.size) + " bytes");
+            unsatisfiable.set_header("Content-Range", "bytes */" + std::to_string(info.size));
+            unsatisfiable.set_header("X-Mount-Target", id);
+            unsatisfiable.mount_target = id;
+            return unsatisfiable;
+          }
+          if (parsed.outcome == RangeOutcome::kSatisfiable) {
+            range = parsed.range;
+            length = range.length();
+            response.status = 206;
+            response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                                     std::to_string(range.last) + "/" +
+                                                     std::to_string(info.size));
+          }
+        }
+        if (head || length > options_.inline_body_max ||
+            (request.zero_copy && reader->native_fd() >= 0)) {
+          response.stream = StreamBody{std::move(reader), range.first, length};
+          return response;
+        }
+        response.body.resize(length);
+        for (std::size_t done = 0; done < length;) {
+          auto n = reader->read_at(range.first + done,
+                                   std::span<char>(response.body.data() + done, length - done));
+          // A read that fails half-way moves on like a failed open: nothing was sent yet.
+          if (!n.ok()) return make_error(ErrorCode::kIo, n.error().message);
+          if (*n == 0) return make_error(ErrorCode::kIo, "the file shrank while it was read");
+          done += *n;
+        }
+        return response;
+      });
 }
 
 Response FileService::put_file(const Request& request, const std::string& path) const {
@@ -305,70 +315,48 @@ Response FileService::put_file(const Request& request, const std::string& path) 
   if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
 
   const auto current = table();
-  const std::vector<const TargetEntry*> candidates =
-      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
-  std::string last_error;
   MemoryBodySource body(*request.body);
-  for (const TargetEntry* entry : candidates) {
-    const std::string& id = entry->target.id;
-    entry->status->requests.fetch_add(1);
-    body.rewind();
-    auto written = entry->backend->put(path, body, condition);
-    if (!written.ok()) {
-      // Another target is tried only when nothing under the real name can have changed.
-      if (is_failover_error(written.error()) && written.error().retryable) {
-        entry->status->failures.fetch_add(1);
-        last_error = id + ": " + written.error().to_string();
-        continue;
-      }
-      return error_response(written.error(), id);
-    }
-    Response response;
-    response.mount_target = id;
-    response.status = written->created ? 201 : 204;
-    response.set_header("ETag", written->info.etag);
-    response.set_header("X-Mount-Target", id);
-    if (written->created) {
-      response.set_header("Location", "/files/" + percent_encode_path(path));
-      response.set_header("Content-Type", "application/json");
-      response.body = nlohmann::json{{"path", path},
-                                     {"size", written->info.size},
-                                     {"etag", written->info.etag},
-                                     {"mount_target", id}}
-                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                      "\n";
-    }
-    return response;
-  }
-  return no_target_response(current.get(), last_error);
+  return over_targets(
+      current.get(), path, Failover::kWrite, [&](const TargetEntry& entry) -> Result<Response> {
+        const std::string& id = entry.target.id;
+        body.rewind();
+        auto written = entry.backend->put(path, body, condition);
+        if (!written.ok()) return written.error();
+        Response response;
+        response.mount_target = id;
+        response.status = written->created ? 201 : 204;
+        response.set_header("ETag", written->info.etag);
+        response.set_header("X-Mount-Target", id);
+        if (written->created) {
+          response.set_header("Location", "/files/" + percent_encode_path(path));
+          response.set_header("Content-Type", "application/json");
+          response.body = nlohmann::json{{"path", path},
+                                         {"size", written->info.size},
+                                         {"etag", written->info.etag},
+                                         {"mount_target", id}}
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                          "\n";
+        }
+        return response;
+      });
 }
 
 Response FileService::delete_file(const Request& request, const std::string& path) const {
   WriteCondition condition;
   if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
   const auto current = table();
-  const std::vector<const TargetEntry*> candidates =
-      current ? current->candidates(path) : std::vector<const TargetEntry*>{};
-  std::string last_error;
-  for (const TargetEntry* entry : candidates) {
-    const std::string& id = entry->target.id;
-    entry->status->requests.fetch_add(1);
-    auto removed = entry->backend->remove(path, condition);
-    if (!removed.ok()) {
-      if (is_failover_error(removed.error()) && removed.error().retryable) {
-        entry->status->failures.fetch_add(1);
-        last_error = id + ": " + removed.error().to_string();
-        continue;
-      }
-      return error_response(removed.error(), id);
-    }
-    Response response;
-    response.status = 204;
-    response.mount_target = id;
-    response.set_header("X-Mount-Target", id);
-    return response;
-  }
-  return no_target_response(current.get(), last_error);
+  return over_targets(
+      current.get(), path, Failover::kWrite, [&](const TargetEntry& entry) -> Result<Response> {
+        const std::string& id = entry.target.id;
+        if (Status removed = entry.backend->remove(path, condition); !removed.ok()) {
+          return removed.error();
+        }
+        Response response;
+        response.status = 204;
+        response.mount_target = id;
+        response.set_header("X-Mount-Target", id);
+        return response;
+      });
 }
 
 Response FileService::list_directory(const Request& request, const std::string& dir,
@@ -392,38 +380,28 @@ Response FileService::list_directory(const Request& request, const std::string& 
   const std::string token = params->contains("token") ? params->at("token") : "";
 
   const auto current = table();
-  const std::vector<const TargetEntry*> candidates =
-      current ? current->candidates(*normalized) : std::vector<const TargetEntry*>{};
-  std::string last_error;
-  for (const TargetEntry* entry : candidates) {
-    const std::string& id = entry->target.id;
-    entry->status->requests.fetch_add(1);
-    auto page = entry->backend->list(*normalized, limit, token);
-    if (!page.ok()) {
-      if (is_failover_error(page.error())) {
-        entry->status->failures.fetch_add(1);
-        last_error = id + ": " + page.error().to_string();
-        continue;
-      }
-      return error_response(page.error(), id);
-    }
-    nlohmann::json entries = nlohmann::json::array();
-    for (const auto& e : page->entries) {
-      entries.push_back({{"name", e.name},
-                         {"type", e.is_directory ? "directory" : "file"},
-                         {"size", e.size},
-                         {"modified", format_iso8601_ms(e.modified)}});
-    }
-    nlohmann::json body = {{"path", normalized->empty() ? "" : *normalized + "/"},
-                           {"entries", std::move(entries)},
-                           {"next_token", page->next_token}};
-    Response response = json_response(200, body);
-    response.head = request.method == "HEAD";
-    response.mount_target = id;
-    response.set_header("X-Mount-Target", id);
-    return response;
-  }
-  return no_target_response(current.get(), last_error);
+  return over_targets(current.get(), *normalized, Failover::kRead,
+                      [&](const TargetEntry& entry) -> Result<Response> {
+                        const std::string& id = entry.target.id;
+                        auto page = entry.backend->list(*normalized, limit, token);
+                        if (!page.ok()) return page.error();
+                        nlohmann::json entries = nlohmann::json::array();
+                        for (const auto& e : page->entries) {
+                          entries.push_back({{"name", e.name},
+                                             {"type", e.is_directory ? "directory" : "file"},
+                                             {"size", e.size},
+                                             {"modified", format_iso8601_ms(e.modified)}});
+                        }
+                        nlohmann::json body = {
+                            {"path", normalized->empty() ? "" : *normalized + "/"},
+                            {"entries", std::move(entries)},
+                            {"next_token", page->next_token}};
+                        Response response = json_response(200, body);
+                        response.head = request.method == "HEAD";
+                        response.mount_target = id;
+                        response.set_header("X-Mount-Target", id);
+                        return response;
+                      });
 }
 
 Response FileService::readyz() const {
