@@ -80,19 +80,26 @@ std::size_t HealthChecker::sweep_once() {
   if (!table) return 0;
   const SystemTime cutoff =
       service_.clock().now() - std::chrono::duration_cast<SystemTime::duration>(options_.sweep_age);
-  std::size_t total = 0;
-  for (const auto& entry : table->targets) {
+  // Every mount target shows the same file system: one walk, through one healthy target (each
+  // pass starts at the next target, so the walks spread over them), is enough.
+  const std::size_t n = table->targets.size();
+  const std::size_t first = sweep_turn_++;
+  for (std::size_t k = 0; k < n; ++k) {
+    const TargetEntry& entry = table->targets[(first + k) % n];
     if (!entry.status->healthy()) continue;
     auto removed = entry.backend->sweep_temp_files("", cutoff, options_.sweep_max_entries);
-    if (removed.ok()) {
-      total += *removed;
-      if (*removed > 0) {
-        logger_.info("removed stale temporary files",
-                     {{"mount_target", entry.target.id}, {"count", *removed}});
-      }
+    if (!removed.ok()) {
+      logger_.warn("temporary-file sweep failed",
+                   {{"mount_target", entry.target.id}, {"error", removed.error().to_string()}});
+      continue;
     }
+    if (*removed > 0) {
+      logger_.info("removed stale temporary files",
+                   {{"mount_target", entry.target.id}, {"count", *removed}});
+    }
+    return *removed;
   }
-  return total;
+  return 0;
 }
 
 void HealthChecker::start() {

@@ -60,7 +60,9 @@ class ProbeBackend final : public Backend {
   }
   Status make_directories(std::string_view) override { return unused(); }
   Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
-    return std::size_t{0};
+    sweeps.fetch_add(1);
+    if (sweep_fails.load()) return make_error(ErrorCode::kIo, "sweep failed");
+    return std::size_t{1};
   }
   Status probe() override {
     probes_started.fetch_add(1);
@@ -78,6 +80,8 @@ class ProbeBackend final : public Backend {
     released_.notify_all();
   }
   std::atomic<int> probes_started{0};
+  std::atomic<int> sweeps{0};
+  std::atomic<bool> sweep_fails{false};
 
  private:
   static Error unused() { return make_error(ErrorCode::kInternal, "not used here"); }
@@ -200,6 +204,35 @@ TEST_F(ReloadHealthTest, HungProbeCountsAsFailedWithoutPilingUp) {
     checker.check_once();
   }
   EXPECT_TRUE(service_.table()->targets[0].status->healthy());
+}
+
+// Every mount target shows the same file system: a sweep walks it once, through one healthy
+// target, taking turns; a target that is down is left out, and a walk that fails moves on.
+TEST_F(ReloadHealthTest, SweepWalksTheFileSystemOnceThroughAHealthyTarget) {
+  source_->set(doc(3, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  HealthCheckOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  HealthChecker checker(service_, options, Logger());
+  const auto& backends = factory_->created;
+  ASSERT_EQ(backends.size(), 3u);
+  for (int pass = 0; pass < 3; ++pass) EXPECT_EQ(checker.sweep_once(), 1u);
+  for (const auto& backend : backends) EXPECT_EQ(backend->sweeps.load(), 1);
+
+  backends[0]->set(/*fail=*/true, /*hang=*/false);
+  for (int i = 0; i < 3; ++i) checker.check_once();
+  ASSERT_FALSE(service_.table()->targets[0].status->healthy());
+  for (int pass = 0; pass < 4; ++pass) EXPECT_EQ(checker.sweep_once(), 1u);
+  EXPECT_EQ(backends[0]->sweeps.load(), 1);
+  EXPECT_EQ(backends[1]->sweeps.load() + backends[2]->sweeps.load(), 2 + 4);
+
+  backends[1]->sweep_fails = true;
+  const int before = backends[2]->sweeps.load();
+  EXPECT_EQ(checker.sweep_once(), 1u);
+  EXPECT_EQ(checker.sweep_once(), 1u);
+  EXPECT_EQ(backends[2]->sweeps.load(), before + 2);
+  backends[2]->sweep_fails = true;
+  EXPECT_EQ(checker.sweep_once(), 0u);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ class HealthChecker {
 
   // Probes every target once, waiting at most options.timeout in all.
   void check_once();
-  // Sweeps every target's temporary files once; returns how many were removed.
+  // Sweeps the file system's stale temporary files once, through one healthy target (the next
+  // one if that fails); returns how many were removed.
   std::size_t sweep_once();
 
   void start();
@@ -56,6 +57,7 @@ class HealthChecker {
   bool stopping_ = false;
   std::thread thread_;
   std::thread sweep_thread_;
+  std::atomic<std::size_t> sweep_turn_{0};  // which target the next sweep starts from
 };
 
 }  // namespace efsas::service
