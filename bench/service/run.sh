@@ -135,10 +135,14 @@ else
 fi
 : "${flask_python}"
 for server in "${servers[@]}"; do wait_port "${port[${server}]}"; done
-# Each server must serve the same bytes before it is measured.
+# Each server must serve the same bytes before it is measured (gunicorn's workers may still be
+# starting after its port answers: a few seconds of retries).
+serves_test_file() {
+  cmp -s <(curl -sf "http://127.0.0.1:${port[$1]}/files/s07/f00007") "${data}/s07/f00007"
+}
 for server in "${servers[@]}"; do
-  cmp -s <(curl -sf "http://127.0.0.1:${port[${server}]}/files/s07/f00007") "${data}/s07/f00007" ||
-    { echo "${server} does not serve the test files" >&2; exit 1; }
+  for _ in $(seq 1 50); do serves_test_file "${server}" && break; sleep 0.2; done
+  serves_test_file "${server}" || { echo "${server} does not serve the test files" >&2; exit 1; }
 done
 
 # run_wrk SERVER SCRIPT PREFIX COUNT -> "requests/s p50 p99 errors"
