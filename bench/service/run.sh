@@ -123,7 +123,8 @@ if command -v gunicorn >/dev/null; then
   gunicorn_python="$(head -1 "$(command -v gunicorn)" | sed 's/^#! *//')"
   if "${gunicorn_python}" -c 'import flask' 2>/dev/null; then
     port[gunicorn]="$(free_port)"
-    BENCH_DIRS="${dirs}" gunicorn -w 4 -b "127.0.0.1:${port[gunicorn]}" --chdir "${here}" \
+    # gunicorn takes SCRIPT_NAME from the environment as the application's URL prefix.
+    BENCH_DIRS="${dirs}" env -u SCRIPT_NAME gunicorn -w 4 -b "127.0.0.1:${port[gunicorn]}" --chdir "${here}" \
       --log-level warning flask_app:app >"${work}/gunicorn.log" 2>&1 &
     pids+=($!)
     servers+=(gunicorn)
@@ -142,7 +143,11 @@ serves_test_file() {
 }
 for server in "${servers[@]}"; do
   for _ in $(seq 1 50); do serves_test_file "${server}" && break; sleep 0.2; done
-  serves_test_file "${server}" || { echo "${server} does not serve the test files" >&2; exit 1; }
+  if ! serves_test_file "${server}"; then
+    echo "${server} does not serve the test files; its log:" >&2
+    tail -n 20 "${work}/${server}.log" >&2 2>/dev/null || true
+    exit 1
+  fi
 done
 
 # run_wrk SERVER SCRIPT PREFIX COUNT -> "requests/s p50 p99 errors"
