@@ -1,22 +1,26 @@
 // JSON log lines: {"timestamp", "level", "message", ...context, ...fields}.
 #include "efsas/log.h"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 
 #include "efsas/result.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 namespace efsas {
 
 std::string_view to_string(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -25,11 +29,16 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
   std::string lower(text);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "debug") *out = LogLevel::kDebug;
-  else if (lower == "info") *out = LogLevel::kInfo;
-  else if (lower == "warn" || lower == "warning") *out = LogLevel::kWarn;
-  else if (lower == "error") *out = LogLevel::kError;
-  else return false;
+  if (lower == "debug")
+    *out = LogLevel::kDebug;
+  else if (lower == "info")
+    *out = LogLevel::kInfo;
+  else if (lower == "warn" || lower == "warning")
+    *out = LogLevel::kWarn;
+  else if (lower == "error")
+    *out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
@@ -38,15 +47,14 @@ namespace {
 // spdlog's stderr sink serialises writes from many threads and flushes each line.
 class StderrSink final : public LogSink {
  public:
-  StderrSink() : logger_(std::make_shared<spdlog::logger>(
-                     "efsas", std::make_shared<spdlog::sinks::stderr_sink_mt>())) {
+  StderrSink()
+      : logger_(std::make_shared<spdlog::logger>(
+            "efsas", std::make_shared<spdlog::sinks::stderr_sink_mt>())) {
     logger_->set_pattern("%v");
     logger_->set_level(spdlog::level::trace);
     logger_->flush_on(spdlog::level::trace);
   }
-  void write_line(std::string_view line) override {
-    logger_->log(spdlog::level::info, "{}", line);
-  }
+  void write_line(std::string_view line) override { logger_->log(spdlog::level::info, "{}", line); }
 
  private:
   std::shared_ptr<spdlog::logger> logger_;

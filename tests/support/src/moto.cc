@@ -19,7 +19,8 @@ MotoServer::MotoServer() {
     }
   }
   if (!process_) {
-    std::fprintf(stderr, "moto_server did not start; is moto installed? (scripts/install-deps.sh)\n");
+    std::fprintf(stderr,
+                 "moto_server did not start; is moto installed? (scripts/install-deps.sh)\n");
     std::abort();
   }
   endpoint_ = "http://127.0.0.1:" + std::to_string(port_);
@@ -28,8 +29,8 @@ MotoServer::MotoServer() {
 MotoServer::~MotoServer() = default;
 
 void MotoServer::reset() {
-  const auto result = run_command(
-      {"curl", "-sf", "-X", "POST", endpoint_ + "/moto-api/reset"}, {}, std::chrono::seconds(30));
+  const auto result = run_command({"curl", "-sf", "-X", "POST", endpoint_ + "/moto-api/reset"}, {},
+                                  std::chrono::seconds(30));
   if (result.status != 0) {
     std::fprintf(stderr, "moto reset failed: %s\n", result.output.c_str());
     std::abort();
@@ -37,12 +38,9 @@ void MotoServer::reset() {
 }
 
 std::map<std::string, std::string> MotoServer::client_env(const std::string& region) const {
-  return {{"AWS_ENDPOINT_URL", endpoint_},
-          {"AWS_ACCESS_KEY_ID", "test"},
-          {"AWS_SECRET_ACCESS_KEY", "test"},
-          {"AWS_REGION", region},
-          {"AWS_DEFAULT_REGION", region},
-          {"AWS_EC2_METADATA_DISABLED", "true"}};
+  return {{"AWS_ENDPOINT_URL", endpoint_},   {"AWS_ACCESS_KEY_ID", "test"},
+          {"AWS_SECRET_ACCESS_KEY", "test"}, {"AWS_REGION", region},
+          {"AWS_DEFAULT_REGION", region},    {"AWS_EC2_METADATA_DISABLED", "true"}};
 }
 
 }  // namespace efsas::testing

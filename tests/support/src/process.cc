@@ -132,8 +132,7 @@ Process::Process(ProcessOptions options) : options_(std::move(options)) {
     }
     const int in = ::open("/dev/null", O_RDONLY);
     if (in >= 0) ::dup2(in, 0);
-    if (!options_.working_directory.empty() &&
-        ::chdir(options_.working_directory.c_str()) != 0) {
+    if (!options_.working_directory.empty() && ::chdir(options_.working_directory.c_str()) != 0) {
       ::_exit(126);
     }
     ::execvpe(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());

@@ -26,7 +26,8 @@ TEST(LogTest, WritesOneJsonObjectPerLineWithContext) {
 TEST(LogTest, InvalidUtf8IsReplacedNotThrown) {
   auto sink = std::make_shared<MemorySink>();
   Logger logger(sink, LogLevel::kDebug, std::make_shared<RealClock>());
-  logger.warn("odd name", {{"path", std::string("a\xff" "b")}});
+  logger.warn("odd name", {{"path", std::string("a\xff"
+                                                "b")}});
   ASSERT_EQ(sink->lines().size(), 1u);
   const auto line = nlohmann::json::parse(sink->lines()[0]);
   EXPECT_EQ(line["message"], "odd name");

@@ -31,11 +31,11 @@ int free_port(const std::string& host = "127.0.0.1");
 bool wait_for_port(const std::string& host, int port, std::chrono::milliseconds timeout);
 
 struct ProcessOptions {
-  std::vector<std::string> argv;              // argv[0] is looked up in PATH
-  std::map<std::string, std::string> env;     // added to (or overriding) the test's environment
-  std::vector<std::string> unset_env;         // removed from the environment
-  std::filesystem::path log_file;             // stdout and stderr; /dev/null when empty
-  std::filesystem::path working_directory;    // inherited when empty
+  std::vector<std::string> argv;            // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;   // added to (or overriding) the test's environment
+  std::vector<std::string> unset_env;       // removed from the environment
+  std::filesystem::path log_file;           // stdout and stderr; /dev/null when empty
+  std::filesystem::path working_directory;  // inherited when empty
 };
 
 // A child process in its own process group. The destructor sends SIGTERM to the group, waits up
