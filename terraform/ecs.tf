@@ -27,21 +27,22 @@ locals {
   # /mnt/efs for every mount target, the nfs back end dials each mount target itself.
   file_service_environment = merge(
     {
-      AWS_REGION              = var.aws_region
-      LISTEN_ADDRESS          = "0.0.0.0"
-      PORT                    = tostring(var.file_service_port)
-      SSM_PARAMETER_NAME      = aws_ssm_parameter.mount_targets.name
-      CONFIG_POLL_SECONDS     = tostring(var.config_poll_seconds)
-      STORAGE_BACKEND         = var.file_service_storage_backend
-      BODY_LIMIT_BYTES        = tostring(var.body_limit_bytes)
-      ACCESS_LOG              = tostring(var.access_log)
-      LOG_LEVEL               = var.file_service_log_level
-      SHUTDOWN_GRACE_SECONDS  = "25"
-      NFS_EXPORT_PATH         = var.efs_target_directory
-      NFS_UID                 = tostring(var.efs_posix_uid)
-      NFS_GID                 = tostring(var.efs_posix_gid)
-      NFS_SESSIONS_PER_TARGET = tostring(var.nfs_sessions_per_target)
-      NFS_TIMEOUT_MS          = tostring(var.nfs_timeout_ms)
+      AWS_REGION                = var.aws_region
+      LISTEN_ADDRESS            = "0.0.0.0"
+      PORT                      = tostring(var.file_service_port)
+      SSM_PARAMETER_NAME        = aws_ssm_parameter.mount_targets.name
+      CONFIG_POLL_SECONDS       = tostring(var.config_poll_seconds)
+      STORAGE_BACKEND           = var.file_service_storage_backend
+      BODY_LIMIT_BYTES          = tostring(var.body_limit_bytes)
+      UPLOAD_MEMORY_LIMIT_BYTES = tostring(var.upload_memory_limit_bytes)
+      ACCESS_LOG                = tostring(var.access_log)
+      LOG_LEVEL                 = var.file_service_log_level
+      SHUTDOWN_GRACE_SECONDS    = "25"
+      NFS_EXPORT_PATH           = var.efs_target_directory
+      NFS_UID                   = tostring(var.efs_posix_uid)
+      NFS_GID                   = tostring(var.efs_posix_gid)
+      NFS_SESSIONS_PER_TARGET   = tostring(var.nfs_sessions_per_target)
+      NFS_TIMEOUT_MS            = tostring(var.nfs_timeout_ms)
     },
     local.directory_backend ? { MOUNT_PATH_TEMPLATE = "/mnt/efs" } : {},
   )

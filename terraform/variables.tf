@@ -403,6 +403,17 @@ variable "body_limit_bytes" {
   }
 }
 
+variable "upload_memory_limit_bytes" {
+  description = "Request bodies one file-service task holds in memory at once, at most (an upload that would pass it is answered 503 before its body is read); keep it well below fargate_memory."
+  type        = number
+  default     = 1073741824
+
+  validation {
+    condition     = var.upload_memory_limit_bytes >= var.body_limit_bytes
+    error_message = "upload_memory_limit_bytes must be at least body_limit_bytes: a body of the largest size must fit."
+  }
+}
+
 variable "file_service_log_level" {
   description = "file-service log level."
   type        = string

@@ -52,6 +52,7 @@ struct Config {
   int nfs_timeout_ms = 5000;
   std::string nfs_address_map;
   std::uint64_t body_limit_bytes = 104857600;
+  std::uint64_t upload_memory_limit_bytes = 1073741824;
   int worker_threads = 16;
   int io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::size_t max_connections = 4096;
@@ -122,6 +123,7 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       env_number(env, "NFS_SESSIONS_PER_TARGET", &config->nfs_sessions_per_target, &error) &&
       env_number(env, "NFS_TIMEOUT_MS", &config->nfs_timeout_ms, &error) &&
       env_number(env, "BODY_LIMIT_BYTES", &config->body_limit_bytes, &error) &&
+      env_number(env, "UPLOAD_MEMORY_LIMIT_BYTES", &config->upload_memory_limit_bytes, &error) &&
       env_number(env, "WORKER_THREADS", &config->worker_threads, &error) &&
       env_number(env, "IO_THREADS", &config->io_threads, &error) &&
       env_number(env, "MAX_CONNECTIONS", &config->max_connections, &error) &&
@@ -157,6 +159,8 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       ->check(CLI::IsMember({"directory", "nfs"}));
   app.add_option("--mount-path-template", config->mount_path_template, "MOUNT_PATH_TEMPLATE");
   app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
+  app.add_option("--upload-memory-limit-bytes", config->upload_memory_limit_bytes,
+                 "UPLOAD_MEMORY_LIMIT_BYTES: request bodies held in memory at once, at most");
   app.add_option("--worker-threads", config->worker_threads, "WORKER_THREADS")
       ->check(CLI::PositiveNumber);
   app.add_option("--io-threads", config->io_threads, "IO_THREADS")->check(CLI::PositiveNumber);
@@ -194,6 +198,14 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       config->mount_targets_json.empty()) {
     std::fprintf(
         stderr, "file-service: set SSM_PARAMETER_NAME, MOUNT_TARGETS_FILE or MOUNT_TARGETS_JSON\n");
+    return 2;
+  }
+  if (config->upload_memory_limit_bytes < config->body_limit_bytes) {
+    std::fprintf(stderr,
+                 "file-service: UPLOAD_MEMORY_LIMIT_BYTES (%llu) must be at least BODY_LIMIT_BYTES "
+                 "(%llu): a body of the largest size must fit\n",
+                 static_cast<unsigned long long>(config->upload_memory_limit_bytes),
+                 static_cast<unsigned long long>(config->body_limit_bytes));
     return 2;
   }
   if (config->storage_backend == "directory" && config->mount_path_template.empty()) {
@@ -306,6 +318,7 @@ int main(int argc, char** argv) {
   server_options.io_threads = config.io_threads;
   server_options.worker_threads = config.worker_threads;
   server_options.max_connections = config.max_connections;
+  server_options.upload_memory_limit = config.upload_memory_limit_bytes;
   server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
   server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);

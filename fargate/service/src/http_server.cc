@@ -158,6 +158,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<std::thread> threads;
   std::thread shutdown_thread;
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::uint64_t> upload_bytes{0};  // bodies being received or handled, as declared
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
   std::mutex sessions_mutex;
@@ -179,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    release_upload();
     server_->connections.fetch_sub(1);
     server_->forget(id_);
   }
@@ -237,6 +239,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return fail_fast(413, "PayloadTooLarge",
                        "the body is over the limit of " +
                            std::to_string(service().options().body_limit) + " bytes");
+    }
+    if (!reserve_upload()) {
+      return fail_fast(503, "Unavailable",
+                       "too many uploads in progress (over the upload memory limit); retry later");
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       stream_.expires_after(options().body_timeout);
@@ -310,6 +316,27 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Bodies are held in memory until handled: each request with a body takes its declared length
+  // (the body limit when it is chunked) from the server's upload budget until it is answered.
+  bool reserve_upload() {
+    const auto length = parser_->content_length();
+    const std::uint64_t want =
+        length ? *length : (parser_->chunked() ? service().options().body_limit : 0);
+    if (want == 0) return true;
+    const std::uint64_t before = server_->upload_bytes.fetch_add(want);
+    if (before + want > options().upload_memory_limit) {
+      server_->upload_bytes.fetch_sub(want);
+      return false;
+    }
+    upload_reserved_ = want;
+    return true;
+  }
+
+  void release_upload() {
+    if (upload_reserved_ > 0) server_->upload_bytes.fetch_sub(upload_reserved_);
+    upload_reserved_ = 0;
+  }
+
   Response handle(const Request& request) const {
     try {
       return service().handle_request(request);
@@ -322,6 +349,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;
     drain_ = true;  // the client may still be sending: read it away so it sees the answer
     Response response = json_error(status, code, message);
+    if (status == 503) response.set_header("Retry-After", "1");
     response.route = route_of(target_);
     respond(std::move(response));
   }
@@ -461,6 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void finish() {
+    release_upload();
     const auto latency = service().clock().steady_now() - start_;
     service().metrics().record_request(response_.route, method_, response_.status,
                                        response_.mount_target, bytes_in_, bytes_out_, latency);
@@ -481,6 +510,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    release_upload();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (drain_ && !ec) {
@@ -520,6 +550,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool handling_ = false;
   bool inline_ = false;  // this request's file I/O runs on the network thread
   bool non_blocking_ = false;
+  std::uint64_t upload_reserved_ = 0;  // this request's share of the upload budget
   bool drain_ = false;
   std::vector<char> drain_buffer_;
   std::string method_;

@@ -63,6 +63,10 @@ for message in "fargate_cpu must be one of" "lambda_schedule_expression must be"
 done
 check "eight bad values, eight errors" \
   test "$(grep -c 'Invalid value for variable' <<<"$rejected")" -eq 8
+# A limit checked against another variable.
+rejected=$(tf_eval 'var.aws_region' -var body_limit_bytes=2000 -var upload_memory_limit_bytes=1000)
+check "rejected: upload_memory_limit_bytes below body_limit_bytes" \
+  grep -qF "upload_memory_limit_bytes must be at least body_limit_bytes" <<<"$rejected"
 
 # Every variable has a description.
 undocumented=$(awk '/^variable "/ { name = $2; described = 0 }

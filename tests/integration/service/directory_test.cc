@@ -11,3 +11,23 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BackendCase>& param_info) { return param_info.param.name; });
 
 }  // namespace efsas::service::testing
+
+namespace efsas::service::testing {
+namespace {
+
+// A configuration that cannot work is refused at start, with the reason, before anything runs.
+TEST(FileServiceConfiguration, UploadMemoryLimitBelowTheBodyLimitIsRefused) {
+  const auto result = efsas::testing::run_command({file_service_binary().string()},
+                                                  {{"MOUNT_TARGETS_JSON", "{}"},
+                                                   {"MOUNT_PATH_TEMPLATE", "/nonexistent/{id}"},
+                                                   {"BODY_LIMIT_BYTES", "2000"},
+                                                   {"UPLOAD_MEMORY_LIMIT_BYTES", "1000"}});
+  EXPECT_EQ(result.status, 2) << result.output;
+  EXPECT_NE(
+      result.output.find("UPLOAD_MEMORY_LIMIT_BYTES (1000) must be at least BODY_LIMIT_BYTES"),
+      std::string::npos)
+      << result.output;
+}
+
+}  // namespace
+}  // namespace efsas::service::testing

@@ -300,6 +300,42 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
 }
 
+// Bodies are held in memory until handled, so their total is bounded: an upload that would pass
+// UPLOAD_MEMORY_LIMIT_BYTES is refused at once (503, body unread, nothing written) while others
+// hold the memory, and accepted once they are done.
+TEST_P(FileServiceIntegration, UploadsOverTheMemoryLimitAreRefusedUntilOthersFinish) {
+  start({{"UPLOAD_MEMORY_LIMIT_BYTES", "1000"}, {"BODY_LIMIT_BYTES", "1000"}});
+  const int held = connect_loopback(service_->port());
+  ASSERT_GE(held, 0);
+  const std::string head = "PUT /files/budget/a HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n";
+  const std::string first_part(100, 'a');
+  ASSERT_EQ(::send(held, (head + first_part).data(), head.size() + first_part.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(head.size() + first_part.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  const auto refused = put("/files/budget/b", std::string(800, 'b'));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_NE(refused.body.find("upload memory limit"), std::string::npos) << refused.body;
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "b"));
+  EXPECT_EQ(put("/files/budget/c", std::string(150, 'c')).status, 201);  // fits beside it
+
+  const std::string rest(700, 'a');
+  ASSERT_EQ(::send(held, rest.data(), rest.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(rest.size()));
+  std::string answer;
+  char buffer[4096];
+  while (answer.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = ::recv(held, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(held);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 201")) << answer;
+  EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "a"), std::string(800, 'a'));
+  EXPECT_EQ(put("/files/budget/b", std::string(800, 'b')).status, 201);
+}
+
 TEST_P(FileServiceIntegration, StaticListFromTheEnvironment) {
   list_file_.clear();
   start({{"MOUNT_TARGETS_JSON", storage_->list_document(7, 2)}});

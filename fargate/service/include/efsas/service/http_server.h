@@ -23,7 +23,10 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
   int io_threads = 1;
   int worker_threads = 8;
-  std::size_t max_connections = 4096;                // more are answered 503 and closed
+  std::size_t max_connections = 4096;  // more are answered 503 and closed
+  // Request bodies are held in memory: at most this many bytes of them at once (by declared
+  // length); a request that would pass it is answered 503 before its body is read.
+  std::uint64_t upload_memory_limit = 1024ull * 1024 * 1024;
   std::chrono::milliseconds header_timeout{10000};   // whole request header
   std::chrono::milliseconds body_timeout{60000};     // whole request body
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
