@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <mutex>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -252,10 +252,12 @@ class NfsBackend final : public Backend {
                                        std::size_t max_entries) override {
     std::size_t removed = 0;
     std::size_t budget = max_entries;
-    std::deque<std::string> pending{std::string(dir)};
+    std::mt19937_64 random(std::random_device{}());
+    // Depth first, each directory's subdirectories in a random order (see Backend).
+    std::vector<std::string> pending{std::string(dir)};
     while (!pending.empty() && budget > 0) {
-      const std::string current = std::move(pending.front());
-      pending.pop_front();
+      const std::string current = std::move(pending.back());
+      pending.pop_back();
       auto lease = pool_->acquire();
       if (!lease.ok()) return lease.error();
       auto entries = (*lease)->list(current);
@@ -263,6 +265,7 @@ class NfsBackend final : public Backend {
         if (entries.error().code == ErrorCode::kNotFound) continue;
         return entries.error();
       }
+      const std::size_t first_child = pending.size();
       for (const auto& entry : *entries) {
         if (budget == 0) break;
         --budget;
@@ -274,6 +277,8 @@ class NfsBackend final : public Backend {
           ++removed;
         }
       }
+      std::shuffle(pending.begin() + static_cast<std::ptrdiff_t>(first_child), pending.end(),
+                   random);
     }
     return removed;
   }

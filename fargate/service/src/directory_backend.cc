@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -408,7 +409,8 @@ class DirectoryBackend final : public Backend {
     if (!directory.ok()) return directory.error();
     std::size_t budget = max_entries;
     std::size_t removed = 0;
-    sweep(std::move(*directory), older_than, budget, removed);
+    std::mt19937_64 random(std::random_device{}());
+    sweep(std::move(*directory), older_than, budget, removed, random);
     return removed;
   }
 
@@ -524,8 +526,8 @@ class DirectoryBackend final : public Backend {
     return {};
   }
 
-  static void sweep(Fd directory, SystemTime older_than, std::size_t& budget,
-                    std::size_t& removed) {
+  static void sweep(Fd directory, SystemTime older_than, std::size_t& budget, std::size_t& removed,
+                    std::mt19937_64& random) {
     DIR* stream = ::fdopendir(::dup(directory.get()));
     if (stream == nullptr) return;
     std::vector<std::string> subdirectories;
@@ -544,11 +546,12 @@ class DirectoryBackend final : public Backend {
       }
     }
     ::closedir(stream);
+    std::shuffle(subdirectories.begin(), subdirectories.end(), random);
     for (const auto& sub : subdirectories) {
       if (budget == 0) return;
       Fd fd{
           ::openat(directory.get(), sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)};
-      if (fd.valid()) sweep(std::move(fd), older_than, budget, removed);
+      if (fd.valid()) sweep(std::move(fd), older_than, budget, removed, random);
     }
   }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -303,6 +304,37 @@ TEST_F(NfsBackendTest, ListPaginatesAndHidesTempFiles) {
   EXPECT_EQ(pages, 3);
   EXPECT_EQ(b.list("ls/missing", 10, "").error().code, ErrorCode::kNotFound);
   fs::remove(data() / "ls" / (std::string(kReservedPrefix) + "left-over"));
+}
+
+// A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
+// sweeps reach the stale temporary files of every subtree, not the same first ones each time.
+TEST_F(NfsBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
+  std::vector<fs::path> stale;
+  for (int i = 0; i < 10; ++i) {
+    const auto deepest = data() / "cov" / ("d" + std::to_string(i)) / "x";
+    fs::create_directories(deepest);
+    write_file(deepest / "real-1", "keep");
+    write_file(deepest / "real-2", "keep");
+    stale.push_back(deepest / (std::string(kReservedPrefix) + "crashed.tmp"));
+    write_file(stale.back(), "partial");
+    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
+  }
+  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  const auto left = [&] {
+    return std::count_if(stale.begin(), stale.end(),
+                         [](const fs::path& p) { return fs::exists(p); });
+  };
+  // The root's entries and then one to three of the ten subtrees per sweep.
+  ASSERT_TRUE(backends_[0]->sweep_temp_files("cov", cutoff, 24).ok());
+  EXPECT_GE(left(), 6);
+  for (int pass = 0; pass < 150 && left() > 0; ++pass) {
+    ASSERT_TRUE(backends_[0]->sweep_temp_files("cov", cutoff, 24).ok());
+  }
+  EXPECT_EQ(left(), 0);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(fs::exists(data() / "cov" / ("d" + std::to_string(i)) / "x" / "real-1"));
+  }
+  fs::remove_all(data() / "cov");
 }
 
 TEST_F(NfsBackendTest, SweepRemovesOnlyOldTempFiles) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -302,6 +303,36 @@ TEST_F(DirectoryBackendTest, OnlyALocalDiskFileSystemCountsAsLocal) {
   auto opened = backend->open("seen");
   ASSERT_TRUE(opened.ok()) << opened.error().to_string();
   EXPECT_EQ(read_all(**opened), "through fuse");
+}
+
+// A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
+// sweeps reach the stale temporary files of every subtree, not the same first ones each time.
+TEST_F(DirectoryBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
+  std::vector<fs::path> stale;
+  for (int i = 0; i < 10; ++i) {
+    const auto deepest = dir_.path() / "cov" / ("d" + std::to_string(i)) / "x";
+    fs::create_directories(deepest);
+    write_file(deepest / "real-1", "keep");
+    write_file(deepest / "real-2", "keep");
+    stale.push_back(deepest / (std::string(kReservedPrefix) + "crashed.tmp"));
+    write_file(stale.back(), "partial");
+    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
+  }
+  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  const auto left = [&] {
+    return std::count_if(stale.begin(), stale.end(),
+                         [](const fs::path& p) { return fs::exists(p); });
+  };
+  // The root's entries and then one to three of the ten subtrees per sweep.
+  ASSERT_TRUE(backend_->sweep_temp_files("cov", cutoff, 24).ok());
+  EXPECT_GE(left(), 6);
+  for (int pass = 0; pass < 150 && left() > 0; ++pass) {
+    ASSERT_TRUE(backend_->sweep_temp_files("cov", cutoff, 24).ok());
+  }
+  EXPECT_EQ(left(), 0);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(fs::exists(dir_.path() / "cov" / ("d" + std::to_string(i)) / "x" / "real-1"));
+  }
 }
 
 TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {

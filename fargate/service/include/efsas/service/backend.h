@@ -154,6 +154,8 @@ class Backend {
 
   // Removes temporary files left by crashed writers under `dir` (recursively) whose last change
   // is older than `older_than`, looking at no more than `max_entries` directory entries.
+  // Subdirectories are visited depth first in a random order, so when the budget runs out
+  // before the tree does, repeated sweeps still reach every part of it in time.
   // Returns how many were removed.
   virtual Result<std::size_t> sweep_temp_files(std::string_view dir, SystemTime older_than,
                                                std::size_t max_entries) = 0;
