@@ -85,7 +85,8 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   EXPECT_EQ(t["mount_targets"].size(), 3u);
   // Whether each target's storage is a local disk, as learnt by its probes.
   EXPECT_TRUE(eventually([&] {
-    for (const auto& target : targets()["mount_targets"]) {
+    const nlohmann::json now = targets();
+    for (const auto& target : now["mount_targets"]) {
       if (target["local_storage"] != storage_->local_storage()) return false;
     }
     return true;
