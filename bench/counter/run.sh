@@ -133,4 +133,10 @@ if ! skipped latency; then
     "find -printf=find $mnt -type f -printf . | wc -c" \
     "fdfind -u -j2=fdfind -u -j2 -t f . $mnt | wc -l" \
     "fdfind -u -j64=fdfind -u -j64 -t f . $mnt | wc -l"
+  # The incremental rescan of the unchanged tree over the same latency.
+  "$fm" count "$mnt" --threads 64 --cache "$out/latency.cache" --no-progress >/dev/null
+  python3 "$here/measure.py" "latencyfs, incremental rescan of an unchanged tree" 3 0 \
+    "$out/latency-incremental.json" \
+    "incremental 64 threads=$fm count $mnt --threads 64 --cache $out/latency.cache --no-progress | grep '^files '" \
+    "full scan 64 threads=$fm count $mnt --threads 64 --no-progress | grep '^files '"
 fi
