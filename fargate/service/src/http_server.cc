@@ -112,10 +112,6 @@ std::string serialize_head(const Response& response, std::string_view date, bool
   return out;
 }
 
-}  // namespace
-
-class Session;
-
 // One event loop per network thread: a connection stays on the loop that accepted it, so its
 // handlers never need a strand and never wake another network thread.
 std::vector<std::unique_ptr<asio::io_context>> make_contexts(int count) {
@@ -125,6 +121,10 @@ std::vector<std::unique_ptr<asio::io_context>> make_contexts(int count) {
   }
   return contexts;
 }
+
+}  // namespace
+
+class Session;
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
