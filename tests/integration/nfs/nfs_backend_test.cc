@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -17,12 +16,15 @@
 
 #include "efsas/clock.h"
 #include "efsas/path.h"
+#include "efsas/testing/backend_contract.h"
 #include "efsas/testing/ganesha.h"
 
 namespace efsas::nfs {
 namespace {
 
 namespace fs = std::filesystem;
+using efsas::testing::count_reserved;
+using efsas::testing::FailingBody;
 using efsas::testing::GaneshaCluster;
 using efsas::testing::read_file;
 using efsas::testing::TempDir;
@@ -64,14 +66,6 @@ std::string pattern(std::size_t size, unsigned seed) {
     c = static_cast<char>(x >> 24);
   }
   return out;
-}
-
-std::size_t count_reserved(const fs::path& dir) {
-  std::size_t n = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (entry.path().filename().string().starts_with(kReservedPrefix)) ++n;
-  }
-  return n;
 }
 
 Result<std::string> read_all(FileReader& reader) {
@@ -227,27 +221,14 @@ TEST_F(NfsBackendTest, CreateOnlyPutsRaceAndExactlyOneWins) {
 }
 
 TEST_F(NfsBackendTest, FailedBodyLeavesNeitherTempNorTarget) {
-  class FailingBody final : public service::BodySource {
-   public:
-    Result<std::size_t> read(std::span<char> buffer) override {
-      if (calls_++ == 0) {
-        std::fill(buffer.begin(), buffer.begin() + 5000, 'x');
-        return std::size_t{5000};
-      }
-      return make_error(ErrorCode::kTimeout, "client went away");
-    }
-
-   private:
-    int calls_ = 0;
-  };
   Backend& b = *backends_[0];
-  FailingBody body;
+  FailingBody body(5000);
   auto result = b.put("fb/y.txt", body, {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kTimeout);
   EXPECT_FALSE(fs::exists(data() / "fb/y.txt"));
   ASSERT_TRUE(put(b, "fb/y.txt", "old").ok());
-  FailingBody again;
+  FailingBody again(5000);
   ASSERT_FALSE(b.put("fb/y.txt", again, {}).ok());
   EXPECT_EQ(read_file(data() / "fb/y.txt"), "old");
   EXPECT_EQ(count_reserved(data()), 0u);
@@ -306,53 +287,13 @@ TEST_F(NfsBackendTest, ListPaginatesAndHidesTempFiles) {
   fs::remove(data() / "ls" / (std::string(kReservedPrefix) + "left-over"));
 }
 
-// A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
-// sweeps reach the stale temporary files of every subtree, not the same first ones each time.
+// A budget smaller than the tree still reaches every subtree over repeated sweeps.
 TEST_F(NfsBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
-  std::vector<fs::path> stale;
-  for (int i = 0; i < 10; ++i) {
-    const auto deepest = data() / "cov" / ("d" + std::to_string(i)) / "x";
-    fs::create_directories(deepest);
-    write_file(deepest / "real-1", "keep");
-    write_file(deepest / "real-2", "keep");
-    stale.push_back(deepest / (std::string(kReservedPrefix) + "crashed.tmp"));
-    write_file(stale.back(), "partial");
-    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
-  }
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
-  const auto left = [&] {
-    return std::count_if(stale.begin(), stale.end(),
-                         [](const fs::path& p) { return fs::exists(p); });
-  };
-  // The root's entries and then one to three of the ten subtrees per sweep.
-  ASSERT_TRUE(backends_[0]->sweep_temp_files("cov", cutoff, 24).ok());
-  EXPECT_GE(left(), 6);
-  for (int pass = 0; pass < 150 && left() > 0; ++pass) {
-    ASSERT_TRUE(backends_[0]->sweep_temp_files("cov", cutoff, 24).ok());
-  }
-  EXPECT_EQ(left(), 0);
-  for (int i = 0; i < 10; ++i) {
-    EXPECT_TRUE(fs::exists(data() / "cov" / ("d" + std::to_string(i)) / "x" / "real-1"));
-  }
-  fs::remove_all(data() / "cov");
+  efsas::testing::expect_repeated_sweeps_reach_every_subtree(*backends_[0], data(), "cov");
 }
 
 TEST_F(NfsBackendTest, SweepRemovesOnlyOldTempFiles) {
-  const auto old_temp = data() / "sw/a" / (std::string(kReservedPrefix) + "old.tmp");
-  const auto new_temp = data() / "sw" / (std::string(kReservedPrefix) + "new.tmp");
-  fs::create_directories(old_temp.parent_path());
-  write_file(old_temp, "partial");
-  write_file(new_temp, "in progress");
-  write_file(data() / "sw/a/real", "keep");
-  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
-  auto removed = backends_[0]->sweep_temp_files("sw", cutoff, 1000);
-  ASSERT_TRUE(removed.ok()) << removed.error().to_string();
-  EXPECT_EQ(*removed, 1u);
-  EXPECT_FALSE(fs::exists(old_temp));
-  EXPECT_TRUE(fs::exists(new_temp));
-  EXPECT_TRUE(fs::exists(data() / "sw/a/real"));
-  fs::remove(new_temp);
+  efsas::testing::expect_sweep_removes_only_old_temp_files(*backends_[0], data(), "sw");
 }
 
 TEST_F(NfsBackendTest, AKilledTargetFailsFastWhileOthersServeAndComesBack) {

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "efsas/path.h"
+#include "efsas/testing/backend_contract.h"
 #include "efsas/testing/latencyfs.h"
 #include "efsas/testing/process.h"
 
@@ -21,6 +21,8 @@ namespace efsas::service {
 namespace {
 
 namespace fs = std::filesystem;
+using efsas::testing::count_reserved;
+using efsas::testing::FailingBody;
 using efsas::testing::read_file;
 using efsas::testing::TempDir;
 using efsas::testing::write_file;
@@ -28,29 +30,6 @@ using efsas::testing::write_file;
 MountTarget target() {
   return MountTarget{"fsmt-0123456789abcdef0",   "ap-northeast-1a", "apne1-az4",
                      "subnet-0123456789abcdef0", "10.0.1.25",       "available"};
-}
-
-// A body that fails after handing out some bytes, like a client that disconnects mid-upload.
-class FailingBody final : public BodySource {
- public:
-  Result<std::size_t> read(std::span<char> buffer) override {
-    if (calls_++ == 0) {
-      std::fill(buffer.begin(), buffer.begin() + 100, 'x');
-      return std::size_t{100};
-    }
-    return make_error(ErrorCode::kTimeout, "client went away");
-  }
-
- private:
-  int calls_ = 0;
-};
-
-std::size_t count_reserved(const fs::path& dir) {
-  std::size_t n = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (entry.path().filename().string().starts_with(kReservedPrefix)) ++n;
-  }
-  return n;
 }
 
 std::string read_all(FileReader& reader) {
@@ -150,7 +129,7 @@ TEST_F(DirectoryBackendTest, ConditionalPutsAndDeletes) {
 }
 
 TEST_F(DirectoryBackendTest, FailedBodyLeavesNeitherTempNorTarget) {
-  FailingBody body;
+  FailingBody body(100);
   auto result = backend_->put("x/y.txt", body, {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kTimeout);
@@ -158,7 +137,7 @@ TEST_F(DirectoryBackendTest, FailedBodyLeavesNeitherTempNorTarget) {
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
 
   ASSERT_TRUE(put("x/y.txt", "old").ok());
-  FailingBody again;
+  FailingBody again(100);
   ASSERT_FALSE(backend_->put("x/y.txt", again, {}).ok());
   EXPECT_EQ(read_file(dir_.path() / "x/y.txt"), "old");
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
@@ -305,52 +284,13 @@ TEST_F(DirectoryBackendTest, OnlyALocalDiskFileSystemCountsAsLocal) {
   EXPECT_EQ(read_all(**opened), "through fuse");
 }
 
-// A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
-// sweeps reach the stale temporary files of every subtree, not the same first ones each time.
+// A budget smaller than the tree still reaches every subtree over repeated sweeps.
 TEST_F(DirectoryBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
-  std::vector<fs::path> stale;
-  for (int i = 0; i < 10; ++i) {
-    const auto deepest = dir_.path() / "cov" / ("d" + std::to_string(i)) / "x";
-    fs::create_directories(deepest);
-    write_file(deepest / "real-1", "keep");
-    write_file(deepest / "real-2", "keep");
-    stale.push_back(deepest / (std::string(kReservedPrefix) + "crashed.tmp"));
-    write_file(stale.back(), "partial");
-    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
-  }
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
-  const auto left = [&] {
-    return std::count_if(stale.begin(), stale.end(),
-                         [](const fs::path& p) { return fs::exists(p); });
-  };
-  // The root's entries and then one to three of the ten subtrees per sweep.
-  ASSERT_TRUE(backend_->sweep_temp_files("cov", cutoff, 24).ok());
-  EXPECT_GE(left(), 6);
-  for (int pass = 0; pass < 150 && left() > 0; ++pass) {
-    ASSERT_TRUE(backend_->sweep_temp_files("cov", cutoff, 24).ok());
-  }
-  EXPECT_EQ(left(), 0);
-  for (int i = 0; i < 10; ++i) {
-    EXPECT_TRUE(fs::exists(dir_.path() / "cov" / ("d" + std::to_string(i)) / "x" / "real-1"));
-  }
+  efsas::testing::expect_repeated_sweeps_reach_every_subtree(*backend_, dir_.path(), "cov");
 }
 
 TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {
-  const auto old_temp = dir_.path() / "a" / (std::string(kReservedPrefix) + "old.tmp");
-  const auto new_temp = dir_.path() / (std::string(kReservedPrefix) + "new.tmp");
-  fs::create_directories(old_temp.parent_path());
-  write_file(old_temp, "partial");
-  write_file(new_temp, "in progress");
-  write_file(dir_.path() / "a" / "real", "keep");
-  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
-
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
-  auto removed = backend_->sweep_temp_files("", cutoff, 1000);
-  ASSERT_TRUE(removed.ok());
-  EXPECT_EQ(*removed, 1u);
-  EXPECT_FALSE(fs::exists(old_temp));
-  EXPECT_TRUE(fs::exists(new_temp));
-  EXPECT_TRUE(fs::exists(dir_.path() / "a" / "real"));
+  efsas::testing::expect_sweep_removes_only_old_temp_files(*backend_, dir_.path(), "sw");
 }
 
 TEST(MountPathTemplate, ExpandsPlaceholders) {

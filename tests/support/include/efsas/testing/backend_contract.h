@@ -1,0 +1,103 @@
+// Cases of the storage back-end contract (efsas/service/backend.h) that every back end keeps,
+// shared by the back ends' own test executables (which link efsas::service). Each case takes
+// the back end and `data`, where the back end's file system can be inspected directly, and works
+// under data / dir.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "efsas/path.h"
+#include "efsas/service/backend.h"
+#include "efsas/testing/process.h"
+
+namespace efsas::testing {
+
+// How many files and directories under `dir` carry the reserved prefix (temporary files).
+inline std::size_t count_reserved(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(kReservedPrefix)) ++n;
+  }
+  return n;
+}
+
+// A body that hands out `first` bytes, then fails like a client that went away mid-upload.
+class FailingBody final : public service::BodySource {
+ public:
+  explicit FailingBody(std::size_t first) : first_(first) {}
+  Result<std::size_t> read(std::span<char> buffer) override {
+    if (calls_++ == 0) {
+      std::fill(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(first_), 'x');
+      return first_;
+    }
+    return make_error(ErrorCode::kTimeout, "client went away");
+  }
+
+ private:
+  std::size_t first_;
+  int calls_ = 0;
+};
+
+// A sweep removes the temporary files older than its cut-off, and nothing else.
+inline void expect_sweep_removes_only_old_temp_files(service::Backend& backend,
+                                                     const std::filesystem::path& data,
+                                                     const std::string& dir) {
+  namespace fs = std::filesystem;
+  const auto old_temp = data / dir / "a" / (std::string(kReservedPrefix) + "old.tmp");
+  const auto new_temp = data / dir / (std::string(kReservedPrefix) + "new.tmp");
+  fs::create_directories(old_temp.parent_path());
+  write_file(old_temp, "partial");
+  write_file(new_temp, "in progress");
+  write_file(data / dir / "a" / "real", "keep");
+  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  auto removed = backend.sweep_temp_files(dir, cutoff, 1000);
+  ASSERT_TRUE(removed.ok()) << removed.error().to_string();
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(new_temp));
+  EXPECT_TRUE(fs::exists(data / dir / "a" / "real"));
+  fs::remove(new_temp);
+}
+
+// A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
+// sweeps reach the stale temporary files of every subtree, not the same first ones each time.
+inline void expect_repeated_sweeps_reach_every_subtree(service::Backend& backend,
+                                                       const std::filesystem::path& data,
+                                                       const std::string& dir) {
+  namespace fs = std::filesystem;
+  const auto deepest = [&](int i) { return data / dir / ("d" + std::to_string(i)) / "x"; };
+  std::vector<fs::path> stale;
+  for (int i = 0; i < 10; ++i) {
+    fs::create_directories(deepest(i));
+    write_file(deepest(i) / "real-1", "keep");
+    write_file(deepest(i) / "real-2", "keep");
+    stale.push_back(deepest(i) / (std::string(kReservedPrefix) + "crashed.tmp"));
+    write_file(stale.back(), "partial");
+    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
+  }
+  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  const auto left = [&] {
+    return std::count_if(stale.begin(), stale.end(),
+                         [](const fs::path& p) { return fs::exists(p); });
+  };
+  // The root's entries and then one to three of the ten subtrees per sweep.
+  ASSERT_TRUE(backend.sweep_temp_files(dir, cutoff, 24).ok());
+  EXPECT_GE(left(), 6);
+  for (int pass = 0; pass < 150 && left() > 0; ++pass) {
+    ASSERT_TRUE(backend.sweep_temp_files(dir, cutoff, 24).ok());
+  }
+  EXPECT_EQ(left(), 0);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fs::exists(deepest(i) / "real-1"));
+  fs::remove_all(data / dir);
+}
+
+}  // namespace efsas::testing
