@@ -1,13 +1,8 @@
-// The file-service integration harness: libcurl client, raw sockets, directory storage fixture
+// The file-service integration harness: libcurl client, directory storage fixture
 // and the service process.
 #include "harness.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -128,37 +123,6 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   curl_slist_free_all(list);
   curl_easy_cleanup(curl);
   return result;
-}
-
-int connect_loopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
-  const int fd = connect_loopback(port);
-  if (fd < 0) return "";
-  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  std::string out;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[65536];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 std::unique_ptr<StorageFixture> make_directory_storage() {

@@ -30,11 +30,8 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
                 const std::map<std::string, std::string>& headers = {},
                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// Connects to 127.0.0.1:port, sends `bytes`, and reads until the server closes or `timeout`.
-std::string raw_exchange(int port, const std::string& bytes,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
-// A connected socket (or -1).
-int connect_loopback(int port);
+using efsas::testing::connect_loopback;
+using efsas::testing::raw_exchange;
 
 // The storage the service runs over: three mount targets that reach one shared file system.
 class StorageFixture {

@@ -3,12 +3,7 @@
 // still finishes.
 #include "efsas/service/http_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -16,8 +11,13 @@
 #include <mutex>
 #include <string>
 
+#include "efsas/testing/process.h"
+
 namespace efsas::service {
 namespace {
+
+// How long one exchange may take: longer than the server's request timeout of 3 s.
+constexpr std::chrono::seconds kTimeout{10};
 
 MountTargetList one_target() {
   MountTargetList list;
@@ -81,31 +81,6 @@ class HangingFactory final : public BackendFactory {
   bool local_;
 };
 
-// One request over a fresh connection; the whole response (the server closes after it).
-std::string exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buffer[4096];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10000) <= 0) break;
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
 // Starts a server over one hanging back end, sends a request that hangs and checks that the loop
 // keeps answering meanwhile and that the hung request gets 504 after the request timeout.
 void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool inline_local_io) {
@@ -125,13 +100,14 @@ void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool i
   const int port = server.port();
 
   auto hung = std::async(std::launch::async, [port] {
-    return exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    return efsas::testing::raw_exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        kTimeout);
   });
   // Meanwhile the loop keeps answering: every health check returns while the hung request is
   // still waiting for its timeout.
   for (int i = 0; i < 5; ++i) {
-    const std::string health =
-        exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string health = efsas::testing::raw_exchange(
+        port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
     EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
   }
   EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);

@@ -29,6 +29,11 @@ class TempDir {
 int free_port(const std::string& host = "127.0.0.1");
 // Polls until something accepts TCP connections on host:port, or the timeout passes.
 bool wait_for_port(const std::string& host, int port, std::chrono::milliseconds timeout);
+// A socket connected to 127.0.0.1:port (close it), or -1.
+int connect_loopback(int port);
+// Connects to 127.0.0.1:port, sends `bytes`, and reads until the server closes or `timeout`.
+std::string raw_exchange(int port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 struct ProcessOptions {
   std::vector<std::string> argv;            // argv[0] is looked up in PATH
