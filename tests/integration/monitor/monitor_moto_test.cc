@@ -17,12 +17,12 @@
 
 #include "efsas/aws/client.h"
 #include "efsas/aws/http.h"
-#include "efsas/lambda/runtime.h"
 #include "efsas/monitor/cloud.h"
 #include "efsas/mount_target_list.h"
 #include "efsas/testing/fault_proxy.h"
 #include "efsas/testing/moto.h"
 #include "efsas/testing/process.h"
+#include "runtime_api_fixture.h"
 
 namespace efsas::monitor {
 namespace {
@@ -419,48 +419,8 @@ TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
   EXPECT_NE(outcome.output.find("FILE_COUNT_THRESHOLD"), std::string::npos) << outcome.output;
 }
 
-// The binary as a Lambda `bootstrap`, against tools/lambda-runtime-api.
-class LambdaRuntimeApi {
- public:
-  explicit LambdaRuntimeApi(const fs::path& log_dir) {
-    port_ = testing::free_port();
-    testing::ProcessOptions options;
-    options.argv = {
-        "python3",
-        (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
-        "--port",
-        std::to_string(port_),
-        "--deadline-ms",
-        "60000"};
-    options.log_file = log_dir / "runtime-api.log";
-    process_ = std::make_unique<testing::Process>(options);
-    EXPECT_TRUE(testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20)));
-    control_ = lambda::make_http_transport(host_port());
-  }
-  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
-  void enqueue(const std::string& payload, std::optional<int> deadline_ms = std::nullopt) {
-    lambda::HttpRequest request{"POST", "/_fixture/events", {}, payload};
-    if (deadline_ms) {
-      request.headers.push_back({"X-Fixture-Deadline-Ms", std::to_string(*deadline_ms)});
-    }
-    EXPECT_TRUE(control_->send(request).ok());
-  }
-  json results(int wait_seconds = 60) {
-    auto response = control_->send(
-        {"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
-    EXPECT_TRUE(response.ok());
-    if (!response.ok()) return json{{"invocations", json::array()}, {"init_error", nullptr}};
-    return json::parse(response->body);
-  }
-
- private:
-  int port_ = 0;
-  std::unique_ptr<testing::Process> process_;
-  std::unique_ptr<lambda::RuntimeTransport> control_;
-};
-
 TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
-  LambdaRuntimeApi api(dir_.path());
+  testing::RuntimeApiFixture api;
   add_files(15);
   auto e = env(10);
   e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
@@ -472,7 +432,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   testing::Process bootstrap(options);
 
   api.enqueue(R"({"source":"aws.events","detail-type":"Scheduled Event"})");
-  json invocations = api.results()["invocations"];
+  json invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 1u) << bootstrap.log();
   ASSERT_EQ(invocations[0]["status"], "succeeded") << invocations.dump();
   EXPECT_EQ(invocations[0]["response"]["created"].size(), 1u);
@@ -481,7 +441,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
 
   // Warm invocation: the same process, the cache reused, the second AZ added.
   api.enqueue("{}");
-  invocations = api.results()["invocations"];
+  invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 2u);
   ASSERT_EQ(invocations[1]["status"], "succeeded") << invocations.dump();
   EXPECT_EQ(mount_targets().size(), 2u);
@@ -490,7 +450,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   // never scales even though the tree now wants a third mount target.
   add_files(20);
   api.enqueue("{}", 0);
-  invocations = api.results()["invocations"];
+  invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 3u);
   ASSERT_EQ(invocations[2]["status"], "succeeded") << invocations.dump();
   EXPECT_EQ(invocations[2]["response"]["scan"]["complete"], false);
@@ -506,7 +466,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
 }
 
 TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
-  LambdaRuntimeApi api(dir_.path());
+  testing::RuntimeApiFixture api;
   add_files(1);
   auto e = env(10);
   e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
@@ -520,7 +480,7 @@ TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
 
   api.enqueue("{}");
   api.enqueue("{}");
-  const json invocations = api.results()["invocations"];
+  const json invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 2u);
   for (const auto& invocation : invocations) {
     ASSERT_EQ(invocation["status"], "failed") << invocations.dump();
@@ -531,7 +491,7 @@ TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
 }
 
 TEST_F(MonitorMoto, LambdaModeReportsBadConfigurationAsAnInitError) {
-  LambdaRuntimeApi api(dir_.path());
+  testing::RuntimeApiFixture api;
   auto e = env(10);
   e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
   testing::ProcessOptions options;

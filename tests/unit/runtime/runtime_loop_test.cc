@@ -8,67 +8,13 @@
 #include <thread>
 
 #include "efsas/lambda/runtime.h"
-#include "efsas/testing/process.h"
+#include "runtime_api_fixture.h"
 
 namespace efsas::lambda {
 namespace {
 
 using nlohmann::json;
-using testing::Process;
-using testing::ProcessOptions;
-using testing::TempDir;
-
-// The fixture server, started on a free loopback port for one test.
-class RuntimeApiFixture {
- public:
-  RuntimeApiFixture() {
-    port_ = testing::free_port();
-    ProcessOptions options;
-    options.argv = {
-        "python3",
-        (testing::source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
-        "--port",
-        std::to_string(port_),
-        "--deadline-ms",
-        "60000"};
-    options.log_file = dir_.path() / "fixture.log";
-    process_ = std::make_unique<Process>(options);
-    if (!testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20))) {
-      ADD_FAILURE() << "fixture did not start: " << process_->log();
-    }
-    control_ = make_http_transport(host_port());
-  }
-
-  std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  std::string enqueue(const std::string& payload) {
-    auto response = control_->send({"POST", "/_fixture/events", {}, payload});
-    // A failure must not abort the binary: the fixture process is stopped by destructors.
-    if (!response.ok()) {
-      ADD_FAILURE() << response.error().to_string();
-      return "";
-    }
-    return json::parse(response->body).at("request_id").get<std::string>();
-  }
-
-  json results(int wait_seconds = 10) {
-    auto response = control_->send(
-        {"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
-    if (!response.ok()) {
-      ADD_FAILURE() << response.error().to_string();
-      return json{{"invocations", json::array()}, {"init_error", nullptr}};
-    }
-    return json::parse(response->body);
-  }
-
-  void stop() { process_.reset(); }
-
- private:
-  TempDir dir_;
-  int port_ = 0;
-  std::unique_ptr<Process> process_;
-  std::unique_ptr<RuntimeTransport> control_;
-};
+using testing::RuntimeApiFixture;
 
 TEST(RuntimeLoop, DeliversEventAndPostsTheHandlersResponse) {
   RuntimeApiFixture api;

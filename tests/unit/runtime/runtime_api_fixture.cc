@@ -1,0 +1,49 @@
+// Starting and driving tools/lambda-runtime-api for a test.
+#include "runtime_api_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace efsas::testing {
+
+RuntimeApiFixture::RuntimeApiFixture() {
+  port_ = free_port();
+  ProcessOptions options;
+  options.argv = {
+      "python3",       (source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
+      "--port",        std::to_string(port_),
+      "--deadline-ms", "60000"};
+  options.log_file = dir_.path() / "runtime-api.log";
+  process_ = std::make_unique<Process>(options);
+  if (!wait_for_port("127.0.0.1", port_, std::chrono::seconds(20))) {
+    ADD_FAILURE() << "the Runtime API fixture did not start: " << process_->log();
+  }
+  control_ = lambda::make_http_transport(host_port());
+}
+
+std::string RuntimeApiFixture::enqueue(const std::string& payload, std::optional<int> deadline_ms) {
+  lambda::HttpRequest request{"POST", "/_fixture/events", {}, payload};
+  if (deadline_ms) {
+    request.headers.push_back({"X-Fixture-Deadline-Ms", std::to_string(*deadline_ms)});
+  }
+  auto response = control_->send(request);
+  // A failure must not abort the binary: the fixture process is stopped by destructors.
+  if (!response.ok()) {
+    ADD_FAILURE() << response.error().to_string();
+    return "";
+  }
+  return nlohmann::json::parse(response->body).at("request_id").get<std::string>();
+}
+
+nlohmann::json RuntimeApiFixture::results(int wait_seconds) {
+  auto response =
+      control_->send({"GET", "/_fixture/results?timeout=" + std::to_string(wait_seconds), {}, {}});
+  if (!response.ok()) {
+    ADD_FAILURE() << response.error().to_string();
+    return nlohmann::json{{"invocations", nlohmann::json::array()}, {"init_error", nullptr}};
+  }
+  return nlohmann::json::parse(response->body);
+}
+
+}  // namespace efsas::testing
