@@ -17,36 +17,6 @@ Error invalid(std::string message) {
 
 bool is_continuation(unsigned char byte) { return (byte & 0xc0) == 0x80; }
 
-// Length of the well-formed UTF-8 sequence at `pos`, or 0 when it is not one. Rejects overlong
-// forms, UTF-16 surrogates (U+D800..U+DFFF), code points above U+10FFFF and truncated sequences.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
-  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = at(pos);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) second_min = 0xa0;  // below: overlong
-    if (lead == 0xed) second_max = 0x9f;  // above: surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) second_min = 0x90;  // below: overlong
-    if (lead == 0xf4) second_max = 0x8f;  // above: beyond U+10FFFF
-  } else {
-    return 0;  // a continuation byte, an overlong lead (0xc0, 0xc1) or 0xf5..0xff
-  }
-  if (pos + length > text.size()) return 0;
-  if (at(pos + 1) < second_min || at(pos + 1) > second_max) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (!is_continuation(at(pos + i))) return 0;
-  }
-  return length;
-}
-
 Status check_bytes(std::string_view path) {
   for (std::size_t pos = 0; pos < path.size();) {
     const auto byte = static_cast<unsigned char>(path[pos]);
@@ -116,5 +86,33 @@ Result<std::string> normalize(std::string_view path, bool allow_root) {
 Result<std::string> normalize_path(std::string_view path) { return normalize(path, false); }
 
 Result<std::string> normalize_dir_path(std::string_view path) { return normalize(path, true); }
+
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = at(pos);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char second_min = 0x80;
+  unsigned char second_max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) second_min = 0xa0;  // below: overlong
+    if (lead == 0xed) second_max = 0x9f;  // above: surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) second_min = 0x90;  // below: overlong
+    if (lead == 0xf4) second_max = 0x8f;  // above: beyond U+10FFFF
+  } else {
+    return 0;  // a continuation byte, an overlong lead (0xc0, 0xc1) or 0xf5..0xff
+  }
+  if (pos + length > text.size()) return 0;
+  if (at(pos + 1) < second_min || at(pos + 1) > second_max) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (!is_continuation(at(pos + i))) return 0;
+  }
+  return length;
+}
 
 }  // namespace efsas

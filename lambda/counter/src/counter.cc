@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "efsas/counter/scan_cache.h"
+#include "efsas/path.h"
 #include "walker.h"
 
 namespace efsas::counter {
@@ -87,32 +88,8 @@ std::string escape_for_display(std::string_view raw) {
       ++i;
       continue;
     }
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    // Length of a well-formed UTF-8 sequence starting with c (no overlongs, no surrogates).
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;
-      if (c == 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    }
-    bool valid = length > 0 && i + length <= raw.size();
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(raw[i + k]);
-      valid = k == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xbf);
-    }
-    if (valid) {
+    const std::size_t length = utf8_sequence_length(raw, i);
+    if (length > 0) {
       out.append(raw.substr(i, length));
       i += length;
     } else {

@@ -126,5 +126,18 @@ TEST(PathTest, DirectoryPathsMayNameTheRootAndEndInOneSlash) {
   EXPECT_FALSE(normalize_dir_path("a/../..").ok());
 }
 
+// The same rules, as the length of the sequence at a position (used to display raw file names).
+TEST(PathTest, Utf8SequenceLengthAcceptsWellFormedSequencesOnly) {
+  EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
+  EXPECT_EQ(utf8_sequence_length("x\xc3\xa9", 1), 2u);
+  EXPECT_EQ(utf8_sequence_length("\xe2\x82\xac", 0), 3u);
+  EXPECT_EQ(utf8_sequence_length("\xf0\x9f\x98\x80", 0), 4u);
+  EXPECT_EQ(utf8_sequence_length("\xc1\xbf", 0), 0u);          // overlong
+  EXPECT_EQ(utf8_sequence_length("\xed\xa0\x80", 0), 0u);      // surrogate
+  EXPECT_EQ(utf8_sequence_length("\xf4\x90\x80\x80", 0), 0u);  // beyond U+10FFFF
+  EXPECT_EQ(utf8_sequence_length("\xe6\x97", 0), 0u);          // truncated
+  EXPECT_EQ(utf8_sequence_length("\xa9", 0), 0u);              // a lone continuation byte
+}
+
 }  // namespace
 }  // namespace efsas

@@ -26,4 +26,9 @@ Result<std::string> normalize_path(std::string_view path);
 // and one trailing slash is accepted ("docs/" is "docs"): for directory listings.
 Result<std::string> normalize_dir_path(std::string_view path);
 
+// Length of the well-formed UTF-8 sequence at text[pos] (pos < text.size()), or 0 when it is not
+// one. Rejects overlong forms, UTF-16 surrogates (U+D800..U+DFFF), code points above U+10FFFF and
+// truncated sequences.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
+
 }  // namespace efsas
