@@ -12,6 +12,7 @@
 
 #include "efsas/service/directory_backend.h"
 #include "efsas/testing/process.h"
+#include "mount_target_lists.h"
 
 namespace efsas::service {
 namespace {
@@ -20,20 +21,6 @@ namespace fs = std::filesystem;
 using efsas::testing::read_file;
 using efsas::testing::TempDir;
 using efsas::testing::write_file;
-
-MountTargetList make_list(int count, std::uint64_t generation) {
-  MountTargetList list;
-  list.file_system_id = "fs-0123456789abcdef0";
-  list.generation = generation;
-  list.updated_at = "2026-11-25T19:30:00.000Z";
-  for (int i = 0; i < count; ++i) {
-    const std::string n = std::to_string(i);
-    list.mount_targets.push_back(MountTarget{
-        "fsmt-0000000000000000" + n, "ap-northeast-1" + std::string(1, static_cast<char>('a' + i)),
-        "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n, "available"});
-  }
-  return list;
-}
 
 Request request(std::string method, std::string target, std::string body = "") {
   Request r;

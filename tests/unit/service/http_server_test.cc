@@ -12,22 +12,13 @@
 #include <string>
 
 #include "efsas/testing/process.h"
+#include "mount_target_lists.h"
 
 namespace efsas::service {
 namespace {
 
 // How long one exchange may take: longer than the server's request timeout of 3 s.
 constexpr std::chrono::seconds kTimeout{10};
-
-MountTargetList one_target() {
-  MountTargetList list;
-  list.file_system_id = "fs-0123456789abcdef0";
-  list.generation = 1;
-  list.updated_at = "2026-11-25T19:30:00.000Z";
-  list.mount_targets.push_back(MountTarget{"fsmt-00000000000000000", "ap-northeast-1a", "apne1-az1",
-                                           "subnet-00000000", "10.0.0.1", "available"});
-  return list;
-}
 
 // Every open() blocks until released, like a file system whose server stopped answering.
 class HangingBackend final : public Backend {
@@ -86,7 +77,7 @@ class HangingFactory final : public BackendFactory {
 void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool inline_local_io) {
   HangingFactory factory(local_backend);
   FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
-  service.set_table(*build_routing_table(one_target(), nullptr, factory, HealthPolicy{}));
+  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
   ServerOptions options;
   options.address = "127.0.0.1";
   options.port = 0;

@@ -9,23 +9,10 @@
 
 #include "efsas/service/config_reload.h"
 #include "efsas/service/health_checker.h"
+#include "mount_target_lists.h"
 
 namespace efsas::service {
 namespace {
-
-MountTargetList make_list(int count, std::uint64_t generation) {
-  MountTargetList list;
-  list.file_system_id = "fs-0123456789abcdef0";
-  list.generation = generation;
-  list.updated_at = "2026-11-25T19:30:00.000Z";
-  for (int i = 0; i < count; ++i) {
-    const std::string n = std::to_string(i);
-    list.mount_targets.push_back(MountTarget{"fsmt-0000000000000000" + n, "ap-northeast-1a",
-                                             "apne1-az" + n, "subnet-0000000" + n, "10.0.1." + n,
-                                             "available"});
-  }
-  return list;
-}
 
 class ScriptedSource final : public ListSource {
  public:
