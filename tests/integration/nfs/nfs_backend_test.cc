@@ -100,10 +100,7 @@ class NfsBackendTest : public ::testing::Test {
     cluster = nullptr;
   }
   void SetUp() override {
-    for (std::size_t i = 0; i < cluster->size(); ++i) {
-      if (!cluster->running(i)) cluster->restart(i);
-      cluster->resume(i);
-    }
+    cluster->serve_all();
     for (int i = 0; i < 3; ++i) backends_.push_back(make_nfs_backend(target(i), options(), clock_));
   }
   fs::path data() const { return cluster->export_dir(); }

@@ -79,12 +79,7 @@ class NfsSessionTest : public ::testing::Test {
     delete cluster;
     cluster = nullptr;
   }
-  void SetUp() override {
-    for (std::size_t i = 0; i < cluster->size(); ++i) {
-      if (!cluster->running(i)) cluster->restart(i);
-      cluster->resume(i);
-    }
-  }
+  void SetUp() override { cluster->serve_all(); }
 };
 
 TEST_F(NfsSessionTest, WritesAroundAndFarAboveTheEncodingLimitReadBackIdentical) {

@@ -169,6 +169,13 @@ void GaneshaCluster::resume(std::size_t i) {
   wait_threads(instance.process->pid(), false);
 }
 
+void GaneshaCluster::serve_all() {
+  for (std::size_t i = 0; i < size(); ++i) {
+    if (!running(i)) restart(i);
+    resume(i);
+  }
+}
+
 void GaneshaCluster::restart(std::size_t i) {
   Instance& instance = at(i);
   kill(i);

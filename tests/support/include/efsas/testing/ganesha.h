@@ -50,6 +50,8 @@ class GaneshaCluster {
   // until it accepts connections.
   void restart(std::size_t i);
   bool running(std::size_t i);
+  // Every instance serving again (killed ones restarted, paused ones resumed), as a test starts.
+  void serve_all();
   std::string log(std::size_t i) const;
 
  private:
