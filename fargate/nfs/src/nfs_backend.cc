@@ -33,7 +33,7 @@ service::FileInfo to_service_info(const FileInfo& info) {
   service::FileInfo out;
   out.size = info.size;
   out.modified = info.mtime;
-  out.etag = make_nfs_etag(info.inode, info.size, info.mtime);
+  out.etag = service::make_etag(info.inode, info.size, info.mtime);
   out.is_directory = info.is_directory;
   return out;
 }
@@ -196,7 +196,8 @@ class NfsBackend final : public Backend {
         if (exists && info->is_directory) {
           return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
         }
-        const std::string etag = exists ? make_nfs_etag(info->inode, info->size, info->mtime) : "";
+        const std::string etag =
+            exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
         if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok;
       }
       Status removed = lease->remove(path);
@@ -294,7 +295,8 @@ class NfsBackend final : public Backend {
       if (exists && info->is_directory) {
         return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
       }
-      const std::string etag = exists ? make_nfs_etag(info->inode, info->size, info->mtime) : "";
+      const std::string etag =
+          exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
       if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok.error();
     }
     const PutMode mode = condition.if_none_match_any ? PutMode::kCreateOnly : PutMode::kReplace;
@@ -369,15 +371,6 @@ class NfsBackendFactory final : public service::BackendFactory {
 };
 
 }  // namespace
-
-std::string make_nfs_etag(std::uint64_t inode, std::uint64_t size, SystemTime modified) {
-  const auto mtime_ns = static_cast<unsigned long long>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count());
-  char buffer[80];
-  std::snprintf(buffer, sizeof buffer, "\"%llx-%llx-%llx\"", static_cast<unsigned long long>(inode),
-                static_cast<unsigned long long>(size), mtime_ns);
-  return buffer;
-}
 
 std::shared_ptr<Backend> make_nfs_backend(MountTarget target, NfsBackendOptions options,
                                           std::shared_ptr<const Clock> clock) {

@@ -41,8 +41,4 @@ std::shared_ptr<service::Backend> make_nfs_backend(MountTarget target, NfsBacken
 std::shared_ptr<service::BackendFactory> make_nfs_backend_factory(
     NfsBackendOptions options, std::shared_ptr<const Clock> clock);
 
-// The entity tag for a file: equal to the directory back end's for the same file, since both
-// are made from the inode number, size and modification time the server reports.
-std::string make_nfs_etag(std::uint64_t inode, std::uint64_t size, SystemTime modified);
-
 }  // namespace efsas::nfs

@@ -45,6 +45,10 @@ struct FileInfo {
   bool is_directory = false;
 };
 
+// The strong entity tag of a file version: "inode-size-mtime_ns" in hex, quoted. Every back end
+// uses it, so one file has the same tag through any mount target and back end.
+std::string make_etag(std::uint64_t inode, std::uint64_t size, SystemTime modified);
+
 // A file opened for reading. Reads are positional, so one reader can serve many ranges.
 class FileReader {
  public:
