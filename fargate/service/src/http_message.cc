@@ -40,7 +40,13 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 
 }  // namespace
 
+std::shared_ptr<const std::string> Request::no_body() {
+  static const auto empty = std::make_shared<const std::string>();
+  return empty;
+}
+
 void Response::set_header(std::string name, std::string value) {
+  if (headers.capacity() == 0) headers.reserve(8);  // a file response has six or seven
   for (auto& [n, v] : headers) {
     if (iequals(n, name)) {
       v = std::move(value);

@@ -29,6 +29,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// Each connection lives on one network thread's io_context: its executor type is concrete, so no
+// handler pays for type erasure.
+using Executor = asio::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Stream = beast::basic_stream<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 namespace {
 
@@ -141,7 +148,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::io_context& next_context() { return *contexts[next_context_index++ % contexts.size()]; }
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, Socket socket);
   void forget(std::uint64_t id) {
     std::lock_guard lock(sessions_mutex);
     sessions.erase(id);
@@ -168,7 +175,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server, std::uint64_t id)
+  Session(Socket socket, std::shared_ptr<HttpServer::Impl> server, std::uint64_t id)
       : stream_(std::move(socket)),
         server_(std::move(server)),
         id_(id),
@@ -273,16 +280,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.expires_never();
     auto& req = parser_->get();
-    auto request = std::make_shared<Request>();
-    request->method = method_;
-    request->target = target_;
+    Request request;
+    request.method = method_;
+    request.target = target_;
     for (const auto& field : req) {
       auto [it, inserted] =
-          request->headers.emplace(lower(field.name_string()), std::string(field.value()));
+          request.headers.emplace(lower(field.name_string()), std::string(field.value()));
       if (!inserted) it->second += ", " + std::string(field.value());
     }
     bytes_in_ = req.body().size();
-    request->body = std::make_shared<const std::string>(std::move(req.body()));
+    if (!req.body().empty())
+      request.body = std::make_shared<const std::string>(std::move(req.body()));
     keep_alive_ = req.keep_alive();
     // Back ends on local disks cannot hang on a network: a read is handled right here, as a
     // static web server would, and file bodies of any size go out with sendfile. Writes (their
@@ -291,8 +299,8 @@ class Session : public std::enable_shared_from_this<Session> {
     inline_ = options().inline_local_io && is_plain_read(method_, target_) &&
               service().storage_is_local();
     if (inline_) {
-      request->zero_copy = true;
-      return respond(handle(*request));
+      request.zero_copy = true;
+      return respond(handle(request));
     }
     handling_ = true;
 
@@ -305,7 +313,8 @@ class Session : public std::enable_shared_from_this<Session> {
       timeout.route = route_of(self->target_);
       self->respond(std::move(timeout));
     });
-    asio::post(server_->workers, [self = shared_from_this(), request] {
+    asio::post(server_->workers, [self = shared_from_this(),
+                                  request = std::make_shared<const Request>(std::move(request))] {
       Response response = self->handle(*request);
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         if (!self->handling_) return;  // the 504 went out already
@@ -536,11 +545,11 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::uint64_t id_;
-  asio::steady_timer request_timer_;
-  asio::steady_timer write_timer_;
+  Timer request_timer_;
+  Timer write_timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
@@ -566,11 +575,11 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::do_accept() {
-  const asio::any_io_executor loop = next_context().get_executor();
+  const Executor loop = next_context().get_executor();
   acceptor.async_accept(loop, beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
 }
 
-void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::on_accept(beast::error_code ec, Socket socket) {
   if (!acceptor.is_open() || stopping) return;
   if (ec) {
     logger.warn("accept failed", {{"error", ec.message()}});

@@ -28,42 +28,92 @@ std::string format_double(double value) {
 
 }  // namespace
 
-void Metrics::record_request(const std::string& route, const std::string& method, int status,
-                             const std::string& target, std::uint64_t bytes_in,
+Metrics::Shard& Metrics::shard_for_this_thread() {
+  // A thread keeps the shard it first drew, per Metrics object (tests make several).
+  thread_local const Metrics* owner = nullptr;
+  thread_local std::size_t index = 0;
+  if (owner != this) {
+    owner = this;
+    index = next_shard_.fetch_add(1) % kShards;
+  }
+  return shards_[index];
+}
+
+void Metrics::record_request(std::string_view route, std::string_view method, int status,
+                             std::string_view target, std::uint64_t bytes_in,
                              std::uint64_t bytes_out, std::chrono::nanoseconds latency) {
   const double seconds = std::chrono::duration<double>(latency).count();
-  std::lock_guard lock(mutex_);
-  ++requests_[{route, method, status, target}];
-  Histogram& histogram = latency_[route];
+  Shard& shard = shard_for_this_thread();
+  std::lock_guard lock(shard.mutex);
+  const auto key = std::make_tuple(route, method, status, target);
+  auto counted = shard.requests.find(key);
+  if (counted == shard.requests.end()) {
+    counted =
+        shard.requests
+            .emplace(
+                RequestKey{std::string(route), std::string(method), status, std::string(target)}, 0)
+            .first;
+  }
+  ++counted->second;
+  auto histogram = shard.latency.find(route);
+  if (histogram == shard.latency.end()) {
+    histogram = shard.latency.emplace(std::string(route), Histogram{}).first;
+  }
   for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    if (seconds <= kLatencyBuckets[i]) ++histogram.buckets[i];
+    if (seconds <= kLatencyBuckets[i]) ++histogram->second.buckets[i];
   }
-  ++histogram.count;
-  histogram.sum += seconds;
+  ++histogram->second.count;
+  histogram->second.sum += seconds;
   if (!target.empty()) {
-    TargetLatency& per_target = target_latency_[target];
-    ++per_target.count;
-    per_target.sum_seconds += seconds;
+    auto per_target = shard.target_latency.find(target);
+    if (per_target == shard.target_latency.end()) {
+      per_target = shard.target_latency.emplace(std::string(target), TargetLatency{}).first;
+    }
+    ++per_target->second.count;
+    per_target->second.sum_seconds += seconds;
   }
-  bytes_in_ += bytes_in;
-  bytes_out_ += bytes_out;
+  shard.bytes_in += bytes_in;
+  shard.bytes_out += bytes_out;
 }
 
 Metrics::TargetLatency Metrics::target_latency(const std::string& target) const {
-  std::lock_guard lock(mutex_);
-  const auto found = target_latency_.find(target);
-  return found == target_latency_.end() ? TargetLatency{} : found->second;
+  TargetLatency total;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    const auto found = shard.target_latency.find(target);
+    if (found == shard.target_latency.end()) continue;
+    total.count += found->second.count;
+    total.sum_seconds += found->second.sum_seconds;
+  }
+  return total;
 }
 
 void Metrics::record_reload(bool success) { (success ? reloads_ : reload_failures_).fetch_add(1); }
 
 std::string Metrics::render(const RoutingTable* table) const {
+  std::map<RequestKey, std::uint64_t> requests;
+  std::map<std::string, Histogram> latency;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [key, count] : shard.requests) requests[key] += count;
+    for (const auto& [route, histogram] : shard.latency) {
+      Histogram& sum = latency[route];
+      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        sum.buckets[i] += histogram.buckets[i];
+      }
+      sum.count += histogram.count;
+      sum.sum += histogram.sum;
+    }
+    bytes_in += shard.bytes_in;
+    bytes_out += shard.bytes_out;
+  }
   std::ostringstream out;
   {
-    std::lock_guard lock(mutex_);
     out << "# HELP file_service_requests_total HTTP requests by route, method, status and mount "
            "target.\n# TYPE file_service_requests_total counter\n";
-    for (const auto& [key, count] : requests_) {
+    for (const auto& [key, count] : requests) {
       const auto& [route, method, status, target] = key;
       out << "file_service_requests_total{route=\"" << escape_label(route) << "\",method=\""
           << escape_label(method) << "\",status=\"" << status << "\",mount_target=\""
@@ -71,7 +121,7 @@ std::string Metrics::render(const RoutingTable* table) const {
     }
     out << "# HELP file_service_request_duration_seconds Time to handle a request.\n"
            "# TYPE file_service_request_duration_seconds histogram\n";
-    for (const auto& [route, histogram] : latency_) {
+    for (const auto& [route, histogram] : latency) {
       const std::string label = "route=\"" + escape_label(route) + "\"";
       for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
         out << "file_service_request_duration_seconds_bucket{" << label << ",le=\""
@@ -86,10 +136,10 @@ std::string Metrics::render(const RoutingTable* table) const {
     }
     out << "# HELP file_service_received_bytes_total Request body bytes.\n"
            "# TYPE file_service_received_bytes_total counter\nfile_service_received_bytes_total "
-        << bytes_in_ << "\n";
+        << bytes_in << "\n";
     out << "# HELP file_service_sent_bytes_total Response body bytes.\n"
            "# TYPE file_service_sent_bytes_total counter\nfile_service_sent_bytes_total "
-        << bytes_out_ << "\n";
+        << bytes_out << "\n";
   }
   out << "# HELP file_service_config_reloads_total Mount-target lists applied.\n"
          "# TYPE file_service_config_reloads_total counter\nfile_service_config_reloads_total "

@@ -18,11 +18,14 @@
 namespace efsas::service {
 
 struct Request {
+  // The one shared empty body of requests that have none.
+  static std::shared_ptr<const std::string> no_body();
+
   std::string method;  // "GET", "PUT", ...
   std::string target;  // the raw request target: "/files/a%20b.txt?x=y"
   // Header names in lower case; a repeated header's values joined with ", ".
   std::map<std::string, std::string> headers;
-  std::shared_ptr<const std::string> body = std::make_shared<const std::string>();
+  std::shared_ptr<const std::string> body = no_body();
   // Set by the session when it can send a file descriptor without leaving the network thread:
   // then a file body of any size is streamed (sendfile), not read into the response.
   bool zero_copy = false;

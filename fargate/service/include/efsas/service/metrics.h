@@ -1,6 +1,8 @@
 // Service metrics in the Prometheus text format: requests by route, method, status and mount
 // target, latency histograms by route, bytes in and out, and configuration reload counters.
-// Thread safety: all methods may be called from any thread.
+// Thread safety: all methods may be called from any thread. Requests are counted in shards, one per
+// recording thread as far as there are shards, so network threads never wait for each other;
+// render() and target_latency() add the shards up.
 #pragma once
 
 #include <array>
@@ -10,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "efsas/service/routing_table.h"
@@ -22,8 +25,8 @@ class Metrics {
   static constexpr std::array<double, 12> kLatencyBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
 
-  void record_request(const std::string& route, const std::string& method, int status,
-                      const std::string& target, std::uint64_t bytes_in, std::uint64_t bytes_out,
+  void record_request(std::string_view route, std::string_view method, int status,
+                      std::string_view target, std::uint64_t bytes_in, std::uint64_t bytes_out,
                       std::chrono::nanoseconds latency);
   void record_reload(bool success);
   void record_stale_generation() { stale_generations_.fetch_add(1); }
@@ -46,12 +49,21 @@ class Metrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, int, std::string>, std::uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
-  std::map<std::string, TargetLatency> target_latency_;
-  std::uint64_t bytes_in_ = 0;
-  std::uint64_t bytes_out_ = 0;
+  using RequestKey = std::tuple<std::string, std::string, int, std::string>;
+  struct Shard {
+    std::mutex mutex;
+    // Transparent comparators: a lookup with string views allocates nothing.
+    std::map<RequestKey, std::uint64_t, std::less<>> requests;
+    std::map<std::string, Histogram, std::less<>> latency;
+    std::map<std::string, TargetLatency, std::less<>> target_latency;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+  };
+  static constexpr std::size_t kShards = 8;
+  Shard& shard_for_this_thread();
+
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<std::size_t> next_shard_{0};
   std::atomic<std::uint64_t> reloads_{0};
   std::atomic<std::uint64_t> reload_failures_{0};
   std::atomic<std::uint64_t> stale_generations_{0};
