@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -124,19 +125,14 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
   }
 }
 
-std::string make_etag(const struct stat& st) {
-  const auto mtime_ns = static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1'000'000'000ULL +
-                        static_cast<unsigned long long>(st.st_mtim.tv_nsec);
-  char buffer[80];
-  std::snprintf(buffer, sizeof buffer, "\"%llx-%llx-%llx\"",
-                static_cast<unsigned long long>(st.st_ino),
-                static_cast<unsigned long long>(st.st_size), mtime_ns);
-  return buffer;
-}
-
 SystemTime to_system_time(const struct timespec& ts) {
   return SystemTime{std::chrono::duration_cast<SystemTime::duration>(
       std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec})};
+}
+
+std::string make_etag(const struct stat& st) {
+  return service::make_etag(static_cast<std::uint64_t>(st.st_ino),
+                            static_cast<std::uint64_t>(st.st_size), to_system_time(st.st_mtim));
 }
 
 FileInfo to_file_info(const struct stat& st) {
@@ -273,31 +269,31 @@ class DirectoryBackend final : public Backend {
   }
 
   Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
-    auto root = open_root();
-    if (!root.ok()) return root.error();
-    auto fd = resolve(root->get(), path, O_RDONLY | O_CLOEXEC);
-    if (!fd.ok()) return fd.error();
-    struct stat st {};
-    if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
-    if (!S_ISREG(st.st_mode)) {
-      return make_error(ErrorCode::kConflict, quoted(path, "' is not a file"));
-    }
-    return std::unique_ptr<FileReader>(
-        std::make_unique<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
+    return read_with_root([&](int root) -> Result<std::unique_ptr<FileReader>> {
+      auto fd = resolve(root, path, O_RDONLY | O_CLOEXEC);
+      if (!fd.ok()) return fd.error();
+      struct stat st {};
+      if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
+      if (!S_ISREG(st.st_mode)) {
+        return make_error(ErrorCode::kConflict, quoted(path, "' is not a file"));
+      }
+      return std::unique_ptr<FileReader>(
+          std::make_unique<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
+    });
   }
 
   Result<FileInfo> stat(std::string_view path) override {
-    auto root = open_root();
-    if (!root.ok()) return root.error();
-    auto fd = path.empty() ? Result<Fd>(Fd{::dup(root->get())})
-                           : resolve(root->get(), path, O_PATH | O_CLOEXEC);
-    if (!fd.ok()) return fd.error();
-    struct stat st {};
-    if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-      return make_error(ErrorCode::kNotFound, quoted(path, "' is not a file"));
-    }
-    return to_file_info(st);
+    return read_with_root([&](int root) -> Result<FileInfo> {
+      auto fd =
+          path.empty() ? Result<Fd>(Fd{::dup(root)}) : resolve(root, path, O_PATH | O_CLOEXEC);
+      if (!fd.ok()) return fd.error();
+      struct stat st {};
+      if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
+      if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        return make_error(ErrorCode::kNotFound, quoted(path, "' is not a file"));
+      }
+      return to_file_info(st);
+    });
   }
 
   Status remove(std::string_view path, const WriteCondition& condition) override {
@@ -327,9 +323,8 @@ class DirectoryBackend final : public Backend {
   }
 
   Result<ListPage> list(std::string_view dir, std::size_t limit, std::string_view token) override {
-    auto root = open_root();
-    if (!root.ok()) return root.error();
-    auto directory = open_directory(root->get(), dir, /*create=*/false);
+    auto directory =
+        read_with_root([&](int root) { return open_directory(root, dir, /*create=*/false); });
     if (!directory.ok()) return directory.error();
     const int dir_fd = directory->get();
     std::vector<std::string> names;
@@ -415,21 +410,33 @@ class DirectoryBackend final : public Backend {
   }
 
  private:
-  // The root directory, open. The descriptor is kept between operations, but every operation
-  // first checks with one stat that the root path still names that directory, so a directory
-  // that disappears or is remounted is noticed at once.
+  // The root directory, open. The descriptor is kept between operations; a stat of the root path
+  // checks that the path still names that directory (a remount or a moved link replaces it):
+  // before every write, removal, probe and sweep, so nothing is ever written through a root the
+  // path no longer names, and before a read when the last check is older than
+  // read_root_check_interval. A read that fails through a root it did not check looks again and,
+  // if the root changed, runs once more on the new one.
   struct Root {
     Fd fd;
     dev_t device = 0;
     ino_t inode = 0;
+    // When the root path was last found to name this directory (steady clock, ns).
+    mutable std::atomic<std::int64_t> checked_ns{0};
   };
   class RootRef {
    public:
-    explicit RootRef(std::shared_ptr<const Root> root) : root_(std::move(root)) {}
+    RootRef(std::shared_ptr<const Root> root, bool checked)
+        : root_(std::move(root)), checked_(checked) {}
     int get() const { return root_->fd.get(); }
+    // Whether this operation stat'ed the root path (rather than trusting a recent check).
+    bool checked() const { return checked_; }
+    bool same_directory(const RootRef& other) const {
+      return root_->device == other.root_->device && root_->inode == other.root_->inode;
+    }
 
    private:
     std::shared_ptr<const Root> root_;
+    bool checked_;
   };
 
   Error root_error(int err) const {
@@ -439,13 +446,32 @@ class DirectoryBackend final : public Backend {
                       true);
   }
 
-  Result<RootRef> open_root() const {
+  static std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  enum class RootCheck { kAlways, kIfStale };
+
+  Result<RootRef> open_root(RootCheck check = RootCheck::kAlways) const {
+    const std::int64_t now = steady_ns();
+    if (check == RootCheck::kIfStale) {
+      std::lock_guard lock(root_mutex_);
+      if (root_ && now - root_->checked_ns.load(std::memory_order_relaxed) <
+                       options_.read_root_check_interval.count()) {
+        return RootRef(root_, false);
+      }
+    }
     struct stat st {};
     if (::stat(options_.root.c_str(), &st) != 0) return root_error(errno);
     if (!S_ISDIR(st.st_mode)) return root_error(ENOTDIR);
     {
       std::lock_guard lock(root_mutex_);
-      if (root_ && root_->device == st.st_dev && root_->inode == st.st_ino) return RootRef(root_);
+      if (root_ && root_->device == st.st_dev && root_->inode == st.st_ino) {
+        root_->checked_ns.store(now, std::memory_order_relaxed);
+        return RootRef(root_, true);
+      }
     }
     auto root = std::make_shared<Root>();
     root->fd = Fd{::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
@@ -453,12 +479,26 @@ class DirectoryBackend final : public Backend {
     if (::fstat(root->fd.get(), &st) != 0) return root_error(errno);
     root->device = st.st_dev;
     root->inode = st.st_ino;
+    root->checked_ns.store(now, std::memory_order_relaxed);
     std::shared_ptr<const Root> shared = std::move(root);
     {
       std::lock_guard lock(root_mutex_);
       root_ = shared;
     }
-    return RootRef(std::move(shared));
+    return RootRef(std::move(shared), true);
+  }
+
+  // Runs the read `attempt(root_fd)` through a root checked recently enough; see Root.
+  template <class Attempt>
+  auto read_with_root(Attempt&& attempt) const -> decltype(attempt(0)) {
+    auto root = open_root(RootCheck::kIfStale);
+    if (!root.ok()) return root.error();
+    auto result = attempt(root->get());
+    if (result.ok() || root->checked()) return result;
+    auto fresh = open_root(RootCheck::kAlways);
+    if (!fresh.ok()) return fresh.error();
+    if (fresh->same_directory(*root)) return result;
+    return attempt(fresh->get());
   }
 
   // Opens `path` beneath `root` without following any symbolic link.
@@ -565,17 +605,22 @@ class DirectoryBackend final : public Backend {
 
 class DirectoryBackendFactory final : public BackendFactory {
  public:
-  DirectoryBackendFactory(std::string path_template, std::string instance_id)
-      : path_template_(std::move(path_template)), instance_id_(std::move(instance_id)) {}
+  DirectoryBackendFactory(std::string path_template, std::string instance_id,
+                          std::chrono::nanoseconds read_root_check_interval)
+      : path_template_(std::move(path_template)),
+        instance_id_(std::move(instance_id)),
+        read_root_check_interval_(read_root_check_interval) {}
   Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
     auto root = expand_mount_path_template(path_template_, target);
     if (!root.ok()) return root.error();
-    return make_directory_backend(target, DirectoryBackendOptions{*root, instance_id_});
+    return make_directory_backend(
+        target, DirectoryBackendOptions{*root, instance_id_, read_root_check_interval_});
   }
 
  private:
   std::string path_template_;
   std::string instance_id_;
+  std::chrono::nanoseconds read_root_check_interval_;
 };
 
 }  // namespace
@@ -620,10 +665,11 @@ Result<std::string> expand_mount_path_template(std::string_view path_template,
   return out;
 }
 
-std::shared_ptr<BackendFactory> make_directory_backend_factory(std::string path_template,
-                                                               std::string instance_id) {
-  return std::make_shared<DirectoryBackendFactory>(std::move(path_template),
-                                                   std::move(instance_id));
+std::shared_ptr<BackendFactory> make_directory_backend_factory(
+    std::string path_template, std::string instance_id,
+    std::chrono::nanoseconds read_root_check_interval) {
+  return std::make_shared<DirectoryBackendFactory>(std::move(path_template), std::move(instance_id),
+                                                   read_root_check_interval);
 }
 
 }  // namespace efsas::service

@@ -18,6 +18,7 @@ class NfsStorage final : public StorageFixture {
   std::map<std::string, std::string> env() const override;
   std::filesystem::path data_dir() const override { return cluster_.export_dir(); }
   bool local_storage() const override { return false; }
+  bool reads_may_lag_unavailable() const override { return false; }
   // A killed server: every call to it fails at once.
   void make_unavailable(int index) override;
   void restore(int index) override;

@@ -71,6 +71,7 @@ class DirectoryStorage final : public StorageFixture {
             {"INLINE_LOCAL_IO", inline_local_io_ ? "true" : "false"}};
   }
   bool local_storage() const override { return true; }
+  bool reads_may_lag_unavailable() const override { return true; }
   fs::path data_dir() const override { return dir_.path() / "data"; }
   void make_unavailable(int index) override { fs::remove(root(index)); }
   void restore(int index) override {

@@ -45,6 +45,9 @@ class StorageFixture {
   // Whether the back end's storage is a local disk (Backend::local), so the service may handle
   // its requests on the network threads.
   virtual bool local_storage() const = 0;
+  // Whether a read just after make_unavailable may still be served by that target: the
+  // directory back end reads through a root it checked within the last second.
+  virtual bool reads_may_lag_unavailable() const = 0;
   // The mount-target list document (generation as given) naming the first `count` targets;
   // target i is in AZ i % 3 with address 10.0.i.10, whatever the back end.
   std::string list_document(std::uint64_t generation, int count = 3) const;

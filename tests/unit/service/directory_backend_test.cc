@@ -225,13 +225,14 @@ TEST_F(DirectoryBackendTest, MissingRootIsUnavailableAndRetryable) {
 }
 
 // The root is kept open between operations, yet a root path that comes to name another
-// directory (a remount, a moved link) is used at once, never the old directory.
+// directory (a remount, a moved link) is used at once when reads check it every time.
 TEST_F(DirectoryBackendTest, RootThatNowNamesAnotherDirectoryIsUsedAtOnce) {
   fs::create_directories(dir_.path() / "first");
   fs::create_directories(dir_.path() / "second");
   const auto root = dir_.path() / "root";
   fs::create_directory_symlink(dir_.path() / "first", root);
-  auto backend = make_directory_backend(target(), DirectoryBackendOptions{root.string(), "t"});
+  auto backend = make_directory_backend(
+      target(), DirectoryBackendOptions{root.string(), "t", std::chrono::nanoseconds{0}});
   MemoryBodySource one("one");
   ASSERT_TRUE(backend->put("f", one, {}).ok());
   ASSERT_TRUE(backend->open("f").ok());
@@ -250,6 +251,50 @@ TEST_F(DirectoryBackendTest, RootThatNowNamesAnotherDirectoryIsUsedAtOnce) {
   auto gone = backend->open("f");
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().code, ErrorCode::kUnavailable);
+}
+
+// With the default interval, reads trust a recent check of the root, but a write always checks:
+// nothing goes into the directory the root path stopped naming, a read that finds nothing
+// through the old root looks again at once, and after the interval reads use the new root.
+TEST_F(DirectoryBackendTest, ReadsTrustARecentRootCheckWritesNever) {
+  fs::create_directories(dir_.path() / "first");
+  fs::create_directories(dir_.path() / "second");
+  const auto root = dir_.path() / "root";
+  fs::create_directory_symlink(dir_.path() / "first", root);
+  constexpr auto kInterval = std::chrono::milliseconds(200);
+  auto backend =
+      make_directory_backend(target(), DirectoryBackendOptions{root.string(), "t", kInterval});
+  MemoryBodySource one("one");
+  ASSERT_TRUE(backend->put("f", one, {}).ok());
+  ASSERT_TRUE(backend->open("f").ok());
+
+  fs::remove(root);
+  fs::create_directory_symlink(dir_.path() / "second", root);
+  MemoryBodySource two("two");
+  auto written = backend->put("g", two, {});
+  ASSERT_TRUE(written.ok());
+  EXPECT_TRUE(written->created);
+  EXPECT_EQ(read_file(dir_.path() / "second" / "g"), "two");
+  EXPECT_FALSE(fs::exists(dir_.path() / "first" / "g"));
+  auto found = backend->open("g");  // the write's check moved the root already
+  ASSERT_TRUE(found.ok()) << found.error().to_string();
+
+  fs::remove(root);
+  fs::create_directory_symlink(dir_.path() / "first", root);
+  fs::remove(dir_.path() / "second" / "g");
+  fs::remove(dir_.path() / "second");
+  // The cached root ("second") is gone: the failed read looks again and finds "first".
+  auto back = backend->open("f");
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->get()->info().size, 3u);
+
+  fs::create_directories(dir_.path() / "third");
+  fs::remove(root);
+  fs::create_directory_symlink(dir_.path() / "third", root);
+  std::this_thread::sleep_for(kInterval + std::chrono::milliseconds(50));
+  auto later = backend->open("f");
+  ASSERT_FALSE(later.ok()) << "read through the old root after the interval";
+  EXPECT_EQ(later.error().code, ErrorCode::kNotFound);
 }
 
 // Local disks let the service serve from its network threads; anything else (here a FUSE file

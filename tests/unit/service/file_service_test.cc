@@ -72,7 +72,9 @@ class FileServiceTest : public ::testing::Test {
     for (const auto& target : make_list(3, 1).mount_targets) {
       fs::create_directory_symlink(data(), dir_.path() / target.id);
     }
-    factory_ = make_directory_backend_factory((dir_.path() / "{id}").string(), "unit");
+    // Every read checks its root too, so a root removed here is failed over at once.
+    factory_ = make_directory_backend_factory((dir_.path() / "{id}").string(), "unit",
+                                              std::chrono::nanoseconds{0});
     auto table = build_routing_table(make_list(3, 1), nullptr, *factory_, HealthPolicy{});
     EXPECT_TRUE(table.ok()) << table.error().to_string();
     service_.set_table(*table);

@@ -4,6 +4,7 @@
 // Thread safety: as Backend (all methods may run concurrently).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,13 +15,22 @@
 
 namespace efsas::service {
 
+inline constexpr std::chrono::nanoseconds kDefaultReadRootCheckInterval = std::chrono::seconds(1);
+
 struct DirectoryBackendOptions {
-  // The directory that stands for the mount target's file system root. It is opened afresh for
-  // each operation, so a directory that disappears or is remounted is noticed at once.
+  // The directory that stands for the mount target's file system root. It is kept open; a stat
+  // of this path checks that it still names the same directory (a remount or a moved link
+  // replaces it) before every write, removal and probe, so nothing is written through an old
+  // root, and before a read once the last check is older than read_root_check_interval. A read
+  // that fails through an unchecked root checks at once and, if the root changed, runs again.
   std::string root;
   // Distinguishes this process's temporary files from those of other tasks sharing the file
   // system (e.g. a random hex string chosen at start-up). Letters, digits, '-' and '_' only.
   std::string instance_id;
+  // How long reads trust the last check of the root (0: check before every read too). Within it
+  // a read may still come from a directory the root path stopped naming a moment ago, as with
+  // any read that raced the change.
+  std::chrono::nanoseconds read_root_check_interval = kDefaultReadRootCheckInterval;
 };
 
 std::shared_ptr<Backend> make_directory_backend(MountTarget target,
@@ -32,7 +42,8 @@ Result<std::string> expand_mount_path_template(std::string_view path_template,
                                                const MountTarget& target);
 
 // Makes directory back ends whose roots come from a mount-path template.
-std::shared_ptr<BackendFactory> make_directory_backend_factory(std::string path_template,
-                                                               std::string instance_id);
+std::shared_ptr<BackendFactory> make_directory_backend_factory(
+    std::string path_template, std::string instance_id,
+    std::chrono::nanoseconds read_root_check_interval = kDefaultReadRootCheckInterval);
 
 }  // namespace efsas::service
