@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "efsas/service/directory_backend.h"
 #include "efsas/testing/process.h"
@@ -268,6 +269,37 @@ TEST_F(FileServiceTest, TargetsReportEachTargetsRequestTime) {
       EXPECT_EQ(target["request_seconds_total"].get<double>(), 0.0);
     }
   }
+}
+
+// Requests counted on many threads at once (each network thread has its own shard) add up in
+// /metrics and /targets.
+TEST_F(FileServiceTest, MetricsFromManyThreadsAddUp) {
+  const std::string first = "fsmt-00000000000000000";
+  constexpr int kThreads = 12;  // more than the shards, so some threads share one
+  constexpr int kEach = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        service_.metrics().record_request("/files/{path}", t % 2 == 0 ? "GET" : "PUT", 200, first,
+                                          1, 2, std::chrono::milliseconds(1));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const std::string text = call("GET", "/metrics").body;
+  const std::string prefix = "file_service_requests_total{route=\"/files/{path}\",method=\"";
+  const std::string suffix = "\",status=\"200\",mount_target=\"" + first + "\"} ";
+  const auto total = std::to_string(kThreads / 2 * kEach);
+  EXPECT_NE(text.find(prefix + "GET" + suffix + total + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(prefix + "PUT" + suffix + total + "\n"), std::string::npos) << text;
+  const auto all = std::to_string(kThreads * kEach);
+  EXPECT_NE(text.find("file_service_received_bytes_total " + all + "\n"), std::string::npos);
+  EXPECT_NE(text.find("file_service_request_duration_seconds_count{route=\"/files/{path}\"} " +
+                      all + "\n"),
+            std::string::npos);
+  EXPECT_EQ(service_.metrics().target_latency(first).count,
+            static_cast<std::uint64_t>(kThreads * kEach));
 }
 
 TEST_F(FileServiceTest, ListingPaginates) {
