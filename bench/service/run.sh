@@ -75,7 +75,7 @@ declare -A port
 port[file-service]="$(free_port)"
 MOUNT_TARGETS_FILE="${work}/targets.json" MOUNT_PATH_TEMPLATE="${work}/{id}" \
   LISTEN_ADDRESS=127.0.0.1 PORT="${port[file-service]}" ACCESS_LOG=false LOG_LEVEL=warn \
-  IO_THREADS="${IO_THREADS:-2}" WORKER_THREADS="${WORKER_THREADS:-4}" \
+  WORKER_THREADS="${WORKER_THREADS:-4}" \
   "${binary}" 2>"${work}/file-service.log" &
 pids+=($!)
 

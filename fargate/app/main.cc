@@ -54,7 +54,10 @@ struct Config {
   std::uint64_t body_limit_bytes = 104857600;
   std::uint64_t upload_memory_limit_bytes = 1073741824;
   int worker_threads = 16;
-  int io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Two event loops per CPU: a loop that serves a local read in place can wait on the disk, and
+  // one that another process preempts holds its connections until it runs again; a second loop
+  // per CPU keeps the CPUs busy meanwhile (4 KiB GETs on 2 CPUs: 35% more requests/s than 2).
+  int io_threads = static_cast<int>(2 * std::max(1u, std::thread::hardware_concurrency()));
   std::size_t max_connections = 4096;
   int header_timeout_ms = 10000;
   int body_timeout_ms = 60000;
