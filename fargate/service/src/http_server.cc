@@ -1,6 +1,12 @@
-// Beast sessions and listener of file-service. Request handling itself lives in FileService; this
-// file only moves bytes: read with limits and timeouts, hand off to the worker pool, write back
-// (sendfile for local files), keep-alive, connection limit and graceful shutdown.
+// HTTP sessions and listener of file-service (Beast's parser on Asio sockets). Request handling
+// itself lives in FileService; this file only moves bytes: read with limits and timeouts, hand
+// off to the worker pool, write back (sendfile for local files), keep-alive, connection limit and
+// graceful shutdown.
+//
+// Timeouts: each session keeps one deadline for whatever it waits on (the header, the body, a
+// write's progress, the drain before close), and its network thread sweeps its sessions a few
+// times per shortest timeout, closing the sockets of those past their deadline. Nothing per
+// request touches a timer: no timer queue operations and no cancelled-timer handlers.
 #include "efsas/service/http_server.h"
 
 #include <sys/sendfile.h>
@@ -10,8 +16,6 @@
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -33,7 +37,6 @@ using tcp = asio::ip::tcp;
 // handler pays for type erasure.
 using Executor = asio::io_context::executor_type;
 using Socket = tcp::socket::rebind_executor<Executor>::other;
-using Stream = beast::basic_stream<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
                                          asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
@@ -119,19 +122,28 @@ std::string serialize_head(const Response& response, std::string_view date, bool
   return out;
 }
 
-// One event loop per network thread: a connection stays on the loop that accepted it, so its
-// handlers never need a strand and never wake another network thread.
-std::vector<std::unique_ptr<asio::io_context>> make_contexts(int count) {
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  for (int i = 0; i < std::max(1, count); ++i) {
-    contexts.push_back(std::make_unique<asio::io_context>(1));
-  }
-  return contexts;
+// How often a network thread looks for sessions past their deadline: an eighth of the shortest
+// timeout, between 10 ms and 1 s. A timeout fires at most that much late.
+std::chrono::milliseconds sweep_interval(const ServerOptions& options) {
+  const auto shortest =
+      std::min({options.header_timeout, options.body_timeout, options.idle_timeout});
+  return std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(shortest / 8),
+                    std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
 }
 
 }  // namespace
 
 class Session;
+
+// One event loop per network thread: a connection stays on the loop that accepted it, so its
+// handlers never need a strand and never wake another network thread. The loop's sessions are
+// listed for the deadline sweep and for shutdown; the list is touched on the loop's thread only.
+struct Loop {
+  Loop() : context(1), sweep_timer(context) {}
+  asio::io_context context;
+  Timer sweep_timer;
+  std::vector<std::weak_ptr<Session>> sessions;
+};
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
@@ -140,73 +152,81 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       : options(std::move(o)),
         service(s),
         logger(std::move(l)),
-        contexts(make_contexts(options.io_threads)),
+        loops(make_loops(options.io_threads)),
         workers(static_cast<std::size_t>(std::max(1, options.worker_threads))),
-        acceptor(*contexts.front()) {
-    for (auto& context : contexts) guards.push_back(asio::make_work_guard(*context));
+        acceptor(loops.front()->context) {
+    for (auto& loop : loops) guards.push_back(asio::make_work_guard(loop->context));
   }
 
-  asio::io_context& next_context() { return *contexts[next_context_index++ % contexts.size()]; }
-  void do_accept();
-  void on_accept(beast::error_code ec, Socket socket);
-  void forget(std::uint64_t id) {
-    std::lock_guard lock(sessions_mutex);
-    sessions.erase(id);
+  static std::vector<std::unique_ptr<Loop>> make_loops(int count) {
+    std::vector<std::unique_ptr<Loop>> out;
+    for (int i = 0; i < std::max(1, count); ++i) out.push_back(std::make_unique<Loop>());
+    return out;
   }
+
+  Loop& next_loop() { return *loops[next_loop_index++ % loops.size()]; }
+  void do_accept();
+  void on_accept(Loop& loop, beast::error_code ec, Socket socket);
+  void sweep(Loop& loop);
 
   ServerOptions options;
   FileService& service;
   Logger logger;
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<Loop>> loops;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
   std::vector<WorkGuard> guards;
-  std::size_t next_context_index = 0;  // used on the acceptor's loop only
+  std::size_t next_loop_index = 0;  // used on the acceptor's loop only
   std::vector<std::thread> threads;
   std::thread shutdown_thread;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::uint64_t> upload_bytes{0};  // bodies being received or handled, as declared
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
-  std::mutex sessions_mutex;
-  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
-  std::uint64_t next_id = 0;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, std::shared_ptr<HttpServer::Impl> server, std::uint64_t id)
-      : stream_(std::move(socket)),
+  Session(Socket socket, std::shared_ptr<HttpServer::Impl> server)
+      : socket_(std::move(socket)),
         server_(std::move(server)),
-        id_(id),
-        request_timer_(stream_.get_executor()),
-        write_timer_(stream_.get_executor()) {
+        request_timer_(socket_.get_executor()) {
     beast::error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    const auto endpoint = socket_.remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   }
 
   ~Session() {
     release_upload();
     server_->connections.fetch_sub(1);
-    server_->forget(id_);
   }
 
-  void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
-  }
+  // Runs on the session's loop.
+  void start() { do_read(); }
 
-  // Graceful shutdown: a connection waiting for its next request is closed now; one with a
-  // request in progress finishes it and then closes.
+  // Graceful shutdown, on the session's loop: a connection waiting for its next request is
+  // closed now; one with a request in progress finishes it and then closes.
   void close_if_idle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) self->close();
-    });
+    if (idle_) close();
+  }
+
+  // The sweep, on the session's loop: a session past its deadline loses its socket, which ends
+  // whatever it waits on with operation_aborted.
+  void close_if_past(SteadyTime now) {
+    if (now < deadline_) return;
+    deadline_ = SteadyTime::max();
+    beast::error_code ignored;
+    socket_.close(ignored);
   }
 
  private:
   const ServerOptions& options() const { return server_->options; }
   FileService& service() const { return server_->service; }
+
+  void set_deadline(std::chrono::milliseconds timeout) {
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+  }
+  void clear_deadline() { deadline_ = SteadyTime::max(); }
 
   void do_read() {
     if (server_->stopping) return close();
@@ -214,8 +234,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(service().options().body_limit);
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(first_ ? options().header_timeout : options().idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
+    set_deadline(first_ ? options().header_timeout : options().idle_timeout);
+    http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
@@ -252,8 +272,8 @@ class Session : public std::enable_shared_from_this<Session> {
                        "too many uploads in progress (over the upload memory limit); retry later");
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
-      stream_.expires_after(options().body_timeout);
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+      set_deadline(options().body_timeout);
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
                           if (write_ec) return self->close();
                           self->read_body();
@@ -265,8 +285,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     if (parser_->is_done()) return on_body({}, 0);
-    stream_.expires_after(options().body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
+    set_deadline(options().body_timeout);
+    http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
@@ -278,7 +298,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (quiet_close_error(ec)) return close();
       return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
     }
-    stream_.expires_never();
+    clear_deadline();
     auto& req = parser_->get();
     Request request;
     request.method = method_;
@@ -316,7 +336,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_->workers, [self = shared_from_this(),
                                   request = std::make_shared<const Request>(std::move(request))] {
       Response response = self->handle(*request);
-      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      asio::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
         if (!self->handling_) return;  // the 504 went out already
         self->handling_ = false;
         self->request_timer_.cancel();
@@ -367,7 +387,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool make_non_blocking() {
     if (!non_blocking_) {
       beast::error_code ec;
-      stream_.socket().native_non_blocking(true, ec);
+      socket_.native_non_blocking(true, ec);
       non_blocking_ = !ec;
     }
     return non_blocking_;
@@ -381,11 +401,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (response_.stream && !response_.head && response_.stream->length > 0) return send_head();
     if (response_.head || no_body) response_.body.clear();
     bytes_out_ = response_.body.size();
-    stream_.expires_after(options().idle_timeout);
+    set_deadline(options().idle_timeout);
     // Header and body leave in one gathered write.
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
                                                     asio::buffer(response_.body)};
-    asio::async_write(stream_, buffers,
+    asio::async_write(socket_, buffers,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->close();
                         self->finish();
@@ -399,14 +419,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (response_.stream->reader->native_fd() >= 0) {
       const bool ready = make_non_blocking();
       const ssize_t n = !ready ? -1
-                               : ::send(stream_.socket().native_handle(), head_.data(),
-                                        head_.size(), MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+                               : ::send(socket_.native_handle(), head_.data(), head_.size(),
+                                        MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n == static_cast<ssize_t>(head_.size())) return start_stream();
       if (n < 0 && errno != EAGAIN && errno != EINTR) return close();
       if (n > 0) head_.erase(0, static_cast<std::size_t>(n));
     }
-    stream_.expires_after(options().idle_timeout);
-    asio::async_write(stream_, asio::buffer(head_),
+    set_deadline(options().idle_timeout);
+    asio::async_write(socket_, asio::buffer(head_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->close();
                         self->start_stream();
@@ -425,7 +445,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends from the file until done or the socket is full.
   SendResult send_file_data() {
-    const int socket_fd = stream_.socket().native_handle();
+    const int socket_fd = socket_.native_handle();
     const int file_fd = response_.stream->reader->native_fd();
     while (remaining_ > 0) {
       auto offset = static_cast<off_t>(offset_);
@@ -450,23 +470,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (inline_) return on_sendfile(send_file_data());
     asio::post(server_->workers, [self = shared_from_this()] {
       const SendResult result = self->send_file_data();
-      asio::post(self->stream_.get_executor(), [self, result] { self->on_sendfile(result); });
+      asio::post(self->socket_.get_executor(), [self, result] { self->on_sendfile(result); });
     });
   }
 
   void on_sendfile(SendResult result) {
     if (result == SendResult::kDone) return finish();
     if (result == SendResult::kFailed) return close();
-    write_timer_.expires_after(options().idle_timeout);
-    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->close();
+    set_deadline(options().idle_timeout);
+    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->pump_sendfile();
     });
-    stream_.socket().async_wait(tcp::socket::wait_write,
-                                [self = shared_from_this()](beast::error_code ec) {
-                                  self->write_timer_.cancel();
-                                  if (ec) return self->close();
-                                  self->pump_sendfile();
-                                });
   }
 
   std::size_t read_file_data() {
@@ -479,14 +494,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (inline_) return write_chunk(read_file_data());
     asio::post(server_->workers, [self = shared_from_this()] {
       const std::size_t got = self->read_file_data();
-      asio::post(self->stream_.get_executor(), [self, got] { self->write_chunk(got); });
+      asio::post(self->socket_.get_executor(), [self, got] { self->write_chunk(got); });
     });
   }
 
   void write_chunk(std::size_t got) {
     if (got == 0) return close();  // headers are out: all we can do is cut it short
-    stream_.expires_after(options().idle_timeout);
-    asio::async_write(stream_, asio::buffer(chunk_.data(), got),
+    set_deadline(options().idle_timeout);
+    asio::async_write(socket_, asio::buffer(chunk_.data(), got),
                       [self = shared_from_this()](beast::error_code ec, std::size_t written) {
                         if (ec) return self->close();
                         self->offset_ += written;
@@ -521,35 +536,35 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     release_upload();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (drain_ && !ec) {
       // Closing with unread input would reset the connection and could destroy the response
       // before the client reads it; discard what it sends for a short while first.
       drain_ = false;
-      stream_.expires_after(std::chrono::seconds(1));
+      set_deadline(std::chrono::seconds(1));
       return drain();
     }
-    stream_.socket().close(ec);
+    clear_deadline();
+    socket_.close(ec);
   }
 
   void drain() {
     drain_buffer_.resize(64 * 1024);
-    stream_.async_read_some(asio::buffer(drain_buffer_),
+    socket_.async_read_some(asio::buffer(drain_buffer_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) {
                                 beast::error_code ignored;
-                                self->stream_.socket().close(ignored);
+                                self->socket_.close(ignored);
                                 return;
                               }
                               self->drain();
                             });
   }
 
-  Stream stream_;
+  Socket socket_;
   std::shared_ptr<HttpServer::Impl> server_;
-  std::uint64_t id_;
-  Timer request_timer_;
-  Timer write_timer_;
+  Timer request_timer_;                      // the worker pool's answer (504 when late)
+  SteadyTime deadline_ = SteadyTime::max();  // of what the session waits on now
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
@@ -575,11 +590,14 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::do_accept() {
-  const Executor loop = next_context().get_executor();
-  acceptor.async_accept(loop, beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
+  Loop& loop = next_loop();
+  acceptor.async_accept(loop.context.get_executor(),
+                        [self = shared_from_this(), &loop](beast::error_code ec, Socket socket) {
+                          self->on_accept(loop, ec, std::move(socket));
+                        });
 }
 
-void HttpServer::Impl::on_accept(beast::error_code ec, Socket socket) {
+void HttpServer::Impl::on_accept(Loop& loop, beast::error_code ec, Socket socket) {
   if (!acceptor.is_open() || stopping) return;
   if (ec) {
     logger.warn("accept failed", {{"error", ec.message()}});
@@ -596,15 +614,30 @@ void HttpServer::Impl::on_accept(beast::error_code ec, Socket socket) {
   }
   connections.fetch_add(1);
   socket.set_option(tcp::no_delay(true), ec);
-  std::shared_ptr<Session> session;
-  {
-    std::lock_guard lock(sessions_mutex);
-    const std::uint64_t id = next_id++;
-    session = std::make_shared<Session>(std::move(socket), shared_from_this(), id);
-    sessions[id] = session;
-  }
-  session->start();
+  auto session = std::make_shared<Session>(std::move(socket), shared_from_this());
+  asio::post(loop.context, [&loop, session = std::move(session)] {
+    loop.sessions.push_back(session);
+    session->start();
+  });
   do_accept();
+}
+
+void HttpServer::Impl::sweep(Loop& loop) {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  auto& sessions = loop.sessions;
+  for (std::size_t i = 0; i < sessions.size();) {
+    if (auto session = sessions[i].lock()) {
+      session->close_if_past(now);
+      ++i;
+    } else {
+      sessions[i] = std::move(sessions.back());
+      sessions.pop_back();
+    }
+  }
+  loop.sweep_timer.expires_after(sweep_interval(options));
+  loop.sweep_timer.async_wait([self = shared_from_this(), &loop](beast::error_code ec) {
+    if (!ec) self->sweep(loop);
+  });
 }
 
 HttpServer::HttpServer(ServerOptions options, FileService& service, Logger logger)
@@ -637,8 +670,9 @@ Status HttpServer::start() {
   }
   impl_->bound_port = acceptor.local_endpoint().port();
   impl_->do_accept();
-  for (auto& context : impl_->contexts) {
-    impl_->threads.emplace_back([impl = impl_, io = context.get()] { io->run(); });
+  for (auto& loop : impl_->loops) {
+    asio::post(loop->context, [impl = impl_, loop = loop.get()] { impl->sweep(*loop); });
+    impl_->threads.emplace_back([loop = loop.get()] { loop->context.run(); });
   }
   return {};
 }
@@ -647,18 +681,17 @@ std::uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
-  asio::post(*impl_->contexts.front(), [impl = impl_] {
+  asio::post(impl_->loops.front()->context, [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
-    std::vector<std::shared_ptr<Session>> live;
-    {
-      std::lock_guard lock(impl->sessions_mutex);
-      for (auto& [id, weak] : impl->sessions) {
-        if (auto session = weak.lock()) live.push_back(std::move(session));
-      }
-    }
-    for (auto& session : live) session->close_if_idle();
   });
+  for (auto& loop : impl_->loops) {
+    asio::post(loop->context, [loop = loop.get()] {
+      for (auto& weak : loop->sessions) {
+        if (auto session = weak.lock()) session->close_if_idle();
+      }
+    });
+  }
   impl_->shutdown_thread = std::thread([impl = impl_, grace] {
     const Clock& clock = impl->service.clock();
     const auto deadline = clock.steady_now() + grace;
@@ -670,7 +703,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
                         {{"connections", impl->connections.load()}});
     }
     for (auto& guard : impl->guards) guard.reset();
-    for (auto& context : impl->contexts) context->stop();
+    for (auto& loop : impl->loops) loop->context.stop();
   });
 }
 
