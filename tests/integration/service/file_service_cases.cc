@@ -4,6 +4,7 @@
 // shutdown. Instantiated per back end (directory_test.cc; see file_service_cases.h).
 #include "file_service_cases.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -305,6 +306,57 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
   for (const int fd : held) ::close(fd);
   EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
+}
+
+// Every wait has its timeout: a body that stops coming (BODY_TIMEOUT_MS), a keep-alive connection
+// with no next request and a client that stops reading its response (IDLE_TIMEOUT_MS, which also
+// bounds each write's progress). The server closes the connection; nothing is written.
+TEST_P(FileServiceIntegration, StalledClientsAreCutOffByTheirTimeouts) {
+  start({{"BODY_TIMEOUT_MS", "300"}, {"IDLE_TIMEOUT_MS", "300"}});
+  const auto took = [](auto started) { return std::chrono::steady_clock::now() - started; };
+
+  auto started = std::chrono::steady_clock::now();
+  const std::string stalled = raw_exchange(
+      service_->port(),
+      "PUT /files/stall/a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+      std::chrono::seconds(5));
+  EXPECT_LT(took(started), std::chrono::seconds(3)) << "closed by the server, not the client";
+  EXPECT_EQ(stalled.find("HTTP/1.1 2"), std::string::npos) << stalled;
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "stall" / "a"));
+
+  started = std::chrono::steady_clock::now();
+  const std::string idle = raw_exchange(
+      service_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5));
+  EXPECT_TRUE(idle.starts_with("HTTP/1.1 200")) << idle;
+  EXPECT_LT(took(started), std::chrono::seconds(3)) << "closed by the server, not the client";
+
+  // Larger than what the two socket buffers of a loopback connection can hold.
+  const std::string big(24 * 1024 * 1024, 'w');
+  ASSERT_EQ(put("/files/stall/big", big).status, 201);
+  const int reader = connect_loopback(service_->port());
+  ASSERT_GE(reader, 0);
+  const std::string request = "GET /files/stall/big HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(reader, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // reads nothing meanwhile
+  std::size_t received = 0;
+  bool closed = false;
+  char buffer[65536];
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!closed && std::chrono::steady_clock::now() < give_up) {
+    pollfd ready{reader, POLLIN, 0};
+    if (::poll(&ready, 1, 1000) <= 0) continue;
+    const ssize_t n = ::recv(reader, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      closed = true;
+    } else {
+      received += static_cast<std::size_t>(n);
+    }
+  }
+  ::close(reader);
+  EXPECT_TRUE(closed) << "the server kept a connection that stopped reading";
+  EXPECT_LT(received, big.size()) << "the whole response went out";
+  EXPECT_EQ(get("/healthz").status, 200);
 }
 
 // Bodies are held in memory until handled, so their total is bounded: an upload that would pass
