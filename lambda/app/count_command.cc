@@ -32,6 +32,7 @@ void print_text(const counter::CountResult& r) {
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   std::printf("seconds      %.3f\n", r.seconds());
   std::printf("files/s      %.0f\n", r.files_per_second());
+  std::printf("threads      %zu\n", r.threads);
   std::printf("complete     %s\n",
               r.complete ? "yes" : ("no (" + r.incomplete_reason + ")").c_str());
   if (r.cache_state != counter::CacheState::kDisabled) {
@@ -98,7 +99,8 @@ void add_count_command(CLI::App& app) {
   cmd->add_option("directory", args->directory, "Directory to count")->required();
   cmd->add_flag("--json", args->json, "Print the figures as one JSON object");
   cmd->add_option("--threads", args->threads,
-                  "Worker threads (more than cores: keeps more directory reads in flight)")
+                  "Worker threads at most (started while the running ones wait on I/O: more "
+                  "than cores keeps more directory reads in flight)")
       ->envname("SCAN_THREADS")
       ->check(CLI::Range(1U, 1024U));
   cmd->add_option("--cache", args->cache_path,

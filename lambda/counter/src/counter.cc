@@ -64,6 +64,7 @@ nlohmann::json to_json(const CountResult& result) {
       {"files_per_second", result.files_per_second()},
       {"directories_read", result.directories_read},
       {"directories_reused", result.directories_reused},
+      {"threads", result.threads},
       {"cache", std::string(to_string(result.cache_state))},
       {"cache_saved", result.cache_saved},
   };

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -95,6 +96,18 @@ struct Local {
   std::vector<std::uint32_t> reused_indices;
 };
 
+// How often the walk looks whether it should start more workers, and the shortest time over
+// which it judges how busy they are.
+constexpr std::chrono::milliseconds kRampStep{1};
+constexpr std::chrono::milliseconds kRampWindow{4};
+
+// CPU time of the whole process (all its threads).
+std::chrono::nanoseconds process_cpu_time() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return std::chrono::seconds{t.tv_sec} + std::chrono::nanoseconds{t.tv_nsec};
+}
+
 class Walk {
  public:
   Walk(const WalkInput& input, const CountOptions& options)
@@ -123,15 +136,29 @@ class Walk {
       publish(locals[0], published[0]);
     }
 
+    // Workers start as the walk shows it needs them: one per core at first, and twice as many
+    // each ramp step while the running ones are mostly waiting (on a network file system, on a
+    // cold disk). A walk the cores can keep up with (a cached tree, a rescan that mostly stats)
+    // never pays for threads that would only queue for the CPU.
     std::vector<std::thread> workers;
     workers.reserve(threads_);
-    for (unsigned i = 0; i < threads_ && stop_reason.empty(); ++i) {
-      workers.emplace_back([this, &locals, &published, i] { work(locals[i], published[i]); });
-    }
+    const auto spawn = [&](std::size_t count) {
+      for (; count > 0 && workers.size() < threads_; --count) {
+        const std::size_t i = workers.size();
+        workers.emplace_back([this, &locals, &published, i] { work(locals[i], published[i]); });
+      }
+    };
+    const std::size_t cores = std::max(1U, std::thread::hardware_concurrency());
+    if (stop_reason.empty()) spawn(cores);
+    SteadyTime last_progress = clock.steady_now();
+    auto ramp_wall = std::chrono::steady_clock::now();
+    auto ramp_cpu = process_cpu_time();
     while (stop_reason.empty()) {
+      const bool ramping = workers.size() < threads_;
       {
         std::unique_lock lock(mutex_);
-        if (finished_cv_.wait_for(lock, options_.poll_interval, [this] { return finished_; })) {
+        if (finished_cv_.wait_for(lock, ramping ? kRampStep : options_.poll_interval,
+                                  [this] { return finished_; })) {
           break;
         }
       }
@@ -140,8 +167,30 @@ class Walk {
         request_stop();
         break;
       }
-      if (options_.on_progress) options_.on_progress(sum(published, clock.steady_now() - start));
+      if (ramping) {
+        // Measured over at least kRampWindow since the worker count last changed, so that the
+        // figure is not a scheduling accident of the last millisecond.
+        const auto cpu = process_cpu_time();
+        const auto wall = std::chrono::steady_clock::now();
+        if (wall - ramp_wall >= kRampWindow) {
+          const double busy = std::chrono::duration<double>(cpu - ramp_cpu).count() /
+                              std::chrono::duration<double>(wall - ramp_wall).count();
+          // Busy is at most the cores in use: below half of that, the workers mostly wait.
+          const double usable = static_cast<double>(std::min<std::size_t>(workers.size(), cores));
+          if (busy < 0.9 * usable) {
+            spawn(workers.size());
+            ramp_cpu = process_cpu_time();
+            ramp_wall = std::chrono::steady_clock::now();
+          }
+        }
+      }
+      const SteadyTime now = clock.steady_now();
+      if (options_.on_progress && now - last_progress >= options_.poll_interval) {
+        last_progress = now;
+        options_.on_progress(sum(published, now - start));
+      }
     }
+    workers_started_ = workers.size();
     for (std::thread& t : workers) t.join();
     // A stop requested during the last stretch makes the result partial only if work was
     // actually left: `abandoned_` records whether any directory was skipped or cut short.
@@ -158,6 +207,7 @@ class Walk {
       for (DirRecord& d : l.records) out.records.push_back(std::move(d));
       out.reused.insert(out.reused.end(), l.reused_indices.begin(), l.reused_indices.end());
     }
+    r.threads = workers_started_;
     r.complete = !abandoned_.load();
     if (!r.complete) r.incomplete_reason = stop_reason.empty() ? "cancelled" : stop_reason;
     r.elapsed = clock.steady_now() - start;
@@ -499,6 +549,7 @@ class Walk {
   const WalkInput& in_;
   const CountOptions& options_;
   const unsigned threads_;
+  std::size_t workers_started_ = 0;
   std::unordered_map<Key, std::uint32_t, KeyHash> index_;
   std::shared_ptr<DirFd> root_fd_;
   std::shared_ptr<const Node> root_node_;

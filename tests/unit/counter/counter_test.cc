@@ -118,6 +118,43 @@ TEST(CounterTest, FileSystemReportingUnknownTypesIsStatted) {
   EXPECT_EQ(r.errors, 0U);
 }
 
+// The thread option is a ceiling: a walk the cores keep up with (a small cached tree) starts one
+// worker per core, while one whose workers wait (1 ms per request through latencyfs, as on EFS)
+// starts more until it reaches the ceiling.
+TEST(CounterTest, WorkersStartAsTheWalkNeedsThem) {
+  efsas::testing::TempDir dir;
+  build_mixed_tree(dir.path());
+  CountOptions options;
+  options.threads = 64;
+  const CountResult cached = count(dir.path(), options);
+  EXPECT_EQ(cached.counts, reference_count(dir.path()).counts);
+  EXPECT_GE(cached.threads, 1U);
+  EXPECT_LT(cached.threads, 64U) << "a walk of a few cached directories started every thread";
+
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  const auto backing = dir.path() / "backing";
+  const auto mount = dir.path() / "mnt";
+  make_dir(backing);
+  make_dir(mount);
+  for (int i = 0; i < 60; ++i) {
+    const auto sub = backing / ("d" + std::to_string(i));
+    make_dir(sub);
+    make_dir(sub / "e");
+    make_files(sub / "e", 2);
+  }
+  options.threads = 32;
+  CountResult slow;
+  {
+    efsas::testing::LatencyFsMount fs(backing, mount, {"--latency-us=1000"});
+    ASSERT_TRUE(fs.mounted()) << "latencyfs did not mount: " << fs.log();
+    slow = count(mount, options);
+  }
+  EXPECT_EQ(slow.counts, reference_count(backing).counts);
+  EXPECT_EQ(slow.threads, 32U) << "the walk waited on every request yet did not start more";
+}
+
 TEST(CounterTest, NoDescriptorBudgetStillReachesEveryDirectory) {
   efsas::testing::TempDir dir;
   build_mixed_tree(dir.path());

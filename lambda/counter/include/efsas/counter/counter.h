@@ -55,6 +55,7 @@ struct CountResult {
   std::chrono::nanoseconds elapsed{0};
   std::uint64_t directories_read = 0;    // listed with getdents64
   std::uint64_t directories_reused = 0;  // unchanged since the cache: only stat'ed
+  std::size_t threads = 0;               // worker threads the walk started (at most the option)
   CacheState cache_state = CacheState::kDisabled;
   std::string cache_message;  // why the cache was not used, or could not be saved
   bool cache_saved = false;
@@ -79,8 +80,9 @@ struct Progress {
 };
 
 struct CountOptions {
-  // Worker threads. On a network file system latency dominates: more threads than cores keep
-  // more directory reads in flight.
+  // Worker threads at most. On a network file system latency dominates: more threads than cores
+  // keep more directory reads in flight. The walk starts one per core and more while the running
+  // ones mostly wait, so a walk the cores keep up with starts no more than it can use.
   unsigned threads = 16;
   // Directory descriptors kept open for children still to visit; beyond it children are reached
   // by re-walking from the nearest open ancestor. Each worker holds one more while it reads.
