@@ -394,6 +394,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void respond(Response response) {
+    // The body has been handled: its share of the upload budget goes back before the client can
+    // see the answer (and send its next upload).
+    release_upload();
     response_ = std::move(response);
     if (server_->stopping) keep_alive_ = false;
     const bool no_body = response_.status == 204 || response_.status == 304;
