@@ -210,6 +210,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (idle_) close();
   }
 
+  // After the loops have stopped: ends whatever the session waits on.
+  void close_now() {
+    clear_deadline();
+    request_timer_.cancel();
+    beast::error_code ignored;
+    socket_.close(ignored);
+  }
+
   // The sweep, on the session's loop: a session past its deadline loses its socket, which ends
   // whatever it waits on with operation_aborted.
   void close_if_past(SteadyTime now) {
@@ -638,8 +646,10 @@ void HttpServer::Impl::sweep(Loop& loop) {
     }
   }
   loop.sweep_timer.expires_after(sweep_interval(options));
-  loop.sweep_timer.async_wait([self = shared_from_this(), &loop](beast::error_code ec) {
-    if (!ec) self->sweep(loop);
+  // A weak reference: the timer's pending handler must not keep the server alive by itself.
+  loop.sweep_timer.async_wait([weak = weak_from_this(), &loop](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!ec && self) self->sweep(loop);
   });
 }
 
@@ -717,6 +727,18 @@ void HttpServer::wait() {
   impl_->threads.clear();
   if (impl_->shutdown_thread.joinable()) impl_->shutdown_thread.join();
   impl_->workers.stop();
+  impl_->workers.join();
+  // The loops are stopped: close what is left and run the handlers that this aborts, so that no
+  // pending operation keeps a session (and through it the server) alive.
+  for (auto& loop : impl_->loops) {
+    loop->sweep_timer.cancel();
+    for (auto& weak : loop->sessions) {
+      if (auto session = weak.lock()) session->close_now();
+    }
+    loop->sessions.clear();
+    loop->context.restart();
+    loop->context.poll();
+  }
 }
 
 }  // namespace efsas::service
