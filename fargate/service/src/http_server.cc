@@ -479,6 +479,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // a worker, never the loop.
   void pump_sendfile() {
     if (inline_) return on_sendfile(send_file_data());
+    // A worker uses the socket now: no sweep may close it meanwhile (its descriptor number could
+    // be reused under the worker). The socket is non-blocking; only reading the file can wait.
+    clear_deadline();
     asio::post(server_->workers, [self = shared_from_this()] {
       const SendResult result = self->send_file_data();
       asio::post(self->socket_.get_executor(), [self, result] { self->on_sendfile(result); });
