@@ -85,15 +85,22 @@ def read_service(path):
     rows = {}
     for line in path.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 7 or not cells[0].isdigit():
+        if len(cells) == 7:  # tables written before the CPU column
+            cells.insert(6, "-")
+        if len(cells) != 8 or not cells[0].isdigit():
             continue
-        _, workload, server, rps, p50, p99, errors = cells
+        _, workload, server, rps, p50, p99, cpu, errors = cells
         try:
             rate = float(rps)
         except ValueError:
             continue
-        entry = rows.setdefault((workload, server), {"rps": [], "p50": [], "p99": [], "errors": []})
+        entry = rows.setdefault((workload, server),
+                                {"rps": [], "p50": [], "p99": [], "cpu": [], "errors": []})
         entry["rps"].append(rate)
+        try:
+            entry["cpu"].append(float(cpu))
+        except ValueError:
+            pass
         for name, value in (("p50", p50), ("p99", p99)):
             ms = wrk_ms(value)
             if ms is not None:
@@ -356,13 +363,15 @@ def service_section(rows_by_key, figures):
         if not fs:
             continue
         cells = [workload, fmt_spread(spread(fs["rps"]), si),
-                 f"{statistics.median(fs['p99']):.3g} ms" if fs["p99"] else "-"]
+                 f"{statistics.median(fs['p99']):.3g} ms" if fs["p99"] else "-",
+                 f"{statistics.median(fs['cpu']):.1f} us" if fs["cpu"] else "-"]
         for anchor in anchors:
             other = rows_by_key.get((workload, anchor))
             if other:
                 ratio = statistics.median(fs["rps"]) / statistics.median(other["rps"])
                 p99 = f", p99 {statistics.median(other['p99']):.3g} ms" if other["p99"] else ""
-                cells.append(f"{si(statistics.median(other['rps']))}/s{p99} ({ratio:.2f}x)")
+                cpu = f", {statistics.median(other['cpu']):.1f} us CPU" if other["cpu"] else ""
+                cells.append(f"{si(statistics.median(other['rps']))}/s{p99}{cpu} ({ratio:.2f}x)")
             else:
                 cells.append("-")
         errors = "; ".join(sorted(set(fs["errors"]))) or "none"
@@ -382,9 +391,11 @@ def service_section(rows_by_key, figures):
         ax.tick_params(axis="x", labelsize=8)
     fig.suptitle("file-service against nginx and Flask on loopback (wrk)")
     save(fig, figures / "service.png")
-    text = ("Requests per second under wrk, median of the rounds (min - max), and p99 latency; "
-            "each anchor cell gives its rate, its p99 and the ratio file-service / anchor.\n\n")
-    header = ["Workload", "file-service req/s", "file-service p99"] + \
+    text = ("Requests per second under wrk, median of the rounds (min - max), p99 latency and the "
+            "server's CPU time per request (its processes' user + system time over the run, "
+            "divided by the requests; wrk shares the CPUs); each anchor cell gives its rate, its "
+            "p99, its CPU per request and the ratio of requests/s file-service / anchor.\n\n")
+    header = ["Workload", "file-service req/s", "file-service p99", "file-service CPU/request"] + \
         [f"anchor: {a}" for a in anchors] + ["file-service errors"]
     return text + table(header, rows), ["service.png"]
 

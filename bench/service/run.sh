@@ -78,6 +78,8 @@ MOUNT_TARGETS_FILE="${work}/targets.json" MOUNT_PATH_TEMPLATE="${work}/{id}" \
   WORKER_THREADS="${WORKER_THREADS:-4}" \
   "${binary}" 2>"${work}/file-service.log" &
 pids+=($!)
+declare -A server_pid
+server_pid[file-service]=$!
 
 port[nginx]="$(free_port)"
 mkdir -p "${work}/nginx"
@@ -106,6 +108,7 @@ http {
 CONF
 nginx -c "${work}/nginx/nginx.conf" -p "${work}/nginx" &
 pids+=($!)
+server_pid[nginx]=$!
 
 dirs="${work}/${ids[0]}:${work}/${ids[1]}:${work}/${ids[2]}"
 servers=(file-service nginx)
@@ -114,6 +117,7 @@ if python3 -c 'import flask' 2>/dev/null; then
   port[flask]="$(free_port)"
   BENCH_DIRS="${dirs}" python3 "${here}/flask_app.py" "${port[flask]}" >"${work}/flask.log" 2>&1 &
   pids+=($!)
+  server_pid[flask]=$!
   servers+=(flask)
 else
   flask_python=""
@@ -127,6 +131,7 @@ if command -v gunicorn >/dev/null; then
     BENCH_DIRS="${dirs}" env -u SCRIPT_NAME gunicorn -w 4 -b "127.0.0.1:${port[gunicorn]}" --chdir "${here}" \
       --log-level warning flask_app:app >"${work}/gunicorn.log" 2>&1 &
     pids+=($!)
+    server_pid[gunicorn]=$!
     servers+=(gunicorn)
   else
     echo "# gunicorn's Python has no Flask: skipping gunicorn" >&2
@@ -150,29 +155,48 @@ for server in "${servers[@]}"; do
   fi
 done
 
-# run_wrk SERVER SCRIPT PREFIX COUNT -> "requests/s p50 p99 errors"
+# CPU time (clock ticks, user + system) of a server: its process and its direct children (nginx's
+# and gunicorn's workers).
+cpu_ticks() {
+  local total=0 pid ticks
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    # Fields after the command name, which is in parentheses and may hold spaces: utime and
+    # stime are the 12th and 13th of them.
+    ticks="$(sed 's/.*) //' "/proc/${pid}/stat" 2>/dev/null | awk '{print $12 + $13}')"
+    total=$((total + ${ticks:-0}))
+  done
+  echo "${total}"
+}
+ticks_per_second="$(getconf CLK_TCK)"
+
+# run_wrk SERVER SCRIPT PREFIX COUNT -> "requests/s p50 p99 cpu_us_per_request errors"
 run_wrk() {
-  local out
+  local out before after
+  before="$(cpu_ticks "${server_pid[$1]}")"
   out="$(BENCH_PREFIX="$3" BENCH_COUNT="$4" wrk -t"${threads}" -c"${connections}" -d"${duration}s" \
     --latency -s "${here}/$2" "http://127.0.0.1:${port[$1]}" 2>&1)"
-  local rps p50 p99 errors
+  after="$(cpu_ticks "${server_pid[$1]}")"
+  local rps p50 p99 errors requests cpu
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"${out}")"
   p50="$(awk '$1 == "50%" {print $2}' <<<"${out}")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"${out}")"
   errors="$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' <<<"${out}")"
-  echo "${rps} ${p50} ${p99} ${errors:-none}"
+  requests="$(awk '/requests in/ {print $1}' <<<"${out}")"
+  cpu="$(awk -v t=$((after - before)) -v hz="${ticks_per_second}" -v n="${requests:-0}" \
+    'BEGIN { if (n > 0) printf "%.1f", t / hz / n * 1e6; else print "-" }')"
+  echo "${rps} ${p50} ${p99} ${cpu} ${errors:-none}"
 }
 
-echo "| round | workload | server | requests/s | p50 | p99 | errors |"
-echo "|---|---|---|---:|---:|---:|---|"
+echo "| round | workload | server | requests/s | p50 | p99 | CPU us/request | errors |"
+echo "|---|---|---|---:|---:|---:|---:|---|"
 for round in $(seq 1 "${rounds}"); do
   for workload in "4KiB:s:${small_count}" "1MiB:l:${large_count}"; do
     IFS=: read -r name prefix count <<<"${workload}"
     for server in "${servers[@]}"; do
-      read -r rps p50 p99 errors <<<"$(run_wrk "${server}" random_get.lua "${prefix}" "${count}")"
-      echo "| ${round} | GET ${name} | ${server} | ${rps} | ${p50} | ${p99} | ${errors} |"
+      read -r rps p50 p99 cpu errors <<<"$(run_wrk "${server}" random_get.lua "${prefix}" "${count}")"
+      echo "| ${round} | GET ${name} | ${server} | ${rps} | ${p50} | ${p99} | ${cpu} | ${errors} |"
     done
   done
-  read -r rps p50 p99 errors <<<"$(run_wrk file-service random_put.lua put "${small_count}")"
-  echo "| ${round} | PUT 4KiB (fsync) | file-service | ${rps} | ${p50} | ${p99} | ${errors} |"
+  read -r rps p50 p99 cpu errors <<<"$(run_wrk file-service random_put.lua put "${small_count}")"
+  echo "| ${round} | PUT 4KiB (fsync) | file-service | ${rps} | ${p50} | ${p99} | ${cpu} | ${errors} |"
 done
