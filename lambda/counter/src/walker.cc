@@ -96,9 +96,8 @@ struct Local {
   std::vector<std::uint32_t> reused_indices;
 };
 
-// How often the walk looks whether it should start more workers, and the shortest time over
-// which it judges how busy they are.
-constexpr std::chrono::milliseconds kRampStep{1};
+// How long the walk watches its workers before it judges whether it should start more: long
+// enough that the figure is not a scheduling accident of the last millisecond.
 constexpr std::chrono::milliseconds kRampWindow{4};
 
 // CPU time of the whole process (all its threads).
@@ -157,7 +156,7 @@ class Walk {
       const bool ramping = workers.size() < threads_;
       {
         std::unique_lock lock(mutex_);
-        if (finished_cv_.wait_for(lock, ramping ? kRampStep : options_.poll_interval,
+        if (finished_cv_.wait_for(lock, ramping ? kRampWindow : options_.poll_interval,
                                   [this] { return finished_; })) {
           break;
         }
@@ -168,14 +167,14 @@ class Walk {
         break;
       }
       if (ramping) {
-        // Measured over at least kRampWindow since the worker count last changed, so that the
-        // figure is not a scheduling accident of the last millisecond.
+        // Measured over at least kRampWindow since the worker count last changed.
         const auto cpu = process_cpu_time();
         const auto wall = std::chrono::steady_clock::now();
         if (wall - ramp_wall >= kRampWindow) {
           const double busy = std::chrono::duration<double>(cpu - ramp_cpu).count() /
                               std::chrono::duration<double>(wall - ramp_wall).count();
-          // Busy is at most the cores in use: below half of that, the workers mostly wait.
+          // Busy is at most the cores in use: workers that leave more than a tenth of that idle
+          // are waiting (on the network, on the disk), and more of them keep more reads going.
           const double usable = static_cast<double>(std::min<std::size_t>(workers.size(), cores));
           if (busy < 0.9 * usable) {
             spawn(workers.size());
