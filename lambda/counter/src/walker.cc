@@ -96,10 +96,6 @@ struct Local {
   std::vector<std::uint32_t> reused_indices;
 };
 
-// How long the walk watches its workers before it judges whether it should start more: long
-// enough that the figure is not a scheduling accident of the last millisecond.
-constexpr std::chrono::milliseconds kRampWindow{4};
-
 // CPU time of the whole process (all its threads).
 std::chrono::nanoseconds process_cpu_time() {
   timespec t{};
@@ -156,7 +152,7 @@ class Walk {
       const bool ramping = workers.size() < threads_;
       {
         std::unique_lock lock(mutex_);
-        if (finished_cv_.wait_for(lock, ramping ? kRampWindow : options_.poll_interval,
+        if (finished_cv_.wait_for(lock, ramping ? options_.ramp_window : options_.poll_interval,
                                   [this] { return finished_; })) {
           break;
         }
@@ -167,10 +163,10 @@ class Walk {
         break;
       }
       if (ramping) {
-        // Measured over at least kRampWindow since the worker count last changed.
+        // Measured over at least a ramp window since the worker count last changed.
         const auto cpu = process_cpu_time();
         const auto wall = std::chrono::steady_clock::now();
-        if (wall - ramp_wall >= kRampWindow) {
+        if (wall - ramp_wall >= options_.ramp_window) {
           const double busy = std::chrono::duration<double>(cpu - ramp_cpu).count() /
                               std::chrono::duration<double>(wall - ramp_wall).count();
           // Busy is at most the cores in use: workers that leave more than a tenth of that idle

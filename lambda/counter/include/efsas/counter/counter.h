@@ -84,6 +84,9 @@ struct CountOptions {
   // keep more directory reads in flight. The walk starts one per core and more while the running
   // ones mostly wait, so a walk the cores keep up with starts no more than it can use.
   unsigned threads = 16;
+  // How long the walk watches its workers before it judges whether to start more: long enough
+  // that the figure is not a scheduling accident of one millisecond.
+  std::chrono::milliseconds ramp_window{4};
   // Directory descriptors kept open for children still to visit; beyond it children are reached
   // by re-walking from the nearest open ancestor. Each worker holds one more while it reads.
   std::size_t max_open_directories = 256;
