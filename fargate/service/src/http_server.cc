@@ -198,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     release_upload();
-    server_->connections.fetch_sub(1);
+    release_connection();
   }
 
   // Runs on the session's loop.
@@ -214,8 +214,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_now() {
     clear_deadline();
     request_timer_.cancel();
-    beast::error_code ignored;
-    socket_.close(ignored);
+    close_socket();
   }
 
   // The sweep, on the session's loop: a session past its deadline loses its socket, which ends
@@ -223,13 +222,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_if_past(SteadyTime now) {
     if (now < deadline_) return;
     deadline_ = SteadyTime::max();
-    beast::error_code ignored;
-    socket_.close(ignored);
+    close_socket();
   }
 
  private:
   const ServerOptions& options() const { return server_->options; }
   FileService& service() const { return server_->service; }
+
+  // Closes the socket and gives its place under MAX_CONNECTIONS back at once: the session itself
+  // may live a little longer, until the handlers its close aborts have run.
+  void close_socket() {
+    beast::error_code ignored;
+    socket_.close(ignored);
+    release_connection();
+  }
+  void release_connection() {
+    if (counted_) server_->connections.fetch_sub(1);
+    counted_ = false;
+  }
 
   void set_deadline(std::chrono::milliseconds timeout) {
     deadline_ = std::chrono::steady_clock::now() + timeout;
@@ -559,18 +569,14 @@ class Session : public std::enable_shared_from_this<Session> {
       return drain();
     }
     clear_deadline();
-    socket_.close(ec);
+    close_socket();
   }
 
   void drain() {
     drain_buffer_.resize(64 * 1024);
     socket_.async_read_some(asio::buffer(drain_buffer_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) {
-                                beast::error_code ignored;
-                                self->socket_.close(ignored);
-                                return;
-                              }
+                              if (ec) return self->close_socket();
                               self->drain();
                             });
   }
@@ -579,6 +585,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<HttpServer::Impl> server_;
   Timer request_timer_;                      // the worker pool's answer (504 when late)
   SteadyTime deadline_ = SteadyTime::max();  // of what the session waits on now
+  bool counted_ = true;                      // holds a place under MAX_CONNECTIONS
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
