@@ -232,9 +232,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the socket and gives its place under MAX_CONNECTIONS back at once: the session itself
   // may live a little longer, until the handlers its close aborts have run.
   void close_socket() {
+    release_connection();  // first: the client may connect again as soon as it sees the close
     beast::error_code ignored;
     socket_.close(ignored);
-    release_connection();
   }
   void release_connection() {
     if (counted_) server_->connections.fetch_sub(1);

@@ -291,9 +291,7 @@ TEST_P(FileServiceIntegration, ManyClientsAtOnce) {
 }
 
 TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
-  // The held connections below must outlive the check of the limit even on a loaded machine, so
-  // the header timeout is well above the few hundred milliseconds the check takes.
-  start({{"HEADER_TIMEOUT_MS", "1500"}, {"MAX_CONNECTIONS", "3"}});
+  start({{"HEADER_TIMEOUT_MS", "300"}, {"MAX_CONNECTIONS", "3"}});
   // A client that never finishes its header is cut off.
   const auto started = std::chrono::steady_clock::now();
   const std::string slow =
@@ -301,9 +299,26 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
   EXPECT_EQ(slow.find("200 OK"), std::string::npos);
 
+  // Three keep-alive connections, each known to be accepted (it was answered), fill the limit.
   std::vector<int> held;
-  for (int i = 0; i < 3; ++i) held.push_back(connect_loopback(service_->port()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 3; ++i) {
+    const int fd = connect_loopback(service_->port());
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    std::string answer;
+    char buffer[4096];
+    while (answer.find("\"ok\"") == std::string::npos) {
+      pollfd ready{fd, POLLIN, 0};
+      ASSERT_GT(::poll(&ready, 1, 5000), 0) << "no answer on held connection " << i;
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      ASSERT_GT(n, 0) << answer;
+      answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  }
   const std::string refused = raw_exchange(service_->port(), "GET /healthz HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
   for (const int fd : held) ::close(fd);
