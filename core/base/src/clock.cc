@@ -92,6 +92,14 @@ void append_time(std::string& out, const UtcParts& t, char separator) {
   append_digits(out, t.second, 2);
 }
 
+// "2015-08-30T12:36:00" with the given separators between the date's and the time's fields.
+void append_date_time(std::string& out, const UtcParts& t, char date_separator,
+                      char time_separator) {
+  append_date(out, t, date_separator);
+  out += 'T';
+  append_time(out, t, time_separator);
+}
+
 }  // namespace
 
 std::string format_iso8601_ms(SystemTime time) {
@@ -99,9 +107,7 @@ std::string format_iso8601_ms(SystemTime time) {
   const UtcParts t = utc_parts(time);
   std::string out;
   out.reserve(24);
-  append_date(out, t, '-');
-  out += 'T';
-  append_time(out, t, ':');
+  append_date_time(out, t, '-', ':');
   out += '.';
   append_digits(out, ((ms % 1000) + 1000) % 1000, 3);
   out += 'Z';
@@ -112,9 +118,7 @@ std::string format_amz_date(SystemTime time) {
   const UtcParts t = utc_parts(time);
   std::string out;
   out.reserve(16);
-  append_date(out, t, '\0');
-  out += 'T';
-  append_time(out, t, '\0');
+  append_date_time(out, t, '\0', '\0');
   out += 'Z';
   return out;
 }
