@@ -53,10 +53,9 @@ constexpr std::string_view kOverloaded =
     "later\"}}\n";
 
 bool quiet_close_error(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
-         ec == asio::error::operation_aborted || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
-         ec == http::error::partial_message;
+  return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::bad_descriptor || ec == http::error::partial_message;
 }
 
 std::string lower(std::string_view s) {
