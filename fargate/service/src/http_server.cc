@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -43,7 +44,8 @@ using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
 namespace {
 
 constexpr std::size_t kHeaderLimit = 64 * 1024;
-constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::size_t kSocketRead = 64 * 1024;  // at most, per read from a connection
+constexpr std::size_t kReadChunk = 256 * 1024;  // per read from a file without a descriptor
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kOverloaded =
@@ -51,18 +53,6 @@ constexpr std::string_view kOverloaded =
     "Retry-After: 1\r\nContent-Length: 95\r\n\r\n"
     "{\"error\":{\"status\":503,\"code\":\"Unavailable\",\"message\":\"too many connections; retry "
     "later\"}}\n";
-
-bool quiet_close_error(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-         ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::bad_descriptor || ec == http::error::partial_message;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A GET or HEAD of anything but a directory listing: quick on a local disk.
 bool is_plain_read(std::string_view method, std::string_view target) {
@@ -95,30 +85,37 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out += ": ";
   const std::size_t start = out.size();
   out += value;
-  for (std::size_t i = out.find_first_of("\r\n", start); i != std::string::npos;
-       i = out.find_first_of("\r\n", i + 1)) {
-    out[i] = ' ';
+  for (std::size_t i = start; i < out.size(); ++i) {
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
   }
   out += "\r\n";
 }
 
-// The status line and header of a response, ready to send.
-std::string serialize_head(const Response& response, std::string_view date, bool keep_alive,
-                           bool with_length) {
-  std::string out;
-  out.reserve(384);
+void append_number(std::string& out, std::uint64_t value) {
+  std::array<char, 24> digits{};
+  char* end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
+}
+
+// Writes the status line and header of a response into `out` (its capacity is reused).
+void serialize_head(std::string& out, const Response& response, std::string_view date,
+                    bool keep_alive, bool with_length) {
+  out.clear();
   out += "HTTP/1.1 ";
-  out += std::to_string(response.status);
+  append_number(out, static_cast<std::uint64_t>(response.status));
   out += ' ';
   out += http::obsolete_reason(static_cast<http::status>(response.status));
   out += "\r\n";
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
-  append_field(out, "Server", "file-service");
+  out += "Server: file-service\r\n";
   append_field(out, "Date", date);
-  if (!keep_alive) append_field(out, "Connection", "close");
-  if (with_length) append_field(out, "Content-Length", std::to_string(response.content_length()));
+  if (!keep_alive) out += "Connection: close\r\n";
+  if (with_length) {
+    out += "Content-Length: ";
+    append_number(out, response.content_length());
+    out += "\r\n";
+  }
   out += "\r\n";
-  return out;
 }
 
 // How often a network thread looks for sessions past their deadline: an eighth of the shortest
@@ -131,6 +128,77 @@ std::chrono::milliseconds sweep_interval(const ServerOptions& options) {
 }
 
 }  // namespace
+
+// What a session keeps of the request it reads. The strings and the field list keep their
+// capacity from one request to the next, so a keep-alive connection reads its requests without
+// allocating.
+struct IncomingRequest {
+  std::string method;
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> fields;  // lower-case name, value
+  std::size_t field_count = 0;                              // the first field_count are this one's
+  bool expect_continue = false;
+  std::string body;
+
+  void clear() {
+    method.clear();
+    target.clear();
+    field_count = 0;
+    expect_continue = false;
+    body.clear();
+  }
+};
+
+// Beast's HTTP/1 request parser, keeping what it parses in an IncomingRequest (Beast's own
+// request_parser builds a field container that allocates for every field). Limits, chunked
+// bodies and keep-alive rules are Beast's.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  explicit RequestParser(IncomingRequest& request) : request_(request) { request_.clear(); }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
+                       beast::error_code&) override {
+    request_.method.assign(method.data(), method.size());
+    request_.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = http::error::bad_version;  // a request parser never sees a status line
+  }
+  void on_field_impl(http::field field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    if (field == http::field::expect && beast::iequals(value, "100-continue")) {
+      request_.expect_continue = true;
+    }
+    auto& fields = request_.fields;
+    if (request_.field_count == fields.size()) fields.emplace_back();
+    auto& [lower_name, field_value] = fields[request_.field_count++];
+    lower_name.resize(name.size());
+    std::transform(name.begin(), name.end(), lower_name.begin(), [](char c) {
+      return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    field_value.assign(value.data(), value.size());
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    // Beast has checked the length against the body limit already.
+    if (length) request_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view data, beast::error_code&) override {
+    request_.body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data,
+                                 beast::error_code&) override {
+    request_.body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  IncomingRequest& request_;
+};
 
 class Session;
 
@@ -247,22 +315,42 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_read() {
     if (server_->stopping) return close();
-    parser_.emplace();
+    parser_.emplace(incoming_);
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(service().options().body_limit);
     idle_ = buffer_.size() == 0;
     set_deadline(first_ ? options().header_timeout : options().idle_timeout);
-    http::async_read_header(socket_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    parse_header();
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
+  // Parses what the buffer holds (a pipelined request may be there already) and reads more
+  // until the header is complete.
+  void parse_header() {
+    beast::error_code ec;
+    if (buffer_.size() > 0) {
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec != http::error::need_more) return on_header(ec);
+    }
+    read_more<&Session::parse_header>();
+  }
+
+  // Reads what the socket has into the buffer, then goes on with `Next`. A closed or failed
+  // connection just closes: there is nobody to answer.
+  template <void (Session::*Next)()>
+  void read_more() {
+    socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kSocketRead)),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              ((*self).*Next)();
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
     idle_ = false;
     first_ = false;
     start_ = service().clock().steady_now();
     bytes_in_ = 0;
-    method_.clear();
-    target_.clear();
     if (ec) {
       if (ec == http::error::header_limit) {
         return fail_fast(431, "HeaderTooLarge", "the request header is over the limit");
@@ -272,68 +360,66 @@ class Session : public std::enable_shared_from_this<Session> {
                          "the body is over the limit of " +
                              std::to_string(service().options().body_limit) + " bytes");
       }
-      if (quiet_close_error(ec)) return close();
       return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
-    }
-    const auto& req = parser_->get();
-    method_ = std::string(req.method_string());
-    target_ = std::string(req.target());
-    if (const auto length = parser_->content_length();
-        length && *length > service().options().body_limit) {
-      return fail_fast(413, "PayloadTooLarge",
-                       "the body is over the limit of " +
-                           std::to_string(service().options().body_limit) + " bytes");
     }
     if (!reserve_upload()) {
       return fail_fast(503, "Unavailable",
                        "too many uploads in progress (over the upload memory limit); retry later");
     }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
+    if (incoming_.expect_continue && !parser_->is_done()) {
       set_deadline(options().body_timeout);
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
                           if (write_ec) return self->close();
-                          self->read_body();
+                          self->parse_body();
                         });
       return;
     }
-    read_body();
+    parse_body();
   }
 
-  void read_body() {
-    if (parser_->is_done()) return on_body({}, 0);
+  void parse_body() {
+    parser_->eager(true);
+    beast::error_code ec;
+    if (buffer_.size() > 0 && !parser_->is_done()) {
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec && ec != http::error::need_more) return on_body_error(ec);
+    }
+    if (parser_->is_done()) return on_body();
     set_deadline(options().body_timeout);
-    http::async_read(socket_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    read_more<&Session::parse_body>();
   }
 
-  void on_body(beast::error_code ec, std::size_t) {
+  void on_body_error(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       return fail_fast(413, "PayloadTooLarge", "the body is over the limit");
     }
-    if (ec) {
-      if (quiet_close_error(ec)) return close();
-      return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
-    }
+    return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
+  }
+
+  void on_body() {
     clear_deadline();
-    auto& req = parser_->get();
     Request request;
-    request.method = method_;
-    request.target = target_;
-    for (const auto& field : req) {
-      auto [it, inserted] =
-          request.headers.emplace(lower(field.name_string()), std::string(field.value()));
-      if (!inserted) it->second += ", " + std::string(field.value());
+    request.method = incoming_.method;
+    request.target = incoming_.target;
+    for (std::size_t i = 0; i < incoming_.field_count; ++i) {
+      const auto& [name, value] = incoming_.fields[i];
+      auto [it, inserted] = request.headers.emplace(name, value);
+      if (!inserted) {
+        it->second += ", ";
+        it->second += value;
+      }
     }
-    bytes_in_ = req.body().size();
-    if (!req.body().empty())
-      request.body = std::make_shared<const std::string>(std::move(req.body()));
-    keep_alive_ = req.keep_alive();
+    bytes_in_ = incoming_.body.size();
+    if (!incoming_.body.empty()) {
+      request.body = std::make_shared<const std::string>(std::move(incoming_.body));
+    }
+    keep_alive_ = parser_->keep_alive();
     // Back ends on local disks cannot hang on a network: a read is handled right here, as a
     // static web server would, and file bodies of any size go out with sendfile. Writes (their
     // fsyncs take milliseconds even on a local disk), listings and everything on other storage
     // go to the worker pool, bounded by the request timeout.
-    inline_ = options().inline_local_io && is_plain_read(method_, target_) &&
+    inline_ = options().inline_local_io && is_plain_read(incoming_.method, incoming_.target) &&
               service().storage_is_local();
     if (inline_) {
       request.zero_copy = true;
@@ -347,7 +433,7 @@ class Session : public std::enable_shared_from_this<Session> {
       self->handling_ = false;
       self->keep_alive_ = false;
       Response timeout = json_error(504, "Timeout", "the mount target did not answer in time");
-      timeout.route = route_of(self->target_);
+      timeout.route = route_of(self->incoming_.target);
       self->respond(std::move(timeout));
     });
     asio::post(server_->workers, [self = shared_from_this(),
@@ -396,7 +482,7 @@ class Session : public std::enable_shared_from_this<Session> {
     drain_ = true;  // the client may still be sending: read it away so it sees the answer
     Response response = json_error(status, code, message);
     if (status == 503) response.set_header("Retry-After", "1");
-    response.route = route_of(target_);
+    response.route = route_of(incoming_.target);
     respond(std::move(response));
   }
 
@@ -417,7 +503,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_ = std::move(response);
     if (server_->stopping) keep_alive_ = false;
     const bool no_body = response_.status == 204 || response_.status == 304;
-    head_ = serialize_head(response_, http_date_now(service().clock()), keep_alive_, !no_body);
+    serialize_head(head_, response_, http_date_now(service().clock()), keep_alive_, !no_body);
     if (response_.stream && !response_.head && response_.stream->length > 0) return send_head();
     if (response_.head || no_body) response_.body.clear();
     bytes_out_ = response_.body.size();
@@ -538,12 +624,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish() {
     release_upload();
     const auto latency = service().clock().steady_now() - start_;
-    service().metrics().record_request(response_.route, method_, response_.status,
+    service().metrics().record_request(response_.route, incoming_.method, response_.status,
                                        response_.mount_target, bytes_in_, bytes_out_, latency);
     if (options().access_log) {
       server_->logger.info(
-          "request", {{"method", method_},
-                      {"target", target_},
+          "request", {{"method", incoming_.method},
+                      {"target", incoming_.target},
                       {"status", response_.status},
                       {"bytes_in", bytes_in_},
                       {"bytes_out", bytes_out_},
@@ -586,7 +672,8 @@ class Session : public std::enable_shared_from_this<Session> {
   SteadyTime deadline_ = SteadyTime::max();  // of what the session waits on now
   bool counted_ = true;                      // holds a place under MAX_CONNECTIONS
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  IncomingRequest incoming_;
+  std::optional<RequestParser> parser_;
   std::string remote_;
   bool first_ = true;
   bool idle_ = false;
@@ -597,8 +684,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t upload_reserved_ = 0;  // this request's share of the upload budget
   bool drain_ = false;
   std::vector<char> drain_buffer_;
-  std::string method_;
-  std::string target_;
   SteadyTime start_{};
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;

@@ -325,6 +325,111 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
 }
 
+// Reads from `fd` until `needle` has arrived (then returns all read so far), the server closes,
+// or five seconds pass.
+std::string receive_until(int fd, std::string_view needle) {
+  std::string got;
+  char buffer[4096];
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    got.append(buffer, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+std::size_t count_of(std::string_view text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// HTTP/1.1 as clients other than curl send it: several requests in one write, chunked bodies,
+// Expect: 100-continue, repeated header fields, HTTP/1.0; and what is not HTTP gets 400, 413 or
+// 431 with nothing written.
+TEST_P(FileServiceIntegration, RequestsOnTheWire) {
+  start({{"BODY_LIMIT_BYTES", "1024"}});
+  const std::string pipelined =
+      raw_exchange(service_->port(),
+                   "PUT /files/wire/a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                   "GET /files/wire/a HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /files/wire/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(pipelined.starts_with("HTTP/1.1 201")) << pipelined;
+  EXPECT_EQ(count_of(pipelined, "HTTP/1.1 200 OK\r\n"), 2u) << pipelined;
+  EXPECT_TRUE(pipelined.ends_with("hello")) << pipelined;
+
+  const std::string chunked =
+      raw_exchange(service_->port(),
+                   "PUT /files/wire/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.starts_with("HTTP/1.1 201")) << chunked;
+  EXPECT_EQ(read_file(storage_->data_dir() / "wire" / "chunked"), "hello world");
+
+  // The body is sent only after the interim answer.
+  const int fd = connect_loopback(service_->port());
+  ASSERT_GE(fd, 0);
+  const std::string expect =
+      "PUT /files/wire/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+      "Expect: 100-continue\r\n\r\n";
+  ASSERT_EQ(::send(fd, expect.data(), expect.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(expect.size()));
+  const std::string interim = receive_until(fd, "\r\n\r\n");
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(::send(fd, "body", 4, MSG_NOSIGNAL), 4);
+  const std::string final_answer = receive_until(fd, "\r\n\r\n");
+  ::close(fd);
+  EXPECT_TRUE(final_answer.starts_with("HTTP/1.1 201")) << final_answer;
+  EXPECT_EQ(read_file(storage_->data_dir() / "wire" / "expect"), "body");
+
+  // A repeated field counts with all its values: one of the listed tags matches.
+  const std::string etag = get("/files/wire/a").header("etag");
+  const std::string repeated =
+      raw_exchange(service_->port(),
+                   "GET /files/wire/a HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"other\"\r\n"
+                   "If-None-Match: " +
+                       etag + "\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(repeated.starts_with("HTTP/1.1 304")) << repeated;
+
+  // HTTP/1.0 without keep-alive: answered, then closed by the server.
+  const auto started = std::chrono::steady_clock::now();
+  const std::string old = raw_exchange(service_->port(), "GET /files/wire/a HTTP/1.0\r\n\r\n",
+                                       std::chrono::seconds(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_TRUE(old.starts_with("HTTP/1.1 200")) << old;
+  EXPECT_TRUE(old.ends_with("hello")) << old;
+
+  const auto answer_to = [&](const std::string& request) {
+    const std::string got = raw_exchange(service_->port(), request);
+    return got.substr(0, got.find("\r\n"));
+  };
+  EXPECT_EQ(answer_to("NOT HTTP AT ALL\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(answer_to("GET /files/wire/a HTTP/1.1\r\nno colon here\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(answer_to("PUT /files/wire/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "\r\nzz\r\nhello\r\n0\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(answer_to("GET /files/wire/a HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                      std::string(70 * 1024, 'h') + "\r\n\r\n"),
+            "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(answer_to("PUT /files/wire/big HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" +
+                      std::string(2000, 'b')),
+            "HTTP/1.1 413 Payload Too Large");
+  // Chunked: the limit is found only as the chunks arrive.
+  EXPECT_EQ(
+      answer_to("PUT /files/wire/big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                "\r\n200\r\n" +
+                std::string(512, 'b') + "\r\n400\r\n" + std::string(1024, 'b') + "\r\n0\r\n\r\n"),
+      "HTTP/1.1 413 Payload Too Large");
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "wire" / "bad"));
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "wire" / "big"));
+  EXPECT_EQ(temp_files(), 0u);
+}
+
 // Every wait has its timeout: a body that stops coming (BODY_TIMEOUT_MS), a keep-alive connection
 // with no next request and a client that stops reading its response (IDLE_TIMEOUT_MS, which also
 // bounds each write's progress). The server closes the connection; nothing is written.
