@@ -84,7 +84,7 @@ class FileServiceTest : public ::testing::Test {
   fs::path data() const { return dir_.path() / "data"; }
 
   Response call(std::string method, std::string target, std::string body = "",
-                std::map<std::string, std::string> headers = {}) {
+                Request::Headers headers = {}) {
     Request r = request(std::move(method), std::move(target), std::move(body));
     r.headers = std::move(headers);
     return service_.handle_request(r);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,13 +25,14 @@ struct Request {
   std::string method;  // "GET", "PUT", ...
   std::string target;  // the raw request target: "/files/a%20b.txt?x=y"
   // Header names in lower case; a repeated header's values joined with ", ".
-  std::map<std::string, std::string> headers;
+  using Headers = std::map<std::string, std::string, std::less<>>;
+  Headers headers;
   std::shared_ptr<const std::string> body = no_body();
   // Set by the session when it can send a file descriptor without leaving the network thread:
   // then a file body of any size is streamed (sendfile), not read into the response.
   bool zero_copy = false;
 
-  const std::string* header(const std::string& lower_name) const {
+  const std::string* header(std::string_view lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? nullptr : &it->second;
   }
