@@ -264,6 +264,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    worker_holds_body_ = false;  // no worker refers to this session any more
     release_upload();
     release_connection();
   }
@@ -366,8 +367,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return fail_fast(503, "Unavailable",
                        "too many uploads in progress (over the upload memory limit); retry later");
     }
-    if (incoming_.expect_continue && !parser_->is_done()) {
-      set_deadline(options().body_timeout);
+    if (parser_->is_done()) return on_body();
+    set_deadline(options().body_timeout);  // for the whole body, however it trickles in
+    if (incoming_.expect_continue) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
                           if (write_ec) return self->close();
@@ -386,7 +388,6 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec && ec != http::error::need_more) return on_body_error(ec);
     }
     if (parser_->is_done()) return on_body();
-    set_deadline(options().body_timeout);
     read_more<&Session::parse_body>();
   }
 
@@ -426,6 +427,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond(handle(request));
     }
     handling_ = true;
+    worker_holds_body_ = true;
 
     request_timer_.expires_after(options().request_timeout);
     request_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
@@ -437,10 +439,13 @@ class Session : public std::enable_shared_from_this<Session> {
       self->respond(std::move(timeout));
     });
     asio::post(server_->workers, [self = shared_from_this(),
-                                  request = std::make_shared<const Request>(std::move(request))] {
+                                  request = std::make_shared<const Request>(
+                                      std::move(request))]() mutable {
       Response response = self->handle(*request);
+      request.reset();  // the body's memory goes before its share of the upload budget does
       asio::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
-        if (!self->handling_) return;  // the 504 went out already
+        self->worker_holds_body_ = false;
+        if (!self->handling_) return self->release_upload();  // the 504 went out already
         self->handling_ = false;
         self->request_timer_.cancel();
         self->respond(std::move(response));
@@ -449,7 +454,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Bodies are held in memory until handled: each request with a body takes its declared length
-  // (the body limit when it is chunked) from the server's upload budget until it is answered.
+  // (the body limit when it is chunked) from the server's upload budget until it is answered, or,
+  // when the answer was a 504, until the worker still handling it lets go of the body.
   bool reserve_upload() {
     const auto length = parser_->content_length();
     const std::uint64_t want =
@@ -465,6 +471,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void release_upload() {
+    if (worker_holds_body_) return;
     if (upload_reserved_ > 0) server_->upload_bytes.fetch_sub(upload_reserved_);
     upload_reserved_ = 0;
   }
@@ -679,7 +686,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool keep_alive_ = false;
   bool handling_ = false;
-  bool inline_ = false;  // this request's file I/O runs on the network thread
+  bool worker_holds_body_ = false;  // a worker has the request (and its body) still
+  bool inline_ = false;             // this request's file I/O runs on the network thread
   bool non_blocking_ = false;
   std::uint64_t upload_reserved_ = 0;  // this request's share of the upload budget
   bool drain_ = false;

@@ -198,5 +198,27 @@ TEST_F(NfsFileService, AHungServerMakesRequestsFailOverAfterTheTimeoutNeverHang)
   EXPECT_EQ(get(paths.front()).header("x-mount-target"), hung);
 }
 
+// A body counts against UPLOAD_MEMORY_LIMIT_BYTES until the worker handling it lets go of it,
+// also when the client was answered 504 first: uploads to hung targets cannot pile up in memory.
+TEST_F(NfsFileService, AnUploadAnswered504CountsAgainstTheMemoryLimitUntilItsWorkerIsDone) {
+  start({{"NFS_TIMEOUT_MS", "3000"},
+         {"REQUEST_TIMEOUT_MS", "300"},
+         {"UPLOAD_MEMORY_LIMIT_BYTES", "1000"},
+         {"BODY_LIMIT_BYTES", "1000"},
+         {"HEALTH_FAILURES_TO_DOWN", "100"}});
+  ASSERT_EQ(put("/files/hung/warm", "w").status, 201);
+  for (int i = 0; i < 3; ++i) storage_.pause(i);
+  const auto timed_out = put("/files/hung/a", std::string(800, 'a'));
+  EXPECT_EQ(timed_out.status, 504) << timed_out.body;
+  const auto refused = put("/files/hung/b", std::string(800, 'b'));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("upload memory limit"), std::string::npos) << refused.body;
+  for (int i = 0; i < 3; ++i) storage_.resume(i);
+  EXPECT_TRUE(eventually([&] { return put("/files/hung/c", std::string(800, 'c')).status == 201; },
+                         std::chrono::seconds(20)));
+  EXPECT_EQ(get("/files/hung/c").body, std::string(800, 'c'));
+  EXPECT_EQ(get("/files/hung/b").status, 404);
+}
+
 }  // namespace
 }  // namespace efsas::service::testing

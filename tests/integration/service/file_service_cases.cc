@@ -446,6 +446,28 @@ TEST_P(FileServiceIntegration, StalledClientsAreCutOffByTheirTimeouts) {
   EXPECT_EQ(stalled.find("HTTP/1.1 2"), std::string::npos) << stalled;
   EXPECT_FALSE(fs::exists(storage_->data_dir() / "stall" / "a"));
 
+  // BODY_TIMEOUT_MS bounds the whole body: one that trickles in, a byte every 50 ms, is cut off
+  // too.
+  const int trickle = connect_loopback(service_->port());
+  ASSERT_GE(trickle, 0);
+  const std::string trickle_head =
+      "PUT /files/stall/t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+  ASSERT_EQ(::send(trickle, trickle_head.data(), trickle_head.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(trickle_head.size()));
+  started = std::chrono::steady_clock::now();
+  bool cut_off = false;
+  for (int i = 0; i < 60 && !cut_off; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cut_off = ::send(trickle, "t", 1, MSG_NOSIGNAL) != 1;
+    pollfd ready{trickle, POLLIN, 0};
+    char byte = 0;
+    if (!cut_off && ::poll(&ready, 1, 0) > 0) cut_off = ::recv(trickle, &byte, 1, 0) <= 0;
+  }
+  ::close(trickle);
+  EXPECT_TRUE(cut_off) << "a body trickling in for 3 s was not cut off";
+  EXPECT_LT(took(started), std::chrono::seconds(2));
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "stall" / "t"));
+
   started = std::chrono::steady_clock::now();
   const std::string idle = raw_exchange(
       service_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5));
