@@ -147,8 +147,8 @@ class NfsBackend final : public Backend {
     return make_error(ErrorCode::kUnavailable, "nfs put: the body cannot be sent again", false);
   }
 
-  Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
-    return with_retry([&](SessionLease& lease) -> Result<std::unique_ptr<FileReader>> {
+  Result<std::shared_ptr<FileReader>> open(std::string_view path) override {
+    return with_retry([&](SessionLease& lease) -> Result<std::shared_ptr<FileReader>> {
       if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe.error();
       auto file = lease->open_read(path);
       if (!file.ok()) return read_error(file.error());
@@ -157,7 +157,7 @@ class NfsBackend final : public Backend {
         return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
       }
       if (info.size > options_.read_whole_limit) {
-        return std::unique_ptr<FileReader>(std::make_unique<StreamReader>(
+        return std::shared_ptr<FileReader>(std::make_shared<StreamReader>(
             pool_, std::move(lease), std::move(file).value(), std::move(info)));
       }
       std::string data(static_cast<std::size_t>(info.size), '\0');
@@ -171,8 +171,8 @@ class NfsBackend final : public Backend {
       data.resize(done);
       info.size = done;
       (void)file->close();
-      return std::unique_ptr<FileReader>(
-          std::make_unique<MemoryReader>(std::move(info), std::move(data)));
+      return std::shared_ptr<FileReader>(
+          std::make_shared<MemoryReader>(std::move(info), std::move(data)));
     });
   }
 

@@ -268,8 +268,8 @@ class DirectoryBackend final : public Backend {
     return PutResult{created, to_file_info(after)};
   }
 
-  Result<std::unique_ptr<FileReader>> open(std::string_view path) override {
-    return read_with_root([&](int root) -> Result<std::unique_ptr<FileReader>> {
+  Result<std::shared_ptr<FileReader>> open(std::string_view path) override {
+    return read_with_root([&](int root) -> Result<std::shared_ptr<FileReader>> {
       auto fd = resolve(root, path, O_RDONLY | O_CLOEXEC);
       if (!fd.ok()) return fd.error();
       struct stat st {};
@@ -277,8 +277,8 @@ class DirectoryBackend final : public Backend {
       if (!S_ISREG(st.st_mode)) {
         return make_error(ErrorCode::kConflict, quoted(path, "' is not a file"));
       }
-      return std::unique_ptr<FileReader>(
-          std::make_unique<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
+      return std::shared_ptr<FileReader>(
+          std::make_shared<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
     });
   }
 

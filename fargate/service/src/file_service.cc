@@ -151,14 +151,15 @@ Response FileService::handle_request(const Request& request) const {
   if (request.target.size() > options_.max_target_bytes) {
     return with_route(json_error(414, "UriTooLong", "the request target is too long"), "other");
   }
-  const auto question = request.target.find('?');
-  const std::string path = request.target.substr(0, question);
-  const std::string query =
-      question == std::string::npos ? std::string() : request.target.substr(question + 1);
+  const std::string_view target = request.target;
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
 
   if (path.starts_with(kFilesPrefix) || path == "/files") {
-    const std::string raw =
-        path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : "";
+    const std::string_view raw =
+        path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : std::string_view();
     auto decoded = percent_decode(raw);
     if (!decoded.ok()) {
       return with_route(json_error(400, "InvalidPath", decoded.error().message), kFileRoute);
@@ -196,7 +197,7 @@ Response FileService::handle_request(const Request& request) const {
     response.head = request.method == "HEAD";
     return with_route(std::move(response), path);
   }
-  return with_route(json_error(404, "NotFound", "no such route: " + path), "other");
+  return with_route(json_error(404, "NotFound", "no such route: " + std::string(path)), "other");
 }
 
 Response FileService::handle_file(const Request& request, const std::string& raw_path) const {
@@ -219,15 +220,16 @@ Response FileService::get_file(const Request& request, const std::string& path, 
         if (!opened.ok()) return opened.error();
         std::shared_ptr<FileReader> reader = std::move(*opened);
         const FileInfo& info = reader->info();
-        const std::string last_modified = format_http_date(info.modified);
 
         Response response;
         response.mount_target = id;
         response.head = head;
-        response.set_header("ETag", info.etag);
-        response.set_header("Last-Modified", last_modified);
-        response.set_header("Accept-Ranges", "bytes");
-        response.set_header("X-Mount-Target", id);
+        response.headers.reserve(7);
+        response.add_header("ETag", info.etag);
+        response.add_header("Last-Modified", format_http_date(info.modified));
+        const std::size_t last_modified = response.headers.size() - 1;
+        response.add_header("Accept-Ranges", "bytes");
+        response.add_header("X-Mount-Target", id);
 
         const SystemTime modified = truncate_to_seconds(info.modified);
         if (const auto* if_match = request.header("if-match")) {
@@ -255,13 +257,13 @@ Response FileService::get_file(const Request& request, const std::string& path, 
           return response;
         }
 
-        response.set_header("Content-Type", "application/octet-stream");
+        response.add_header("Content-Type", "application/octet-stream");
         ByteRange range{0, info.size == 0 ? 0 : info.size - 1};
         std::uint64_t length = info.size;
         const auto* range_header = request.header("range");
         const auto* if_range = request.header("if-range");
-        if (range_header != nullptr &&
-            (if_range == nullptr || *if_range == info.etag || *if_range == last_modified)) {
+        if (range_header != nullptr && (if_range == nullptr || *if_range == info.etag ||
+                                        *if_range == response.headers[last_modified].second)) {
           const RangeResult parsed = parse_range(*range_header, info.size);
           if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
             Response unsatisfiable = json_error(
@@ -360,7 +362,7 @@ Response FileService::delete_file(const Request& request, const std::string& pat
 }
 
 Response FileService::list_directory(const Request& request, const std::string& dir,
-                                     const std::string& query) const {
+                                     std::string_view query) const {
   auto normalized = normalize_dir_path(dir);
   if (!normalized.ok()) return json_error(400, "InvalidPath", normalized.error().message);
   auto params = parse_query(query);

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -34,6 +35,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::string_view_literals;
 // Each connection lives on one network thread's io_context: its executor type is concrete, so no
 // handler pays for type erasure.
 using Executor = asio::io_context::executor_type;
@@ -82,13 +84,16 @@ const std::string& http_date_now(const Clock& clock) {
 // header early.
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += name;
-  out += ": ";
+  out += ": "sv;
   const std::size_t start = out.size();
   out += value;
-  for (std::size_t i = start; i < out.size(); ++i) {
-    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  if (std::memchr(value.data(), '\r', value.size()) != nullptr ||
+      std::memchr(value.data(), '\n', value.size()) != nullptr) {
+    std::replace_if(
+        out.begin() + static_cast<std::ptrdiff_t>(start), out.end(),
+        [](char c) { return c == '\r' || c == '\n'; }, ' ');
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 void append_number(std::string& out, std::uint64_t value) {
@@ -101,21 +106,23 @@ void append_number(std::string& out, std::uint64_t value) {
 void serialize_head(std::string& out, const Response& response, std::string_view date,
                     bool keep_alive, bool with_length) {
   out.clear();
-  out += "HTTP/1.1 ";
+  out += "HTTP/1.1 "sv;
   append_number(out, static_cast<std::uint64_t>(response.status));
   out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(response.status));
-  out += "\r\n";
+  const auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\n"sv;
   for (const auto& [name, value] : response.headers) append_field(out, name, value);
-  out += "Server: file-service\r\n";
-  append_field(out, "Date", date);
-  if (!keep_alive) out += "Connection: close\r\n";
+  out += "Server: file-service\r\nDate: "sv;
+  out += date;
+  out += "\r\n"sv;
+  if (!keep_alive) out += "Connection: close\r\n"sv;
   if (with_length) {
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     append_number(out, response.content_length());
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // How often a network thread looks for sessions past their deadline: an eighth of the shortest

@@ -40,7 +40,7 @@ class FailingBackend final : public Backend {
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return error_;
   }
-  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return error_; }
+  Result<std::shared_ptr<FileReader>> open(std::string_view) override { return error_; }
   Result<FileInfo> stat(std::string_view) override { return error_; }
   Status remove(std::string_view, const WriteCondition&) override { return error_; }
   Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return error_; }

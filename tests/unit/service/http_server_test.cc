@@ -29,7 +29,7 @@ class HangingBackend final : public Backend {
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return hang();
   }
-  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return hang(); }
+  Result<std::shared_ptr<FileReader>> open(std::string_view) override { return hang(); }
   Result<FileInfo> stat(std::string_view) override { return hang(); }
   Status remove(std::string_view, const WriteCondition&) override { return hang(); }
   Result<ListPage> list(std::string_view, std::size_t, std::string_view) override { return hang(); }

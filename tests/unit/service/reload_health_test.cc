@@ -39,7 +39,7 @@ class ProbeBackend final : public Backend {
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return unused();
   }
-  Result<std::unique_ptr<FileReader>> open(std::string_view) override { return unused(); }
+  Result<std::shared_ptr<FileReader>> open(std::string_view) override { return unused(); }
   Result<FileInfo> stat(std::string_view) override { return unused(); }
   Status remove(std::string_view, const WriteCondition&) override { return unused(); }
   Result<ListPage> list(std::string_view, std::size_t, std::string_view) override {

@@ -135,7 +135,7 @@ class Backend {
                                 const WriteCondition& condition) = 0;
 
   // Opens a regular file for streaming. kConflict for a directory.
-  virtual Result<std::unique_ptr<FileReader>> open(std::string_view path) = 0;
+  virtual Result<std::shared_ptr<FileReader>> open(std::string_view path) = 0;
 
   // The file's or directory's metadata, without opening it for reading.
   virtual Result<FileInfo> stat(std::string_view path) = 0;

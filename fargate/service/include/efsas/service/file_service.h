@@ -51,7 +51,7 @@ class FileService {
   Response put_file(const Request& request, const std::string& path) const;
   Response delete_file(const Request& request, const std::string& path) const;
   Response list_directory(const Request& request, const std::string& dir,
-                          const std::string& query) const;
+                          std::string_view query) const;
   Response readyz() const;
   Response targets() const;
 

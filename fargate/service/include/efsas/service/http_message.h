@@ -58,6 +58,10 @@ struct Response {
   std::string mount_target;
 
   void set_header(std::string name, std::string value);
+  // Appends a header the response does not have yet (no check: for building a fresh response).
+  void add_header(std::string_view name, std::string value) {
+    headers.emplace_back(std::string(name), std::move(value));
+  }
   const std::string* header(std::string_view name) const;  // case-insensitive
   std::uint64_t content_length() const { return stream ? stream->length : body.size(); }
 };
