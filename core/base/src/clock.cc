@@ -1,7 +1,7 @@
 // Real and manual clocks, and the date formats the project writes.
 #include "efsas/clock.h"
 
-#include <charconv>
+#include <cstring>
 #include <string_view>
 #include <thread>
 
@@ -68,59 +68,62 @@ UtcParts utc_parts(SystemTime time) {
           static_cast<long>(clock.seconds().count())};
 }
 
-void append_digits(std::string& out, long value, int width) {
-  char buffer[24];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  for (auto n = end - buffer; n < width; ++n) out += '0';
-  out.append(buffer, end);
+// Writes `value` as exactly `width` decimal digits (SystemTime spans the years 1677 to 2262, so
+// every field fits its width) and returns the position after them.
+char* put_digits(char* at, long value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    at[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return at + width;
 }
 
 // "2015-08-30" with `separator` between the fields ('\0' for none).
-void append_date(std::string& out, const UtcParts& t, char separator) {
-  append_digits(out, t.year, 4);
-  if (separator != '\0') out += separator;
-  append_digits(out, t.month, 2);
-  if (separator != '\0') out += separator;
-  append_digits(out, t.day, 2);
+char* put_date(char* at, const UtcParts& t, char separator) {
+  at = put_digits(at, t.year, 4);
+  if (separator != '\0') *at++ = separator;
+  at = put_digits(at, t.month, 2);
+  if (separator != '\0') *at++ = separator;
+  return put_digits(at, t.day, 2);
 }
 
-void append_time(std::string& out, const UtcParts& t, char separator) {
-  append_digits(out, t.hour, 2);
-  if (separator != '\0') out += separator;
-  append_digits(out, t.minute, 2);
-  if (separator != '\0') out += separator;
-  append_digits(out, t.second, 2);
+char* put_time(char* at, const UtcParts& t, char separator) {
+  at = put_digits(at, t.hour, 2);
+  if (separator != '\0') *at++ = separator;
+  at = put_digits(at, t.minute, 2);
+  if (separator != '\0') *at++ = separator;
+  return put_digits(at, t.second, 2);
 }
 
 // "2015-08-30T12:36:00" with the given separators between the date's and the time's fields.
-void append_date_time(std::string& out, const UtcParts& t, char date_separator,
-                      char time_separator) {
-  append_date(out, t, date_separator);
-  out += 'T';
-  append_time(out, t, time_separator);
+char* put_date_time(char* at, const UtcParts& t, char date_separator, char time_separator) {
+  at = put_date(at, t, date_separator);
+  *at++ = 'T';
+  return put_time(at, t, time_separator);
+}
+
+char* put_text(char* at, std::string_view text) {
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
 }
 
 }  // namespace
 
 std::string format_iso8601_ms(SystemTime time) {
   const auto ms = std::chrono::floor<std::chrono::milliseconds>(time).time_since_epoch().count();
-  const UtcParts t = utc_parts(time);
-  std::string out;
-  out.reserve(24);
-  append_date_time(out, t, '-', ':');
-  out += '.';
-  append_digits(out, ((ms % 1000) + 1000) % 1000, 3);
-  out += 'Z';
-  return out;
+  char out[24];
+  char* at = put_date_time(out, utc_parts(time), '-', ':');
+  *at++ = '.';
+  at = put_digits(at, ((ms % 1000) + 1000) % 1000, 3);
+  *at++ = 'Z';
+  return std::string(out, at);
 }
 
 std::string format_amz_date(SystemTime time) {
-  const UtcParts t = utc_parts(time);
-  std::string out;
-  out.reserve(16);
-  append_date_time(out, t, '\0', '\0');
-  out += 'Z';
-  return out;
+  char out[16];
+  char* at = put_date_time(out, utc_parts(time), '\0', '\0');
+  *at++ = 'Z';
+  return std::string(out, at);
 }
 
 std::string format_http_date(SystemTime time) {
@@ -128,19 +131,18 @@ std::string format_http_date(SystemTime time) {
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const UtcParts t = utc_parts(time);
-  std::string out;
-  out.reserve(29);
-  out += kDays[t.weekday];
-  out += ", ";
-  append_digits(out, t.day, 2);
-  out += ' ';
-  out += kMonths[t.month - 1];
-  out += ' ';
-  append_digits(out, t.year, 4);
-  out += ' ';
-  append_time(out, t, ':');
-  out += " GMT";
-  return out;
+  char out[29];  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  char* at = put_text(out, kDays[t.weekday]);
+  at = put_text(at, ", ");
+  at = put_digits(at, t.day, 2);
+  *at++ = ' ';
+  at = put_text(at, kMonths[t.month - 1]);
+  *at++ = ' ';
+  at = put_digits(at, t.year, 4);
+  *at++ = ' ';
+  at = put_time(at, t, ':');
+  at = put_text(at, " GMT");
+  return std::string(out, at);
 }
 
 }  // namespace efsas

@@ -20,6 +20,10 @@ bool is_continuation(unsigned char byte) { return (byte & 0xc0) == 0x80; }
 Status check_bytes(std::string_view path) {
   for (std::size_t pos = 0; pos < path.size();) {
     const auto byte = static_cast<unsigned char>(path[pos]);
+    if (byte >= 0x20 && byte < 0x7f) {  // printable ASCII, the common case
+      ++pos;
+      continue;
+    }
     if (byte == 0) return invalid("path contains a NUL byte at offset " + std::to_string(pos));
     if (byte < 0x20 || byte == 0x7f) {
       return invalid("path contains a control character at offset " + std::to_string(pos));
@@ -46,7 +50,9 @@ Result<std::string> normalize(std::string_view path, bool allow_root) {
   // A directory may be named with one trailing slash ("docs/"); a file may not.
   if (allow_root && path.back() == '/') path.remove_suffix(1);
 
-  std::vector<std::string_view> segments;
+  // Reused by each thread's calls: no allocation per path once it has grown.
+  thread_local std::vector<std::string_view> segments;
+  segments.clear();
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = path.find('/', start);

@@ -9,26 +9,24 @@ namespace efsas::service {
 
 namespace {
 
-void append_hex(std::string& out, std::uint64_t value) {
-  char digits[16];  // a 64-bit number has at most 16 hex digits
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, value, 16).ptr);
-}
+// Writes `value` in hexadecimal (at most 16 digits) and returns the position after it.
+char* put_hex(char* at, std::uint64_t value) { return std::to_chars(at, at + 16, value, 16).ptr; }
 
 }  // namespace
 
 std::string make_etag(std::uint64_t inode, std::uint64_t size, SystemTime modified) {
   const auto mtime_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count());
-  std::string out;
-  out.reserve(52);
-  out += '"';
-  append_hex(out, inode);
-  out += '-';
-  append_hex(out, size);
-  out += '-';
-  append_hex(out, mtime_ns);
-  out += '"';
-  return out;
+  char out[52];  // '"', three numbers of up to 16 digits, two '-', '"'
+  char* at = out;
+  *at++ = '"';
+  at = put_hex(at, inode);
+  *at++ = '-';
+  at = put_hex(at, size);
+  *at++ = '-';
+  at = put_hex(at, mtime_ns);
+  *at++ = '"';
+  return std::string(out, at);
 }
 
 Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {
