@@ -26,6 +26,17 @@ std::string format_double(double value) {
   return buffer;
 }
 
+// The method label: a method HTTP defines, or "other" for whatever else a client sends, so that
+// clients cannot grow the set of label values (and the memory kept for them) without bound.
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",    "PUT",   "DELETE", "POST",
+                                                "OPTIONS", "PATCH",   "TRACE", "CONNECT"};
+  for (const std::string_view known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 }  // namespace
 
 Metrics::Shard& Metrics::shard_for_this_thread() {
@@ -43,6 +54,7 @@ void Metrics::record_request(std::string_view route, std::string_view method, in
                              std::string_view target, std::uint64_t bytes_in,
                              std::uint64_t bytes_out, std::chrono::nanoseconds latency) {
   const double seconds = std::chrono::duration<double>(latency).count();
+  method = method_label(method);
   Shard& shard = shard_for_this_thread();
   std::lock_guard lock(shard.mutex);
   const auto key = std::make_tuple(route, method, status, target);

@@ -425,6 +425,15 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
                 "\r\n200\r\n" +
                 std::string(512, 'b') + "\r\n400\r\n" + std::string(1024, 'b') + "\r\n0\r\n\r\n"),
       "HTTP/1.1 413 Payload Too Large");
+  // Methods nobody defined are answered 405 and counted under one label, however many there are.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(answer_to("BOGUS" + std::to_string(i) + " /files/wire/a HTTP/1.1\r\nHost: x\r\n"
+                        "Connection: close\r\n\r\n"),
+              "HTTP/1.1 405 Method Not Allowed");
+  }
+  const std::string metrics = get("/metrics").body;
+  EXPECT_EQ(metrics.find("BOGUS"), std::string::npos);
+  EXPECT_NE(metrics.find("method=\"other\",status=\"405\""), std::string::npos) << metrics;
   EXPECT_FALSE(fs::exists(storage_->data_dir() / "wire" / "bad"));
   EXPECT_FALSE(fs::exists(storage_->data_dir() / "wire" / "big"));
   EXPECT_EQ(temp_files(), 0u);
