@@ -29,8 +29,8 @@ std::string format_double(double value) {
 // The method label: a method HTTP defines, or "other" for whatever else a client sends, so that
 // clients cannot grow the set of label values (and the memory kept for them) without bound.
 std::string_view method_label(std::string_view method) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",    "PUT",   "DELETE", "POST",
-                                                "OPTIONS", "PATCH",   "TRACE", "CONNECT"};
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "PUT",   "DELETE", "POST",
+                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
   for (const std::string_view known : kKnown) {
     if (method == known) return known;
   }
@@ -58,31 +58,38 @@ void Metrics::record_request(std::string_view route, std::string_view method, in
   Shard& shard = shard_for_this_thread();
   std::lock_guard lock(shard.mutex);
   const auto key = std::make_tuple(route, method, status, target);
-  auto counted = shard.requests.find(key);
-  if (counted == shard.requests.end()) {
-    counted =
-        shard.requests
-            .emplace(
-                RequestKey{std::string(route), std::string(method), status, std::string(target)}, 0)
-            .first;
-  }
-  ++counted->second;
-  auto histogram = shard.latency.find(route);
-  if (histogram == shard.latency.end()) {
-    histogram = shard.latency.emplace(std::string(route), Histogram{}).first;
-  }
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    if (seconds <= kLatencyBuckets[i]) ++histogram->second.buckets[i];
-  }
-  ++histogram->second.count;
-  histogram->second.sum += seconds;
-  if (!target.empty()) {
-    auto per_target = shard.target_latency.find(target);
-    if (per_target == shard.target_latency.end()) {
-      per_target = shard.target_latency.emplace(std::string(target), TargetLatency{}).first;
+  auto found = shard.requests.find(key);
+  if (found == shard.requests.end()) {
+    RequestEntry entry;
+    auto histogram = shard.latency.find(route);
+    if (histogram == shard.latency.end()) {
+      histogram = shard.latency.emplace(std::string(route), Histogram{}).first;
     }
-    ++per_target->second.count;
-    per_target->second.sum_seconds += seconds;
+    entry.latency = &histogram->second;
+    if (!target.empty()) {
+      auto per_target = shard.target_latency.find(target);
+      if (per_target == shard.target_latency.end()) {
+        per_target = shard.target_latency.emplace(std::string(target), TargetLatency{}).first;
+      }
+      entry.target_latency = &per_target->second;
+    }
+    found = shard.requests
+                .emplace(RequestKey{std::string(route), std::string(method), status,
+                                    std::string(target)},
+                         entry)
+                .first;
+  }
+  RequestEntry& entry = found->second;
+  ++entry.count;
+  Histogram& histogram = *entry.latency;
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (seconds <= kLatencyBuckets[i]) ++histogram.buckets[i];
+  }
+  ++histogram.count;
+  histogram.sum += seconds;
+  if (entry.target_latency != nullptr) {
+    ++entry.target_latency->count;
+    entry.target_latency->sum_seconds += seconds;
   }
   shard.bytes_in += bytes_in;
   shard.bytes_out += bytes_out;
@@ -109,7 +116,7 @@ std::string Metrics::render(const RoutingTable* table) const {
   std::uint64_t bytes_out = 0;
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    for (const auto& [key, count] : shard.requests) requests[key] += count;
+    for (const auto& [key, entry] : shard.requests) requests[key] += entry.count;
     for (const auto& [route, histogram] : shard.latency) {
       Histogram& sum = latency[route];
       for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {

@@ -50,10 +50,17 @@ class Metrics {
     double sum = 0;
   };
   using RequestKey = std::tuple<std::string, std::string, int, std::string>;
+  // A request series' count, and where its latency goes: the entries of `latency` and
+  // `target_latency` it adds to (map nodes stay put, so one lookup finds all three).
+  struct RequestEntry {
+    std::uint64_t count = 0;
+    Histogram* latency = nullptr;
+    TargetLatency* target_latency = nullptr;  // null for requests no mount target served
+  };
   struct Shard {
     std::mutex mutex;
     // Transparent comparators: a lookup with string views allocates nothing.
-    std::map<RequestKey, std::uint64_t, std::less<>> requests;
+    std::map<RequestKey, RequestEntry, std::less<>> requests;
     std::map<std::string, Histogram, std::less<>> latency;
     std::map<std::string, TargetLatency, std::less<>> target_latency;
     std::uint64_t bytes_in = 0;
