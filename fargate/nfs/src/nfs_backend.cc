@@ -273,7 +273,7 @@ class NfsBackend final : public Backend {
         const std::string child = current.empty() ? entry.name : current + "/" + entry.name;
         if (entry.is_directory) {
           pending.push_back(child);
-        } else if (is_reserved(entry.name) && entry.mtime < older_than &&
+        } else if (is_reserved(entry.name) && entry.ctime < older_than &&
                    (*lease)->remove(child).ok()) {
           ++removed;
         }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -339,6 +340,18 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   rc = nfs_close(nfs_, handle);
   handle = nullptr;
   if (rc < 0) return abandon(fail(rc, "close", temp));
+  if (offset == 0) {
+    // The create was exclusive (libnfs 4.0 makes every O_CREAT one), and an NFSv4 server keeps
+    // the create verifier in the new file's atime and mtime until something sets them: with no
+    // WRITE, an empty file would keep a meaningless modification time. Set both to now.
+    timeval now[2]{};
+    ::gettimeofday(&now[0], nullptr);
+    now[1] = now[0];
+    if (rc = nfs_utimes(nfs_, temp.c_str(), now); rc < 0) {
+      return abandon(fail(rc, "utimes", temp));
+    }
+    if (rc = nfs_lstat64(nfs_, temp.c_str(), &st); rc < 0) return abandon(fail(rc, "stat", temp));
+  }
 
   PutResult result;
   result.info = to_info(st);
@@ -442,6 +455,7 @@ Result<std::vector<DirEntry>> Session::list(std::string_view dir) {
     out.is_directory = S_ISDIR(static_cast<mode_t>(entry->mode));
     out.size = entry->size;
     out.mtime = to_time(static_cast<std::uint64_t>(entry->mtime.tv_sec), entry->mtime_nsec);
+    out.ctime = to_time(static_cast<std::uint64_t>(entry->ctime.tv_sec), entry->ctime_nsec);
     entries.push_back(std::move(out));
   }
   nfs_closedir(nfs_, handle);

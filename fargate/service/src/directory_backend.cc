@@ -581,7 +581,7 @@ class DirectoryBackend final : public Backend {
       if (S_ISDIR(st.st_mode)) {
         subdirectories.emplace_back(name);
       } else if (S_ISREG(st.st_mode) && is_reserved(name) &&
-                 to_system_time(st.st_mtim) < older_than) {
+                 to_system_time(st.st_ctim) < older_than) {
         if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
       }
     }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,17 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   EXPECT_FALSE(etag.empty());
   EXPECT_TRUE(created.header("x-mount-target").starts_with("fsmt-"));
   EXPECT_EQ(read_file(storage_->data_dir() / "docs" / "report 1.txt"), "first version");
+
+  // An empty upload has a modification time of now, like any other.
+  ASSERT_EQ(put("/files/empty", "").status, 201);
+  const auto empty = get("/files/empty");
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.header("content-length"), "0");
+  std::tm modified{};
+  ASSERT_NE(strptime(empty.header("last-modified").c_str(), "%a, %d %b %Y %H:%M:%S GMT", &modified),
+            nullptr)
+      << empty.header("last-modified");
+  EXPECT_LT(std::abs(timegm(&modified) - std::time(nullptr)), 60) << empty.header("last-modified");
 
   auto replaced = put("/files/docs/report%201.txt", "second version");
   EXPECT_EQ(replaced.status, 204);
@@ -166,9 +179,9 @@ TEST_P(FileServiceIntegration, ReadersNeverSeeATornFile) {
     });
   }
   for (int version = 0; version < 40; ++version) {
-    const auto status =
-        put("/files/hot.bin", std::string(kSize, static_cast<char>('B' + version % 20))).status;
-    EXPECT_EQ(status, 204);
+    const auto written =
+        put("/files/hot.bin", std::string(kSize, static_cast<char>('B' + version % 20)));
+    EXPECT_EQ(written.status, 204) << written.body;
   }
   done = true;
   for (auto& reader : readers) reader.join();
@@ -204,16 +217,20 @@ TEST_P(FileServiceIntegration, ServerKilledMidUploadLeavesNoPartialFile) {
   EXPECT_EQ(get("/files/fresh.txt").status, 404);
 }
 
+// A temporary file counts as left behind once nothing has changed it for TEMP_MAX_AGE_SECONDS, by
+// its ctime, which no client can set. Its mtime says nothing: an NFS exclusive create keeps its
+// verifier there until the first write, and it can look hours old for an upload in progress.
 TEST_P(FileServiceIntegration, TempFilesLeftByACrashAreSwept) {
   const fs::path stale = storage_->data_dir() / "crashed" / ".efsas-0123abcd-7.tmp";
-  const fs::path recent = storage_->data_dir() / ".efsas-0123abcd-8.tmp";
   fs::create_directories(stale.parent_path());
   write_file(stale, "partial upload");
-  write_file(recent, "upload in progress elsewhere");
-  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
-  start({{"TEMP_SWEEP_INTERVAL_SECONDS", "1"}, {"TEMP_MAX_AGE_SECONDS", "3600"}});
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // past TEMP_MAX_AGE_SECONDS below
+  const fs::path in_flight = storage_->data_dir() / ".efsas-0123abcd-8.tmp";
+  write_file(in_flight, "upload in progress elsewhere");
+  fs::last_write_time(in_flight, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  start({{"TEMP_SWEEP_INTERVAL_SECONDS", "1"}, {"TEMP_MAX_AGE_SECONDS", "4"}});
   EXPECT_TRUE(eventually([&] { return !fs::exists(stale); })) << service_->log();
-  EXPECT_TRUE(fs::exists(recent));
+  EXPECT_TRUE(fs::exists(in_flight)) << "a temporary file changed a moment ago was swept";
   EXPECT_EQ(get("/files/crashed/").body.find(".efsas-"), std::string::npos);
 }
 
@@ -279,9 +296,15 @@ TEST_P(FileServiceIntegration, ManyClientsAtOnce) {
         const std::string path = "/files/many/" + std::to_string(c) + "/" + std::to_string(i % 5);
         const std::string body = std::to_string(c) + ":" + std::to_string(i);
         const auto written = put(path, body);
-        if (written.status != 201 && written.status != 204) ++failures;
+        if (written.status != 201 && written.status != 204) {
+          ++failures;
+          ADD_FAILURE() << "PUT " << path << ": " << written.status << " " << written.body;
+        }
         const auto got = get(path);
-        if (got.status != 200 || got.body != body) ++failures;
+        if (got.status != 200 || got.body != body) {
+          ++failures;
+          ADD_FAILURE() << "GET " << path << ": " << got.status << " " << got.body;
+        }
       }
     });
   }
@@ -427,7 +450,8 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
       "HTTP/1.1 413 Payload Too Large");
   // Methods nobody defined are answered 405 and counted under one label, however many there are.
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(answer_to("BOGUS" + std::to_string(i) + " /files/wire/a HTTP/1.1\r\nHost: x\r\n"
+    EXPECT_EQ(answer_to("BOGUS" + std::to_string(i) +
+                        " /files/wire/a HTTP/1.1\r\nHost: x\r\n"
                         "Connection: close\r\n\r\n"),
               "HTTP/1.1 405 Method Not Allowed");
   }

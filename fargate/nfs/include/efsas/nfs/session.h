@@ -48,6 +48,7 @@ struct DirEntry {
   bool is_directory = false;
   std::uint64_t size = 0;
   SystemTime mtime;
+  SystemTime ctime;  // the last change of the file or its attributes, set by the server only
 };
 
 enum class PutMode { kReplace, kCreateOnly };

@@ -157,7 +157,9 @@ class Backend {
   virtual Status probe() = 0;
 
   // Removes temporary files left by crashed writers under `dir` (recursively) whose last change
-  // is older than `older_than`, looking at no more than `max_entries` directory entries.
+  // (ctime: a client can set a file's mtime, and an NFS exclusive create stores its verifier
+  // there until the first write, but not its ctime) is older than `older_than`, looking at no
+  // more than `max_entries` directory entries.
   // Subdirectories are visited depth first in a random order, so when the budget runs out
   // before the tree does, repeated sweeps still reach every part of it in time.
   // Returns how many were removed.

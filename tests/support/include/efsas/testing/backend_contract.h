@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "efsas/path.h"
@@ -46,7 +47,18 @@ class FailingBody final : public service::BodySource {
   int calls_ = 0;
 };
 
-// A sweep removes the temporary files older than its cut-off, and nothing else.
+// A sweep cutoff that files changed before the call are older than, and files changed after it
+// are newer than. File times come from the kernel's coarse clock, a tick behind the clock the
+// service reads, so the cutoff is taken between two pauses of a few ticks.
+inline SystemTime changes_after_this_settle() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const SystemTime cutoff = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return cutoff;
+}
+
+// Temporary files whose last change (ctime) is before the cutoff go; newer ones, and other files,
+// stay.
 inline void expect_sweep_removes_only_old_temp_files(service::Backend& backend,
                                                      const std::filesystem::path& data,
                                                      const std::string& dir) {
@@ -55,10 +67,12 @@ inline void expect_sweep_removes_only_old_temp_files(service::Backend& backend,
   const auto new_temp = data / dir / (std::string(kReservedPrefix) + "new.tmp");
   fs::create_directories(old_temp.parent_path());
   write_file(old_temp, "partial");
-  write_file(new_temp, "in progress");
   write_file(data / dir / "a" / "real", "keep");
-  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  const SystemTime cutoff = changes_after_this_settle();
+  write_file(new_temp, "in progress");
+  // An upload in progress may show any mtime (an NFS exclusive create keeps its verifier there
+  // until the first write); its change time is what tells it from one left behind.
+  fs::last_write_time(new_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
   auto removed = backend.sweep_temp_files(dir, cutoff, 1000);
   ASSERT_TRUE(removed.ok()) << removed.error().to_string();
   EXPECT_EQ(*removed, 1u);
@@ -82,9 +96,8 @@ inline void expect_repeated_sweeps_reach_every_subtree(service::Backend& backend
     write_file(deepest(i) / "real-2", "keep");
     stale.push_back(deepest(i) / (std::string(kReservedPrefix) + "crashed.tmp"));
     write_file(stale.back(), "partial");
-    fs::last_write_time(stale.back(), fs::file_time_type::clock::now() - std::chrono::hours(2));
   }
-  const SystemTime cutoff = std::chrono::system_clock::now() - std::chrono::hours(1);
+  const SystemTime cutoff = changes_after_this_settle();
   const auto left = [&] {
     return std::count_if(stale.begin(), stale.end(),
                          [](const fs::path& p) { return fs::exists(p); });
