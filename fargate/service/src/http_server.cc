@@ -138,16 +138,26 @@ std::chrono::milliseconds sweep_interval(const ServerOptions& options) {
 
 // What a session keeps of the request it reads. The strings and the field list keep their
 // capacity from one request to the next, so a keep-alive connection reads its requests without
-// allocating.
+// allocating. What one large header made them grow to (up to 64 KiB of fields) is let go before
+// the next request, so an idle connection holds only a few KiB. The body moves out with the
+// request it belongs to.
 struct IncomingRequest {
+  static constexpr std::size_t kKeptFields = 32;
+  static constexpr std::size_t kKeptBytes = 4096;  // per string
+
   std::string method;
   std::string target;
   std::vector<std::pair<std::string, std::string>> fields;  // lower-case name, value
   std::size_t field_count = 0;                              // the first field_count are this one's
   bool expect_continue = false;
   std::string body;
+  bool grew = false;  // a field list or a string grew past what is kept
 
   void clear() {
+    if (grew) {
+      *this = IncomingRequest{};
+      return;
+    }
     method.clear();
     target.clear();
     field_count = 0;
@@ -168,6 +178,7 @@ class RequestParser final : public http::basic_parser<true> {
                        beast::error_code&) override {
     request_.method.assign(method.data(), method.size());
     request_.target.assign(target.data(), target.size());
+    request_.grew |= method.size() + target.size() > IncomingRequest::kKeptBytes;
   }
   void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
     ec = http::error::bad_version;  // a request parser never sees a status line
@@ -185,6 +196,9 @@ class RequestParser final : public http::basic_parser<true> {
       return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     });
     field_value.assign(value.data(), value.size());
+    request_.grew |= request_.field_count > IncomingRequest::kKeptFields ||
+                     value.size() > IncomingRequest::kKeptBytes ||
+                     name.size() > IncomingRequest::kKeptBytes;
   }
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
