@@ -59,14 +59,6 @@ class NfsFileService : public ::testing::Test {
 
 TEST_F(NfsFileService, ConcurrentPutsAndGetsSpreadOverAllThreeTargets) {
   start();
-  // The clients' directories exist before the load starts. nfs-ganesha instances sharing one
-  // directory tree are not coherent with each other (each caches directory entries): right after
-  // one creates a directory, another may answer a lookup of it with NFS4ERR_NOENT. The mount
-  // targets of one EFS file system have no such lag; this stand-in does.
-  for (int c = 0; c < 8; ++c) {
-    ASSERT_EQ(put("/files/cc/" + std::to_string(c) + "/seed", "seed").status, 201);
-  }
-  std::this_thread::sleep_for(milliseconds(500));
   std::atomic<int> failures{0};
   std::mutex mutex;
   std::map<std::string, int> served_by;
