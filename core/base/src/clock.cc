@@ -78,26 +78,23 @@ char* put_digits(char* at, long value, int width) {
   return at + width;
 }
 
-// "2015-08-30" with `separator` between the fields ('\0' for none).
-char* put_date(char* at, const UtcParts& t, char separator) {
-  at = put_digits(at, t.year, 4);
+// Three fields, the first `first_width` digits wide and the others two, with `separator` between
+// them ('\0' for none): a date ("2015-08-30") or a time ("12:36:00").
+char* put_fields(char* at, long first, int first_width, long second, long third, char separator) {
+  at = put_digits(at, first, first_width);
   if (separator != '\0') *at++ = separator;
-  at = put_digits(at, t.month, 2);
+  at = put_digits(at, second, 2);
   if (separator != '\0') *at++ = separator;
-  return put_digits(at, t.day, 2);
+  return put_digits(at, third, 2);
 }
 
 char* put_time(char* at, const UtcParts& t, char separator) {
-  at = put_digits(at, t.hour, 2);
-  if (separator != '\0') *at++ = separator;
-  at = put_digits(at, t.minute, 2);
-  if (separator != '\0') *at++ = separator;
-  return put_digits(at, t.second, 2);
+  return put_fields(at, t.hour, 2, t.minute, t.second, separator);
 }
 
 // "2015-08-30T12:36:00" with the given separators between the date's and the time's fields.
 char* put_date_time(char* at, const UtcParts& t, char date_separator, char time_separator) {
-  at = put_date(at, t, date_separator);
+  at = put_fields(at, t.year, 4, t.month, t.day, date_separator);
   *at++ = 'T';
   return put_time(at, t, time_separator);
 }
