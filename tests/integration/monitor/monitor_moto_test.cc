@@ -1,8 +1,8 @@
 // Reconcile scenarios end to end: the real file-monitor binary against a real moto_server (a VPC
 // with one subnet in each of three AZs, an EFS file system, an ECS service), counting a tree the
-// test generates. What moto cannot show: it creates mount targets `available` at once, so a
-// target still `creating` is covered by the planner and reconciler unit tests
-// (tests/unit/monitor), which hold its AZ and keep it out of the document until it is available.
+// test generates. moto creates mount targets `available` at once, where AWS reports `creating`
+// for a minute or two; the scenario for that state puts the fault proxy in between to show
+// moto's targets as `creating` until the test lets them become available.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -50,10 +50,7 @@ class MonitorMoto : public ::testing::Test {
          moto_->endpoint(), std::to_string(kScenarios)});
     // On failure every test fails with the output; moto is still stopped by TearDownTestSuite.
     // The JSON is the last line (warnings from Python may come before it).
-    std::string last = setup.output;
-    while (!last.empty() && last.back() == '\n') last.pop_back();
-    last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
-    const json parsed = json::parse(last, nullptr, false);
+    const json parsed = json::parse(last_line(setup.output), nullptr, false);
     setup_error_ = new std::string(setup.status == 0 && parsed.is_array() ? "" : setup.output);
     worlds_ = new json(parsed.is_array() ? parsed : json::array());
   }
@@ -70,6 +67,7 @@ class MonitorMoto : public ::testing::Test {
     ASSERT_LT(next_world_, worlds_->size()) << "raise kScenarios";
     const json& world = (*worlds_)[next_world_++];
     file_system_id_ = world["file_system_id"];
+    vpc_id_ = world["vpc"];
     ecs_service_ = world["ecs_service"];
     parameter_name_ = std::string(kParameter) + "/" + file_system_id_;
     for (const auto& s : world["subnets"]) subnet_ids_.push_back(s["id"]);
@@ -83,6 +81,12 @@ class MonitorMoto : public ::testing::Test {
   }
 
   fs::path data_dir() const { return dir_.path() / "efs" / "data"; }
+
+  static std::string last_line(std::string output) {
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    const auto newline = output.rfind('\n');
+    return newline == std::string::npos ? output : output.substr(newline + 1);
+  }
 
   // Files spread over a few subdirectories, as a real tree would be.
   void add_files(int count) {
@@ -165,6 +169,7 @@ class MonitorMoto : public ::testing::Test {
   std::string ecs_service_;
   std::string parameter_name_;
   std::string file_system_id_;
+  std::string vpc_id_;
   std::vector<std::string> subnet_ids_;
   std::unique_ptr<CloudApi> cloud_;
   int next_file_ = 0;
@@ -359,6 +364,76 @@ TEST_F(MonitorMoto, ThrottlingAndServerErrorsAreRetriedOrReportedAndRepaired) {
   ASSERT_EQ(outcome.status, 0) << outcome.output;
   EXPECT_EQ(mount_targets().size(), 2u);
   EXPECT_EQ(document().mount_targets.size(), 2u);
+}
+
+TEST_F(MonitorMoto, AMountTargetStillCreatingHoldsItsAzAndIsPublishedOnceAvailable) {
+  testing::FaultProxy proxy(moto_->port());
+  proxy.rewrite_bodies([](const testing::RecordedRequest& request, std::string body) {
+    if (request.target.rfind("/2015-02-01/mount-targets", 0) != 0) return body;
+    json answer = json::parse(body, nullptr, false);
+    if (!answer.is_object()) return body;
+    if (answer.contains("LifeCycleState")) answer["LifeCycleState"] = "creating";
+    if (answer.contains("MountTargets")) {
+      for (auto& target : answer["MountTargets"]) target["LifeCycleState"] = "creating";
+    }
+    return answer.dump();
+  });
+  auto e = env(10);
+  e["AWS_ENDPOINT_URL"] = proxy.endpoint();
+  add_files(5);
+
+  // The new target cannot take connections yet: the document is created without it.
+  const Outcome first = run(e);
+  ASSERT_EQ(first.status, 0) << first.output;
+  ASSERT_EQ(first.report["created"].size(), 1u) << first.output;
+  EXPECT_EQ(first.report["created"][0]["state"], "creating");
+  EXPECT_TRUE(document().mount_targets.empty());
+  const std::uint64_t generation = document().generation;
+
+  // Still creating, and enough files for two: its AZ stays held, the second goes elsewhere, and
+  // the document does not change.
+  add_files(10);
+  const Outcome second = run(e);
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_EQ(second.report["desired_mount_targets"], 2);
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b"}));
+  EXPECT_EQ(second.report["published"], false);
+  EXPECT_NE(second.report["notes"].dump().find("is creating: not published yet"), std::string::npos)
+      << second.report.dump();
+  EXPECT_EQ(document().generation, generation);
+
+  // Both available: the next run publishes both, under a higher generation, and creates nothing.
+  proxy.rewrite_bodies({});
+  const Outcome third = run(e);
+  ASSERT_EQ(third.status, 0) << third.output;
+  EXPECT_TRUE(third.report["planned_creates"].empty());
+  EXPECT_EQ(mount_targets().size(), 2u);
+  EXPECT_EQ(document().mount_targets.size(), 2u);
+  EXPECT_EQ(document().generation, generation + 1);
+}
+
+TEST_F(MonitorMoto, ASubnetWithNoFreeAddressesIsSkipped) {
+  // us-east-1a is offered only through a subnet whose addresses are all taken. moto would still
+  // create a mount target there; AWS would not.
+  const auto made = run_command(
+      {"python3",
+       (testing::source_dir() / "tests/integration/monitor/moto_full_subnet.py").string(),
+       moto_->endpoint(), vpc_id_, "us-east-1a", "10.20.10.0/28"});
+  ASSERT_EQ(made.status, 0) << made.output;
+  const std::string full_subnet = last_line(made.output);
+  auto e = env(10);
+  e["CANDIDATE_SUBNET_IDS"] = full_subnet + "," + subnet_ids_[1] + "," + subnet_ids_[2];
+  add_files(5);
+
+  const Outcome outcome = run(e);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1b"}));
+  EXPECT_NE(
+      outcome.report["notes"].dump().find(full_subnet + " in us-east-1a has no free IP addresses"),
+      std::string::npos)
+      << outcome.report.dump();
+  ASSERT_EQ(document().mount_targets.size(), 1u);
+  EXPECT_EQ(document().mount_targets[0].availability_zone, "us-east-1b");
 }
 
 TEST_F(MonitorMoto, DryRunChangesNothing) {

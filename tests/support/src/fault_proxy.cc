@@ -118,6 +118,27 @@ int connect_loopback(int port) {
   return fd;
 }
 
+// The response with its body replaced by rewrite(request, body) and Content-Length set to
+// match. A response without a Content-Length (chunked, or cut short) is returned as it is.
+std::string rewrite_body(const std::string& response, const RecordedRequest& request,
+                         const BodyRewrite& rewrite) {
+  const auto head_end = response.find("\r\n\r\n");
+  if (head_end == std::string::npos) return response;
+  std::string head = response.substr(0, head_end + 2);  // ends with the last field's CRLF
+  std::string lower = head;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto field = lower.find("\r\ncontent-length:");
+  if (field == std::string::npos) return response;
+  const auto value_start = field + std::strlen("\r\ncontent-length:");
+  const auto value_end = head.find("\r\n", value_start);
+  const auto length = std::strtoull(head.c_str() + value_start, nullptr, 10);
+  if (response.size() - head_end - 4 != length) return response;
+  const std::string body = rewrite(request, response.substr(head_end + 4));
+  head.replace(value_start, value_end - value_start, " " + std::to_string(body.size()));
+  return head + "\r\n" + body;
+}
+
 }  // namespace
 
 std::string RecordedRequest::header(const std::string& name) const {
@@ -232,7 +253,13 @@ int FaultProxy::pending_faults() const {
   return remaining_;
 }
 
+void FaultProxy::rewrite_bodies(BodyRewrite rewrite) {
+  std::lock_guard lock(mutex_);
+  rewrite_ = std::move(rewrite);
+}
+
 std::optional<std::string> FaultProxy::handle(const RecordedRequest& request) {
+  BodyRewrite rewrite;
   {
     std::lock_guard lock(mutex_);
     if (remaining_ > 0) {
@@ -262,6 +289,7 @@ std::optional<std::string> FaultProxy::handle(const RecordedRequest& request) {
           return std::nullopt;
       }
     }
+    rewrite = rewrite_;
   }
   // Forward with Connection: close and relay everything upstream sends until it closes.
   const int fd = connect_loopback(upstream_port_);
@@ -279,6 +307,7 @@ std::optional<std::string> FaultProxy::handle(const RecordedRequest& request) {
     }
   }
   ::close(fd);
+  if (rewrite) response = rewrite_body(response, request, rewrite);
   // The upstream closed its side; say so, so the client does not reuse this connection.
   const auto head_end = response.find("\r\n\r\n");
   if (head_end != std::string::npos && response.find("\r\nConnection:") > head_end &&

@@ -1,7 +1,9 @@
 // A small HTTP/1.1 server on a free loopback port, and a fault-injecting proxy built on it: the
 // proxy forwards to an upstream server (moto) except for the next N requests, which get a 500,
-// a 503, a throttling error or a dropped connection. Every request received is recorded, so a
-// test can count attempts and re-check what the client sent (e.g. its SigV4 signature).
+// a 503, a throttling error or a dropped connection. It can also rewrite the bodies of forwarded
+// responses, to show a state the upstream cannot produce (moto creates every EFS mount target
+// `available` at once; AWS reports `creating` for a minute or two). Every request received is
+// recorded, so a test can count attempts and re-check what the client sent (its SigV4 signature).
 // Thread safety: all public members may be called while the server runs.
 #pragma once
 
@@ -65,6 +67,9 @@ class LoopbackHttpServer {
   std::thread acceptor_;
 };
 
+// Given a forwarded request and the upstream's response body, returns the body to send instead.
+using BodyRewrite = std::function<std::string(const RecordedRequest&, std::string body)>;
+
 enum class Fault {
   kHttp500,        // 500 InternalFailure (JSON body)
   kHttp503,        // 503 ServiceUnavailable (JSON body)
@@ -81,6 +86,9 @@ class FaultProxy {
   // The next `count` requests get `fault` instead of being forwarded.
   void inject(Fault fault, int count);
   int pending_faults() const;
+  // Every forwarded response with a Content-Length body from now on goes through `rewrite`
+  // (the length is corrected); an empty function forwards bodies unchanged again.
+  void rewrite_bodies(BodyRewrite rewrite);
 
   int port() const { return server_->port(); }
   std::string endpoint() const { return server_->endpoint(); }
@@ -95,6 +103,7 @@ class FaultProxy {
   mutable std::mutex mutex_;
   Fault fault_ = Fault::kHttp500;
   int remaining_ = 0;
+  BodyRewrite rewrite_;
   std::unique_ptr<LoopbackHttpServer> server_;
 };
 
