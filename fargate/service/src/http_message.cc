@@ -143,7 +143,6 @@ RangeResult parse_range(std::string_view header, std::uint64_t size) {
   if (dash == std::string_view::npos) return {};
   const auto first_text = trim(spec.substr(0, dash));
   const auto last_text = trim(spec.substr(dash + 1));
-  RangeResult result;
   if (first_text.empty()) {  // suffix: the last N bytes
     const auto n = parse_u64(last_text);
     if (!n) return {};

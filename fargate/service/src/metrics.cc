@@ -57,8 +57,7 @@ void Metrics::record_request(std::string_view route, std::string_view method, in
   method = method_label(method);
   Shard& shard = shard_for_this_thread();
   std::lock_guard lock(shard.mutex);
-  const auto key = std::make_tuple(route, method, status, target);
-  auto found = shard.requests.find(key);
+  auto found = shard.requests.find(RequestKeyView{route, method, status, target});
   if (found == shard.requests.end()) {
     RequestEntry entry;
     auto histogram = shard.latency.find(route);

@@ -10,7 +10,6 @@ namespace efsas::monitor {
 namespace {
 
 constexpr const char* kFs = "fs-0123abcd";
-constexpr const char* kParam = "/efs-mount-autoscaling/mount-targets";
 
 // EFS, EC2, SSM and ECS as a few maps; enforces EFS's one-target-per-AZ rule.
 class FakeCloud final : public CloudApi {

@@ -50,6 +50,19 @@ class Metrics {
     double sum = 0;
   };
   using RequestKey = std::tuple<std::string, std::string, int, std::string>;
+  using RequestKeyView = std::tuple<std::string_view, std::string_view, int, std::string_view>;
+  // Orders keys and views of keys alike, so a lookup with views allocates nothing.
+  struct RequestKeyLess {
+    using is_transparent = void;
+    static RequestKeyView view(const RequestKey& key) {
+      return {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key)};
+    }
+    static const RequestKeyView& view(const RequestKeyView& key) { return key; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
   // A request series' count, and where its latency goes: the entries of `latency` and
   // `target_latency` it adds to (map nodes stay put, so one lookup finds all three).
   struct RequestEntry {
@@ -60,7 +73,7 @@ class Metrics {
   struct Shard {
     std::mutex mutex;
     // Transparent comparators: a lookup with string views allocates nothing.
-    std::map<RequestKey, RequestEntry, std::less<>> requests;
+    std::map<RequestKey, RequestEntry, RequestKeyLess> requests;
     std::map<std::string, Histogram, std::less<>> latency;
     std::map<std::string, TargetLatency, std::less<>> target_latency;
     std::uint64_t bytes_in = 0;
