@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -133,6 +134,8 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
     return corrupt("version " + std::to_string(version) + ", expected " +
                    std::to_string(kScanCacheVersion));
   }
+  // Zero from every writer of this version: anything else is not a cache this code wrote.
+  if (reserved != 0) return corrupt("reserved header field set");
   const std::string_view body = bytes.substr(kHeaderSize);
   if (length != body.size()) return corrupt("truncated or extended body");
   const auto sum = digest(body);
@@ -161,8 +164,18 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
     }
     r.subdirectories.resize(names);
     for (std::string& name : r.subdirectories) {
-      if (!in.str(&name) || name.empty() || name.find('/') != std::string::npos) {
+      // "." or ".." would make a rescan walk in a loop or out of the root; a name twice would
+      // count a subtree twice. A walk never records either.
+      if (!in.str(&name) || name.empty() || name == "." || name == ".." ||
+          name.find('/') != std::string::npos) {
         return corrupt("bad subdirectory name");
+      }
+    }
+    if (names > 1) {
+      std::vector<std::string_view> sorted(r.subdirectories.begin(), r.subdirectories.end());
+      std::sort(sorted.begin(), sorted.end());
+      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+        return corrupt("subdirectory named twice");
       }
     }
   }

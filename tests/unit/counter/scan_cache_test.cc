@@ -54,13 +54,31 @@ TEST(ScanCacheTest, EveryTruncationIsRefused) {
 TEST(ScanCacheTest, EveryFlippedByteIsRefused) {
   const std::string bytes = encode_scan_cache(sample_cache());
   for (std::size_t i = 0; i < bytes.size(); ++i) {
-    // Byte 12..15 is reserved and not interpreted.
-    if (i >= 12 && i < 16) continue;
     std::string damaged = bytes;
     damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
     EXPECT_FALSE(decode_scan_cache(damaged).ok()) << "flip at byte " << i << " accepted";
   }
   EXPECT_FALSE(decode_scan_cache(bytes + "x").ok());
+}
+
+// Names a walk never records, even in a file whose checksum is right: "." would make a rescan
+// loop on one directory, ".." would leave the root, a repeated name would count a subtree twice.
+TEST(ScanCacheTest, SubdirectoryNamesAWalkNeverWritesAreRefused) {
+  for (const std::vector<std::string>& names :
+       {std::vector<std::string>{"."}, std::vector<std::string>{".."},
+        std::vector<std::string>{"a", "b", "a"}, std::vector<std::string>{""},
+        std::vector<std::string>{"a/b"}}) {
+    ScanCache c = sample_cache();
+    c.records[0].subdirectories = names;
+    c.records[0].counts.directories = names.size();
+    const Result<ScanCache> r = decode_scan_cache(encode_scan_cache(c));
+    ASSERT_FALSE(r.ok()) << "accepted " << ::testing::PrintToString(names);
+    EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  }
+  ScanCache fine = sample_cache();
+  fine.records[0].subdirectories = {"...", ".a", "a."};
+  fine.records[0].counts.directories = 3;
+  EXPECT_TRUE(decode_scan_cache(encode_scan_cache(fine)).ok());
 }
 
 TEST(ScanCacheTest, OtherVersionIsRefused) {
