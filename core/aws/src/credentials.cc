@@ -35,7 +35,7 @@ std::optional<SystemTime> parse_iso8601(const std::string& text) {
   tm.tm_sec = second;
   const std::time_t seconds = timegm(&tm);
   if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(seconds);
+  return system_time_at(seconds);
 }
 
 // The JSON document the container endpoint and IMDS both return.

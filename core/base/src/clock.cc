@@ -1,6 +1,7 @@
 // Real and manual clocks, and the date formats the project writes.
 #include "efsas/clock.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <thread>
@@ -121,6 +122,18 @@ std::string format_amz_date(SystemTime time) {
   char* at = put_date_time(out, utc_parts(time), '\0', '\0');
   *at++ = 'Z';
   return std::string(out, at);
+}
+
+SystemTime system_time_at(std::int64_t seconds, std::int64_t nanoseconds) {
+  using std::chrono::duration_cast;
+  // One second inside the limit, so that the nanoseconds added below cannot overflow.
+  constexpr std::int64_t kLimit =
+      duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count() - 1;
+  if (seconds > kLimit) return SystemTime{std::chrono::seconds{kLimit}};
+  if (seconds < -kLimit) return SystemTime{std::chrono::seconds{-kLimit}};
+  nanoseconds = std::clamp<std::int64_t>(nanoseconds, 0, 999'999'999);
+  return SystemTime{duration_cast<SystemTime::duration>(std::chrono::seconds{seconds} +
+                                                        std::chrono::nanoseconds{nanoseconds})};
 }
 
 std::string format_http_date(SystemTime time) {

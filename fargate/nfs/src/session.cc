@@ -40,9 +40,8 @@ std::string parent_of(const std::string& absolute_path) {
 }
 
 SystemTime to_time(std::uint64_t seconds, std::uint64_t nanoseconds) {
-  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds{static_cast<std::int64_t>(seconds)} +
-      std::chrono::nanoseconds{static_cast<std::int64_t>(nanoseconds)})};
+  // NFSv4 times are signed; libnfs hands them over as unsigned.
+  return system_time_at(static_cast<std::int64_t>(seconds), static_cast<std::int64_t>(nanoseconds));
 }
 
 FileInfo to_info(const nfs_stat_64& st) {

@@ -126,8 +126,7 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
 }
 
 SystemTime to_system_time(const struct timespec& ts) {
-  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec})};
+  return system_time_at(ts.tv_sec, ts.tv_nsec);
 }
 
 std::string make_etag(const struct stat& st) {

@@ -185,7 +185,7 @@ std::optional<SystemTime> parse_http_date(std::string_view text) {
   if (end == nullptr || *end != '\0') return std::nullopt;
   const std::time_t t = ::timegm(&tm);
   if (t == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t);
+  return system_time_at(t);
 }
 
 }  // namespace efsas::service

@@ -63,8 +63,12 @@ struct KeyHash {
   }
 };
 
+// Held to the range of 64-bit nanoseconds (years 1678 to 2262): far-off times a user set compare
+// equal to each other, but every change also sets the ctime to now, and the ctime tells.
 std::int64_t ns(const struct timespec& t) {
-  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             system_time_at(t.tv_sec, t.tv_nsec).time_since_epoch())
+      .count();
 }
 
 std::string path_of(const Node* parent, std::string_view name) {

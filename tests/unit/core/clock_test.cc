@@ -15,6 +15,21 @@ TEST(ClockTest, FormatsAwsAndHttpDates) {
   EXPECT_EQ(format_http_date(t), "Sun, 30 Aug 2015 12:36:00 GMT");
 }
 
+// A file time or a date from outside can lie centuries away; it is held to what SystemTime can
+// hold instead of overflowing into some other time.
+TEST(ClockTest, FarTimesAreHeldToTheRangeSystemTimeCanHold) {
+  EXPECT_EQ(system_time_at(1'440'938'160, 7'000'000), SystemTime{1'440'938'160s + 7ms});
+  EXPECT_EQ(system_time_at(-86'400), SystemTime{-86'400s});  // 1969-12-31
+  const SystemTime latest = system_time_at(INT64_MAX, 999'999'999);
+  const SystemTime earliest = system_time_at(INT64_MIN);
+  EXPECT_EQ(system_time_at(16'725'225'600), latest);     // the year 2500
+  EXPECT_EQ(system_time_at(-30'171'587'400), earliest);  // the year 1013
+  EXPECT_GT(latest, SystemTime{253'402'300'799s / 40});
+  EXPECT_LT(earliest, SystemTime{-253'402'300'799s / 40});
+  EXPECT_EQ(format_http_date(latest).substr(12, 4), "2262");
+  EXPECT_EQ(format_http_date(earliest).substr(12, 4), "1677");
+}
+
 TEST(ClockTest, ManualClockMovesOnlyWhenTold) {
   ManualClock clock;
   const auto wall = clock.now();

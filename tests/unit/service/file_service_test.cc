@@ -3,7 +3,9 @@
 // conditional requests, unsafe paths, listing, failover and the 503/507 answers.
 #include "efsas/service/file_service.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -131,6 +133,26 @@ TEST_F(FileServiceTest, PutGetHeadDeleteRoundTrip) {
   EXPECT_EQ(call("DELETE", "/files/docs/a%20b.txt").status, 404);
 }
 
+// `touch -d 2500-01-01` is allowed; such a file still gets a real Last-Modified (the latest
+// date the service can hold) and conditional reads against it still work.
+TEST_F(FileServiceTest, AFileDatedCenturiesAheadIsServedWithAUsableDate) {
+  write_file(data() / "future.txt", "from the future");
+  const struct timespec times[2] = {{16'725'225'600, 0}, {16'725'225'600, 0}};  // 2500-01-01
+  ASSERT_EQ(::utimensat(AT_FDCWD, (data() / "future.txt").c_str(), times, 0), 0);
+  Response got = call("GET", "/files/future.txt");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, "from the future");
+  ASSERT_NE(got.header("Last-Modified"), nullptr);
+  EXPECT_NE(got.header("Last-Modified")->find(" 2262 "), std::string::npos)
+      << *got.header("Last-Modified");
+  EXPECT_EQ(
+      call("GET", "/files/future.txt", "", {{"if-modified-since", *got.header("Last-Modified")}})
+          .status,
+      304);
+  EXPECT_EQ(call("GET", "/files/future.txt", "", {{"if-none-match", *got.header("ETag")}}).status,
+            304);
+}
+
 TEST_F(FileServiceTest, RangesAndConditionalReads) {
   ASSERT_EQ(call("PUT", "/files/r.bin", "0123456789").status, 201);
   Response part = call("GET", "/files/r.bin", "", {{"range", "bytes=2-5"}});
@@ -153,6 +175,13 @@ TEST_F(FileServiceTest, RangesAndConditionalReads) {
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", later}}).status, 304);
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", earlier}}).status, 200);
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-unmodified-since", earlier}}).status, 412);
+  // Dates centuries away compare as such (they once overflowed into other times).
+  const std::string ancient = "Wed, 25 Nov 1013 19:30:00 GMT";
+  const std::string distant = "Sat, 25 Nov 2500 19:30:00 GMT";
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", ancient}}).status, 200);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-unmodified-since", ancient}}).status, 412);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-modified-since", distant}}).status, 304);
+  EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-unmodified-since", distant}}).status, 200);
   // A stale If-Range sends the whole file.
   Response stale =
       call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", "\"old\""}});

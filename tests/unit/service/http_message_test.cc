@@ -73,5 +73,17 @@ TEST(HttpDate, RoundTripsWithFormat) {
   EXPECT_FALSE(parse_http_date("yesterday").has_value());
 }
 
+// A date far in the past or future is still before or after every file time, not a time that
+// overflowed into some other one.
+TEST(HttpDate, FarDatesStayFar) {
+  const auto ancient = parse_http_date("Wed, 25 Nov 1013 19:30:00 GMT");
+  ASSERT_TRUE(ancient.has_value());
+  EXPECT_LT(*ancient, SystemTime{});
+  EXPECT_EQ(parse_http_date(format_http_date(*ancient)), ancient);
+  const auto distant = parse_http_date("Sat, 25 Nov 2500 19:30:00 GMT");
+  ASSERT_TRUE(distant.has_value());
+  EXPECT_GT(*distant, SystemTime{std::chrono::seconds{4'102'444'800}});  // 2100
+}
+
 }  // namespace
 }  // namespace efsas::service

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -44,6 +45,11 @@ class ManualClock final : public Clock {
   mutable std::chrono::nanoseconds elapsed_{0};
   mutable std::chrono::nanoseconds slept_{0};
 };
+
+// The time `seconds` and `nanoseconds` after the epoch, held to the range SystemTime can hold
+// (about the years 1678 to 2262; whole seconds at the ends). Times from outside (file times,
+// HTTP dates, credential expiry) can be anything, and converting one beyond the range overflows.
+SystemTime system_time_at(std::int64_t seconds, std::int64_t nanoseconds = 0);
 
 // "2026-11-25T19:30:00.123Z" (UTC, milliseconds).
 std::string format_iso8601_ms(SystemTime time);
