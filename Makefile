@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: all deps build release demo test test-unit test-property test-integration coverage bench \
-        format lint clean
+        fuzz format lint clean
 
 all: build
 
@@ -49,6 +49,16 @@ coverage: deps
 	  --object-directory build/coverage --print-summary \
 	  --html-details build/coverage/coverage.html
 	@echo "HTML report: build/coverage/coverage.html"
+
+# The fuzz targets under libFuzzer (clang, ASan, UBSan), FUZZ_SECONDS each; `make test` only
+# replays their saved inputs (tests/fuzz/corpus).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := mount_target_list_fuzz path_fuzz scan_cache_fuzz http_message_fuzz \
+                aws_response_fuzz file_service_fuzz http_wire_fuzz
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	bash scripts/fuzz.sh --build-dir build/fuzz --seconds $(FUZZ_SECONDS)
 
 bench: deps
 	$(MAKE) build PRESET=release

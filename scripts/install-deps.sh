@@ -33,6 +33,7 @@ packages=(
   wrk hyperfine nginx fd-find gunicorn python3-flask python3-matplotlib
   chromium
   shellcheck
+  clang libclang-rt-14-dev
 )
 
 missing=()
