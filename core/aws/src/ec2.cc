@@ -65,8 +65,12 @@ Result<SubnetPage> describe_subnets_page(const AwsClient& client,
   pugi::xml_document doc;
   auto root = load(doc, response->body, api.operation);
   if (!root.ok()) return root.error();
+  if (!root->child("subnetSet")) return detail::missing_member(api.operation, "the subnetSet list");
   SubnetPage page;
   for (const auto& item : root->child("subnetSet").children("item")) {
+    if (text(item, "subnetId").empty() || text(item, "availabilityZone").empty()) {
+      return detail::missing_member(api.operation, "the fields subnetId and availabilityZone");
+    }
     Subnet subnet;
     subnet.subnet_id = text(item, "subnetId");
     subnet.availability_zone = text(item, "availabilityZone");
@@ -111,6 +115,9 @@ Result<std::vector<AvailabilityZone>> describe_availability_zones(
   pugi::xml_document doc;
   auto root = load(doc, response->body, api.operation);
   if (!root.ok()) return root.error();
+  if (!root->child("availabilityZoneInfo")) {
+    return detail::missing_member(api.operation, "the availabilityZoneInfo list");
+  }
   std::vector<AvailabilityZone> out;
   for (const auto& item : root->child("availabilityZoneInfo").children("item")) {
     AvailabilityZone zone;

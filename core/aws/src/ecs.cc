@@ -49,7 +49,9 @@ Result<Service> update_service(const AwsClient& client, const UpdateServiceReque
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  return parse_service((*json)["service"]);
+  auto service = detail::member(*json, "service", nlohmann::json::value_t::object, api.operation);
+  if (!service.ok()) return service.error();
+  return parse_service(**service);
 }
 
 Result<DescribeServicesResult> describe_services(const AwsClient& client,
@@ -62,10 +64,10 @@ Result<DescribeServicesResult> describe_services(const AwsClient& client,
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
+  auto listed = detail::member(*json, "services", nlohmann::json::value_t::array, api.operation);
+  if (!listed.ok()) return listed.error();
   DescribeServicesResult out;
-  if (json->contains("services") && (*json)["services"].is_array()) {
-    for (const auto& item : (*json)["services"]) out.services.push_back(parse_service(item));
-  }
+  for (const auto& item : **listed) out.services.push_back(parse_service(item));
   if (json->contains("failures") && (*json)["failures"].is_array()) {
     for (const auto& item : (*json)["failures"]) {
       out.failures.push_back(Failure{detail::str(item, "arn"), detail::str(item, "reason"),

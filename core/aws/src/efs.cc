@@ -8,6 +8,9 @@ namespace {
 
 constexpr std::string_view kFileSystems = "/2015-02-01/file-systems";
 constexpr std::string_view kMountTargets = "/2015-02-01/mount-targets";
+// What every mount target EFS describes has, and what decisions are made on.
+constexpr std::initializer_list<const char*> kMountTargetFields = {
+    "MountTargetId", "FileSystemId", "SubnetId", "LifeCycleState", "AvailabilityZoneName"};
 
 FileSystemDescription parse_file_system(const nlohmann::json& json) {
   using detail::num;
@@ -88,9 +91,15 @@ Result<Page<FileSystemDescription>> describe_file_systems_page(
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
+  auto items = detail::member(*json, "FileSystems", nlohmann::json::value_t::array, api.operation);
+  if (!items.ok()) return items.error();
   Page<FileSystemDescription> page;
-  if (json->contains("FileSystems") && (*json)["FileSystems"].is_array()) {
-    for (const auto& item : (*json)["FileSystems"]) page.items.push_back(parse_file_system(item));
+  for (const auto& item : **items) {
+    if (auto fields = detail::require_strings(item, {"FileSystemId"}, api.operation);
+        !fields.ok()) {
+      return fields.error();
+    }
+    page.items.push_back(parse_file_system(item));
   }
   page.next_marker = detail::str(*json, "NextMarker");
   return page;
@@ -124,9 +133,15 @@ Result<Page<MountTargetDescription>> describe_mount_targets_page(
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
+  auto items = detail::member(*json, "MountTargets", nlohmann::json::value_t::array, api.operation);
+  if (!items.ok()) return items.error();
   Page<MountTargetDescription> page;
-  if (json->contains("MountTargets") && (*json)["MountTargets"].is_array()) {
-    for (const auto& item : (*json)["MountTargets"]) page.items.push_back(parse_mount_target(item));
+  for (const auto& item : **items) {
+    if (auto fields = detail::require_strings(item, kMountTargetFields, api.operation);
+        !fields.ok()) {
+      return fields.error();
+    }
+    page.items.push_back(parse_mount_target(item));
   }
   page.next_marker = detail::str(*json, "NextMarker");
   return page;
@@ -150,6 +165,10 @@ Result<MountTargetDescription> create_mount_target(const AwsClient& client,
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
+  if (auto fields = detail::require_strings(*json, kMountTargetFields, api.operation);
+      !fields.ok()) {
+    return fields.error();
+  }
   return parse_mount_target(*json);
 }
 

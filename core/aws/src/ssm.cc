@@ -25,7 +25,19 @@ Result<Parameter> get_parameter(const AwsClient& client, const std::string& name
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  const auto& item = (*json)["Parameter"];
+  auto member = detail::member(*json, "Parameter", nlohmann::json::value_t::object, api.operation);
+  if (!member.ok()) return member.error();
+  const nlohmann::json& item = **member;
+  // The value may be empty; its name and version never are.
+  if (auto fields = detail::require_strings(item, {"Name"}, api.operation); !fields.ok()) {
+    return fields.error();
+  }
+  if (!item.contains("Value") || !item["Value"].is_string()) {
+    return detail::missing_member(api.operation, "the field Value");
+  }
+  if (!item.contains("Version") || !item["Version"].is_number_integer()) {
+    return detail::missing_member(api.operation, "the field Version");
+  }
   Parameter out;
   out.name = detail::str(item, "Name");
   out.type = detail::str(item, "Type");
@@ -48,6 +60,9 @@ Result<PutParameterResult> put_parameter(const AwsClient& client,
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
+  if (!json->contains("Version") || !(*json)["Version"].is_number_integer()) {
+    return detail::missing_member(api.operation, "the field Version");
+  }
   return PutParameterResult{detail::num<std::int64_t>(*json, "Version"),
                             detail::str(*json, "Tier")};
 }

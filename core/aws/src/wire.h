@@ -2,6 +2,7 @@
 // Private to efsas_aws.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -29,6 +30,36 @@ template <typename Int>
 Int num(const nlohmann::json& json, const char* key) {
   return json.is_object() && json.contains(key) && json[key].is_number() ? json[key].get<Int>()
                                                                          : Int{0};
+}
+
+// An answer without what the service always sends did not come from that service (a wrong
+// endpoint, a proxy's page), and must not be read as "there is none": a kDataLoss error.
+inline Error missing_member(std::string_view operation, std::string_view what) {
+  return make_error(ErrorCode::kDataLoss, std::string(operation) + " answered without " +
+                                              std::string(what) +
+                                              ", which the service always sends (is the "
+                                              "endpoint right?)");
+}
+
+// The member `key` of `json` when it has the type the service always gives it.
+inline Result<const nlohmann::json*> member(const nlohmann::json& json, const char* key,
+                                            nlohmann::json::value_t type,
+                                            std::string_view operation) {
+  if (!json.is_object() || !json.contains(key) || json[key].type() != type) {
+    return missing_member(
+        operation,
+        std::string(type == nlohmann::json::value_t::array ? "the list " : "the field ") + key);
+  }
+  return &json[key];
+}
+
+// Checks that each of `keys` is a non-empty string in `item`.
+inline Status require_strings(const nlohmann::json& item, std::initializer_list<const char*> keys,
+                              std::string_view operation) {
+  for (const char* key : keys) {
+    if (str(item, key).empty()) return missing_member(operation, std::string("the field ") + key);
+  }
+  return {};
 }
 
 inline Result<nlohmann::json> parse_json(const std::string& body, std::string_view operation) {

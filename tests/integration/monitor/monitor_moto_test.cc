@@ -412,6 +412,29 @@ TEST_F(MonitorMoto, AMountTargetStillCreatingHoldsItsAzAndIsPublishedOnceAvailab
   EXPECT_EQ(document().generation, generation + 1);
 }
 
+// An endpoint that answers 200 without the list EFS always sends (a proxy's page, a wrong
+// AWS_ENDPOINT_URL) is an error, not "no mount targets": the run must not publish an empty list.
+TEST_F(MonitorMoto, AnAnswerWithoutTheMountTargetListChangesNothing) {
+  add_files(5);
+  ASSERT_EQ(run(env(10)).status, 0);
+  ASSERT_EQ(document().mount_targets.size(), 1u);
+  testing::FaultProxy proxy(moto_->port());
+  proxy.rewrite_bodies([](const testing::RecordedRequest& request, std::string body) {
+    return request.method == "GET" && request.target.rfind("/2015-02-01/mount-targets", 0) == 0
+               ? std::string("{}")
+               : body;
+  });
+  auto e = env(10);
+  e["AWS_ENDPOINT_URL"] = proxy.endpoint();
+  const Outcome outcome = run(e);
+  EXPECT_EQ(outcome.status, 1) << outcome.output;
+  EXPECT_NE(outcome.output.find("without the list MountTargets"), std::string::npos)
+      << outcome.output;
+  EXPECT_EQ(mount_targets().size(), 1u);
+  EXPECT_EQ(document().generation, 1u);
+  EXPECT_EQ(document().mount_targets.size(), 1u);
+}
+
 TEST_F(MonitorMoto, ASubnetWithNoFreeAddressesIsSkipped) {
   // us-east-1a is offered only through a subnet whose addresses are all taken. moto would still
   // create a mount target there; AWS would not.

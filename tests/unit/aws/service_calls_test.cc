@@ -90,6 +90,7 @@ TEST(EfsCalls, RestJsonPathsQueriesAndBodies) {
       auto body = nlohmann::json::parse(r.body);
       body["MountTargetId"] = "fsmt-1";
       body["LifeCycleState"] = "creating";
+      body["AvailabilityZoneName"] = "us-east-1a";
       return http_response(200, body.dump());
     }
     return http_response(200, R"({"MountTargets":[]})");
@@ -115,6 +116,68 @@ TEST(EfsCalls, RestJsonPathsQueriesAndBodies) {
   EXPECT_EQ(requests[1].target, "/2015-02-01/mount-targets/fsmt-1");
   EXPECT_EQ(requests[1].header("Content-Type"), "");  // no body, no type (not curl's default)
   EXPECT_EQ(requests[2].target, "/2015-02-01/mount-targets?MaxItems=10&FileSystemId=fs-1");
+}
+
+// A 200 without the list or the ids the service always sends (a wrong endpoint, a proxy's page)
+// must not read as "there are none": file-monitor would publish an empty mount-target list, or
+// replace the document under a lower generation.
+TEST(AllCalls, AnAnswerWithoutWhatTheServiceAlwaysSendsIsAnError) {
+  std::string answer;
+  LoopbackHttpServer server([&answer](const RecordedRequest&) -> std::optional<std::string> {
+    return http_response(200, answer);
+  });
+  auto client = client_for(server);
+  auto expect_refused = [&](const std::string& body, const auto& call, const char* member) {
+    answer = body;
+    const auto result = call();
+    ASSERT_FALSE(result.ok()) << body << " accepted";
+    EXPECT_EQ(result.error().code, ErrorCode::kDataLoss);
+    EXPECT_NE(result.error().message.find(member), std::string::npos) << result.error().message;
+  };
+  const auto mount_targets = [&] {
+    return efs::describe_mount_targets(*client, {.file_system_id = "fs-1"});
+  };
+  expect_refused("{}", mount_targets, "MountTargets");
+  expect_refused(R"({"MountTargets":{}})", mount_targets, "MountTargets");
+  expect_refused(R"({"MountTargets":[{"MountTargetId":"fsmt-1"}]})", mount_targets, "FileSystemId");
+  expect_refused(
+      "{}",
+      [&] {
+        return efs::create_mount_target(*client, {"fs-1", "subnet-1", "", {}});
+      },
+      "MountTargetId");
+  expect_refused(
+      "{}", [&] { return efs::describe_file_systems(*client, {}); }, "FileSystems");
+  const auto parameter = [&] { return ssm::get_parameter(*client, "/p"); };
+  expect_refused("{}", parameter, "Parameter");
+  expect_refused(R"({"Parameter":{"Name":"/p","Value":"{}"}})", parameter, "Version");
+  expect_refused(
+      "{}",
+      [&] {
+        return ssm::put_parameter(*client, {"/p", "v", "String", "", true});
+      },
+      "Version");
+  expect_refused(
+      "{}",
+      [&] {
+        return ecs::update_service(*client, {"c", "s", true});
+      },
+      "service");
+  expect_refused(
+      "{}", [&] { return ecs::describe_services(*client, "c", {"s"}); }, "services");
+  expect_refused(
+      "<DescribeSubnetsResponse/>", [&] { return ec2::describe_subnets(*client, {}); },
+      "subnetSet");
+  expect_refused(
+      "<DescribeAvailabilityZonesResponse/>",
+      [&] { return ec2::describe_availability_zones(*client, {}); }, "availabilityZoneInfo");
+
+  // Empty lists are answers, and an empty parameter value is a value.
+  answer = R"({"MountTargets":[]})";
+  EXPECT_TRUE(mount_targets().ok());
+  answer = R"({"Parameter":{"Name":"/p","Value":"","Version":3}})";
+  ASSERT_TRUE(parameter().ok());
+  EXPECT_EQ(parameter()->version, 3);
 }
 
 TEST(SsmAndEcsCalls, Json11Bodies) {
