@@ -2,6 +2,7 @@
 // once into a value; then the mount-target list, health checks and the HTTP server, until SIGTERM.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -228,6 +229,25 @@ std::string random_instance_id() {
   return id;
 }
 
+// Every connection holds a descriptor, and the usual soft limit on open files (1024) is below
+// MAX_CONNECTIONS: raise it to the hard limit, as servers do, and say when the connection limit
+// still cannot be reached (connections past the open-file limit wait in the backlog).
+void raise_open_file_limit(std::size_t max_connections, const efsas::Logger& logger) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  // Descriptors besides connections: files being served, NFS sessions, the log.
+  constexpr rlim_t kReserve = 256;
+  if (limit.rlim_cur != RLIM_INFINITY && max_connections + kReserve > limit.rlim_cur) {
+    logger.warn("the open-file limit leaves room for fewer connections than MAX_CONNECTIONS",
+                {{"open_file_limit", limit.rlim_cur}, {"max_connections", max_connections}});
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -315,6 +335,7 @@ int main(int argc, char** argv) {
   efsas::service::HealthChecker checker(service, health, logger);
   checker.start();
 
+  raise_open_file_limit(config.max_connections, logger);
   efsas::service::ServerOptions server_options;
   server_options.address = config.listen_address;
   server_options.port = static_cast<std::uint16_t>(config.port);

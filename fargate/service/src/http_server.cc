@@ -127,6 +127,9 @@ void serialize_head(std::string& out, const Response& response, std::string_view
 
 // How often a network thread looks for sessions past their deadline: an eighth of the shortest
 // timeout, between 10 ms and 1 s. A timeout fires at most that much late.
+// How long accepting waits when the process is out of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptPause{100};
+
 std::chrono::milliseconds sweep_interval(const ServerOptions& options) {
   const auto shortest =
       std::min({options.header_timeout, options.body_timeout, options.idle_timeout});
@@ -242,7 +245,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         logger(std::move(l)),
         loops(make_loops(options.io_threads)),
         workers(static_cast<std::size_t>(std::max(1, options.worker_threads))),
-        acceptor(loops.front()->context) {
+        acceptor(loops.front()->context),
+        accept_pause(loops.front()->context) {
     for (auto& loop : loops) guards.push_back(asio::make_work_guard(loop->context));
   }
 
@@ -263,6 +267,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<std::unique_ptr<Loop>> loops;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
+  Timer accept_pause;                    // on the acceptor's loop
+  std::uint64_t failed_accepts = 0;      // since accepting last worked; acceptor's loop only
   std::vector<WorkGuard> guards;
   std::size_t next_loop_index = 0;  // used on the acceptor's loop only
   std::vector<std::thread> threads;
@@ -734,8 +740,29 @@ void HttpServer::Impl::do_accept() {
 void HttpServer::Impl::on_accept(Loop& loop, beast::error_code ec, Socket socket) {
   if (!acceptor.is_open() || stopping) return;
   if (ec) {
+    // Out of descriptors or memory, the connection stays in the backlog and accepting again
+    // at once fails at once: a loop that burns a core and floods the log. Wait a little, and
+    // say so once until accepting works again.
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory || ec == boost::system::errc::too_many_files_open_in_system) {
+      if (failed_accepts++ == 0) {
+        logger.warn("accept failed: pausing new connections",
+                    {{"error", ec.message()},
+                     {"pause_ms", kAcceptPause.count()},
+                     {"connections", connections.load()}});
+      }
+      accept_pause.expires_after(kAcceptPause);
+      accept_pause.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->do_accept();
+      });
+      return;
+    }
     logger.warn("accept failed", {{"error", ec.message()}});
     return do_accept();
+  }
+  if (failed_accepts > 0) {
+    logger.info("accepting connections again", {{"failed_accepts", failed_accepts}});
+    failed_accepts = 0;
   }
   if (connections.load() >= options.max_connections) {
     // Answer at once without a session; a full send buffer just loses the courtesy.
@@ -820,6 +847,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
   asio::post(impl_->loops.front()->context, [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->accept_pause.cancel();
   });
   for (auto& loop : impl_->loops) {
     asio::post(loop->context, [loop = loop.get()] {

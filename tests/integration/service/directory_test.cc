@@ -1,6 +1,15 @@
 // The file-service end-to-end cases over the plain-directory back end, with file I/O on the
 // network threads (local disks, the default) and on the worker pool (INLINE_LOCAL_IO=false).
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "efsas/testing/process.h"
 #include "file_service_cases.h"
+#include "harness.h"
 
 namespace efsas::service::testing {
 
@@ -27,6 +36,61 @@ TEST(FileServiceConfiguration, UploadMemoryLimitBelowTheBodyLimitIsRefused) {
       result.output.find("UPLOAD_MEMORY_LIMIT_BYTES (1000) must be at least BODY_LIMIT_BYTES"),
       std::string::npos)
       << result.output;
+}
+
+// With its open-file limit reached, the server stops accepting for a moment instead of retrying in
+// a loop that burns a core and writes a warning per retry, and accepts again once connections
+// close. The limit is set low (64, soft and hard) for the process.
+TEST(FileServiceConfiguration, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
+  efsas::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "root");
+  const int port = efsas::testing::free_port();
+  efsas::testing::ProcessOptions options;
+  options.argv = {"sh", "-c", "ulimit -n 64 && exec \"$0\"", file_service_binary().string()};
+  options.env = {
+      {"MOUNT_TARGETS_JSON",
+       R"({"schema_version":1,"file_system_id":"fs-12345678","generation":1,)"
+       R"("updated_at":"2026-11-25T19:30:00.000Z","mount_targets":[{"id":"fsmt-12345678",)"
+       R"("availability_zone":"us-east-1a","availability_zone_id":"use1-az6",)"
+       R"("subnet_id":"subnet-12345678","ip_address":"10.0.0.4","state":"available"}]})"},
+      {"MOUNT_PATH_TEMPLATE", (dir.path() / "root").string()},
+      {"LISTEN_ADDRESS", "127.0.0.1"},
+      {"PORT", std::to_string(port)},
+      {"IO_THREADS", "1"},
+      {"ACCESS_LOG", "false"}};
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  options.log_file = dir.path() / "file-service.log";
+  efsas::testing::Process service(options);
+  ASSERT_TRUE(efsas::testing::wait_for_port("127.0.0.1", port, std::chrono::seconds(10)))
+      << service.log();
+  EXPECT_NE(service.log().find("the open-file limit leaves room for fewer connections"),
+            std::string::npos)
+      << service.log();
+
+  std::vector<int> held;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = efsas::testing::connect_loopback(port);  // queued in the backlog past 64
+    if (fd >= 0) held.push_back(fd);
+  }
+  ASSERT_TRUE(eventually([&] {
+    return service.log().find("accept failed: pausing") != std::string::npos;
+  })) << service.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::string log = service.log();
+  std::size_t warnings = 0;
+  for (auto at = log.find("accept failed"); at != std::string::npos;
+       at = log.find("accept failed", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << log.substr(0, 2000);
+
+  for (const int fd : held) ::close(fd);
+  const std::string health = efsas::testing::raw_exchange(
+      port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(health.rfind("HTTP/1.1 200 ", 0), 0u) << health;
+  EXPECT_TRUE(eventually([&] {
+    return service.log().find("accepting connections again") != std::string::npos;
+  })) << service.log();
 }
 
 }  // namespace
