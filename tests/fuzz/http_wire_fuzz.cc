@@ -4,11 +4,13 @@
 // that has said all it will); the server must answer with HTTP responses or close, never crash,
 // and still answer the next client. The sandbox checks of file_service_fuzz hold as well.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -64,8 +66,17 @@ std::string exchange(std::string_view bytes) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(server().port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  FUZZ_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0,
-             "the server accepts connections");
+  // Non-blocking throughout: libFuzzer's timer signal interrupts blocking calls.
+  FUZZ_CHECK(::fcntl(fd, F_SETFL, O_NONBLOCK) == 0, "a non-blocking socket");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    FUZZ_CHECK(errno == EINPROGRESS, "the server accepts connections");
+    pollfd pfd{fd, POLLOUT, 0};
+    while (::poll(&pfd, 1, kAnswerTimeoutMs) < 0) FUZZ_CHECK(errno == EINTR, "poll");
+    int error = 0;
+    socklen_t length = sizeof(error);
+    FUZZ_CHECK(::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0,
+               "the server accepts connections");
+  }
   std::string received;
   char buffer[65536];
   std::size_t sent = 0;
@@ -73,9 +84,11 @@ std::string exchange(std::string_view bytes) {
   while (true) {
     pollfd pfd{fd, static_cast<short>(POLLIN | (sending ? POLLOUT : 0)), 0};
     const int ready = ::poll(&pfd, 1, kAnswerTimeoutMs);
+    if (ready < 0 && errno == EINTR) continue;  // libFuzzer's timer signal
     FUZZ_CHECK(ready > 0, "the server answers or closes in time");
     if ((pfd.revents & POLLIN) != 0 || (pfd.revents & (POLLHUP | POLLERR)) != 0) {
       const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) break;  // closed (or reset after an answer the server gave up on)
       received.append(buffer, static_cast<std::size_t>(n));
     }
