@@ -1,6 +1,7 @@
 // The Runtime API loop and its calls; see docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html.
 #include "efsas/lambda/runtime.h"
 
+#include <charconv>
 #include <chrono>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -54,14 +55,17 @@ Result<Invocation> RuntimeClient::next() {
   invocation.function_arn = header(*response, "lambda-runtime-invoked-function-arn");
   invocation.trace_id = header(*response, "lambda-runtime-trace-id");
   const std::string deadline = header(*response, "lambda-runtime-deadline-ms");
+  // Milliseconds since the epoch: digits only, all of them.
   std::int64_t deadline_ms = 0;
-  try {
-    deadline_ms = deadline.empty() ? 0 : std::stoll(deadline);
-  } catch (const std::exception&) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "invocation/next: bad Lambda-Runtime-Deadline-Ms: " + deadline);
+  if (!deadline.empty()) {
+    const char* end = deadline.data() + deadline.size();
+    const auto [stop, error] = std::from_chars(deadline.data(), end, deadline_ms);
+    if (error != std::errc() || stop != end || deadline_ms < 0) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "invocation/next: bad Lambda-Runtime-Deadline-Ms: " + deadline);
+    }
   }
-  invocation.deadline = SystemTime{std::chrono::milliseconds{deadline_ms}};
+  invocation.deadline = system_time_at(deadline_ms / 1000, deadline_ms % 1000 * 1'000'000);
   return invocation;
 }
 

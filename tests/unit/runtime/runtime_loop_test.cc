@@ -132,16 +132,14 @@ class ScriptedTransport final : public RuntimeTransport {
       if (served_++ > 0) return make_error(ErrorCode::kIo, "no more events");
       HttpResponse next{200,
                         {{"lambda-runtime-aws-request-id", "req-1"},
-                         {"lambda-runtime-deadline-ms", "not-a-number"}},
+                         {"lambda-runtime-deadline-ms", deadline_header}},
                         "{}"};
-      if (bad_deadline_) return next;
-      next.headers["lambda-runtime-deadline-ms"] = "1800000000000";
       return next;
     }
     posted.push_back(request);
     return HttpResponse{request.path.ends_with("/response") ? response_status : 202, {}, ""};
   }
-  bool bad_deadline_ = false;
+  std::string deadline_header = "1800000000000";
 
  private:
   int served_ = 0;
@@ -169,12 +167,21 @@ TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneIsAnError) {
   ASSERT_TRUE(invocation.ok());
   EXPECT_EQ(invocation->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
 
-  ScriptedTransport bad;
-  bad.bad_deadline_ = true;
-  RuntimeClient bad_client(bad);
-  auto rejected = bad_client.next();
-  ASSERT_FALSE(rejected.ok());
-  EXPECT_NE(rejected.error().message.find("Deadline"), std::string::npos);
+  for (const std::string value :
+       {"not-a-number", "1800000000000abc", "-5", " 1800000000000", "99999999999999999999"}) {
+    ScriptedTransport bad;
+    bad.deadline_header = value;
+    RuntimeClient bad_client(bad);
+    auto rejected = bad_client.next();
+    ASSERT_FALSE(rejected.ok()) << value << " accepted";
+    EXPECT_NE(rejected.error().message.find("Deadline"), std::string::npos);
+  }
+  // A deadline past what the clock can hold is held to its end instead of overflowing.
+  ScriptedTransport far;
+  far.deadline_header = "9000000000000000";  // the year 287,000
+  auto distant = RuntimeClient(far).next();
+  ASSERT_TRUE(distant.ok());
+  EXPECT_GT(distant->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
 }
 
 }  // namespace
