@@ -90,6 +90,47 @@ bool env_number(const Environment& env, std::string_view name, T* out, std::stri
   return true;
 }
 
+// The settings' ranges, checked once environment and flags are both read: the flags' own checks
+// never see a value that came from the environment. Empty when every setting is in range.
+std::string out_of_range(const Config& c) {
+  struct Bound {
+    const char* name;
+    long long value;
+    long long min;
+    long long max;
+  };
+  constexpr long long kDayMs = 86'400'000;
+  constexpr long long kYearSeconds = 366LL * 86'400;
+  const Bound bounds[] = {
+      {"PORT", c.port, 0, 65535},
+      {"CONFIG_POLL_SECONDS", c.config_poll_seconds, 1, kYearSeconds},
+      {"NFS_SESSIONS_PER_TARGET", c.nfs_sessions_per_target, 1, 256},
+      {"NFS_TIMEOUT_MS", c.nfs_timeout_ms, 1, kDayMs},
+      {"WORKER_THREADS", c.worker_threads, 1, 4096},
+      {"IO_THREADS", c.io_threads, 1, 1024},
+      {"MAX_CONNECTIONS",
+       static_cast<long long>(std::min<std::size_t>(c.max_connections, 1LL << 40)), 1, 10'000'000},
+      {"HEADER_TIMEOUT_MS", c.header_timeout_ms, 1, kDayMs},
+      {"BODY_TIMEOUT_MS", c.body_timeout_ms, 1, kDayMs},
+      {"IDLE_TIMEOUT_MS", c.idle_timeout_ms, 1, kDayMs},
+      {"REQUEST_TIMEOUT_MS", c.request_timeout_ms, 1, kDayMs},
+      {"SHUTDOWN_GRACE_SECONDS", c.shutdown_grace_seconds, 0, 86'400},
+      {"HEALTH_INTERVAL_MS", c.health_interval_ms, 1, kDayMs},
+      {"HEALTH_TIMEOUT_MS", c.health_timeout_ms, 1, kDayMs},
+      {"HEALTH_FAILURES_TO_DOWN", c.health_failures_to_down, 1, 1000},
+      {"HEALTH_SUCCESSES_TO_UP", c.health_successes_to_up, 1, 1000},
+      {"TEMP_SWEEP_INTERVAL_SECONDS", c.temp_sweep_interval_seconds, 0, kYearSeconds},
+      {"TEMP_MAX_AGE_SECONDS", c.temp_max_age_seconds, 1, kYearSeconds},
+  };
+  for (const Bound& b : bounds) {
+    if (b.value < b.min || b.value > b.max) {
+      return std::string(b.name) + " must be between " + std::to_string(b.min) + " and " +
+             std::to_string(b.max) + ", got " + std::to_string(b.value);
+    }
+  }
+  return "";
+}
+
 bool env_bool(const Environment& env, std::string_view name, bool* out, std::string* error) {
   const auto text = env_value(env, name);
   if (!text) return true;
@@ -197,6 +238,10 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? -1 : code;  // -1: --help was shown
+  }
+  if (const std::string problem = out_of_range(*config); !problem.empty()) {
+    std::fprintf(stderr, "file-service: %s\n", problem.c_str());
+    return 2;
   }
   if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty() &&
       config->mount_targets_json.empty()) {

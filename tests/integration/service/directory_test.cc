@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "efsas/testing/process.h"
@@ -36,6 +39,30 @@ TEST(FileServiceConfiguration, UploadMemoryLimitBelowTheBodyLimitIsRefused) {
       result.output.find("UPLOAD_MEMORY_LIMIT_BYTES (1000) must be at least BODY_LIMIT_BYTES"),
       std::string::npos)
       << result.output;
+}
+
+// A setting out of its range is refused at start, naming it, whether it came from the environment
+// or a flag (a port of 80800 once became 15264, a worker count of 0 one worker).
+TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
+  const std::map<std::string, std::string> base = {{"MOUNT_TARGETS_JSON", "{}"},
+                                                   {"MOUNT_PATH_TEMPLATE", "/nonexistent/{id}"}};
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"PORT", "80800"},
+                                                        {"WORKER_THREADS", "0"},
+                                                        {"HEADER_TIMEOUT_MS", "-1"},
+                                                        {"HEALTH_FAILURES_TO_DOWN", "0"},
+                                                        {"TEMP_MAX_AGE_SECONDS", "0"}}) {
+    auto env = base;
+    env[name] = value;
+    const auto result = efsas::testing::run_command({file_service_binary().string()}, env);
+    EXPECT_EQ(result.status, 2) << name << "=" << value << ": " << result.output;
+    EXPECT_NE(result.output.find(name + " must be between"), std::string::npos) << result.output;
+  }
+  const auto flag = efsas::testing::run_command(
+      {file_service_binary().string(), "--request-timeout-ms", "0"}, base);
+  EXPECT_EQ(flag.status, 2) << flag.output;
+  EXPECT_NE(flag.output.find("REQUEST_TIMEOUT_MS must be between"), std::string::npos)
+      << flag.output;
 }
 
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in
