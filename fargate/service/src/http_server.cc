@@ -267,8 +267,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<std::unique_ptr<Loop>> loops;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
-  Timer accept_pause;                    // on the acceptor's loop
-  std::uint64_t failed_accepts = 0;      // since accepting last worked; acceptor's loop only
+  Timer accept_pause;                // on the acceptor's loop
+  std::uint64_t failed_accepts = 0;  // since accepting last worked; acceptor's loop only
   std::vector<WorkGuard> guards;
   std::size_t next_loop_index = 0;  // used on the acceptor's loop only
   std::vector<std::thread> threads;
