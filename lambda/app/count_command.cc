@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -106,9 +108,18 @@ void add_count_command(CLI::App& app) {
   cmd->add_option("--cache", args->cache_path,
                   "Incremental mode: cache file of unchanged directories")
       ->envname("SCAN_CACHE_PATH");
+  // At most a year: a larger figure would not fit the clock (and "1e12" meaning "no limit"
+  // would otherwise stop at once).
   cmd->add_option("--timeout", args->timeout_seconds,
-                  "Stop after this many seconds and report a partial count")
-      ->check(CLI::NonNegativeNumber);
+                  "Stop after this many seconds and report a partial count (0: no limit)")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            const double value = std::strtod(text.c_str(), nullptr);
+            return std::isfinite(value) && value >= 0 && value <= 366.0 * 86'400
+                       ? std::string()
+                       : "seconds from 0 to 31622400 (a year), got " + text;
+          },
+          "SECONDS"));
   cmd->add_flag("!--no-progress", args->progress, "No live progress on a terminal");
   cmd->callback([args] {
     const int code = run_count(*args);

@@ -102,5 +102,20 @@ TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
   EXPECT_NE(bad_threads.status, 0);
 }
 
+// A timeout is a number of seconds up to a year; one past what the clock can hold is refused
+// instead of stopping the count at once (it overflowed into a deadline in the past).
+TEST_F(CountCliTest, TimeoutsBeyondAYearAreRefused) {
+  for (const std::string value : {"1e12", "inf", "nan", "-1", "soon"}) {
+    const auto r = run_command({binary(), "count", root_.string(), "--timeout", value});
+    EXPECT_NE(r.status, 0) << value << ": " << r.output;
+    EXPECT_NE(r.output.find("--timeout"), std::string::npos) << value << ": " << r.output;
+  }
+  const auto r =
+      run_command({binary(), "count", root_.string(), "--json", "--timeout", "31536000"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output).at("complete"), true);
+  EXPECT_EQ(nlohmann::json::parse(r.output).at("files"), 10);
+}
+
 }  // namespace
 }  // namespace efsas::counter
