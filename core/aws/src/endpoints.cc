@@ -1,6 +1,9 @@
 // Standard endpoints, SDK-style endpoint overrides and region resolution.
 #include "efsas/aws/endpoints.h"
 
+#include <cctype>
+#include <charconv>
+
 #include "profile_file.h"
 
 namespace efsas::aws {
@@ -23,6 +26,53 @@ const ServiceInfo& service_info(Service service) {
   fail_invariant("unknown Service");
 }
 
+namespace {
+
+// "name", "1.2.3.4" or "[v6]", then an optional ":port" of 1 to 65535. Anything else (spaces, line
+// breaks, user info, a port that is not a number) would end up in the Host header and the
+// signature.
+bool valid_authority(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (const char c : authority.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    host = {};
+    const auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return false;
+      port = after.substr(1);
+      if (port.empty()) return false;
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    if (host.empty()) return false;
+    for (const char c : host) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        return false;
+      }
+    }
+  }
+  if (!port.empty()) {
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (error != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Endpoint> parse_endpoint_url(std::string_view url) {
   Endpoint endpoint;
   const auto sep = url.find("://");
@@ -43,9 +93,18 @@ Result<Endpoint> parse_endpoint_url(std::string_view url) {
     while (!path.empty() && path.back() == '/') path.pop_back();
     endpoint.base_path = path;
   }
-  if (endpoint.host.empty() || endpoint.host.find_first_of("?#@ ") != std::string::npos) {
+  if (!valid_authority(endpoint.host)) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "endpoint URL has no valid host: " + std::string(url));
+                      "endpoint URL has no valid host[:port]: " + std::string(url));
+  }
+  // The path goes into every request line and signature as it is: visible characters only, and
+  // no query or fragment.
+  for (const char c : endpoint.base_path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '?' || c == '#') {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "endpoint URL path must be plain: " + std::string(url));
+    }
   }
   endpoint.overridden = true;
   return endpoint;

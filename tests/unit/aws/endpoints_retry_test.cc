@@ -44,11 +44,20 @@ TEST(Endpoints, OverridesCanBeIgnoredAndMustBeValid) {
                                {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"}};
   EXPECT_EQ(resolve_endpoint(Service::kEc2, "us-west-2", ignored)->host,
             "ec2.us-west-2.amazonaws.com");
-  for (const char* bad : {"127.0.0.1:5000", "ftp://x", "http://"}) {
+  for (const char* bad :
+       {"127.0.0.1:5000", "ftp://x", "http://", "http://127.0.0.1:50xyz", "http://127.0.0.1:99999",
+        "http://127.0.0.1:", "http://host\nX-Injected: 1", "http://a b:5000", "http://user@host",
+        "http://[::1", "http://h:5000/pa th", "http://h:5000/p?x=1", "http://:5000"}) {
     const auto endpoint = resolve_endpoint(Service::kEc2, "us-west-2", {{"AWS_ENDPOINT_URL", bad}});
     ASSERT_FALSE(endpoint.ok()) << bad;
     EXPECT_EQ(endpoint.error().code, ErrorCode::kInvalidArgument);
   }
+  for (const char* good :
+       {"http://localhost:4566", "https://vpce-1.efs.us-east-1.vpce.amazonaws.com",
+        "http://[::1]:5000/prefix/", "http://moto_server:5000"}) {
+    EXPECT_TRUE(parse_endpoint_url(good).ok()) << good;
+  }
+  EXPECT_EQ(parse_endpoint_url("http://[::1]:5000/prefix/")->base_path, "/prefix");
 }
 
 TEST(Region, EnvironmentThenDefaultThenConfigFile) {
