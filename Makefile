@@ -50,15 +50,17 @@ coverage: deps
 	  --html-details build/coverage/coverage.html
 	@echo "HTML report: build/coverage/coverage.html"
 
-# The fuzz targets under libFuzzer (clang, ASan, UBSan), FUZZ_SECONDS each; `make test` only
-# replays their saved inputs (tests/fuzz/corpus).
+# The fuzz targets under libFuzzer (clang, ASan, UBSan), FUZZ_SECONDS each (FUZZ_ONLY=name for
+# one); `make test` only replays their saved inputs (tests/fuzz/corpus).
 FUZZ_SECONDS ?= 60
+FUZZ_ONLY ?=
 FUZZ_TARGETS := mount_target_list_fuzz path_fuzz scan_cache_fuzz http_message_fuzz \
                 aws_response_fuzz file_service_fuzz http_wire_fuzz config_fuzz
 fuzz: deps
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
-	bash scripts/fuzz.sh --build-dir build/fuzz --seconds $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh --build-dir build/fuzz --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_ONLY),--only $(FUZZ_ONLY))
 
 bench: deps
 	$(MAKE) build PRESET=release
