@@ -27,7 +27,8 @@ FileSystemDescription parse_file_system(const nlohmann::json& json) {
     out.size_in_bytes = num<std::int64_t>(json["SizeInBytes"], "Value");
   out.performance_mode = str(json, "PerformanceMode");
   out.throughput_mode = str(json, "ThroughputMode");
-  out.encrypted = json.value("Encrypted", false);
+  const auto encrypted = json.find("Encrypted");
+  out.encrypted = encrypted != json.end() && encrypted->is_boolean() && encrypted->get<bool>();
   return out;
 }
 
