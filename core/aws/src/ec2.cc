@@ -68,9 +68,6 @@ Result<SubnetPage> describe_subnets_page(const AwsClient& client,
   if (!root->child("subnetSet")) return detail::missing_member(api.operation, "the subnetSet list");
   SubnetPage page;
   for (const auto& item : root->child("subnetSet").children("item")) {
-    if (text(item, "subnetId").empty() || text(item, "availabilityZone").empty()) {
-      return detail::missing_member(api.operation, "the fields subnetId and availabilityZone");
-    }
     Subnet subnet;
     subnet.subnet_id = text(item, "subnetId");
     subnet.availability_zone = text(item, "availabilityZone");
@@ -80,6 +77,9 @@ Result<SubnetPage> describe_subnets_page(const AwsClient& client,
     subnet.state = text(item, "state");
     subnet.available_ip_address_count = item.child("availableIpAddressCount").text().as_int();
     subnet.default_for_az = item.child("defaultForAz").text().as_bool();
+    if (subnet.subnet_id.empty() || subnet.availability_zone.empty()) {
+      return detail::missing_member(api.operation, "the fields subnetId and availabilityZone");
+    }
     page.subnets.push_back(std::move(subnet));
   }
   page.next_token = text(*root, "nextToken");

@@ -49,7 +49,7 @@ Result<Service> update_service(const AwsClient& client, const UpdateServiceReque
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  auto service = detail::member(*json, "service", nlohmann::json::value_t::object, api.operation);
+  auto service = detail::member(*json, "service", &nlohmann::json::is_object, api.operation);
   if (!service.ok()) return service.error();
   return parse_service(**service);
 }
@@ -64,7 +64,7 @@ Result<DescribeServicesResult> describe_services(const AwsClient& client,
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  auto listed = detail::member(*json, "services", nlohmann::json::value_t::array, api.operation);
+  auto listed = detail::member(*json, "services", &nlohmann::json::is_array, api.operation);
   if (!listed.ok()) return listed.error();
   DescribeServicesResult out;
   for (const auto& item : **listed) out.services.push_back(parse_service(item));

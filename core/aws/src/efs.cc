@@ -92,7 +92,7 @@ Result<Page<FileSystemDescription>> describe_file_systems_page(
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  auto items = detail::member(*json, "FileSystems", nlohmann::json::value_t::array, api.operation);
+  auto items = detail::member(*json, "FileSystems", &nlohmann::json::is_array, api.operation);
   if (!items.ok()) return items.error();
   Page<FileSystemDescription> page;
   for (const auto& item : **items) {
@@ -134,7 +134,7 @@ Result<Page<MountTargetDescription>> describe_mount_targets_page(
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  auto items = detail::member(*json, "MountTargets", nlohmann::json::value_t::array, api.operation);
+  auto items = detail::member(*json, "MountTargets", &nlohmann::json::is_array, api.operation);
   if (!items.ok()) return items.error();
   Page<MountTargetDescription> page;
   for (const auto& item : **items) {

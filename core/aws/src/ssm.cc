@@ -1,6 +1,8 @@
 // SSM Parameter Store JSON 1.1 calls.
 #include "efsas/aws/ssm.h"
 
+#include <utility>
+
 #include "wire.h"
 
 namespace efsas::aws::ssm {
@@ -25,18 +27,18 @@ Result<Parameter> get_parameter(const AwsClient& client, const std::string& name
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  auto member = detail::member(*json, "Parameter", nlohmann::json::value_t::object, api.operation);
+  auto member = detail::member(*json, "Parameter", &nlohmann::json::is_object, api.operation);
   if (!member.ok()) return member.error();
   const nlohmann::json& item = **member;
   // The value may be empty; its name and version never are.
   if (auto fields = detail::require_strings(item, {"Name"}, api.operation); !fields.ok()) {
     return fields.error();
   }
-  if (!item.contains("Value") || !item["Value"].is_string()) {
-    return detail::missing_member(api.operation, "the field Value");
-  }
-  if (!item.contains("Version") || !item["Version"].is_number_integer()) {
-    return detail::missing_member(api.operation, "the field Version");
+  for (const auto& [key, kind] : {std::pair{"Value", &nlohmann::json::is_string},
+                                  std::pair{"Version", &nlohmann::json::is_number_integer}}) {
+    if (auto field = detail::member(item, key, kind, api.operation); !field.ok()) {
+      return field.error();
+    }
   }
   Parameter out;
   out.name = detail::str(item, "Name");
@@ -60,8 +62,10 @@ Result<PutParameterResult> put_parameter(const AwsClient& client,
   if (!response.ok()) return response.error();
   auto json = detail::parse_json(response->body, api.operation);
   if (!json.ok()) return json.error();
-  if (!json->contains("Version") || !(*json)["Version"].is_number_integer()) {
-    return detail::missing_member(api.operation, "the field Version");
+  if (auto version =
+          detail::member(*json, "Version", &nlohmann::json::is_number_integer, api.operation);
+      !version.ok()) {
+    return version.error();
   }
   return PutParameterResult{detail::num<std::int64_t>(*json, "Version"),
                             detail::str(*json, "Tier")};

@@ -41,14 +41,16 @@ inline Error missing_member(std::string_view operation, std::string_view what) {
                                               "endpoint right?)");
 }
 
-// The member `key` of `json` when it has the type the service always gives it.
+// Which kind of JSON value a member must be: &nlohmann::json::is_array, ::is_string, ...
+using JsonKind = bool (nlohmann::json::*)() const noexcept;
+
+// The member `key` of `json` when it is of the kind the service always gives it.
 inline Result<const nlohmann::json*> member(const nlohmann::json& json, const char* key,
-                                            nlohmann::json::value_t type,
-                                            std::string_view operation) {
-  if (!json.is_object() || !json.contains(key) || json[key].type() != type) {
+                                            JsonKind kind, std::string_view operation) {
+  if (!json.is_object() || !json.contains(key) || !(json[key].*kind)()) {
     return missing_member(
         operation,
-        std::string(type == nlohmann::json::value_t::array ? "the list " : "the field ") + key);
+        std::string(kind == &nlohmann::json::is_array ? "the list " : "the field ") + key);
   }
   return &json[key];
 }

@@ -152,6 +152,7 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
   // Each record takes at least 68 bytes: refuse counts the body cannot hold before reserving.
   if (count > in.remaining() / 68) return corrupt("record count larger than the file");
   cache.records.resize(count);
+  std::vector<std::string_view> sorted;  // one record's names, to find one named twice
   for (DirRecord& r : cache.records) {
     std::uint32_t names = 0;
     if (!in.u64(&r.device) || !in.u64(&r.inode) || !in.i64(&r.mtime_ns) || !in.i64(&r.ctime_ns) ||
@@ -172,7 +173,7 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
       }
     }
     if (names > 1) {
-      std::vector<std::string_view> sorted(r.subdirectories.begin(), r.subdirectories.end());
+      sorted.assign(r.subdirectories.begin(), r.subdirectories.end());
       std::sort(sorted.begin(), sorted.end());
       if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
         return corrupt("subdirectory named twice");
