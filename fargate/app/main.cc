@@ -193,22 +193,21 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
 
   CLI::App app{"file-service: stores and serves files on EFS, spread over its mount targets"};
   app.add_option("--listen-address", config->listen_address, "LISTEN_ADDRESS");
-  app.add_option("--port", config->port, "PORT")->check(CLI::Range(0, 65535));
+  // Ranges are checked once, for flags and environment alike, by out_of_range below.
+  app.add_option("--port", config->port, "PORT");
   app.add_option("--ssm-parameter-name", config->ssm_parameter_name, "SSM_PARAMETER_NAME");
   app.add_option("--mount-targets-file", config->mount_targets_file, "MOUNT_TARGETS_FILE");
   app.add_option("--mount-targets-json", config->mount_targets_json,
                  "MOUNT_TARGETS_JSON: the list document itself (when neither SSM nor a file)");
-  app.add_option("--config-poll-seconds", config->config_poll_seconds, "CONFIG_POLL_SECONDS")
-      ->check(CLI::PositiveNumber);
+  app.add_option("--config-poll-seconds", config->config_poll_seconds, "CONFIG_POLL_SECONDS");
   app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND")
       ->check(CLI::IsMember({"directory", "nfs"}));
   app.add_option("--mount-path-template", config->mount_path_template, "MOUNT_PATH_TEMPLATE");
   app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
   app.add_option("--upload-memory-limit-bytes", config->upload_memory_limit_bytes,
                  "UPLOAD_MEMORY_LIMIT_BYTES: request bodies held in memory at once, at most");
-  app.add_option("--worker-threads", config->worker_threads, "WORKER_THREADS")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--io-threads", config->io_threads, "IO_THREADS")->check(CLI::PositiveNumber);
+  app.add_option("--worker-threads", config->worker_threads, "WORKER_THREADS");
+  app.add_option("--io-threads", config->io_threads, "IO_THREADS");
   app.add_option("--max-connections", config->max_connections, "MAX_CONNECTIONS");
   app.add_option("--header-timeout-ms", config->header_timeout_ms, "HEADER_TIMEOUT_MS");
   app.add_option("--body-timeout-ms", config->body_timeout_ms, "BODY_TIMEOUT_MS");

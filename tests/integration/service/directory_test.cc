@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -58,11 +59,16 @@ TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
     EXPECT_EQ(result.status, 2) << name << "=" << value << ": " << result.output;
     EXPECT_NE(result.output.find(name + " must be between"), std::string::npos) << result.output;
   }
-  const auto flag = efsas::testing::run_command(
-      {file_service_binary().string(), "--request-timeout-ms", "0"}, base);
-  EXPECT_EQ(flag.status, 2) << flag.output;
-  EXPECT_NE(flag.output.find("REQUEST_TIMEOUT_MS must be between"), std::string::npos)
-      << flag.output;
+  for (const auto& [flag, value, name] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--request-timeout-ms", "0", "REQUEST_TIMEOUT_MS"},
+           {"--port", "70000", "PORT"},
+           {"--worker-threads", "0", "WORKER_THREADS"}}) {
+    const auto result =
+        efsas::testing::run_command({file_service_binary().string(), flag, value}, base);
+    EXPECT_EQ(result.status, 2) << flag << " " << value << ": " << result.output;
+    EXPECT_NE(result.output.find(name + " must be between"), std::string::npos) << result.output;
+  }
 }
 
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in
@@ -70,21 +76,16 @@ TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
 // close. The limit is set low (64, soft and hard) for the process.
 TEST(FileServiceConfiguration, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
   efsas::testing::TempDir dir;
-  std::filesystem::create_directories(dir.path() / "root");
+  const auto storage = make_directory_storage();
   const int port = efsas::testing::free_port();
   efsas::testing::ProcessOptions options;
   options.argv = {"sh", "-c", "ulimit -n 64 && exec \"$0\"", file_service_binary().string()};
-  options.env = {
-      {"MOUNT_TARGETS_JSON",
-       R"({"schema_version":1,"file_system_id":"fs-12345678","generation":1,)"
-       R"("updated_at":"2026-11-25T19:30:00.000Z","mount_targets":[{"id":"fsmt-12345678",)"
-       R"("availability_zone":"us-east-1a","availability_zone_id":"use1-az6",)"
-       R"("subnet_id":"subnet-12345678","ip_address":"10.0.0.4","state":"available"}]})"},
-      {"MOUNT_PATH_TEMPLATE", (dir.path() / "root").string()},
-      {"LISTEN_ADDRESS", "127.0.0.1"},
-      {"PORT", std::to_string(port)},
-      {"IO_THREADS", "1"},
-      {"ACCESS_LOG", "false"}};
+  options.env = storage->env();
+  options.env["MOUNT_TARGETS_JSON"] = storage->list_document(1, 1);
+  options.env["LISTEN_ADDRESS"] = "127.0.0.1";
+  options.env["PORT"] = std::to_string(port);
+  options.env["IO_THREADS"] = "1";
+  options.env["ACCESS_LOG"] = "false";
   options.unset_env = {"SSM_PARAMETER_NAME"};
   options.log_file = dir.path() / "file-service.log";
   efsas::testing::Process service(options);
