@@ -90,6 +90,10 @@ int run_count(const CountArgs& args) {
   if (!result->cache_message.empty() && result->cache_state != counter::CacheState::kMissing) {
     std::fprintf(stderr, "file-monitor count: %s\n", result->cache_message.c_str());
   }
+  if (!result->cache_save_error.empty()) {
+    std::fprintf(stderr, "file-monitor count: scan cache not saved: %s\n",
+                 result->cache_save_error.c_str());
+  }
   return result->complete ? 0 : 3;
 }
 

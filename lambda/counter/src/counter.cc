@@ -70,6 +70,7 @@ nlohmann::json to_json(const CountResult& result) {
   };
   if (!result.complete) out["incomplete_reason"] = result.incomplete_reason;
   if (!result.cache_message.empty()) out["cache_message"] = result.cache_message;
+  if (!result.cache_save_error.empty()) out["cache_save_error"] = result.cache_save_error;
   return out;
 }
 
@@ -206,7 +207,7 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
       const ScanCache next = next_cache(identity, out, input.previous);
       const Status saved = save_scan_cache(options.cache_path, next);
       result.cache_saved = saved.ok();
-      if (!saved.ok()) result.cache_message = saved.error().message;
+      if (!saved.ok()) result.cache_save_error = saved.error().message;
     }
   }
   return result;

@@ -31,6 +31,16 @@ ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
   } else {
     log.debug("scan finished", fields);
   }
+  // Either makes this scan or the next one read every directory: slower, still right.
+  if (counted->cache_state == counter::CacheState::kInvalid ||
+      counted->cache_state == counter::CacheState::kForeign) {
+    log.warn("scan cache not used: every directory was read",
+             {{"path", config.scan_cache_path}, {"problem", counted->cache_message}});
+  }
+  if (!counted->cache_save_error.empty()) {
+    log.warn("scan cache not saved: the next scan reads every directory",
+             {{"path", config.scan_cache_path}, {"error", counted->cache_save_error}});
+  }
   for (const auto& e : counted->error_samples) {
     log.warn("directory could not be read", {{"path", e.path}, {"error", e.message}});
   }

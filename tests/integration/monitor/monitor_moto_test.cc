@@ -509,6 +509,32 @@ TEST_F(MonitorMoto, ADirectoryThatCannotBeCountedNeverScales) {
   EXPECT_NE(outcome.output.find("cannot count files"), std::string::npos);
 }
 
+// A damaged scan cache or one that cannot be written costs a full scan, which the run says; it
+// counts and reconciles as usual.
+TEST_F(MonitorMoto, AnUnusableScanCacheIsReportedAndTheRunGoesOn) {
+  add_files(15);
+  auto e = env(10);
+  const fs::path damaged = dir_.path() / "damaged.cache";
+  testing::write_file(damaged, "not a scan cache");
+  e["SCAN_CACHE_PATH"] = damaged.string();
+  const Outcome first = run(e);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_EQ(first.report["scan"]["files"], 15);
+  EXPECT_NE(first.output.find("scan cache not used: every directory was read"), std::string::npos)
+      << first.output;
+  EXPECT_EQ(mount_targets().size(), 1u);
+
+  const fs::path unwritable = dir_.path() / "no-such-directory" / "scan.cache";
+  e["SCAN_CACHE_PATH"] = unwritable.string();
+  const Outcome second = run(e);
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_EQ(second.report["scan"]["files"], 15);
+  EXPECT_NE(second.output.find("scan cache not saved: the next scan reads every directory"),
+            std::string::npos)
+      << second.output;
+  EXPECT_NE(second.output.find(unwritable.string()), std::string::npos) << second.output;
+}
+
 TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
   auto e = env(10);
   e["FILE_COUNT_THRESHOLD"] = "lots";

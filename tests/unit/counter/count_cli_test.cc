@@ -89,6 +89,15 @@ TEST_F(CountCliTest, CacheMakesTheSecondRunIncremental) {
   EXPECT_EQ(j.at("files"), 10);
 }
 
+TEST_F(CountCliTest, ACacheThatCannotBeSavedIsReported) {
+  const std::string cache = (dir_.path() / "no-such-directory" / "scan.cache").string();
+  const auto r = run_command({binary(), "count", root_.string(), "--cache", cache});
+  EXPECT_EQ(r.status, 0) << r.output;  // the count itself is complete
+  EXPECT_NE(r.output.find("files        10"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("scan cache not saved: cannot create " + cache), std::string::npos)
+      << r.output;
+}
+
 TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
   const auto missing = run_command({binary(), "count", (dir_.path() / "absent").string()});
   EXPECT_EQ(missing.status, 1);

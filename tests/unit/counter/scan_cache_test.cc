@@ -251,6 +251,19 @@ TEST_F(IncrementalTest, CacheOfAnotherRootIsIgnored) {
   EXPECT_EQ(r.counts, reference_count(root_).counts);
 }
 
+// A cache that cannot be written (here: its directory does not exist) is said so, apart from
+// why a cache could not be used, and the count is still right.
+TEST_F(IncrementalTest, UnwritableCacheIsReportedAndTheCountStaysRight) {
+  cache_ = dir_.path() / "no-such-directory" / "scan.cache";
+  const CountResult r = scan();
+  EXPECT_EQ(r.cache_state, CacheState::kMissing);
+  EXPECT_FALSE(r.cache_saved);
+  EXPECT_NE(r.cache_save_error.find(cache_.string()), std::string::npos) << r.cache_save_error;
+  EXPECT_EQ(to_json(r).at("cache_save_error"), r.cache_save_error);
+  EXPECT_EQ(r.counts, reference_count(root_).counts);
+  EXPECT_FALSE(std::filesystem::exists(cache_.parent_path()));
+}
+
 // A stopped scan must leave a cache that a later complete scan can trust.
 TEST_F(IncrementalTest, PartialScanNeverPoisonsTheCache) {
   settle();

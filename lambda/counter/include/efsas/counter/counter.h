@@ -57,8 +57,9 @@ struct CountResult {
   std::uint64_t directories_reused = 0;  // unchanged since the cache: only stat'ed
   std::size_t threads = 0;               // worker threads the walk started (at most the option)
   CacheState cache_state = CacheState::kDisabled;
-  std::string cache_message;  // why the cache was not used, or could not be saved
-  bool cache_saved = false;
+  std::string cache_message;     // why the cache was not used (missing, invalid, foreign)
+  bool cache_saved = false;      // a new cache was written (none is when nothing changed)
+  std::string cache_save_error;  // why the new cache could not be written: the next scan is full
 
   double seconds() const;
   double files_per_second() const;
