@@ -131,21 +131,24 @@ std::uint64_t key_hash(std::uint64_t device, std::uint64_t inode) {
   return inode * 0x9e3779b97f4a7c15ULL ^ device;
 }
 
-// The cache to write: every directory listed now, plus the previous records still valid. After
-// a partial scan, records of directories not reached are kept: each is checked against the
-// directory's timestamps before use, so keeping them can never produce a wrong count.
-ScanCache next_cache(RootIdentity root, detail::WalkOutput& out, const ScanCache* previous) {
+// The cache to write: every directory listed now, plus the previous records still valid, moved
+// out of `previous`. After a partial scan, records of directories not reached are kept: each is
+// checked against the directory's timestamps before use, so keeping them can never produce a
+// wrong count.
+ScanCache next_cache(RootIdentity root, detail::WalkOutput& out, ScanCache* previous) {
   ScanCache next{std::move(root), std::move(out.records)};
   if (previous == nullptr) return next;
+  next.records.reserve(next.records.size() +
+                       (out.result.complete ? out.reused.size() : previous->records.size()));
   std::unordered_set<std::uint64_t> listed;
   listed.reserve(next.records.size());
   for (const DirRecord& r : next.records) listed.insert(key_hash(r.device, r.inode));
   std::vector<bool> keep(previous->records.size(), !out.result.complete);
   for (std::uint32_t i : out.reused) keep[i] = true;
   for (std::size_t i = 0; i < previous->records.size(); ++i) {
-    const DirRecord& r = previous->records[i];
+    DirRecord& r = previous->records[i];
     if (keep[i] && (listed.empty() || !listed.contains(key_hash(r.device, r.inode)))) {
-      next.records.push_back(r);
+      next.records.push_back(std::move(r));
       keep[i] = false;  // a directory seen twice (bind mounts) is stored once
     }
   }
@@ -204,7 +207,8 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
     const bool unchanged = previous && result.complete && result.directories_read == 0 &&
                            out.reused.size() == previous->records.size();
     if (!unchanged) {
-      const ScanCache next = next_cache(identity, out, input.previous);
+      const ScanCache next = next_cache(identity, out, previous ? &*previous : nullptr);
+      previous.reset();  // its records were moved or are not kept: free it before encoding
       const Status saved = save_scan_cache(options.cache_path, next);
       result.cache_saved = saved.ok();
       if (!saved.ok()) result.cache_save_error = saved.error().message;

@@ -5,14 +5,13 @@
 
 #include <fcntl.h>
 #include <openssl/sha.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace efsas::counter {
 namespace {
@@ -22,6 +21,7 @@ constexpr std::size_t kHeaderSize = 8 + 4 + 4 + 8 + SHA256_DIGEST_LENGTH;
 
 class Writer {
  public:
+  explicit Writer(std::size_t capacity) { out_.reserve(capacity); }
   void u32(std::uint32_t v) { put(v, 4); }
   void u64(std::uint64_t v) { put(v, 8); }
   void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
@@ -88,10 +88,27 @@ Error corrupt(std::string what) {
   return make_error(ErrorCode::kDataLoss, "scan cache unusable: " + std::move(what));
 }
 
+// The encoded size, so that the cache is built in one buffer of its final size: a cache of a
+// million directories is tens of megabytes, and Lambda's memory is what bounds it.
+std::size_t encoded_size(const ScanCache& cache) {
+  std::size_t size = kHeaderSize + 4 + cache.root.path.size() + 3 * 8;
+  for (const DirRecord& r : cache.records) {
+    size += 8 * 8 + 4;
+    for (const std::string& name : r.subdirectories) size += 4 + name.size();
+  }
+  return size;
+}
+
 }  // namespace
 
 std::string encode_scan_cache(const ScanCache& cache) {
-  Writer body;
+  const std::size_t size = encoded_size(cache);
+  Writer body(size);
+  body.bytes().append(kMagic);
+  body.u32(kScanCacheVersion);
+  body.u32(0);
+  body.u64(size - kHeaderSize);
+  body.bytes().append(SHA256_DIGEST_LENGTH, '\0');  // the checksum, once the body is written
   body.str(cache.root.path);
   body.u64(cache.root.device);
   body.u64(cache.root.inode);
@@ -108,16 +125,11 @@ std::string encode_scan_cache(const ScanCache& cache) {
     body.u32(static_cast<std::uint32_t>(r.subdirectories.size()));
     for (const std::string& name : r.subdirectories) body.str(name);
   }
-  Writer header;
-  header.bytes().append(kMagic);
-  header.u32(kScanCacheVersion);
-  header.u32(0);
-  header.u64(body.bytes().size());
-  const auto sum = digest(body.bytes());
-  header.bytes().append(reinterpret_cast<const char*>(sum.data()), sum.size());
-  std::string out = std::move(header.bytes());
-  out.append(body.bytes());
-  return out;
+  std::string& out = body.bytes();
+  if (out.size() != size) fail_invariant("scan cache: encoded size differs from its estimate");
+  const auto sum = digest(std::string_view(out).substr(kHeaderSize));
+  std::memcpy(out.data() + kHeaderSize - sum.size(), sum.data(), sum.size());
+  return std::move(out);
 }
 
 Result<ScanCache> decode_scan_cache(std::string_view bytes) {
@@ -185,16 +197,34 @@ Result<ScanCache> decode_scan_cache(std::string_view bytes) {
 }
 
 Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    if (errno == ENOENT)
+  const auto read_error = [&path](int error_number) -> Error {
+    if (error_number == ENOENT) {
       return make_error(ErrorCode::kNotFound, "no scan cache at " + path.string());
-    return make_error(ErrorCode::kIo,
-                      "cannot read scan cache " + path.string() + ": " + std::strerror(errno));
+    }
+    return make_error(ErrorCode::kIo, "cannot read scan cache " + path.string() + ": " +
+                                          std::strerror(error_number));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return read_error(errno);
+  // Read into a buffer of the file's size: a file changed meanwhile fails the length or checksum.
+  struct stat st {};
+  std::string bytes;
+  if (::fstat(fd, &st) == 0) bytes.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      ::close(fd);
+      return read_error(saved);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
   }
-  std::ostringstream content;
-  content << file.rdbuf();
-  return decode_scan_cache(content.str());
+  ::close(fd);
+  bytes.resize(done);
+  return decode_scan_cache(bytes);
 }
 
 Status save_scan_cache(const std::filesystem::path& path, const ScanCache& cache) {
