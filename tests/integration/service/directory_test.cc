@@ -77,20 +77,19 @@ TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
 TEST(FileServiceConfiguration, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
   efsas::testing::TempDir dir;
   const auto storage = make_directory_storage();
-  const int port = efsas::testing::free_port();
   efsas::testing::ProcessOptions options;
   options.argv = {"sh", "-c", "ulimit -n 64 && exec \"$0\"", file_service_binary().string()};
   options.env = storage->env();
   options.env["MOUNT_TARGETS_JSON"] = storage->list_document(1, 1);
   options.env["LISTEN_ADDRESS"] = "127.0.0.1";
-  options.env["PORT"] = std::to_string(port);
+  options.env["PORT"] = "0";
   options.env["IO_THREADS"] = "1";
   options.env["ACCESS_LOG"] = "false";
   options.unset_env = {"SSM_PARAMETER_NAME"};
   options.log_file = dir.path() / "file-service.log";
   efsas::testing::Process service(options);
-  ASSERT_TRUE(efsas::testing::wait_for_port("127.0.0.1", port, std::chrono::seconds(10)))
-      << service.log();
+  const int port = listening_port(service, std::chrono::seconds(10));
+  ASSERT_NE(port, 0) << service.log();
   EXPECT_NE(service.log().find("the open-file limit leaves room for fewer connections"),
             std::string::npos)
       << service.log();

@@ -278,7 +278,7 @@ TEST_P(FileServiceIntegration, FailoverKeepsEveryRequestWorking) {
 TEST_P(FileServiceIntegration, NoHealthyTargetAnswers503) {
   start({{"HEALTH_FAILURES_TO_DOWN", "1"}});
   for (int i = 0; i < 3; ++i) storage_->make_unavailable(i);
-  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 503; }));
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 503; })) << service_->log();
   EXPECT_EQ(get("/files/x").status, 503);
   EXPECT_EQ(put("/files/x", "y").status, 503);
   EXPECT_EQ(get("/healthz").status, 200);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -138,31 +139,42 @@ fs::path file_service_binary() {
   return efsas::testing::binary_dir() / "fargate" / "app" / "file-service";
 }
 
+int listening_port(efsas::testing::Process& process, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::istringstream lines(process.log());
+    for (std::string line; std::getline(lines, line);) {
+      const auto entry = nlohmann::json::parse(line, nullptr, false);
+      if (entry.is_object() && entry.value("message", "") == "listening" &&
+          entry.contains("port") && entry["port"].is_number_integer()) {
+        return entry["port"].get<int>();
+      }
+    }
+    if (!process.running() || std::chrono::steady_clock::now() >= deadline) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 ServiceProcess::ServiceProcess(const StorageFixture& storage, const fs::path& list_file,
                                std::map<std::string, std::string> extra_env) {
-  for (int attempt = 0; attempt < 3 && !process_; ++attempt) {
-    port_ = efsas::testing::free_port();
-    efsas::testing::ProcessOptions options;
-    options.argv = {file_service_binary().string()};
-    options.env = storage.env();
-    options.env["LISTEN_ADDRESS"] = "127.0.0.1";
-    options.env["PORT"] = std::to_string(port_);
-    if (!list_file.empty()) options.env["MOUNT_TARGETS_FILE"] = list_file.string();
-    options.env["HEALTH_INTERVAL_MS"] = "100";
-    options.env["HEALTH_TIMEOUT_MS"] = "500";
-    options.env["SHUTDOWN_GRACE_SECONDS"] = "5";
-    options.env["WORKER_THREADS"] = "8";
-    options.env["IO_THREADS"] = "2";
-    for (auto& [name, value] : extra_env) options.env[name] = value;
-    options.unset_env = {"SSM_PARAMETER_NAME"};
-    if (options.env.contains("SSM_PARAMETER_NAME")) options.unset_env.clear();
-    options.log_file = dir_.path() / "file-service.log";
-    auto process = std::make_unique<efsas::testing::Process>(options);
-    if (efsas::testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(10))) {
-      process_ = std::move(process);
-    }
-  }
-  if (!process_) throw std::runtime_error("file-service did not start");
+  efsas::testing::ProcessOptions options;
+  options.argv = {file_service_binary().string()};
+  options.env = storage.env();
+  options.env["LISTEN_ADDRESS"] = "127.0.0.1";
+  options.env["PORT"] = "0";
+  if (!list_file.empty()) options.env["MOUNT_TARGETS_FILE"] = list_file.string();
+  options.env["HEALTH_INTERVAL_MS"] = "100";
+  options.env["HEALTH_TIMEOUT_MS"] = "500";
+  options.env["SHUTDOWN_GRACE_SECONDS"] = "5";
+  options.env["WORKER_THREADS"] = "8";
+  options.env["IO_THREADS"] = "2";
+  for (auto& [name, value] : extra_env) options.env[name] = value;
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  if (options.env.contains("SSM_PARAMETER_NAME")) options.unset_env.clear();
+  options.log_file = dir_.path() / "file-service.log";
+  process_ = std::make_unique<efsas::testing::Process>(options);
+  port_ = listening_port(*process_, std::chrono::seconds(10));
+  if (port_ == 0) throw std::runtime_error("file-service did not start: " + process_->log());
 }
 
 std::string ServiceProcess::url(const std::string& path) const {
