@@ -26,7 +26,6 @@ class CaBundleTest : public ::testing::Test {
   void SetUp() override {
     make_certificate(dir_.path(), "server");
     make_certificate(dir_.path(), "other");
-    port_ = efsas::testing::free_port();
     const std::string script =
         "import http.server, ssl, sys\n"
         "class H(http.server.BaseHTTPRequestHandler):\n"
@@ -34,19 +33,25 @@ class CaBundleTest : public ::testing::Test {
         "        self.send_response(200); self.send_header('Content-Length', '2')\n"
         "        self.end_headers(); self.wfile.write(b'ok')\n"
         "    def log_message(self, *a): pass\n"
-        "s = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)\n"
+        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
         "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
-        "c.load_cert_chain(sys.argv[2], sys.argv[3])\n"
+        "c.load_cert_chain(sys.argv[1], sys.argv[2])\n"
         "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+        "print('listening on 127.0.0.1:%d' % s.server_address[1], flush=True)\n"
         "s.serve_forever()\n";
     efsas::testing::write_file(dir_.path() / "server.py", script);
     ProcessOptions options;
-    options.argv = {"python3", (dir_.path() / "server.py").string(), std::to_string(port_),
+    options.argv = {"python3", (dir_.path() / "server.py").string(),
                     (dir_.path() / "server.pem").string(), (dir_.path() / "server.key").string()};
     options.log_file = dir_.path() / "server.log";
     server_ = std::make_unique<Process>(options);
-    ASSERT_TRUE(efsas::testing::wait_for_port("127.0.0.1", port_, std::chrono::seconds(20)))
-        << server_->log();
+    port_ = efsas::testing::wait_for_logged_port(
+        *server_,
+        [](std::string_view line) {
+          return efsas::testing::port_after(line, "listening on 127.0.0.1:");
+        },
+        std::chrono::seconds(20));
+    ASSERT_NE(port_, 0) << server_->log();
   }
 
   Result<HttpResponse> get_with_bundle(const std::string& bundle) {

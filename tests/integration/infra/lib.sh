@@ -39,10 +39,6 @@ skip() {
   exit 77
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # wait_for_url URL SECONDS
 wait_for_url() {
   local url=$1 deadline=$((SECONDS + $2))
@@ -52,24 +48,25 @@ wait_for_url() {
   done
 }
 
-# start_moto DIR: starts moto_server on a free loopback port, logs in DIR/moto.log, sets
-# MOTO_ENDPOINT and MOTO_PID. The caller stops it with stop_moto (an EXIT trap).
+# start_moto DIR: starts moto_server on a loopback port, logs in DIR/moto.log, sets MOTO_ENDPOINT
+# and MOTO_PID. The caller stops it with stop_moto (an EXIT trap). moto takes port 0 and names the
+# port it bound: a port picked in advance could be taken by another test's server first.
 start_moto() {
-  local dir=$1 port attempt
-  for attempt in 1 2 3; do
-    port=$(free_port)
-    MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$port" \
-      >"$dir/moto.log" 2>&1 &
-    MOTO_PID=$!
-    if wait_for_url "http://127.0.0.1:$port/moto-api/" 30; then
-      MOTO_ENDPOINT="http://127.0.0.1:$port"
-      return 0
+  local dir=$1 port="" deadline=$((SECONDS + 30))
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p 0 >"$dir/moto.log" 2>&1 &
+  MOTO_PID=$!
+  until [[ -n $port ]]; do
+    if ! kill -0 "$MOTO_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+      echo "moto_server did not start:" >&2
+      cat "$dir/moto.log" >&2
+      return 1
     fi
-    kill "$MOTO_PID" 2>/dev/null || true
-    wait "$MOTO_PID" 2>/dev/null || true
-    echo "moto_server did not answer (attempt $attempt)" >&2
+    sleep 0.2
+    port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$dir/moto.log" |
+      head -n 1)
   done
-  return 1
+  MOTO_ENDPOINT="http://127.0.0.1:$port"
+  wait_for_url "$MOTO_ENDPOINT/moto-api/" 30
 }
 stop_moto() {
   if [[ -n ${MOTO_PID:-} ]]; then

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -140,19 +139,17 @@ fs::path file_service_binary() {
 }
 
 int listening_port(efsas::testing::Process& process, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    std::istringstream lines(process.log());
-    for (std::string line; std::getline(lines, line);) {
-      const auto entry = nlohmann::json::parse(line, nullptr, false);
-      if (entry.is_object() && entry.value("message", "") == "listening" &&
-          entry.contains("port") && entry["port"].is_number_integer()) {
-        return entry["port"].get<int>();
-      }
-    }
-    if (!process.running() || std::chrono::steady_clock::now() >= deadline) return 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  return efsas::testing::wait_for_logged_port(
+      process,
+      [](std::string_view line) {
+        const auto entry = nlohmann::json::parse(line, nullptr, false);
+        if (entry.is_object() && entry.value("message", "") == "listening" &&
+            entry.contains("port") && entry["port"].is_number_integer()) {
+          return entry["port"].get<int>();
+        }
+        return 0;
+      },
+      timeout);
 }
 
 ServiceProcess::ServiceProcess(const StorageFixture& storage, const fs::path& list_file,

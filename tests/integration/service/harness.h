@@ -82,9 +82,7 @@ class ServiceProcess {
 std::filesystem::path file_service_binary();
 
 // The port file-service names in its "listening" log line, once it has bound it; 0 if it exits
-// or `timeout` passes first. Tests start it on port 0: a port picked in advance (free_port) can
-// be taken by another test's server before file-service binds it, and then the test talks to
-// that server instead.
+// or `timeout` passes first. Tests start it on port 0 (see free_port).
 int listening_port(efsas::testing::Process& process, std::chrono::milliseconds timeout);
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.

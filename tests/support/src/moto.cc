@@ -1,4 +1,4 @@
-// moto_server as a child process on a free loopback port.
+// moto_server as a child process on a loopback port of its choosing.
 #include "efsas/testing/moto.h"
 
 #include <cstdio>
@@ -7,20 +7,19 @@
 namespace efsas::testing {
 
 MotoServer::MotoServer() {
-  for (int attempt = 0; attempt < 3 && !process_; ++attempt) {
-    port_ = free_port();
-    ProcessOptions options;
-    options.argv = {"moto_server", "-H", "127.0.0.1", "-p", std::to_string(port_)};
-    options.env = {{"MOTO_IAM_LOAD_MANAGED_POLICIES", "true"}};
-    options.log_file = dir_.path() / "moto.log";
-    auto process = std::make_unique<Process>(options);
-    if (wait_for_port("127.0.0.1", port_, std::chrono::seconds(30))) {
-      process_ = std::move(process);
-    }
-  }
-  if (!process_) {
+  ProcessOptions options;
+  options.argv = {"moto_server", "-H", "127.0.0.1", "-p", "0"};
+  options.env = {{"MOTO_IAM_LOAD_MANAGED_POLICIES", "true"}};
+  options.log_file = dir_.path() / "moto.log";
+  process_ = std::make_unique<Process>(options);
+  port_ = wait_for_logged_port(
+      *process_,
+      [](std::string_view line) { return port_after(line, "Running on http://127.0.0.1:"); },
+      std::chrono::seconds(30));
+  if (port_ == 0) {
     std::fprintf(stderr,
-                 "moto_server did not start; is moto installed? (scripts/install-deps.sh)\n");
+                 "moto_server did not start; is moto installed? (scripts/install-deps.sh)\n%s\n",
+                 process_->log().c_str());
     std::abort();
   }
   endpoint_ = "http://127.0.0.1:" + std::to_string(port_);

@@ -222,6 +222,34 @@ int Process::stop(std::chrono::milliseconds grace) {
 
 std::string Process::log() const { return read_file(options_.log_file); }
 
+int wait_for_logged_port(Process& process, const std::function<int(std::string_view)>& port_in,
+                         std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // Whole lines only: a line still being written may hold half a port number.
+    const std::string log = process.log();
+    for (std::size_t start = 0, end = 0; (end = log.find('\n', start)) != std::string::npos;
+         start = end + 1) {
+      if (const int port = port_in(std::string_view(log).substr(start, end - start)); port > 0) {
+        return port;
+      }
+    }
+    if (!process.running() || std::chrono::steady_clock::now() >= deadline) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int port_after(std::string_view line, std::string_view marker) {
+  const std::size_t at = line.find(marker);
+  if (at == std::string_view::npos) return 0;
+  int port = 0;
+  for (std::size_t i = at + marker.size(); i < line.size() && port < 65536; ++i) {
+    if (line[i] < '0' || line[i] > '9') break;
+    port = port * 10 + (line[i] - '0');
+  }
+  return port < 65536 ? port : 0;
+}
+
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout) {

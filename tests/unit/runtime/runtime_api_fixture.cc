@@ -8,15 +8,20 @@
 namespace efsas::testing {
 
 RuntimeApiFixture::RuntimeApiFixture() {
-  port_ = free_port();
   ProcessOptions options;
   options.argv = {
       "python3",       (source_dir() / "tools/lambda-runtime-api/lambda_runtime_api.py").string(),
-      "--port",        std::to_string(port_),
+      "--port",        "0",
       "--deadline-ms", "60000"};
   options.log_file = dir_.path() / "runtime-api.log";
   process_ = std::make_unique<Process>(options);
-  if (!wait_for_port("127.0.0.1", port_, std::chrono::seconds(20))) {
+  port_ = wait_for_logged_port(
+      *process_,
+      [](std::string_view line) {
+        return port_after(line, "lambda-runtime-api listening on 127.0.0.1:");
+      },
+      std::chrono::seconds(20));
+  if (port_ == 0) {
     ADD_FAILURE() << "the Runtime API fixture did not start: " << process_->log();
   }
   control_ = lambda::make_http_transport(host_port());

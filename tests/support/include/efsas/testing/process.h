@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace efsas::testing {
@@ -25,7 +27,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A TCP port on `host` that nothing listens on right now (bind to port 0, read it, close).
+// A TCP port on `host` that nothing listens on right now (bind to port 0, read it, close). For a
+// port nothing should answer on; a server the test starts takes port 0 and names the port it
+// bound (wait_for_logged_port): another test's server may take a port picked in advance first,
+// and the test would then talk to that server.
 int free_port(const std::string& host = "127.0.0.1");
 // Polls until something accepts TCP connections on host:port, or the timeout passes.
 bool wait_for_port(const std::string& host, int port, std::chrono::milliseconds timeout);
@@ -67,6 +72,13 @@ class Process {
   pid_t pid_ = -1;
   int status_ = -1;
 };
+
+// Polls `process`'s log until `port_in(line)` finds a port (> 0) in one of its lines; 0 when
+// the process exits or `timeout` passes first.
+int wait_for_logged_port(Process& process, const std::function<int(std::string_view)>& port_in,
+                         std::chrono::milliseconds timeout);
+// The port number right after `marker` in `line` ("Running on http://127.0.0.1:" ...), or 0.
+int port_after(std::string_view line, std::string_view marker);
 
 // Runs a command to completion and returns (exit status, combined output).
 struct CommandResult {
