@@ -183,20 +183,14 @@ printf 'threshold %d files per mount target, %d files over %ds, file-monitor eve
 
 # --- 1. The AWS account and the stack ----------------------------------------------------------
 step "1. AWS (moto_server) and the stack"
-moto_port=""
-for attempt in 1 2 3; do
-  moto_port=$(free_port)
-  start_process moto_server "$work/moto.log" TERM \
-    env MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$moto_port"
-  moto_pid=$STARTED_PID
-  if wait_until 30 "$moto_pid" http_ok "http://127.0.0.1:$moto_port/moto-api/"; then
-    break
-  fi
-  stop_process "$moto_pid"
-  moto_port=""
-  log "moto_server did not answer (attempt $attempt)"
-done
-[[ -n $moto_port ]] || die "moto_server did not start (see moto.log in the logs kept below)"
+start_process moto_server "$work/moto.log" TERM \
+  env MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p 0
+moto_pid=$STARTED_PID
+wait_until 30 "$moto_pid" logged_port "$work/moto.log" moto >/dev/null ||
+  die "moto_server did not start (see moto.log in the logs kept below)"
+moto_port=$(logged_port "$work/moto.log" moto)
+wait_until 30 "$moto_pid" http_ok "http://127.0.0.1:$moto_port/moto-api/" ||
+  die "moto_server does not answer (see moto.log in the logs kept below)"
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 say "moto_server on $AWS_ENDPOINT_URL (pid $moto_pid)"
 
@@ -601,8 +595,7 @@ say "SSM parameter $parameter: generation $generation_before (file-monitor statu
 service_ports=()
 service_pids=()
 for task in 1 2; do
-  port=$(free_port)
-  extra=(LISTEN_ADDRESS=127.0.0.1 PORT="$port")
+  extra=(LISTEN_ADDRESS=127.0.0.1 PORT=0)
   if [[ $backend == nfs ]]; then
     extra+=(NFS_ADDRESS_MAP="$address_map")
   else
@@ -611,9 +604,12 @@ for task in 1 2; do
   start_process "file-service-$task" "$work/file-service-$task.log" TERM \
     env "${service_env[@]}" "${extra[@]}" "$file_service"
   service_pids+=("$STARTED_PID")
-  service_ports+=("$port")
 done
 for task in 0 1; do
+  service_log="$work/file-service-$((task + 1)).log"
+  wait_until 30 "${service_pids[$task]}" logged_port "$service_log" file-service >/dev/null ||
+    die "file-service task $((task + 1)) did not start (see file-service-$((task + 1)).log in the logs kept below)"
+  service_ports+=("$(logged_port "$service_log" file-service)")
   wait_until 30 "${service_pids[$task]}" http_ok "http://127.0.0.1:${service_ports[$task]}/readyz" ||
     die "file-service task $((task + 1)) is not ready (see file-service-$((task + 1)).log in the logs kept below)"
 done
