@@ -103,29 +103,29 @@ std::size_t encoded_size(const ScanCache& cache) {
 
 std::string encode_scan_cache(const ScanCache& cache) {
   const std::size_t size = encoded_size(cache);
-  Writer body(size);
-  body.bytes().append(kMagic);
-  body.u32(kScanCacheVersion);
-  body.u32(0);
-  body.u64(size - kHeaderSize);
-  body.bytes().append(SHA256_DIGEST_LENGTH, '\0');  // the checksum, once the body is written
-  body.str(cache.root.path);
-  body.u64(cache.root.device);
-  body.u64(cache.root.inode);
-  body.u64(cache.records.size());
+  Writer writer(size);
+  writer.bytes().append(kMagic);
+  writer.u32(kScanCacheVersion);
+  writer.u32(0);
+  writer.u64(size - kHeaderSize);
+  writer.bytes().append(SHA256_DIGEST_LENGTH, '\0');  // the checksum, once the body is written
+  writer.str(cache.root.path);
+  writer.u64(cache.root.device);
+  writer.u64(cache.root.inode);
+  writer.u64(cache.records.size());
   for (const DirRecord& r : cache.records) {
-    body.u64(r.device);
-    body.u64(r.inode);
-    body.i64(r.mtime_ns);
-    body.i64(r.ctime_ns);
-    body.u64(r.counts.files);
-    body.u64(r.counts.directories);
-    body.u64(r.counts.symlinks);
-    body.u64(r.counts.other);
-    body.u32(static_cast<std::uint32_t>(r.subdirectories.size()));
-    for (const std::string& name : r.subdirectories) body.str(name);
+    writer.u64(r.device);
+    writer.u64(r.inode);
+    writer.i64(r.mtime_ns);
+    writer.i64(r.ctime_ns);
+    writer.u64(r.counts.files);
+    writer.u64(r.counts.directories);
+    writer.u64(r.counts.symlinks);
+    writer.u64(r.counts.other);
+    writer.u32(static_cast<std::uint32_t>(r.subdirectories.size()));
+    for (const std::string& name : r.subdirectories) writer.str(name);
   }
-  std::string& out = body.bytes();
+  std::string& out = writer.bytes();
   if (out.size() != size) fail_invariant("scan cache: encoded size differs from its estimate");
   const auto sum = digest(std::string_view(out).substr(kHeaderSize));
   std::memcpy(out.data() + kHeaderSize - sum.size(), sum.data(), sum.size());
