@@ -125,11 +125,11 @@ void serialize_head(std::string& out, const Response& response, std::string_view
   out += "\r\n"sv;
 }
 
-// How often a network thread looks for sessions past their deadline: an eighth of the shortest
-// timeout, between 10 ms and 1 s. A timeout fires at most that much late.
 // How long accepting waits when the process is out of descriptors or memory.
 constexpr std::chrono::milliseconds kAcceptPause{100};
 
+// How often a network thread looks for sessions past their deadline: an eighth of the shortest
+// timeout, between 10 ms and 1 s. A timeout fires at most that much late.
 std::chrono::milliseconds sweep_interval(const ServerOptions& options) {
   const auto shortest =
       std::min({options.header_timeout, options.body_timeout, options.idle_timeout});
