@@ -208,8 +208,12 @@ Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
   if (fd < 0) return read_error(errno);
   // Read into a buffer of the file's size: a file changed meanwhile fails the length or checksum.
   struct stat st {};
-  std::string bytes;
-  if (::fstat(fd, &st) == 0) bytes.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)));
+  if (::fstat(fd, &st) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    return read_error(saved);
+  }
+  std::string bytes(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)), '\0');
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
