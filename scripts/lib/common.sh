@@ -1,5 +1,6 @@
-# Helpers shared by the deploy scripts: messages, tool checks, the Terraform CLI configuration and
-# the AWS CLI. Sourced, never run; the caller sets `set -euo pipefail` and SCRIPT_NAME.
+# Helpers shared by the deploy scripts: messages, tool checks, the Terraform CLI configuration,
+# the AWS CLI, and the port a local server bound. Sourced, never run; the caller sets
+# `set -euo pipefail` and SCRIPT_NAME.
 # shellcheck shell=bash
 
 EFSAS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -75,4 +76,17 @@ tf_output() {
 # docker_engine_available: true when a Docker engine answers (a client alone is not enough).
 docker_engine_available() {
   command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
+}
+
+# logged_port LOGFILE KIND: the port a server started on port 0 named in its log once bound
+# (KIND: moto or file-service); fails while it has not. A port picked in advance could be taken
+# by another program first, and the caller would then talk to that program.
+logged_port() {
+  local port=""
+  case $2 in
+    moto) port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1") ;;
+    file-service) port=$(sed -n 's|.*"message":"listening".*"port":\([0-9][0-9]*\).*|\1|p' "$1") ;;
+  esac
+  port=${port%%$'\n'*}
+  [[ -n $port ]] && printf '%s\n' "$port"
 }

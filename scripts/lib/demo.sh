@@ -77,19 +77,6 @@ stop_all() {
   DEMO_PIDS=()
 }
 
-# logged_port LOGFILE KIND: the port a server started on port 0 named in its log once bound
-# (KIND: moto or file-service); fails while it has not. A port picked in advance could be taken
-# by another program first, and the demo would then talk to that program.
-logged_port() {
-  local port=""
-  case $2 in
-    moto) port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1") ;;
-    file-service) port=$(sed -n 's|.*"message":"listening".*"port":\([0-9][0-9]*\).*|\1|p' "$1") ;;
-  esac
-  port=${port%%$'\n'*}
-  [[ -n $port ]] && printf '%s\n' "$port"
-}
-
 # port_open ADDRESS PORT: something accepts connections there.
 port_open() {
   timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null

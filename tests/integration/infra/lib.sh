@@ -62,8 +62,7 @@ start_moto() {
       return 1
     fi
     sleep 0.2
-    port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$dir/moto.log" |
-      head -n 1)
+    port=$(logged_port "$dir/moto.log" moto) || true
   done
   MOTO_ENDPOINT="http://127.0.0.1:$port"
   wait_for_url "$MOTO_ENDPOINT/moto-api/" 30
