@@ -54,11 +54,9 @@ coverage: deps
 # one); `make test` only replays their saved inputs (tests/fuzz/corpus).
 FUZZ_SECONDS ?= 60
 FUZZ_ONLY ?=
-FUZZ_TARGETS := mount_target_list_fuzz path_fuzz scan_cache_fuzz http_message_fuzz \
-                aws_response_fuzz file_service_fuzz http_wire_fuzz config_fuzz
 fuzz: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	cmake --build --preset fuzz -j $(JOBS) --target fuzz_targets
 	bash scripts/fuzz.sh --build-dir build/fuzz --seconds $(FUZZ_SECONDS) \
 	  $(if $(FUZZ_ONLY),--only $(FUZZ_ONLY))
 
