@@ -51,8 +51,16 @@ lambda::InvocationResponse handle(const lambda::Invocation& invocation,
   if (event.is_object() && event.contains("dry_run") && event["dry_run"].is_boolean()) {
     config.dry_run = config.dry_run || event["dry_run"].get<bool>();
   }
-  const auto remaining = invocation.deadline - clock.now();
-  const SteadyTime scan_deadline = clock.steady_now() + remaining - reserve_for(remaining);
+  // Lambda always sends a deadline; without one the scan runs to the end (as the CLI's does)
+  // rather than stopping at once and never scaling.
+  std::optional<SteadyTime> scan_deadline;
+  if (invocation.deadline) {
+    const auto remaining = *invocation.deadline - clock.now();
+    scan_deadline = clock.steady_now() + remaining - reserve_for(remaining);
+  } else {
+    request_log.warn(
+        "invocation has no Lambda-Runtime-Deadline-Ms: the scan runs without a deadline");
+  }
   auto report = monitor::run_once(cloud, config, clock, scan_deadline,
                                   monitor::RunOutputs{request_log, metrics});
   if (!report.ok()) {

@@ -110,13 +110,15 @@ def make_handler(state, results_file):
                     request_id = state.queue.pop(0)
                     record = state.invocations[request_id]
                     record["status"] = "running"
-                deadline = int(time.time() * 1000) + int(record["deadline_ms"])
-                self._send(200, state.raw_payloads[request_id], {
+                headers = {
                     "Lambda-Runtime-Aws-Request-Id": request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(deadline),
                     "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
                     "Lambda-Runtime-Trace-Id": record["trace_id"],
-                })
+                }
+                if record["deadline_ms"] != "none":
+                    deadline = int(time.time() * 1000) + int(record["deadline_ms"])
+                    headers["Lambda-Runtime-Deadline-Ms"] = str(deadline)
+                self._send(200, state.raw_payloads[request_id], headers)
                 return
             if url.path == "/_fixture/results":
                 query = parse_qs(url.query)
@@ -135,7 +137,9 @@ def make_handler(state, results_file):
             parts = url.path[len(API):].strip("/").split("/") if url.path.startswith(API) else []
             if url.path == "/_fixture/events":
                 deadline = self.headers.get("X-Fixture-Deadline-Ms")
-                request_id = state.enqueue(body, int(deadline) if deadline else None,
+                if deadline is not None and deadline != "none":
+                    deadline = int(deadline)
+                request_id = state.enqueue(body, deadline,
                                            self.headers.get("X-Fixture-Trace-Id"))
                 self._json(200, {"request_id": request_id})
                 return

@@ -55,17 +55,17 @@ Result<Invocation> RuntimeClient::next() {
   invocation.function_arn = header(*response, "lambda-runtime-invoked-function-arn");
   invocation.trace_id = header(*response, "lambda-runtime-trace-id");
   const std::string deadline = header(*response, "lambda-runtime-deadline-ms");
-  // Milliseconds since the epoch: digits only, all of them.
-  std::int64_t deadline_ms = 0;
   if (!deadline.empty()) {
+    // Milliseconds since the epoch: digits only, all of them.
+    std::int64_t deadline_ms = 0;
     const char* end = deadline.data() + deadline.size();
     const auto [stop, error] = std::from_chars(deadline.data(), end, deadline_ms);
     if (error != std::errc() || stop != end || deadline_ms < 0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "invocation/next: bad Lambda-Runtime-Deadline-Ms: " + deadline);
+      invocation.invalid = "bad Lambda-Runtime-Deadline-Ms: " + deadline;
+    } else {
+      invocation.deadline = system_time_at(deadline_ms / 1000, deadline_ms % 1000 * 1'000'000);
     }
   }
-  invocation.deadline = system_time_at(deadline_ms / 1000, deadline_ms % 1000 * 1'000'000);
   return invocation;
 }
 
@@ -105,7 +105,10 @@ Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, con
     const Logger request_log = log.with({{"request_id", invocation->request_id}});
     InvocationResponse response;
     try {
-      response = handler(*invocation);
+      response =
+          invocation->invalid.empty()
+              ? handler(*invocation)
+              : InvocationResponse::failure("Runtime.InvalidInvocation", invocation->invalid);
     } catch (const std::exception& e) {
       response = InvocationResponse::failure("UnhandledException", e.what());
     } catch (...) {

@@ -581,12 +581,21 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   EXPECT_TRUE(invocations[2]["response"]["planned_creates"].empty());
   EXPECT_EQ(mount_targets().size(), 2u);
 
+  // An invocation without a deadline header: the scan runs to the end and the count scales.
+  api.enqueue_without_deadline("{}");
+  invocations = api.results(60)["invocations"];
+  ASSERT_EQ(invocations.size(), 4u);
+  ASSERT_EQ(invocations[3]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[3]["response"]["scan"]["complete"], true);
+  EXPECT_EQ(mount_targets().size(), 3u);
+
   EXPECT_TRUE(bootstrap.running());
   const std::string log = bootstrap.log();
   EXPECT_NE(log.find("\"request_id\":\"" + invocations[0]["request_id"].get<std::string>()),
             std::string::npos)
       << "log lines carry the request id";
   EXPECT_NE(log.find("\"CloudWatchMetrics\""), std::string::npos);
+  EXPECT_NE(log.find("invocation has no Lambda-Runtime-Deadline-Ms"), std::string::npos);
 }
 
 TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {

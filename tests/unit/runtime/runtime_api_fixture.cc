@@ -28,10 +28,18 @@ RuntimeApiFixture::RuntimeApiFixture() {
 }
 
 std::string RuntimeApiFixture::enqueue(const std::string& payload, std::optional<int> deadline_ms) {
+  return post_event(payload,
+                    deadline_ms ? std::optional(std::to_string(*deadline_ms)) : std::nullopt);
+}
+
+std::string RuntimeApiFixture::enqueue_without_deadline(const std::string& payload) {
+  return post_event(payload, "none");
+}
+
+std::string RuntimeApiFixture::post_event(const std::string& payload,
+                                          std::optional<std::string> deadline) {
   lambda::HttpRequest request{"POST", "/_fixture/events", {}, payload};
-  if (deadline_ms) {
-    request.headers.push_back({"X-Fixture-Deadline-Ms", std::to_string(*deadline_ms)});
-  }
+  if (deadline) request.headers.push_back({"X-Fixture-Deadline-Ms", std::move(*deadline)});
   auto response = control_->send(request);
   // A failure must not abort the binary: the fixture process is stopped by destructors.
   if (!response.ok()) {

@@ -22,6 +22,8 @@ class RuntimeApiFixture {
   std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
   // Queues one event (with its own deadline when given); returns its request id.
   std::string enqueue(const std::string& payload, std::optional<int> deadline_ms = std::nullopt);
+  // Queues one event sent with no Lambda-Runtime-Deadline-Ms header.
+  std::string enqueue_without_deadline(const std::string& payload);
   // {"invocations": [...], "init_error": ...} once every queued event is answered, or after
   // `wait_seconds`.
   nlohmann::json results(int wait_seconds = 10);
@@ -29,6 +31,9 @@ class RuntimeApiFixture {
   void stop() { process_.reset(); }
 
  private:
+  // Queues one event; the X-Fixture-Deadline-Ms value when given.
+  std::string post_event(const std::string& payload, std::optional<std::string> deadline);
+
   TempDir dir_;
   int port_ = 0;
   std::unique_ptr<Process> process_;

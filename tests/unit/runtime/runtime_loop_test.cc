@@ -1,11 +1,15 @@
 // The Runtime API loop against tools/lambda-runtime-api, a local stand-in for Lambda's service:
-// success, handler errors and exceptions, init errors, and a Runtime API that goes away.
+// success, handler errors and exceptions, init errors, a Runtime API that goes away, and the
+// deadline header (absent, malformed).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "efsas/lambda/runtime.h"
 #include "runtime_api_fixture.h"
@@ -37,8 +41,9 @@ TEST(RuntimeLoop, DeliversEventAndPostsTheHandlersResponse) {
   EXPECT_NE(seen.function_arn.find("arn:aws:lambda:"), std::string::npos);
   EXPECT_NE(seen.trace_id.find("Root=1-"), std::string::npos);
   // The fixture gives 60 s; the deadline must be read as an absolute wall-clock time.
-  EXPECT_GT(seen.deadline, before + std::chrono::seconds(50));
-  EXPECT_LT(seen.deadline, before + std::chrono::seconds(70));
+  ASSERT_TRUE(seen.deadline.has_value());
+  EXPECT_GT(*seen.deadline, before + std::chrono::seconds(50));
+  EXPECT_LT(*seen.deadline, before + std::chrono::seconds(70));
 
   const json results = api.results();
   ASSERT_EQ(results["invocations"].size(), 1u);
@@ -121,28 +126,30 @@ TEST(RuntimeLoop, ResponseForAnUnknownRequestIsAnError) {
   EXPECT_NE(status.error().message.find("400"), std::string::npos);
 }
 
-// A transport that serves one invocation and records what the loop posts back.
+// A transport that serves scripted invocations, one per Lambda-Runtime-Deadline-Ms value (no
+// header for nullopt), with request ids req-1, req-2, ..., and records what the loop posts back.
 class ScriptedTransport final : public RuntimeTransport {
  public:
   int response_status = 202;
+  std::vector<std::optional<std::string>> deadline_headers{"1800000000000"};
   std::vector<HttpRequest> posted;
 
   Result<HttpResponse> send(const HttpRequest& request) override {
     if (request.method == "GET") {
-      if (served_++ > 0) return make_error(ErrorCode::kIo, "no more events");
-      HttpResponse next{200,
-                        {{"lambda-runtime-aws-request-id", "req-1"},
-                         {"lambda-runtime-deadline-ms", deadline_header}},
-                        "{}"};
+      if (served_ >= deadline_headers.size()) return make_error(ErrorCode::kIo, "no more events");
+      HttpResponse next{
+          200, {{"lambda-runtime-aws-request-id", "req-" + std::to_string(++served_)}}, "{}"};
+      if (const auto& deadline = deadline_headers[served_ - 1]) {
+        next.headers.emplace("lambda-runtime-deadline-ms", *deadline);
+      }
       return next;
     }
     posted.push_back(request);
     return HttpResponse{request.path.ends_with("/response") ? response_status : 202, {}, ""};
   }
-  std::string deadline_header = "1800000000000";
 
  private:
-  int served_ = 0;
+  std::size_t served_ = 0;
 };
 
 TEST(RuntimeLoop, ARejectedResponseIsReportedAsAnError) {
@@ -160,28 +167,59 @@ TEST(RuntimeLoop, ARejectedResponseIsReportedAsAnError) {
   EXPECT_NE(body["errorMessage"].get<std::string>().find("413"), std::string::npos);
 }
 
-TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneIsAnError) {
+TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneMakesTheInvocationInvalid) {
   ScriptedTransport transport;
   RuntimeClient client(transport);
   auto invocation = client.next();
   ASSERT_TRUE(invocation.ok());
   EXPECT_EQ(invocation->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
+  EXPECT_EQ(invocation->invalid, "");
 
   for (const std::string value :
        {"not-a-number", "1800000000000abc", "-5", " 1800000000000", "99999999999999999999"}) {
     ScriptedTransport bad;
-    bad.deadline_header = value;
-    RuntimeClient bad_client(bad);
-    auto rejected = bad_client.next();
-    ASSERT_FALSE(rejected.ok()) << value << " accepted";
-    EXPECT_NE(rejected.error().message.find("Deadline"), std::string::npos);
+    bad.deadline_headers = {value};
+    auto rejected = RuntimeClient(bad).next();
+    ASSERT_TRUE(rejected.ok()) << rejected.error().to_string();
+    EXPECT_FALSE(rejected->deadline.has_value()) << value;
+    EXPECT_EQ(rejected->invalid, "bad Lambda-Runtime-Deadline-Ms: " + value);
   }
   // A deadline past what the clock can hold is held to its end instead of overflowing.
   ScriptedTransport far;
-  far.deadline_header = "9000000000000000";  // the year 287,000
+  far.deadline_headers = {"9000000000000000"};  // the year 287,000
   auto distant = RuntimeClient(far).next();
   ASSERT_TRUE(distant.ok());
-  EXPECT_GT(distant->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
+  ASSERT_TRUE(distant->deadline.has_value());
+  EXPECT_GT(*distant->deadline, SystemTime{std::chrono::milliseconds{1800000000000}});
+
+  // No header at all: an invocation without a deadline, not one that ended in 1970.
+  ScriptedTransport none;
+  none.deadline_headers = {std::nullopt};
+  auto unbounded = RuntimeClient(none).next();
+  ASSERT_TRUE(unbounded.ok());
+  EXPECT_FALSE(unbounded->deadline.has_value());
+  EXPECT_EQ(unbounded->invalid, "");
+}
+
+TEST(RuntimeLoop, AnInvocationWithABadDeadlineIsAnsweredWithAnErrorAndTheLoopGoesOn) {
+  ScriptedTransport transport;
+  transport.deadline_headers = {"soon", "1800000000000"};
+  std::vector<std::string> handled;
+  Status status = run_runtime_loop(
+      transport,
+      [&](const Invocation& invocation) {
+        handled.push_back(invocation.request_id);
+        return InvocationResponse::ok("{}");
+      },
+      Logger(), LoopOptions{2});
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(handled, std::vector<std::string>{"req-2"});
+  ASSERT_EQ(transport.posted.size(), 2u);
+  EXPECT_EQ(transport.posted[0].path, "/2018-06-01/runtime/invocation/req-1/error");
+  const auto body = json::parse(transport.posted[0].body);
+  EXPECT_EQ(body["errorType"], "Runtime.InvalidInvocation");
+  EXPECT_EQ(body["errorMessage"], "bad Lambda-Runtime-Deadline-Ms: soon");
+  EXPECT_EQ(transport.posted[1].path, "/2018-06-01/runtime/invocation/req-2/response");
 }
 
 }  // namespace

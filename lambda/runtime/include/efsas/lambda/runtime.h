@@ -25,7 +25,11 @@ struct Invocation {
   std::string payload;       // the event, as sent
   std::string function_arn;  // Lambda-Runtime-Invoked-Function-Arn
   std::string trace_id;      // Lambda-Runtime-Trace-Id ("" when absent)
-  SystemTime deadline{};     // Lambda-Runtime-Deadline-Ms (wall clock)
+  // Lambda-Runtime-Deadline-Ms (wall clock); none when the header is absent.
+  std::optional<SystemTime> deadline;
+  // Why the invocation cannot be handled (a malformed header): the loop answers it with an
+  // error instead of calling the handler. Empty for a good one.
+  std::string invalid;
 };
 
 // What a handler returns: a payload, or an error reported as {errorType, errorMessage}.
