@@ -114,7 +114,7 @@ for name in "${components[@]}"; do
   case "$name" in
     core) targets+=(router_bench) ;;
     aws) targets+=(sigv4_bench) ;;
-    counter) targets+=(file-monitor latencyfs) ;;
+    counter) targets+=(file-monitor latencyfs rescan_floor) ;;
     service) targets+=(file-service) ;;
     nfs) targets+=(nfs_bench) ;;
   esac
