@@ -107,7 +107,8 @@ struct LoopOptions {
 };
 
 // Runs invocations until /next fails (returned as the error) or max_invocations is reached.
-// A handler that returns a failure or throws is reported through .../error; the loop goes on.
+// A handler that returns a failure or throws is reported through .../error, and so is an
+// invocation marked invalid (its handler is not called); the loop goes on.
 Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, const Logger& log,
                         const LoopOptions& options = {});
 
