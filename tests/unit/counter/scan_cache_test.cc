@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "efsas/testing/process.h"
@@ -101,6 +103,96 @@ TEST(ScanCacheTest, SaveReplacesAtomicallyAndLoadReadsBack) {
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
   EXPECT_EQ(entries, 1);
   EXPECT_FALSE(save_scan_cache(dir.path() / "missing-dir" / "c", sample_cache()).ok());
+}
+
+// A cache of several megabytes: the file is written and read a chunk at a time, so fields and
+// names fall across chunk boundaries.
+ScanCache large_cache() {
+  ScanCache c;
+  c.root = {"/mnt/efs/" + std::string(300, 'r'), 42, 7};
+  for (std::uint64_t i = 0; i < 30'000; ++i) {
+    DirRecord r{42,
+                100 + i,
+                static_cast<std::int64_t>(i),
+                static_cast<std::int64_t>(2 * i),
+                Counts{i % 13, 0, i % 3, 0},
+                {}};
+    for (std::uint64_t k = 0; k < i % 4; ++k) {
+      r.subdirectories.push_back("d" + std::to_string(k) + std::string((i * 7 + k) % 200, 'x'));
+    }
+    r.counts.directories = r.subdirectories.size();
+    c.records.push_back(std::move(r));
+  }
+  return c;
+}
+
+void expect_same(const ScanCache& a, const ScanCache& b) {
+  EXPECT_EQ(a.root, b.root);
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    ASSERT_EQ(a.records[i].inode, b.records[i].inode) << "record " << i;
+    ASSERT_EQ(a.records[i].mtime_ns, b.records[i].mtime_ns) << "record " << i;
+    ASSERT_EQ(a.records[i].ctime_ns, b.records[i].ctime_ns) << "record " << i;
+    ASSERT_EQ(a.records[i].counts, b.records[i].counts) << "record " << i;
+    ASSERT_EQ(a.records[i].subdirectories, b.records[i].subdirectories) << "record " << i;
+  }
+}
+
+std::string read_whole(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_whole(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(ScanCacheTest, ALargeCacheRoundTripsThroughItsFile) {
+  efsas::testing::TempDir dir;
+  const auto path = dir.path() / "scan.cache";
+  const ScanCache c = large_cache();
+  ASSERT_TRUE(save_scan_cache(path, c).ok());
+  const std::string bytes = read_whole(path);
+  ASSERT_GT(bytes.size(), 3u << 20);
+  // The file holds exactly what the in-memory encoding gives.
+  EXPECT_EQ(bytes, encode_scan_cache(c));
+  const Result<ScanCache> loaded = load_scan_cache(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+  expect_same(*loaded, c);
+  const Result<ScanCache> decoded = decode_scan_cache(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  expect_same(*decoded, c);
+}
+
+TEST(ScanCacheTest, DamageAnywhereInALargeCacheFileIsRefused) {
+  efsas::testing::TempDir dir;
+  const auto path = dir.path() / "scan.cache";
+  ASSERT_TRUE(save_scan_cache(path, large_cache()).ok());
+  const std::string good = read_whole(path);
+  const std::size_t header = 56;
+  for (const std::size_t at : {header, header + 1, (std::size_t{1} << 20) - 1, std::size_t{1} << 20,
+                               (std::size_t{1} << 20) + header, (std::size_t{2} << 20) + 3,
+                               good.size() / 2, good.size() - 1}) {
+    std::string damaged = good;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    write_whole(path, damaged);
+    const Result<ScanCache> r = load_scan_cache(path);
+    ASSERT_FALSE(r.ok()) << "flip at byte " << at << " accepted";
+    EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+    EXPECT_NE(r.error().message.find("checksum mismatch"), std::string::npos)
+        << "flip at byte " << at << ": " << r.error().message;
+  }
+  for (const std::string& changed :
+       {good.substr(0, good.size() - 1), good.substr(0, (std::size_t{1} << 20) + 5), good + "x"}) {
+    write_whole(path, changed);
+    const Result<ScanCache> r = load_scan_cache(path);
+    ASSERT_FALSE(r.ok()) << changed.size() << " bytes of " << good.size() << " accepted";
+    EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+    EXPECT_NE(r.error().message.find("truncated or extended"), std::string::npos)
+        << r.error().message;
+  }
+  write_whole(path, good);
+  EXPECT_TRUE(load_scan_cache(path).ok());
 }
 
 // Incremental scans. File timestamps come from the kernel's real clock, so these use RealClock
