@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <unordered_set>
 
 #include "efsas/counter/scan_cache.h"
@@ -131,27 +134,34 @@ std::uint64_t key_hash(std::uint64_t device, std::uint64_t inode) {
   return inode * 0x9e3779b97f4a7c15ULL ^ device;
 }
 
-// The cache to write: every directory listed now, plus the previous records still valid, moved
-// out of `previous`. After a partial scan, records of directories not reached are kept: each is
-// checked against the directory's timestamps before use, so keeping them can never produce a
-// wrong count.
-ScanCache next_cache(RootIdentity root, detail::WalkOutput& out, ScanCache* previous) {
-  ScanCache next{std::move(root), std::move(out.records)};
-  if (previous == nullptr) return next;
-  next.records.reserve(next.records.size() +
-                       (out.result.complete ? out.reused.size() : previous->records.size()));
+// The cache to write: the previous records still valid, plus every directory listed now. After a
+// partial scan, records of directories not reached are kept: each is checked against the
+// directory's timestamps before use, so keeping them can never produce a wrong count. The kept
+// records are compacted in `previous`'s own storage, which becomes the new cache: the cache is
+// never held twice.
+ScanCache next_cache(RootIdentity root, detail::WalkOutput& out,
+                     std::optional<ScanCache>& previous) {
+  if (!previous) return ScanCache{std::move(root), std::move(out.records)};
+  std::vector<DirRecord>& records = previous->records;
   std::unordered_set<std::uint64_t> listed;
-  listed.reserve(next.records.size());
-  for (const DirRecord& r : next.records) listed.insert(key_hash(r.device, r.inode));
-  std::vector<bool> keep(previous->records.size(), !out.result.complete);
+  listed.reserve(out.records.size());
+  for (const DirRecord& r : out.records) listed.insert(key_hash(r.device, r.inode));
+  std::vector<bool> keep(records.size(), !out.result.complete);
   for (std::uint32_t i : out.reused) keep[i] = true;
-  for (std::size_t i = 0; i < previous->records.size(); ++i) {
-    DirRecord& r = previous->records[i];
-    if (keep[i] && (listed.empty() || !listed.contains(key_hash(r.device, r.inode)))) {
-      next.records.push_back(std::move(r));
-      keep[i] = false;  // a directory seen twice (bind mounts) is stored once
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (keep[i] &&
+        (listed.empty() || !listed.contains(key_hash(records[i].device, records[i].inode)))) {
+      if (kept != i) records[kept] = std::move(records[i]);
+      ++kept;
     }
   }
+  records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+  records.reserve(kept + out.records.size());
+  std::move(out.records.begin(), out.records.end(), std::back_inserter(records));
+  out.records = {};
+  ScanCache next{std::move(root), std::move(records)};
+  previous.reset();
   return next;
 }
 
@@ -207,8 +217,7 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
     const bool unchanged = previous && result.complete && result.directories_read == 0 &&
                            out.reused.size() == previous->records.size();
     if (!unchanged) {
-      const ScanCache next = next_cache(identity, out, previous ? &*previous : nullptr);
-      previous.reset();  // its records were moved or are not kept: free it before encoding
+      const ScanCache next = next_cache(identity, out, previous);
       const Status saved = save_scan_cache(options.cache_path, next);
       result.cache_saved = saved.ok();
       if (!saved.ok()) result.cache_save_error = saved.error().message;
