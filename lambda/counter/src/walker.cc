@@ -14,10 +14,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 namespace efsas::counter::detail {
 namespace {
@@ -52,15 +52,51 @@ struct Item {
   std::string name;
 };
 
-struct Key {
-  std::uint64_t device;
-  std::uint64_t inode;
-  friend bool operator==(const Key&, const Key&) = default;
-};
-struct KeyHash {
-  std::size_t operator()(const Key& k) const {
-    return std::hash<std::uint64_t>{}(k.inode * 0x9e3779b97f4a7c15ULL ^ k.device);
+// The previous cache's records by (device, inode): open addressing over record indices, at most
+// half full, four bytes a slot (a node-based map took ten times that per directory, and a
+// million directories is what Lambda's memory has to hold).
+class RecordIndex {
+ public:
+  static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
+  static constexpr std::size_t kMaxRecords = kEmpty;  // indices below kEmpty
+
+  RecordIndex() = default;
+  explicit RecordIndex(const std::vector<DirRecord>& records) : records_(&records) {
+    std::size_t size = 16;
+    while (size < 2 * records.size()) size *= 2;
+    slots_.assign(size, kEmpty);
+    mask_ = size - 1;
+    for (std::uint32_t i = 0; i < records.size(); ++i) {
+      std::size_t at = slot(records[i].device, records[i].inode);
+      for (; slots_[at] != kEmpty; at = (at + 1) & mask_) {
+        const DirRecord& held = records[slots_[at]];
+        if (held.device == records[i].device && held.inode == records[i].inode) break;
+      }
+      if (slots_[at] == kEmpty) slots_[at] = i;  // a key twice: the first record is the one used
+    }
   }
+
+  const DirRecord* find(std::uint64_t device, std::uint64_t inode) const {
+    if (records_ == nullptr) return nullptr;
+    for (std::size_t at = slot(device, inode); slots_[at] != kEmpty; at = (at + 1) & mask_) {
+      const DirRecord& r = (*records_)[slots_[at]];
+      if (r.device == device && r.inode == inode) return &r;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::size_t slot(std::uint64_t device, std::uint64_t inode) const {
+    std::uint64_t x = inode ^ (device * 0x9e3779b97f4a7c15ULL);  // the MurmurHash3 finalizer
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return static_cast<std::size_t>(x) & mask_;
+  }
+
+  const std::vector<DirRecord>* records_ = nullptr;
+  std::vector<std::uint32_t> slots_;
+  std::size_t mask_ = 0;
 };
 
 // Held to the range of 64-bit nanoseconds (years 1678 to 2262): far-off times a user set compare
@@ -112,11 +148,10 @@ class Walk {
   Walk(const WalkInput& input, const CountOptions& options)
       : in_(input), options_(options), threads_(options.threads == 0 ? 1 : options.threads) {
     if (in_.previous != nullptr) {
-      index_.reserve(in_.previous->records.size());
-      for (std::uint32_t i = 0; i < in_.previous->records.size(); ++i) {
-        const DirRecord& r = in_.previous->records[i];
-        index_.emplace(Key{r.device, r.inode}, i);
+      if (in_.previous->records.size() >= RecordIndex::kMaxRecords) {
+        fail_invariant("walk: the scan cache has more records than its index can hold");
       }
+      index_ = RecordIndex(in_.previous->records);
     }
   }
 
@@ -338,11 +373,11 @@ class Walk {
   }
 
   const DirRecord* lookup(const struct stat& st) const {
-    const auto it = index_.find(Key{st.st_dev, st.st_ino});
-    if (it == index_.end()) return nullptr;
-    const DirRecord& r = in_.previous->records[it->second];
-    if (r.mtime_ns != ns(st.st_mtim) || r.ctime_ns != ns(st.st_ctim)) return nullptr;
-    return &r;
+    const DirRecord* r = index_.find(st.st_dev, st.st_ino);
+    if (r == nullptr || r->mtime_ns != ns(st.st_mtim) || r->ctime_ns != ns(st.st_ctim)) {
+      return nullptr;
+    }
+    return r;
   }
 
   void reuse(const DirRecord& record, Local& local) {
@@ -549,7 +584,7 @@ class Walk {
   const CountOptions& options_;
   const unsigned threads_;
   std::size_t workers_started_ = 0;
-  std::unordered_map<Key, std::uint32_t, KeyHash> index_;
+  RecordIndex index_;
   std::shared_ptr<DirFd> root_fd_;
   std::shared_ptr<const Node> root_node_;
   std::atomic<std::size_t> open_{0};
