@@ -119,6 +119,10 @@ class Reader {
   bool str(std::string* s) {
     std::uint32_t n = 0;
     if (!u32(&n) || !fill(n)) return false;
+    if (n == 0) {
+      s->clear();
+      return true;
+    }
     s->assign(buffer_.data() + pos_, n);
     pos_ += n;
     return true;
@@ -143,7 +147,7 @@ class Reader {
   bool fill(std::uint64_t n) {
     if (end_ - pos_ >= n) return true;
     if (n > remaining() || failed_) return false;
-    std::memmove(buffer_.data(), buffer_.data() + pos_, end_ - pos_);
+    if (pos_ > 0) std::memmove(buffer_.data(), buffer_.data() + pos_, end_ - pos_);
     end_ -= pos_;
     pos_ = 0;
     const std::size_t want = std::max<std::size_t>(static_cast<std::size_t>(n),
