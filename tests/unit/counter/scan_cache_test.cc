@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "efsas/testing/process.h"
@@ -138,21 +136,12 @@ void expect_same(const ScanCache& a, const ScanCache& b) {
   }
 }
 
-std::string read_whole(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_whole(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
 TEST(ScanCacheTest, ALargeCacheRoundTripsThroughItsFile) {
   efsas::testing::TempDir dir;
   const auto path = dir.path() / "scan.cache";
   const ScanCache c = large_cache();
   ASSERT_TRUE(save_scan_cache(path, c).ok());
-  const std::string bytes = read_whole(path);
+  const std::string bytes = efsas::testing::read_file(path);
   ASSERT_GT(bytes.size(), 3u << 20);
   // The file holds exactly what the in-memory encoding gives.
   EXPECT_EQ(bytes, encode_scan_cache(c));
@@ -168,14 +157,14 @@ TEST(ScanCacheTest, DamageAnywhereInALargeCacheFileIsRefused) {
   efsas::testing::TempDir dir;
   const auto path = dir.path() / "scan.cache";
   ASSERT_TRUE(save_scan_cache(path, large_cache()).ok());
-  const std::string good = read_whole(path);
+  const std::string good = efsas::testing::read_file(path);
   const std::size_t header = 56;
   for (const std::size_t at : {header, header + 1, (std::size_t{1} << 20) - 1, std::size_t{1} << 20,
                                (std::size_t{1} << 20) + header, (std::size_t{2} << 20) + 3,
                                good.size() / 2, good.size() - 1}) {
     std::string damaged = good;
     damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
-    write_whole(path, damaged);
+    efsas::testing::write_file(path, damaged);
     const Result<ScanCache> r = load_scan_cache(path);
     ASSERT_FALSE(r.ok()) << "flip at byte " << at << " accepted";
     EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
@@ -184,14 +173,14 @@ TEST(ScanCacheTest, DamageAnywhereInALargeCacheFileIsRefused) {
   }
   for (const std::string& changed :
        {good.substr(0, good.size() - 1), good.substr(0, (std::size_t{1} << 20) + 5), good + "x"}) {
-    write_whole(path, changed);
+    efsas::testing::write_file(path, changed);
     const Result<ScanCache> r = load_scan_cache(path);
     ASSERT_FALSE(r.ok()) << changed.size() << " bytes of " << good.size() << " accepted";
     EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
     EXPECT_NE(r.error().message.find("truncated or extended"), std::string::npos)
         << r.error().message;
   }
-  write_whole(path, good);
+  efsas::testing::write_file(path, good);
   EXPECT_TRUE(load_scan_cache(path).ok());
 }
 
