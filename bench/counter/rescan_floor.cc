@@ -5,7 +5,8 @@
 // ancestor's timestamps. So a rescan proves each directory unchanged by its own (inode, mtime,
 // ctime): one stat per directory, and an O_PATH open of each directory that has subdirectories,
 // to stat those. This program learns the tree first (not timed), then times only that proof,
-// with no cache to read or write, on --threads threads, and prints one JSON line:
+// with no cache to read or write, on --threads threads sharing the work, and prints one JSON
+// line:
 //   rescan_floor DIR [--threads N] [--rounds R]
 #include <dirent.h>
 #include <fcntl.h>
@@ -101,54 +102,55 @@ struct Task {
   const Dir* dir;
 };
 
-// One timed round: the caller's thread proves the top levels until there are enough subtrees to
-// share, then `threads` threads take the subtrees one at a time.
+// Runs body(i) for every i below n on up to `threads` threads, each taking the next i.
+template <typename Body>
+void parallel_for(std::size_t n, unsigned threads, Body body) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < std::min<std::size_t>(threads, n); ++t) {
+    workers.emplace_back([&] {
+      for (std::size_t i = next++; i < n; i = next++) body(i);
+    });
+  }
+  for (std::thread& w : workers) w.join();
+}
+
+// One timed round. The top levels are proven a level at a time, each level's directories shared
+// by all threads, until there are enough subtrees to keep every thread busy; then the threads
+// take whole subtrees. So all threads have requests in flight from the first level on, which is
+// what matters over network latency, and on a local disk the threads share little.
 std::size_t round_trip(int root_fd, const Dir& root, unsigned threads) {
   std::vector<int> open_fds;
-  std::vector<Task> frontier;
-  for (const Dir& sub : root.subdirs) frontier.push_back({root_fd, &sub});
-  std::size_t changed = 0;
-  while (frontier.size() < 16 * static_cast<std::size_t>(threads)) {
-    std::vector<Task> next;
-    for (const Task& t : frontier) {
-      if (t.dir->subdirs.empty()) {
-        next.push_back(t);
-        continue;
-      }
+  std::vector<Task> level;
+  for (const Dir& sub : root.subdirs) level.push_back({root_fd, &sub});
+  std::atomic<std::size_t> changed{0};
+  while (!level.empty() && level.size() < 16 * static_cast<std::size_t>(threads)) {
+    std::vector<int> fds(level.size(), -1);
+    parallel_for(level.size(), threads, [&](std::size_t i) {
+      const Task& t = level[i];
       struct stat st {};
       if (::fstatat(t.parent_fd, t.dir->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
           st.st_ino != t.dir->inode || !same(st.st_mtim, t.dir->mtime) ||
           !same(st.st_ctim, t.dir->ctime)) {
         ++changed;
       }
-      const int fd =
+      if (t.dir->subdirs.empty()) return;
+      fds[i] =
           ::openat(t.parent_fd, t.dir->name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) {
-        ++changed;
-        continue;
-      }
-      open_fds.push_back(fd);
-      for (const Dir& sub : t.dir->subdirs) next.push_back({fd, &sub});
-    }
-    const bool deeper = next.size() > frontier.size();
-    frontier = std::move(next);
-    if (!deeper) break;
-  }
-  std::atomic<std::size_t> next_task{0};
-  std::atomic<std::size_t> changed_below{0};
-  std::vector<std::thread> workers;
-  for (unsigned i = 0; i < threads; ++i) {
-    workers.emplace_back([&] {
-      std::size_t local = 0;
-      for (std::size_t t = next_task++; t < frontier.size(); t = next_task++) {
-        local += prove(frontier[t].parent_fd, *frontier[t].dir);
-      }
-      changed_below += local;
+      if (fds[i] < 0) ++changed;
     });
+    std::vector<Task> next;
+    for (std::size_t i = 0; i < level.size(); ++i) {
+      if (fds[i] < 0) continue;
+      open_fds.push_back(fds[i]);
+      for (const Dir& sub : level[i].dir->subdirs) next.push_back({fds[i], &sub});
+    }
+    level = std::move(next);
   }
-  for (std::thread& w : workers) w.join();
+  parallel_for(level.size(), threads,
+               [&](std::size_t i) { changed += prove(level[i].parent_fd, *level[i].dir); });
   for (const int fd : open_fds) ::close(fd);
-  return changed + changed_below.load();
+  return changed.load();
 }
 
 unsigned parse_positive(const char* flag, const char* value) {

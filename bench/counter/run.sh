@@ -151,4 +151,20 @@ if ! skipped latency; then
     "$out/latency-incremental.json" \
     "incremental 64 threads=$fm count $mnt --threads 64 --cache $out/latency.cache --no-progress | grep '^files '" \
     "full scan 64 threads=$fm count $mnt --threads 64 --no-progress | grep '^files '"
+  # The floor over latency, and the scan times the rescan and the full scan report themselves.
+  python3 - "$fm" "$mnt" "$out" "$floor" <<'PY3'
+import json, statistics, subprocess, sys
+fm, mnt, out, floor = sys.argv[1:5]
+def seconds(*extra):
+    cmd = [fm, "count", mnt, "--threads", "64", "--json", *extra]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout)["seconds"]
+inc = statistics.median(seconds("--cache", f"{out}/latency.cache") for _ in range(3)) * 1000
+full = statistics.median(seconds() for _ in range(3)) * 1000
+least = json.loads(subprocess.run([floor, mnt, "--threads", "64", "--rounds", "3"], check=True,
+                                  capture_output=True).stdout)["median_ms"]
+print("\n### latencyfs, incremental rescan, scan time only, beside the floor (64 threads)\n")
+print("| incremental median ms | full scan median ms | ratio | floor ms | full scan / floor |")
+print("|---:|---:|---:|---:|---:|")
+print(f"| {inc:.1f} | {full:.1f} | {full / inc:.1f}x | {least:.1f} | {full / least:.1f}x |")
+PY3
 fi
