@@ -79,19 +79,27 @@ std::size_t count_dirs(const Dir& dir) {
   return n;
 }
 
-// The proof for one directory below parent_fd, and for everything below it. Returns the number of
-// directories whose stat no longer matches what was learned (0 on an unchanged tree).
-std::size_t prove(int parent_fd, const Dir& dir) {
+// The proof for one directory below parent_fd: its stat, and for one with subdirectories an
+// O_PATH open (left in *opened, else -1). Returns 1 if it no longer matches what was learned.
+std::size_t prove_one(int parent_fd, const Dir& dir, int* opened) {
+  *opened = -1;
   struct stat st {};
   std::size_t changed = 0;
   if (::fstatat(parent_fd, dir.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       st.st_ino != dir.inode || !same(st.st_mtim, dir.mtime) || !same(st.st_ctim, dir.ctime)) {
-    ++changed;
+    changed = 1;
   }
   if (dir.subdirs.empty()) return changed;
-  const int fd =
-      ::openat(parent_fd, dir.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return changed + 1;
+  *opened = ::openat(parent_fd, dir.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return *opened < 0 ? 1 : changed;
+}
+
+// The proof for one directory and everything below it: the number of directories that no longer
+// match (0 on an unchanged tree).
+std::size_t prove(int parent_fd, const Dir& dir) {
+  int fd = -1;
+  std::size_t changed = prove_one(parent_fd, dir, &fd);
+  if (fd < 0) return changed;
   for (const Dir& sub : dir.subdirs) changed += prove(fd, sub);
   ::close(fd);
   return changed;
@@ -127,17 +135,7 @@ std::size_t round_trip(int root_fd, const Dir& root, unsigned threads) {
   while (!level.empty() && level.size() < 16 * static_cast<std::size_t>(threads)) {
     std::vector<int> fds(level.size(), -1);
     parallel_for(level.size(), threads, [&](std::size_t i) {
-      const Task& t = level[i];
-      struct stat st {};
-      if (::fstatat(t.parent_fd, t.dir->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-          st.st_ino != t.dir->inode || !same(st.st_mtim, t.dir->mtime) ||
-          !same(st.st_ctim, t.dir->ctime)) {
-        ++changed;
-      }
-      if (t.dir->subdirs.empty()) return;
-      fds[i] =
-          ::openat(t.parent_fd, t.dir->name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fds[i] < 0) ++changed;
+      changed += prove_one(level[i].parent_fd, *level[i].dir, &fds[i]);
     });
     std::vector<Task> next;
     for (std::size_t i = 0; i < level.size(); ++i) {
