@@ -29,6 +29,18 @@ constexpr std::size_t kChunk = std::size_t{256} << 10;
 
 using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
 
+// Every number in the file is an unsigned little-endian integer of n bytes.
+void put_le(std::string& out, std::uint64_t v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xffU));
+}
+std::uint64_t get_le(const char* in, std::size_t n) {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
+  return x;
+}
+
 class Sha256 {
  public:
   Sha256() : ctx_(EVP_MD_CTX_new()) {
@@ -78,9 +90,9 @@ class Writer {
   }
 
  private:
-  void put(std::uint64_t v, int n) {
-    if (chunk_.size() + static_cast<std::size_t>(n) > kChunk) flush();  // never past its capacity
-    for (int i = 0; i < n; ++i) chunk_.push_back(static_cast<char>((v >> (8 * i)) & 0xffU));
+  void put(std::uint64_t v, std::size_t n) {
+    if (chunk_.size() + n > kChunk) flush();  // never past its capacity
+    put_le(chunk_, v, n);
   }
   void flush() {
     if (chunk_.empty()) return;
@@ -170,12 +182,8 @@ class Reader {
   }
   bool get(std::uint64_t* v, std::size_t n) {
     if (!fill(n)) return false;
-    std::uint64_t x = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      x |= static_cast<std::uint64_t>(static_cast<unsigned char>(buffer_[pos_ + i])) << (8 * i);
-    }
+    *v = get_le(buffer_.data() + pos_, n);
     pos_ += n;
-    *v = x;
     return true;
   }
   std::function<ssize_t(char*, std::size_t)> source_;
@@ -213,12 +221,9 @@ void encode_body(const ScanCache& cache, Writer& writer) {
 
 std::string encode_header(std::uint64_t length, const Digest& sum) {
   std::string out(kMagic);
-  const auto put = [&out](std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xffU));
-  };
-  put(kScanCacheVersion, 4);
-  put(0, 4);
-  put(length, 8);
+  put_le(out, kScanCacheVersion, 4);
+  put_le(out, 0, 4);
+  put_le(out, length, 8);
   out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
   return out;
 }
@@ -227,13 +232,7 @@ std::string encode_header(std::uint64_t length, const Digest& sum) {
 Result<std::uint64_t> decode_header(std::string_view header) {
   if (header.size() < kHeaderSize) return corrupt("shorter than its header");
   if (header.substr(0, kMagic.size()) != kMagic) return corrupt("not a scan cache (bad magic)");
-  const auto get = [&header](std::size_t at, std::size_t n) {
-    std::uint64_t x = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      x |= static_cast<std::uint64_t>(static_cast<unsigned char>(header[at + i])) << (8 * i);
-    }
-    return x;
-  };
+  const auto get = [&header](std::size_t at, std::size_t n) { return get_le(&header[at], n); };
   const std::uint64_t version = get(8, 4);
   if (version != kScanCacheVersion) {
     return corrupt("version " + std::to_string(version) + ", expected " +
