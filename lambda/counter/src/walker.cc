@@ -57,11 +57,11 @@ struct Item {
 // million directories is what Lambda's memory has to hold).
 class RecordIndex {
  public:
-  static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
-  static constexpr std::size_t kMaxRecords = kEmpty;  // indices below kEmpty
-
   RecordIndex() = default;
   explicit RecordIndex(const std::vector<DirRecord>& records) : records_(&records) {
+    if (records.size() >= kEmpty) {
+      fail_invariant("walk: the scan cache has more records than its index can hold");
+    }
     std::size_t size = 16;
     while (size < 2 * records.size()) size *= 2;
     slots_.assign(size, kEmpty);
@@ -86,6 +86,8 @@ class RecordIndex {
   }
 
  private:
+  static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
+
   std::size_t slot(std::uint64_t device, std::uint64_t inode) const {
     std::uint64_t x = inode ^ (device * 0x9e3779b97f4a7c15ULL);  // the MurmurHash3 finalizer
     x ^= x >> 33;
@@ -147,12 +149,7 @@ class Walk {
  public:
   Walk(const WalkInput& input, const CountOptions& options)
       : in_(input), options_(options), threads_(options.threads == 0 ? 1 : options.threads) {
-    if (in_.previous != nullptr) {
-      if (in_.previous->records.size() >= RecordIndex::kMaxRecords) {
-        fail_invariant("walk: the scan cache has more records than its index can hold");
-      }
-      index_ = RecordIndex(in_.previous->records);
-    }
+    if (in_.previous != nullptr) index_ = RecordIndex(in_.previous->records);
   }
 
   WalkOutput run(const Clock& clock) {
