@@ -1,5 +1,5 @@
 # Helpers shared by the deploy scripts: messages, tool checks, the Terraform CLI configuration,
-# the AWS CLI, and the port a local server bound. Sourced, never run; the caller sets
+# the AWS CLI, waiting on local servers and the port one bound. Sourced, never run; the caller sets
 # `set -euo pipefail` and SCRIPT_NAME.
 # shellcheck shell=bash
 
@@ -89,4 +89,20 @@ logged_port() {
   esac
   port=${port%%$'\n'*}
   [[ -n $port ]] && printf '%s\n' "$port"
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# wait_until SECONDS PID COMMAND...: COMMAND succeeds within SECONDS while PID (if not empty)
+# stays alive.
+wait_until() {
+  local deadline=$((SECONDS + $1)) pid=$2
+  shift 2
+  until "$@"; do
+    if [[ -n $pid ]] && ! alive "$pid"; then
+      return 1
+    fi
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
 }

@@ -32,8 +32,6 @@ forget_process() {
   DEMO_PIDS=("${kept[@]}")
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-
 # signal_group SIGNAL PID: the process's whole session group, or the process alone.
 signal_group() {
   kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
@@ -80,20 +78,6 @@ stop_all() {
 # port_open ADDRESS PORT: something accepts connections there.
 port_open() {
   timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
-}
-
-# wait_until SECONDS PID COMMAND...: COMMAND succeeds within SECONDS while PID (if not empty)
-# stays alive.
-wait_until() {
-  local deadline=$((SECONDS + $1)) pid=$2
-  shift 2
-  until "$@"; do
-    if [[ -n $pid ]] && ! alive "$pid"; then
-      return 1
-    fi
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
 }
 
 http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }

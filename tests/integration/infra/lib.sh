@@ -39,33 +39,16 @@ skip() {
   exit 77
 }
 
-# wait_for_url URL SECONDS
-wait_for_url() {
-  local url=$1 deadline=$((SECONDS + $2))
-  until curl -s -o /dev/null "$url"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 # start_moto DIR: starts moto_server on a loopback port, logs in DIR/moto.log, sets MOTO_ENDPOINT
 # and MOTO_PID. The caller stops it with stop_moto (an EXIT trap). moto takes port 0 and names the
 # port it bound: a port picked in advance could be taken by another test's server first.
 start_moto() {
-  local dir=$1 port="" deadline=$((SECONDS + 30))
+  local dir=$1
   MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p 0 >"$dir/moto.log" 2>&1 &
   MOTO_PID=$!
-  until [[ -n $port ]]; do
-    if ! kill -0 "$MOTO_PID" 2>/dev/null || ((SECONDS >= deadline)); then
-      echo "moto_server did not start:" >&2
-      cat "$dir/moto.log" >&2
-      return 1
-    fi
-    sleep 0.2
-    port=$(logged_port "$dir/moto.log" moto) || true
-  done
-  MOTO_ENDPOINT="http://127.0.0.1:$port"
-  wait_for_url "$MOTO_ENDPOINT/moto-api/" 30
+  wait_until 30 "$MOTO_PID" logged_port "$dir/moto.log" moto >/dev/null || return 1
+  MOTO_ENDPOINT="http://127.0.0.1:$(logged_port "$dir/moto.log" moto)"
+  wait_until 30 "$MOTO_PID" curl -s -o /dev/null "$MOTO_ENDPOINT/moto-api/"
 }
 stop_moto() {
   if [[ -n ${MOTO_PID:-} ]]; then
