@@ -46,11 +46,7 @@ class CaBundleTest : public ::testing::Test {
     options.log_file = dir_.path() / "server.log";
     server_ = std::make_unique<Process>(options);
     port_ = efsas::testing::wait_for_logged_port(
-        *server_,
-        [](std::string_view line) {
-          return efsas::testing::port_after(line, "listening on 127.0.0.1:");
-        },
-        std::chrono::seconds(20));
+        *server_, "listening on 127.0.0.1:", std::chrono::seconds(20));
     ASSERT_NE(port_, 0) << server_->log();
   }
 

@@ -12,10 +12,7 @@ MotoServer::MotoServer() {
   options.env = {{"MOTO_IAM_LOAD_MANAGED_POLICIES", "true"}};
   options.log_file = dir_.path() / "moto.log";
   process_ = std::make_unique<Process>(options);
-  port_ = wait_for_logged_port(
-      *process_,
-      [](std::string_view line) { return port_after(line, "Running on http://127.0.0.1:"); },
-      std::chrono::seconds(30));
+  port_ = wait_for_logged_port(*process_, "Running on http://127.0.0.1:", std::chrono::seconds(30));
   if (port_ == 0) {
     std::fprintf(stderr,
                  "moto_server did not start; is moto installed? (scripts/install-deps.sh)\n%s\n",

@@ -239,15 +239,21 @@ int wait_for_logged_port(Process& process, const std::function<int(std::string_v
   }
 }
 
-int port_after(std::string_view line, std::string_view marker) {
-  const std::size_t at = line.find(marker);
-  if (at == std::string_view::npos) return 0;
-  int port = 0;
-  for (std::size_t i = at + marker.size(); i < line.size() && port < 65536; ++i) {
-    if (line[i] < '0' || line[i] > '9') break;
-    port = port * 10 + (line[i] - '0');
-  }
-  return port < 65536 ? port : 0;
+int wait_for_logged_port(Process& process, std::string_view marker,
+                         std::chrono::milliseconds timeout) {
+  return wait_for_logged_port(
+      process,
+      [marker](std::string_view line) {
+        const std::size_t at = line.find(marker);
+        if (at == std::string_view::npos) return 0;
+        int port = 0;
+        for (std::size_t i = at + marker.size(); i < line.size() && port < 65536; ++i) {
+          if (line[i] < '0' || line[i] > '9') break;
+          port = port * 10 + (line[i] - '0');
+        }
+        return port < 65536 ? port : 0;
+      },
+      timeout);
 }
 
 CommandResult run_command(const std::vector<std::string>& argv,

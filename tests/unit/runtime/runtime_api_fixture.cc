@@ -16,11 +16,7 @@ RuntimeApiFixture::RuntimeApiFixture() {
   options.log_file = dir_.path() / "runtime-api.log";
   process_ = std::make_unique<Process>(options);
   port_ = wait_for_logged_port(
-      *process_,
-      [](std::string_view line) {
-        return port_after(line, "lambda-runtime-api listening on 127.0.0.1:");
-      },
-      std::chrono::seconds(20));
+      *process_, "lambda-runtime-api listening on 127.0.0.1:", std::chrono::seconds(20));
   if (port_ == 0) {
     ADD_FAILURE() << "the Runtime API fixture did not start: " << process_->log();
   }

@@ -77,8 +77,10 @@ class Process {
 // the process exits or `timeout` passes first.
 int wait_for_logged_port(Process& process, const std::function<int(std::string_view)>& port_in,
                          std::chrono::milliseconds timeout);
-// The port number right after `marker` in `line` ("Running on http://127.0.0.1:" ...), or 0.
-int port_after(std::string_view line, std::string_view marker);
+// The same for a server that writes the port right after `marker` ("Running on
+// http://127.0.0.1:" ...).
+int wait_for_logged_port(Process& process, std::string_view marker,
+                         std::chrono::milliseconds timeout);
 
 // Runs a command to completion and returns (exit status, combined output).
 struct CommandResult {
