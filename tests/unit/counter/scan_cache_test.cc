@@ -27,19 +27,24 @@ ScanCache sample_cache() {
   return c;
 }
 
+void expect_same(const ScanCache& a, const ScanCache& b) {
+  EXPECT_EQ(a.root, b.root);
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    ASSERT_EQ(a.records[i].device, b.records[i].device) << "record " << i;
+    ASSERT_EQ(a.records[i].inode, b.records[i].inode) << "record " << i;
+    ASSERT_EQ(a.records[i].mtime_ns, b.records[i].mtime_ns) << "record " << i;
+    ASSERT_EQ(a.records[i].ctime_ns, b.records[i].ctime_ns) << "record " << i;
+    ASSERT_EQ(a.records[i].counts, b.records[i].counts) << "record " << i;
+    ASSERT_EQ(a.records[i].subdirectories, b.records[i].subdirectories) << "record " << i;
+  }
+}
+
 TEST(ScanCacheTest, RoundTrips) {
   const ScanCache c = sample_cache();
   const Result<ScanCache> back = decode_scan_cache(encode_scan_cache(c));
   ASSERT_TRUE(back.ok()) << back.error().to_string();
-  EXPECT_EQ(back->root, c.root);
-  ASSERT_EQ(back->records.size(), c.records.size());
-  for (std::size_t i = 0; i < c.records.size(); ++i) {
-    EXPECT_EQ(back->records[i].inode, c.records[i].inode);
-    EXPECT_EQ(back->records[i].mtime_ns, c.records[i].mtime_ns);
-    EXPECT_EQ(back->records[i].ctime_ns, c.records[i].ctime_ns);
-    EXPECT_EQ(back->records[i].counts, c.records[i].counts);
-    EXPECT_EQ(back->records[i].subdirectories, c.records[i].subdirectories);
-  }
+  expect_same(*back, c);
 }
 
 TEST(ScanCacheTest, EveryTruncationIsRefused) {
@@ -122,18 +127,6 @@ ScanCache large_cache() {
     c.records.push_back(std::move(r));
   }
   return c;
-}
-
-void expect_same(const ScanCache& a, const ScanCache& b) {
-  EXPECT_EQ(a.root, b.root);
-  ASSERT_EQ(a.records.size(), b.records.size());
-  for (std::size_t i = 0; i < a.records.size(); ++i) {
-    ASSERT_EQ(a.records[i].inode, b.records[i].inode) << "record " << i;
-    ASSERT_EQ(a.records[i].mtime_ns, b.records[i].mtime_ns) << "record " << i;
-    ASSERT_EQ(a.records[i].ctime_ns, b.records[i].ctime_ns) << "record " << i;
-    ASSERT_EQ(a.records[i].counts, b.records[i].counts) << "record " << i;
-    ASSERT_EQ(a.records[i].subdirectories, b.records[i].subdirectories) << "record " << i;
-  }
 }
 
 TEST(ScanCacheTest, ALargeCacheRoundTripsThroughItsFile) {
