@@ -4,15 +4,19 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "efsas/clock.h"
 #include "efsas/counter/counter.h"
+#include "efsas/result.h"
 
 namespace efsas::app {
 namespace {
@@ -52,6 +56,16 @@ void print_text(const counter::CountResult& r) {
     std::printf("error        ... and %llu more\n",
                 static_cast<unsigned long long>(r.errors - r.error_samples.size()));
   }
+}
+
+Result<unsigned> threads_from_env(std::string_view text) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1024) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "must be a whole number from 1 to 1024, got \"" + std::string(text) + "\"");
+  }
+  return value;
 }
 
 int run_count(const CountArgs& args) {
@@ -104,11 +118,11 @@ void add_count_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("count", "Count the files under a directory");
   cmd->add_option("directory", args->directory, "Directory to count")->required();
   cmd->add_flag("--json", args->json, "Print the figures as one JSON object");
-  cmd->add_option("--threads", args->threads,
-                  "Worker threads at most (started while the running ones wait on I/O: more "
-                  "than cores keeps more directory reads in flight)")
-      ->envname("SCAN_THREADS")
-      ->check(CLI::Range(1U, 1024U));
+  CLI::Option* threads =
+      cmd->add_option("--threads", args->threads,
+                      "Worker threads at most (started while the running ones wait on I/O: more "
+                      "than cores keeps more directory reads in flight)")
+          ->check(CLI::Range(1U, 1024U));
   cmd->add_option("--cache", args->cache_path,
                   "Incremental mode: cache file of unchanged directories")
       ->envname("SCAN_CACHE_PATH");
@@ -125,7 +139,16 @@ void add_count_command(CLI::App& app) {
           },
           "SECONDS"));
   cmd->add_flag("!--no-progress", args->progress, "No live progress on a terminal");
-  cmd->callback([args] {
+  // SCAN_THREADS is read here, not with the option's envname: CLI11 checks an envname's value
+  // even when another subcommand runs, and `run` reports a bad SCAN_THREADS by its own name.
+  cmd->callback([args, threads] {
+    if (threads->count() == 0) {
+      if (const char* env = std::getenv("SCAN_THREADS"); env != nullptr) {
+        auto n = threads_from_env(env);
+        if (!n) throw CLI::ValidationError("SCAN_THREADS", n.error().message);
+        args->threads = *n;
+      }
+    }
     const int code = run_count(*args);
     if (code != 0) throw CLI::RuntimeError(code);
   });

@@ -541,6 +541,15 @@ TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
   const Outcome outcome = run(e);
   EXPECT_EQ(outcome.status, 1);
   EXPECT_NE(outcome.output.find("FILE_COUNT_THRESHOLD"), std::string::npos) << outcome.output;
+
+  // Named as the variable, not as a flag of another subcommand.
+  e = env(10);
+  e["SCAN_THREADS"] = "0";
+  const Outcome threads = run(e);
+  EXPECT_EQ(threads.status, 1);
+  EXPECT_NE(threads.output.find("SCAN_THREADS"), std::string::npos) << threads.output;
+  EXPECT_EQ(threads.output.find("--threads"), std::string::npos) << threads.output;
+  EXPECT_TRUE(mount_targets().empty());
 }
 
 TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
