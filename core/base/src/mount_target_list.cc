@@ -82,26 +82,6 @@ bool is_availability_zone_id(std::string_view value) {
   return !number.empty() && std::all_of(number.begin(), number.end(), is_digit);
 }
 
-// Four decimal octets 0-255 without leading zeros.
-bool is_dotted_ipv4(std::string_view value) {
-  int octets = 0;
-  std::size_t pos = 0;
-  while (true) {
-    std::size_t end = pos;
-    while (end < value.size() && is_digit(value[end])) ++end;
-    const std::size_t digits = end - pos;
-    if (digits == 0 || digits > 3) return false;
-    if (digits > 1 && value[pos] == '0') return false;
-    int octet = 0;
-    for (std::size_t i = pos; i < end; ++i) octet = octet * 10 + (value[i] - '0');
-    if (octet > 255) return false;
-    ++octets;
-    if (end == value.size()) return octets == 4;
-    if (value[end] != '.' || octets == 4) return false;
-    pos = end + 1;
-  }
-}
-
 // EFS life-cycle states are lowercase words; unknown future states are kept, not rejected.
 bool is_state(std::string_view value) {
   constexpr std::size_t kMaxStateBytes = 32;
@@ -341,6 +321,25 @@ Result<Json> parse_json(std::string_view text) {
 }
 
 }  // namespace
+
+bool is_dotted_ipv4(std::string_view value) {
+  int octets = 0;
+  std::size_t pos = 0;
+  while (true) {
+    std::size_t end = pos;
+    while (end < value.size() && is_digit(value[end])) ++end;
+    const std::size_t digits = end - pos;
+    if (digits == 0 || digits > 3) return false;
+    if (digits > 1 && value[pos] == '0') return false;
+    int octet = 0;
+    for (std::size_t i = pos; i < end; ++i) octet = octet * 10 + (value[i] - '0');
+    if (octet > 255) return false;
+    ++octets;
+    if (end == value.size()) return octets == 4;
+    if (value[end] != '.' || octets == 4) return false;
+    pos = end + 1;
+  }
+}
 
 Status validate(const MountTargetList& list) {
   if (Status s = check_fields(list); !s) return s;

@@ -2,6 +2,7 @@
 #include "efsas/monitor/planner.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 namespace efsas::monitor {
@@ -38,15 +39,25 @@ MountTargetList document_for(const std::string& file_system_id,
   list.generation = generation;
   list.updated_at = format_iso8601_ms(now);
   for (const auto& target : mount_targets) {
-    if (target.state == "available") list.mount_targets.push_back(target);
+    if (target.state == "available" && is_dotted_ipv4(target.ip_address)) {
+      list.mount_targets.push_back(target);
+    }
   }
   std::sort(list.mount_targets.begin(), list.mount_targets.end(),
             [](const MountTarget& a, const MountTarget& b) { return a.id < b.id; });
   return list;
 }
 
+std::optional<std::uint64_t> next_generation(const PublishedDocument& current) {
+  std::uint64_t floor = current.generation_floor;
+  if (current.state == DocumentState::kValid) floor = std::max(floor, current.list.generation);
+  if (floor == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  return floor + 1;
+}
+
 Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now) {
   Plan plan;
+  plan.notes = observed.notes;
   std::set<std::string> used_azs;
   for (const auto& target : observed.mount_targets) {
     if (!occupies_az(target.state)) continue;
@@ -55,6 +66,9 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     if (target.state != "available") {
       plan.notes.push_back(target.id + " in " + target.availability_zone + " is " + target.state +
                            ": not published yet");
+    } else if (!is_dotted_ipv4(target.ip_address)) {
+      plan.notes.push_back(target.id + " in " + target.availability_zone +
+                           " has no IPv4 address: left out of the document");
     }
   }
 
@@ -76,6 +90,7 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   if (plan.scaling_allowed && missing > 0) {
     const int budget = std::min(missing, std::max(0, limits.max_creates_per_run));
     std::set<std::string> seen_azs = used_azs;
+    seen_azs.insert(observed.failed_azs.begin(), observed.failed_azs.end());
     for (const auto& subnet : creation_order(observed.subnets)) {
       if (static_cast<int>(plan.creates.size()) >= budget) break;
       if (seen_azs.count(subnet.availability_zone) != 0) continue;
@@ -98,12 +113,16 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   }
 
   const PublishedDocument& current = observed.document;
-  std::uint64_t floor = current.generation_floor;
-  if (current.state == DocumentState::kValid) floor = std::max(floor, current.list.generation);
+  const std::optional<std::uint64_t> generation = next_generation(current);
   MountTargetList wanted =
-      document_for(observed.file_system_id, observed.mount_targets, floor + 1, now);
+      document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now);
   if (current.state == DocumentState::kValid && same_content(current.list, wanted)) {
     // Nothing to publish.
+  } else if (!generation.has_value()) {
+    plan.publish_problem =
+        "the mount-target document's generation is at its maximum (18446744073709551615): a new "
+        "document cannot go above it; delete the parameter to start again";
+    plan.notes.push_back(plan.publish_problem);
   } else {
     if (current.state == DocumentState::kMissing) {
       plan.notes.push_back("mount-target document missing: creating it");

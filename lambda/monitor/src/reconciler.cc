@@ -31,10 +31,44 @@ nlohmann::json targets_json(const std::vector<MountTarget>& targets) {
   return out;
 }
 
+// EFS refuses a mount target in another VPC than the file system's others, with the same
+// MountTargetConflict code as for an AZ already served: such candidates are left out, said so.
+Result<std::vector<Subnet>> same_vpc_only(CloudApi& cloud, std::vector<Subnet> subnets,
+                                          const std::vector<MountTarget>& targets,
+                                          std::vector<std::string>& notes) {
+  if (targets.empty()) return subnets;
+  const std::string& anchor = targets.front().subnet_id;
+  std::string vpc;
+  for (const auto& s : subnets) {
+    if (s.id == anchor) vpc = s.vpc_id;
+  }
+  if (vpc.empty()) {
+    auto found = cloud.describe_subnets({anchor}, "");
+    if (!found.ok()) return found.error();
+    if (found->empty() || found->front().vpc_id.empty()) {
+      return make_error(ErrorCode::kNotFound, "cannot find the VPC of subnet " + anchor);
+    }
+    vpc = found->front().vpc_id;
+  }
+  std::vector<Subnet> kept;
+  for (auto& s : subnets) {
+    if (s.vpc_id == vpc) {
+      kept.push_back(std::move(s));
+    } else {
+      notes.push_back(s.id + " is in " + s.vpc_id + ", the file system's mount targets in " + vpc +
+                      ": left out (EFS keeps a file system's mount targets in one VPC)");
+    }
+  }
+  return kept;
+}
+
 Result<std::vector<Subnet>> candidate_subnets(CloudApi& cloud, const MonitorConfig& config,
-                                              const std::vector<MountTarget>& targets) {
+                                              const std::vector<MountTarget>& targets,
+                                              std::vector<std::string>& notes) {
   if (!config.candidate_subnet_ids.empty()) {
-    return cloud.describe_subnets(config.candidate_subnet_ids, "");
+    auto named = cloud.describe_subnets(config.candidate_subnet_ids, "");
+    if (!named.ok()) return named.error();
+    return same_vpc_only(cloud, std::move(named).value(), targets, notes);
   }
   // DescribeFileSystems does not name the VPC; an existing mount target's subnet does.
   if (targets.empty()) {
@@ -51,13 +85,186 @@ Result<std::vector<Subnet>> candidate_subnets(CloudApi& cloud, const MonitorConf
   return cloud.describe_subnets({}, first->front().vpc_id);
 }
 
+bool az_occupied(const std::vector<MountTarget>& targets, const std::string& az) {
+  return std::any_of(targets.begin(), targets.end(), [&](const MountTarget& t) {
+    return t.availability_zone == az && occupies_az(t.state);
+  });
+}
+
+// Creates what the plan asks for one at a time, each creation planned again from a fresh
+// DescribeMountTargets. The mount targets are then never older than the subnets: a racing run's
+// creation that took a subnet's last address shows as a mount target in that AZ, not as a full
+// subnet to skip for the next AZ (which would pass the desired count). A subnet that fails moves
+// the run on to the next AZ. Leaves `latest.mount_targets` fresh for publishing; false when
+// they could not be read.
+bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
+                          const Clock& clock, const Logger& log, Observation& latest,
+                          RunReport& report) {
+  if (report.plan.creates.empty()) return true;
+  auto refresh = [&](std::string_view when) {
+    auto targets = cloud.describe_mount_targets(config.file_system_id);
+    if (!targets.ok()) {
+      report.errors.push_back("DescribeMountTargets " + std::string(when) + ": " +
+                              targets.error().to_string());
+      return false;
+    }
+    latest.mount_targets = std::move(targets).value();
+    return true;
+  };
+  PlanLimits one = limits;
+  one.max_creates_per_run = 1;
+  int done = 0;  // created here, or found created by another run
+  const std::size_t attempts = latest.subnets.size() + 1;
+  for (std::size_t attempt = 0; attempt < attempts && done < limits.max_creates_per_run;
+       ++attempt) {
+    if (!refresh("before creating")) return false;
+    const Plan step = plan_reconcile(latest, one, clock.now());
+    if (step.creates.empty()) break;
+    const PlannedCreate& create = step.creates.front();
+    auto made = cloud.create_mount_target(config.file_system_id, create.subnet_id,
+                                          config.security_group_ids);
+    if (made.ok()) {
+      log.info("created mount target", {{"mount_target_id", made->id},
+                                        {"subnet_id", create.subnet_id},
+                                        {"availability_zone", create.availability_zone}});
+      report.created.push_back(std::move(made).value());
+      ++done;
+      continue;
+    }
+    const Error& error = made.error();
+    // EFS answers MountTargetConflict both when the AZ already has a mount target (another run or
+    // an operator was first: the goal is met) and when it refuses the subnet for another reason
+    // (another VPC): only a mount target now in the AZ tells them apart.
+    if (error.remote_code == "MountTargetConflict") {
+      if (!refresh("after a conflict")) return false;
+      if (az_occupied(latest.mount_targets, create.availability_zone)) {
+        log.info("mount target already exists in this AZ",
+                 {{"availability_zone", create.availability_zone}, {"error", error.to_string()}});
+        report.conflicts.push_back(create.availability_zone);
+        ++done;
+        continue;
+      }
+    }
+    log.error("CreateMountTarget failed", {{"subnet_id", create.subnet_id},
+                                           {"availability_zone", create.availability_zone},
+                                           {"error", error.to_string()}});
+    report.errors.push_back("CreateMountTarget in " + create.subnet_id + " (" +
+                            create.availability_zone + "): " + error.to_string());
+    latest.failed_azs.insert(create.availability_zone);
+  }
+  return refresh("after creating");
+}
+
+// Writes at most this many times when other writers keep coming between a read and a write.
+constexpr int kPublishRounds = 3;
+
+// Publishes from fresh reads: the mount targets after this run's creations, and the parameter as
+// it is just before writing. SSM has no conditional write, so the version PutParameter returns
+// tells whether another writer came between this run's read and its write. If one did, readers
+// may hold the other's document, possibly under the same or a higher generation: the document is
+// written again from fresh reads, above the parameter's new version (every writer's generation is
+// at most the version its write got), so the last document standing describes what exists under
+// the highest generation.
+void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
+             const Clock& clock, const Logger& log, Observation& latest, RunReport& report) {
+  latest.scan.complete = false;  // no creations in these plans
+  bool reread = report.plan.publish.has_value() || !report.plan.creates.empty();
+  bool raced = false;
+  for (int round = 0; round < kPublishRounds; ++round) {
+    if (reread) {
+      auto parameter = cloud.get_parameter(config.ssm_parameter_name);
+      if (!parameter.ok()) {
+        report.errors.push_back("GetParameter before publishing: " + parameter.error().to_string());
+        return;
+      }
+      latest.document = read_document(config.file_system_id, *parameter);
+    }
+    const Plan plan = plan_reconcile(latest, limits, clock.now());
+    report.plan.publish = plan.publish;
+    if (!plan.publish_problem.empty()) {
+      report.errors.push_back(plan.publish_problem);
+      return;
+    }
+    std::optional<MountTargetList> document = plan.publish;
+    if (!document.has_value() && raced) {
+      // Same content, but readers may hold the other writer's generation: go above it.
+      const auto generation = next_generation(latest.document);
+      if (!generation.has_value()) {
+        report.errors.push_back("the mount-target document's generation is at its maximum");
+        return;
+      }
+      document =
+          document_for(config.file_system_id, latest.mount_targets, *generation, clock.now());
+      report.plan.publish = document;
+    }
+    if (!document.has_value()) break;
+
+    auto text = serialize_mount_target_list(*document);
+    if (!text.ok()) {
+      report.errors.push_back("cannot serialise the mount-target document: " +
+                              text.error().to_string());
+      return;
+    }
+    if (latest.document.state == DocumentState::kMalformed) {
+      log.warn("replacing a malformed mount-target document",
+               {{"parameter", config.ssm_parameter_name}, {"problem", latest.document.problem}});
+    }
+    auto version = cloud.put_parameter(config.ssm_parameter_name, *text);
+    if (!version.ok()) {
+      report.errors.push_back("PutParameter: " + version.error().to_string());
+      return;
+    }
+    report.published = true;
+    report.published_generation = document->generation;
+    log.info("published mount-target document", {{"parameter", config.ssm_parameter_name},
+                                                 {"generation", report.published_generation},
+                                                 {"mount_targets", document->mount_targets.size()},
+                                                 {"version", *version}});
+    const std::int64_t expected = latest.document.version + 1;
+    if (*version == expected) {
+      raced = false;
+      break;
+    }
+    raced = true;
+    log.warn(
+        "another writer changed the parameter between this run's read and its write: "
+        "publishing again from fresh reads",
+        {{"parameter", config.ssm_parameter_name},
+         {"expected_version", expected},
+         {"version", *version}});
+    auto targets = cloud.describe_mount_targets(config.file_system_id);
+    if (!targets.ok()) {
+      report.errors.push_back("DescribeMountTargets after a racing write: " +
+                              targets.error().to_string());
+      return;
+    }
+    latest.mount_targets = std::move(targets).value();
+    reread = true;
+  }
+  if (raced) {
+    report.errors.push_back("the parameter " + config.ssm_parameter_name + " changed under " +
+                            std::to_string(kPublishRounds) +
+                            " writes in a row: other writers are racing this run");
+  }
+  if (report.published && limits.force_ecs_deployment) {
+    report.plan.force_ecs_deployment = true;
+    Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
+    if (deployed.ok()) {
+      report.ecs_deployment_forced = true;
+    } else {
+      report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
+    }
+  }
+}
+
 }  // namespace
 
 PublishedDocument read_document(const std::string& file_system_id,
                                 const std::optional<ParameterValue>& parameter) {
   PublishedDocument doc;
   if (!parameter.has_value()) return doc;
-  const auto version = static_cast<std::uint64_t>(std::max<std::int64_t>(0, parameter->version));
+  doc.version = std::max<std::int64_t>(0, parameter->version);
+  const auto version = static_cast<std::uint64_t>(doc.version);
   doc.generation_floor = version;
   auto parsed = parse_mount_target_list(parameter->value);
   if (parsed.ok() && parsed->file_system_id == file_system_id) {
@@ -88,7 +295,7 @@ Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const 
   auto targets = cloud.describe_mount_targets(config.file_system_id);
   if (!targets.ok()) return targets.error();
   observed.mount_targets = std::move(targets).value();
-  auto subnets = candidate_subnets(cloud, config, observed.mount_targets);
+  auto subnets = candidate_subnets(cloud, config, observed.mount_targets, observed.notes);
   if (!subnets.ok()) return subnets.error();
   observed.subnets = std::move(subnets).value();
   auto parameter = cloud.get_parameter(config.ssm_parameter_name);
@@ -118,84 +325,9 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
   for (const auto& note : report.plan.notes) log.info(note);
   if (config.dry_run) return report;
 
-  for (const auto& create : report.plan.creates) {
-    auto made = cloud.create_mount_target(config.file_system_id, create.subnet_id,
-                                          config.security_group_ids);
-    if (made.ok()) {
-      log.info("created mount target", {{"mount_target_id", made->id},
-                                        {"subnet_id", create.subnet_id},
-                                        {"availability_zone", create.availability_zone}});
-      report.created.push_back(std::move(made).value());
-    } else if (made.error().remote_code == "MountTargetConflict") {
-      // Another run (or an operator) created one in this AZ first: the goal is met.
-      log.info(
-          "mount target already exists in this AZ",
-          {{"availability_zone", create.availability_zone}, {"error", made.error().to_string()}});
-      report.conflicts.push_back(create.availability_zone);
-    } else {
-      log.error("CreateMountTarget failed",
-                {{"subnet_id", create.subnet_id}, {"error", made.error().to_string()}});
-      report.errors.push_back("CreateMountTarget in " + create.subnet_id + ": " +
-                              made.error().to_string());
-    }
-  }
-
-  // Publish from fresh reads: the mount targets after our creations, and the parameter as it is
-  // now, so a run that raced another never writes a lower generation than the one it finds.
   Observation latest = report.observed;
-  latest.scan.complete = false;  // no creations in this second plan
-  if (!report.plan.creates.empty()) {
-    auto targets = cloud.describe_mount_targets(config.file_system_id);
-    if (targets.ok()) {
-      latest.mount_targets = std::move(targets).value();
-    } else {
-      report.errors.push_back("DescribeMountTargets after creating: " +
-                              targets.error().to_string());
-      return report;
-    }
-  }
-  if (report.plan.publish.has_value() || !report.plan.creates.empty()) {
-    auto parameter = cloud.get_parameter(config.ssm_parameter_name);
-    if (!parameter.ok()) {
-      report.errors.push_back("GetParameter before publishing: " + parameter.error().to_string());
-      return report;
-    }
-    latest.document = read_document(config.file_system_id, *parameter);
-  }
-  const Plan publish_plan = plan_reconcile(latest, limits, clock.now());
-  report.plan.publish = publish_plan.publish;
-  report.plan.force_ecs_deployment = publish_plan.force_ecs_deployment;
-  if (!publish_plan.publish.has_value()) return report;
-
-  auto text = serialize_mount_target_list(*publish_plan.publish);
-  if (!text.ok()) {
-    report.errors.push_back("cannot serialise the mount-target document: " +
-                            text.error().to_string());
-    return report;
-  }
-  if (latest.document.state == DocumentState::kMalformed) {
-    log.warn("replacing a malformed mount-target document",
-             {{"parameter", config.ssm_parameter_name}, {"problem", latest.document.problem}});
-  }
-  auto version = cloud.put_parameter(config.ssm_parameter_name, *text);
-  if (!version.ok()) {
-    report.errors.push_back("PutParameter: " + version.error().to_string());
-    return report;
-  }
-  report.published = true;
-  report.published_generation = publish_plan.publish->generation;
-  log.info("published mount-target document",
-           {{"parameter", config.ssm_parameter_name},
-            {"generation", report.published_generation},
-            {"mount_targets", publish_plan.publish->mount_targets.size()}});
-
-  if (publish_plan.force_ecs_deployment) {
-    Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
-    if (deployed.ok()) {
-      report.ecs_deployment_forced = true;
-    } else {
-      report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
-    }
+  if (create_mount_targets(cloud, config, limits, clock, log, latest, report)) {
+    publish(cloud, config, limits, clock, log, latest, report);
   }
   return report;
 }

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace efsas::monitor {
 namespace {
@@ -25,6 +29,11 @@ class FakeCloud final : public CloudApi {
   int mutations = 0;
   // Called after every GetParameter: lets a test change the parameter behind the run's back.
   std::function<void()> after_get;
+  // Called before every DescribeSubnets and CreateMountTarget: other runs acting.
+  std::function<void()> before_describe_subnets;
+  std::function<void()> before_create;
+  // Subnets where CreateMountTarget fails: EFS's error code for each.
+  std::map<std::string, std::string> refused;
   bool fail_ecs = false;
   int failing_puts = 0;
 
@@ -36,6 +45,7 @@ class FakeCloud final : public CloudApi {
   }
   Result<std::vector<Subnet>> describe_subnets(const std::vector<std::string>& ids,
                                                const std::string& vpc) override {
+    if (before_describe_subnets) before_describe_subnets();
     std::vector<Subnet> out;
     for (const auto& s : subnets) {
       if ((ids.empty() && s.vpc_id == vpc) ||
@@ -48,6 +58,12 @@ class FakeCloud final : public CloudApi {
   Result<MountTarget> create_mount_target(const std::string&, const std::string& subnet_id,
                                           const std::vector<std::string>&) override {
     ++mutations;
+    if (before_create) before_create();
+    if (const auto it = refused.find(subnet_id); it != refused.end()) {
+      Error e = make_error(ErrorCode::kRemote, "refused: " + it->second);
+      e.remote_code = it->second;
+      return e;
+    }
     const auto s = std::find_if(subnets.begin(), subnets.end(),
                                 [&](const Subnet& x) { return x.id == subnet_id; });
     for (const auto& t : targets) {
@@ -157,7 +173,7 @@ TEST(Reconcile, ConflictMeansSomeoneElseCreatedItAndIsNotAnError) {
   FakeCloud cloud;
   ManualClock clock;
   // Another run creates in us-east-1a between our DescribeMountTargets and CreateMountTarget.
-  cloud.after_get = [&] {
+  cloud.before_create = [&] {
     if (cloud.targets.empty()) {
       cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1",
                                           "subnet-0000000a", "10.0.0.99", "available"});
@@ -170,6 +186,163 @@ TEST(Reconcile, ConflictMeansSomeoneElseCreatedItAndIsNotAnError) {
   EXPECT_EQ(report->conflicts, std::vector<std::string>{"us-east-1a"});
   EXPECT_EQ(cloud.targets.size(), 1u);
   EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+// EFS answers MountTargetConflict also for a subnet in another VPC: with no mount target in the
+// AZ afterwards, that is an error, and the run goes on to the next AZ.
+TEST(Reconcile, AConflictWithNoMountTargetInTheAzIsAnErrorAndTheNextAzIsTried) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.refused["subnet-0000000a"] = "MountTargetConflict";
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->conflicts.empty());
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("MountTargetConflict"), std::string::npos);
+  EXPECT_NE(report->errors[0].find("subnet-0000000a"), std::string::npos);
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+TEST(Reconcile, ASubnetThatKeepsFailingDoesNotBlockTheOtherAzs) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  cloud.refused["subnet-0000000b"] = "UnsupportedAvailabilityZone";
+  for (int run = 0; run < 2; ++run) {
+    auto report = reconcile(cloud, config(10), scan(25), clock, Logger());
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->errors.size(), 1u);
+    EXPECT_NE(report->errors[0].find("UnsupportedAvailabilityZone"), std::string::npos);
+  }
+  std::set<std::string> azs;
+  for (const auto& t : cloud.targets) azs.insert(t.availability_zone);
+  EXPECT_EQ(azs, (std::set<std::string>{"us-east-1a", "us-east-1c"}));
+}
+
+TEST(Reconcile, CandidateSubnetsOfAnotherVpcAreLeftOutWithANote) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  cloud.subnets[1].vpc_id = "vpc-2";  // us-east-1b
+  auto report = reconcile(cloud, config(10), scan(25), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1c");
+  const auto& notes = report->plan.notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("subnet-0000000b is in vpc-2") != std::string::npos;
+  })) << report->to_json().dump();
+}
+
+// Another run's creation lands between this run's DescribeMountTargets and DescribeSubnets and
+// takes the last address of its subnet: this run must see that mount target, not only the full
+// subnet, or it would create in a third AZ above the desired count.
+TEST(Reconcile, RacingRunsNeverPassTheDesiredCount) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  cloud.subnets[1].available_ip_addresses = 1;
+  cloud.before_describe_subnets = [&] {
+    if (cloud.targets.size() == 1) {
+      cloud.targets.push_back(MountTarget{"fsmt-0000beef", "us-east-1b", "use1-az2",
+                                          "subnet-0000000b", "10.0.1.99", "creating"});
+      cloud.subnets[1].available_ip_addresses = 0;
+    }
+  };
+  MonitorConfig c = config(10);
+  c.max_mount_targets = 2;
+  auto report = reconcile(cloud, c, scan(25), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->created.empty());
+  EXPECT_EQ(cloud.targets.size(), 2u);
+}
+
+// SSM has no conditional write: a writer that comes between this run's read and its write shows
+// in the version the write gets. The run writes again, above it, from fresh reads.
+TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  int gets = 0;
+  cloud.after_get = [&] {
+    if (++gets == 2) {  // the read just before publishing: a stale run publishes a deleted target
+      MountTargetList other{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
+      other.mount_targets.push_back(MountTarget{"fsmt-0000dead", "us-east-1b", "use1-az2",
+                                                "subnet-0000000b", "10.0.1.99", "available"});
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 2u);
+  const MountTargetList list = published(cloud);
+  EXPECT_GT(list.generation, 1u);  // above the other writer's, which readers may hold
+  ASSERT_EQ(list.mount_targets.size(), 1u);
+  EXPECT_EQ(list.mount_targets[0].id, "fsmt-0000abcd");
+  EXPECT_EQ(report->published_generation, list.generation);
+  EXPECT_EQ(cloud.deployments, 1);
+}
+
+TEST(Reconcile, WritersThatKeepRacingAreReportedAfterThreeWrites) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  cloud.after_get = [&] {
+    const std::int64_t version = cloud.parameter ? cloud.parameter->version + 1 : 1;
+    MountTargetList other{kFs, static_cast<std::uint64_t>(version), "2026-01-01T00:00:00.000Z", {}};
+    cloud.parameter = ParameterValue{*serialize_mount_target_list(other), version};
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(cloud.puts.size(), 3u);
+  ASSERT_FALSE(report->ok());
+  EXPECT_NE(report->errors.back().find("other writers are racing"), std::string::npos);
+}
+
+TEST(Reconcile, AMountTargetWithoutAnIpv4AddressIsLeftOutNotBlockingTheRest) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(MountTarget{"fsmt-0000beef", "us-east-1b", "use1-az2", "subnet-0000000b",
+                                      "", "available"});  // IPv6 only
+  auto report = reconcile(cloud, config(10), scan(15), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  const MountTargetList list = published(cloud);
+  ASSERT_EQ(list.mount_targets.size(), 1u);
+  EXPECT_EQ(list.mount_targets[0].id, "fsmt-0000abcd");
+  const auto& notes = report->plan.notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("fsmt-0000beef in us-east-1b has no IPv4 address") != std::string::npos;
+  }));
+}
+
+TEST(Reconcile, AGenerationAtItsMaximumIsAnErrorNotAWrapToZero) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
+                                      "10.0.0.99", "available"});
+  const MountTargetList at_max{
+      kFs, std::numeric_limits<std::uint64_t>::max(), "2026-01-01T00:00:00.000Z", {}};
+  const std::string text = *serialize_mount_target_list(at_max);
+  cloud.parameter = ParameterValue{text, 4};
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->published);
+  ASSERT_FALSE(report->ok());
+  EXPECT_NE(report->errors[0].find("generation is at its maximum"), std::string::npos);
+  EXPECT_EQ(cloud.parameter->value, text);
+  EXPECT_TRUE(cloud.puts.empty());
 }
 
 TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {

@@ -37,6 +37,9 @@ struct MountTargetList {
   bool operator==(const MountTargetList&) const = default;
 };
 
+// Four decimal octets 0-255 without leading zeros: the only address schema v1 holds.
+bool is_dotted_ipv4(std::string_view value);
+
 // Checks every field: ids, AZs and addresses well formed, ids unique, size within the limit.
 Status validate(const MountTargetList& list);
 

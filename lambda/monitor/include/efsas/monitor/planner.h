@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct PublishedDocument {
   // The highest generation known from any source: the valid document's, one salvaged from a
   // malformed document, or the parameter's own version. A new document goes above it.
   std::uint64_t generation_floor = 0;
+  std::int64_t version = 0;  // the parameter's SSM version (0 when missing)
 };
 
 struct Observation {
@@ -47,6 +49,9 @@ struct Observation {
   std::vector<Subnet> subnets;             // the candidate subnets
   PublishedDocument document;
   ScanSummary scan;
+  // AZs where this run's CreateMountTarget already failed: not tried again in this run.
+  std::set<std::string> failed_azs;
+  std::vector<std::string> notes;  // from observing (candidate subnets left out, ...)
 };
 
 struct PlanLimits {
@@ -69,6 +74,9 @@ struct Plan {
   std::optional<MountTargetList> publish;  // the document to write, when its content changes
   bool force_ecs_deployment = false;
   std::vector<std::string> notes;  // why: skipped subnets, partial scan, malformed document...
+  // Set when the document should change but cannot be written (the generation cannot go up):
+  // the run reports it as an error.
+  std::string publish_problem;
 
   bool changes_anything() const { return !creates.empty() || publish.has_value(); }
 };
@@ -83,7 +91,12 @@ int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_c
 // Candidate subnets in the order creations use: by AZ name, then subnet id.
 std::vector<Subnet> creation_order(std::vector<Subnet> subnets);
 
-// The document that describes `mount_targets` (only `available` ones, sorted by id).
+// The generation a new document takes: one more than the highest known. nullopt when that is
+// already the largest a generation can be (a new one would wrap to 0, below what readers hold).
+std::optional<std::uint64_t> next_generation(const PublishedDocument& current);
+
+// The document that describes `mount_targets`: the `available` ones that have an IPv4 address
+// (schema v1 has no other kind), sorted by id.
 MountTargetList document_for(const std::string& file_system_id,
                              const std::vector<MountTarget>& mount_targets,
                              std::uint64_t generation, SystemTime now);
