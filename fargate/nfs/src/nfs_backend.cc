@@ -215,11 +215,24 @@ class NfsBackend final : public Backend {
     return with_retry([&](SessionLease& lease) -> Result<ListPage> {
       if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe.error();
       auto entries = lease->list(dir);
-      if (!entries.ok()) return read_error(entries.error());
+      if (!entries.ok()) {
+        // NOTDIR from a parent that is a file means not found; from the name itself, that it
+        // is a file (as the directory back end answers).
+        if (nfs4_status_in(entries.error().message) == "NFS4ERR_NOTDIR") {
+          auto info = lease->stat(dir);
+          if (info.ok() && !info->is_directory) {
+            return make_error(ErrorCode::kConflict,
+                              "'" + std::string(dir) + "' is not a directory");
+          }
+        }
+        return read_error(entries.error());
+      }
       ListPage page;
       const std::size_t wanted = std::max<std::size_t>(1, limit);
       for (auto& entry : *entries) {
         if (is_reserved(entry.name) || entry.name <= token) continue;
+        // Links, fifos and devices are never served, so they are not listed.
+        if (!entry.is_directory && !entry.is_regular) continue;
         if (page.entries.size() == wanted) {
           page.next_token = page.entries.back().name;
           break;

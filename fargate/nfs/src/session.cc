@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,10 +60,11 @@ std::string error_text(nfs_context* nfs) {
   return text != nullptr ? text : "";
 }
 
-// Only characters any file system takes in a name.
+// Only characters any file system takes in a name. Client names (efsas-<instance>-<mount target
+// id>-<session>) stay under 80 characters, so the cut never makes two of them alike.
 std::string sanitize(std::string_view text) {
   std::string out;
-  for (char c : text.substr(0, 64)) {
+  for (char c : text.substr(0, 128)) {
     const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                       c == '-' || c == '_';
     out += keep ? c : '_';
@@ -150,11 +152,15 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   nfs4_set_client_name(nfs, options.client_name.c_str());
   // Without a timeout libnfs waits forever for a server that has stopped answering.
   nfs_set_timeout(nfs, static_cast<int>(std::max<std::int64_t>(1, options.timeout.count())));
+  // libnfs keeps the listing of every closed directory (up to 129 per context) for NFSv3 to
+  // read again; over NFSv4 it never does, so the cache only grows until the context goes.
+  nfs_set_dircache(nfs, 0);
   if (options.uid) nfs_set_uid(nfs, *options.uid);
   if (options.gid) nfs_set_gid(nfs, *options.gid);
-  const int rc = nfs_mount(nfs, options.server.c_str(), options.export_path.c_str());
+  std::string message;
+  const int rc = session->mount(message);
   if (rc != 0) {
-    Failure failure = classify_failure(rc, error_text(nfs), "mount", options.server);
+    Failure failure = classify_failure(rc, message, "mount", options.server);
     // Whatever the mount said, this target cannot be used now.
     if (failure.error.code == ErrorCode::kIo || failure.error.code == ErrorCode::kInvalidArgument) {
       failure.error.code = ErrorCode::kUnavailable;
@@ -163,6 +169,47 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
     return failure.error;
   }
   return session;
+}
+
+// libnfs times out RPCs, not the TCP connect before the first one: against an address that
+// drops SYNs (a mount target deleted, in a failed AZ, or behind a security group) nfs_mount
+// waits for the kernel's SYN retries, about two minutes. The mount is driven here instead, within
+// the session's timeout.
+int Session::mount(std::string& message) {
+  mount_ = std::make_unique<MountOutcome>();
+  const auto on_mounted = [](int status, nfs_context*, void* data, void* private_data) {
+    auto* outcome = static_cast<MountOutcome*>(private_data);
+    outcome->done = true;
+    outcome->status = status;
+    if (status < 0 && data != nullptr) outcome->message = static_cast<const char*>(data);
+  };
+  if (nfs_mount_async(nfs_, options_.server.c_str(), options_.export_path.c_str(), on_mounted,
+                      mount_.get()) != 0) {
+    message = error_text(nfs_);
+    return -EIO;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  while (!mount_->done) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      message =
+          "mount timed out: no answer within " + std::to_string(options_.timeout.count()) + " ms";
+      return -ETIMEDOUT;
+    }
+    pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(100, left.count())));
+    if (ready < 0 && errno != EINTR) {
+      message = "mount: poll failed";
+      return -EIO;
+    }
+    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0 && !mount_->done) {
+      message = error_text(nfs_);
+      return -EIO;
+    }
+  }
+  message = mount_->message;
+  return mount_->status;
 }
 
 Error Session::fail(int rc, std::string_view operation, std::string_view path) {
@@ -419,7 +466,9 @@ Status Session::remove(std::string_view path) {
     return make_error(ErrorCode::kConflict, "nfs remove " + full + ": is a directory");
   }
   rc = nfs_unlink(nfs_, full.c_str());
-  if (rc < 0) return fail(rc, "unlink", full);
+  // As for a put's final step: an unanswered REMOVE may have happened, and a retry could remove
+  // a file created since.
+  if (rc < 0) return final_step_error(fail(rc, "unlink", full));
   return {};
 }
 
@@ -452,6 +501,7 @@ Result<std::vector<DirEntry>> Session::list(std::string_view dir) {
     DirEntry out;
     out.name = std::string(name);
     out.is_directory = S_ISDIR(static_cast<mode_t>(entry->mode));
+    out.is_regular = S_ISREG(static_cast<mode_t>(entry->mode));
     out.size = entry->size;
     out.mtime = to_time(static_cast<std::uint64_t>(entry->mtime.tv_sec), entry->mtime_nsec);
     out.ctime = to_time(static_cast<std::uint64_t>(entry->ctime.tv_sec), entry->ctime_nsec);

@@ -289,6 +289,10 @@ TEST_F(NfsBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
   efsas::testing::expect_repeated_sweeps_reach_every_subtree(*backends_[0], data(), "cov");
 }
 
+TEST_F(NfsBackendTest, ListingShowsOnlyFilesAndDirectories) {
+  efsas::testing::expect_listing_shows_only_files_and_directories(*backends_[0], data(), "lsk");
+}
+
 TEST_F(NfsBackendTest, SweepRemovesOnlyOldTempFiles) {
   efsas::testing::expect_sweep_removes_only_old_temp_files(*backends_[0], data(), "sw");
 }

@@ -1,10 +1,17 @@
 // Each known problem of libnfs 4.0's NFSv4 client, checked against real nfs-ganesha servers
 // through the session and pool wrappers: chunked writes, replace and create-only puts, reading
 // through another mount target, errors, concurrency, and a killed or hung server.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,6 +22,7 @@
 #include "efsas/nfs/pool.h"
 #include "efsas/nfs/session.h"
 #include "efsas/testing/ganesha.h"
+#include "efsas/testing/process.h"
 
 namespace efsas::nfs {
 namespace {
@@ -352,6 +360,81 @@ TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterRes
     if (!recovered) std::this_thread::sleep_for(milliseconds(50));
   }
   EXPECT_TRUE(recovered) << "calls did not work again after SIGCONT";
+}
+
+// A listener whose accept queue is full drops every further SYN, as an address does that no
+// longer answers (a deleted mount target, a failed AZ, a security group): the kernel would retry
+// the connect for about two minutes.
+class SilentAddress {
+ public:
+  explicit SilentAddress(const char* address) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_port = htons(2049);
+    ::inet_pton(AF_INET, address, &where.sin_addr);
+    auto* raw = reinterpret_cast<sockaddr*>(&where);
+    if (::bind(listener_, raw, sizeof where) != 0 || ::listen(listener_, 0) != 0) {
+      error_ = std::string("cannot listen on ") + address + ":2049: " + std::strerror(errno);
+      return;
+    }
+    // Fill the queue: these connections are never accepted.
+    for (int i = 0; i < 4; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      (void)::connect(fd, raw, sizeof where);
+      fillers_.push_back(fd);
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  ~SilentAddress() {
+    for (int fd : fillers_) ::close(fd);
+    if (listener_ >= 0) ::close(listener_);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  int listener_ = -1;
+  std::vector<int> fillers_;
+  std::string error_;
+};
+
+TEST_F(NfsSessionTest, AMountToAnAddressThatDropsConnectionsFailsWithinTheTimeout) {
+  SilentAddress silent("127.0.0.9");
+  if (!silent.error().empty()) GTEST_SKIP() << silent.error();
+  SessionOptions options;
+  options.server = "127.0.0.9";
+  options.client_name = "efsas-test-" + std::to_string(::getpid()) + "-silent";
+  options.timeout = milliseconds(1000);
+  const auto start = steady_clock::now();
+  auto session = Session::connect(options);
+  const auto took = steady_clock::now() - start;
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.error().code, ErrorCode::kTimeout) << session.error().to_string();
+  EXPECT_TRUE(session.error().retryable);
+  EXPECT_LT(took, milliseconds(2500));
+}
+
+// libnfs caches the listing of every closed directory unless told not to, and over NFSv4 never
+// reads it back: listing a directory again and again must not keep its entries.
+TEST_F(NfsSessionTest, ListingsLeaveNothingBehindInTheSession) {
+  auto session = connect(0, "dircache");
+  std::filesystem::create_directories(cluster->export_dir() / "dircache");
+  for (int i = 0; i < 2000; ++i) {
+    const std::string name = "dircache/f" + std::to_string(i);
+    testing::write_file(cluster->export_dir() / name, "x");
+  }
+  ASSERT_TRUE(session->list("dircache").ok());
+  const std::size_t before = ::mallinfo2().uordblks;
+  for (int round = 0; round < 40; ++round) {
+    auto entries = session->list("dircache");
+    ASSERT_TRUE(entries.ok()) << entries.error().to_string();
+    ASSERT_EQ(entries->size(), 2000u);
+  }
+  const std::size_t after = ::mallinfo2().uordblks;
+  // 40 cached listings of 2,000 entries would hold about 16 MB.
+  EXPECT_LT(after, before + (2u << 20)) << "heap grew by " << (after - before) << " bytes";
 }
 
 }  // namespace

@@ -334,6 +334,10 @@ TEST_F(DirectoryBackendTest, RepeatedSweepsWithASmallBudgetReachEverySubtree) {
   efsas::testing::expect_repeated_sweeps_reach_every_subtree(*backend_, dir_.path(), "cov");
 }
 
+TEST_F(DirectoryBackendTest, ListingShowsOnlyFilesAndDirectories) {
+  efsas::testing::expect_listing_shows_only_files_and_directories(*backend_, dir_.path(), "lsk");
+}
+
 TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {
   efsas::testing::expect_sweep_removes_only_old_temp_files(*backend_, dir_.path(), "sw");
 }

@@ -46,6 +46,7 @@ struct FileInfo {
 struct DirEntry {
   std::string name;
   bool is_directory = false;
+  bool is_regular = false;  // neither is true for a symbolic link, fifo, socket or device
   std::uint64_t size = 0;
   SystemTime mtime;
   SystemTime ctime;  // the last change of the file or its attributes, set by the server only
@@ -140,6 +141,8 @@ class Session {
  private:
   friend class OpenFile;
   explicit Session(SessionOptions options);
+  // nfs_mount_async driven to completion within options_.timeout; libnfs's return code.
+  int mount(std::string& message);
   struct WriteWave;
   Error fail(int rc, std::string_view operation, std::string_view path);
   Error fail_with(int rc, std::string_view message, std::string_view operation,
@@ -156,6 +159,13 @@ class Session {
   // State of the pipelined WRITEs in flight; lives as long as the context, whose callbacks
   // point at it.
   std::unique_ptr<WriteWave> wave_;
+  // The asynchronous mount's outcome; lives as long as the context, whose callback points at it.
+  struct MountOutcome {
+    bool done = false;
+    int status = 0;
+    std::string message;
+  };
+  std::unique_ptr<MountOutcome> mount_;
 };
 
 }  // namespace efsas::nfs

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -80,6 +81,30 @@ inline void expect_sweep_removes_only_old_temp_files(service::Backend& backend,
   EXPECT_TRUE(fs::exists(new_temp));
   EXPECT_TRUE(fs::exists(data / dir / "a" / "real"));
   fs::remove(new_temp);
+}
+
+// A listing names regular files and directories only (a symbolic link or a fifo is never
+// served, so it is not listed either); listing a file is a conflict, a missing name not found.
+inline void expect_listing_shows_only_files_and_directories(service::Backend& backend,
+                                                            const std::filesystem::path& data,
+                                                            const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(data / dir / "sub");
+  write_file(data / dir / "file", "x");
+  fs::create_symlink("file", data / dir / "link");
+  fs::create_directory_symlink("sub", data / dir / "sublink");
+  ASSERT_EQ(::mkfifo((data / dir / "pipe").c_str(), 0600), 0);
+  auto page = backend.list(dir, 100, "");
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  std::vector<std::string> names;
+  for (const auto& e : page->entries) names.push_back(e.name + (e.is_directory ? "/" : ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"file", "sub/"}));
+  auto of_file = backend.list(dir + "/file", 100, "");
+  ASSERT_FALSE(of_file.ok());
+  EXPECT_EQ(of_file.error().code, ErrorCode::kConflict) << of_file.error().to_string();
+  auto missing = backend.list(dir + "/missing", 100, "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().to_string();
 }
 
 // A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
