@@ -32,7 +32,8 @@ Service parse_service(const nlohmann::json& json) {
       out.deployments.push_back(
           Deployment{str(item, "id"), str(item, "status"), str(item, "taskDefinition"),
                      num<int>(item, "desiredCount"), num<int>(item, "runningCount"),
-                     num<int>(item, "pendingCount"), str(item, "rolloutState")});
+                     num<int>(item, "pendingCount"), str(item, "rolloutState"),
+                     detail::epoch_time(item, "createdAt")});
     }
   }
   return out;

@@ -47,6 +47,7 @@ Result<Parameter> get_parameter(const AwsClient& client, const std::string& name
   out.version = detail::num<std::int64_t>(item, "Version");
   out.arn = detail::str(item, "ARN");
   out.data_type = detail::str(item, "DataType");
+  out.last_modified = detail::epoch_time(item, "LastModifiedDate");
   return out;
 }
 

@@ -2,12 +2,15 @@
 // Private to efsas_aws.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "efsas/aws/sigv4.h"
+#include "efsas/clock.h"
 #include "efsas/result.h"
 
 namespace efsas::aws::detail {
@@ -30,6 +33,16 @@ template <typename Int>
 Int num(const nlohmann::json& json, const char* key) {
   return json.is_object() && json.contains(key) && json[key].is_number() ? json[key].get<Int>()
                                                                          : Int{0};
+}
+
+// A JSON 1.1 timestamp: seconds since the epoch, with a fraction. nullopt when absent or not a
+// finite number in range.
+inline std::optional<SystemTime> epoch_time(const nlohmann::json& json, const char* key) {
+  if (!json.is_object() || !json.contains(key) || !json[key].is_number()) return std::nullopt;
+  const double seconds = json[key].get<double>();
+  if (!(seconds >= 0 && seconds < 1e11)) return std::nullopt;
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::duration<double>(seconds)));
 }
 
 // An answer without what the service always sends did not come from that service (a wrong

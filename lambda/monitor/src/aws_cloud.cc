@@ -81,7 +81,8 @@ class AwsCloud final : public CloudApi {
       }
       return parameter.error();
     }
-    return std::optional<ParameterValue>(ParameterValue{parameter->value, parameter->version});
+    return std::optional<ParameterValue>(
+        ParameterValue{parameter->value, parameter->version, parameter->last_modified});
   }
 
   Result<std::int64_t> put_parameter(const std::string& name, const std::string& value) override {
@@ -104,6 +105,25 @@ class AwsCloud final : public CloudApi {
     auto updated = aws::ecs::update_service(*client_, request);
     if (!updated.ok()) return updated.error();
     return {};
+  }
+
+  Result<std::optional<SystemTime>> latest_deployment_start(const std::string& cluster,
+                                                            const std::string& service) override {
+    auto described = aws::ecs::describe_services(*client_, cluster, {service});
+    if (!described.ok()) return described.error();
+    if (described->services.empty()) {
+      const std::string reason =
+          described->failures.empty() ? "" : " (" + described->failures.front().reason + ")";
+      return make_error(ErrorCode::kNotFound,
+                        "ECS service " + service + " not found in cluster " + cluster + reason);
+    }
+    std::optional<SystemTime> latest;
+    for (const auto& deployment : described->services.front().deployments) {
+      if (deployment.created_at && (!latest || *deployment.created_at > *latest)) {
+        latest = deployment.created_at;
+      }
+    }
+    return latest;
   }
 
  private:

@@ -257,6 +257,33 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
   }
 }
 
+// A deployment forced after publishing that failed, or that a run never reached, is made by a
+// later run: one is due while the document changed after the service's newest deployment began.
+void catch_up_deployment(CloudApi& cloud, const MonitorConfig& config, const Logger& log,
+                         const PublishedDocument& document, RunReport& report) {
+  if (document.state != DocumentState::kValid || !document.last_modified) return;
+  auto started = cloud.latest_deployment_start(config.ecs_cluster_name, config.ecs_service_name);
+  if (!started.ok()) {
+    report.errors.push_back("DescribeServices: " + started.error().to_string());
+    return;
+  }
+  if (started->has_value() && **started >= *document.last_modified) return;
+  log.info(
+      "the ECS service has not been deployed since the document last changed: forcing a "
+      "deployment",
+      {{"generation", document.list.generation},
+       {"parameter_last_modified", format_iso8601_ms(*document.last_modified)},
+       {"deployment_started",
+        started->has_value() ? nlohmann::json(format_iso8601_ms(**started)) : nullptr}});
+  report.plan.force_ecs_deployment = true;
+  Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
+  if (deployed.ok()) {
+    report.ecs_deployment_forced = true;
+  } else {
+    report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
+  }
+}
+
 }  // namespace
 
 PublishedDocument read_document(const std::string& file_system_id,
@@ -264,6 +291,7 @@ PublishedDocument read_document(const std::string& file_system_id,
   PublishedDocument doc;
   if (!parameter.has_value()) return doc;
   doc.version = std::max<std::int64_t>(0, parameter->version);
+  doc.last_modified = parameter->last_modified;
   const auto version = static_cast<std::uint64_t>(doc.version);
   doc.generation_floor = version;
   auto parsed = parse_mount_target_list(parameter->value);
@@ -328,6 +356,9 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
   Observation latest = report.observed;
   if (create_mount_targets(cloud, config, limits, clock, log, latest, report)) {
     publish(cloud, config, limits, clock, log, latest, report);
+    if (!report.published && limits.force_ecs_deployment) {
+      catch_up_deployment(cloud, config, log, latest.document, report);
+    }
   }
   return report;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -313,6 +314,10 @@ TEST_F(AwsMotoTest, SsmParametersWithOverwriteAndErrors) {
   EXPECT_EQ(got->version, 2);
   EXPECT_EQ(got->type, "String");
   EXPECT_EQ(got->name, name);
+  // LastModifiedDate is epoch seconds with a fraction: within a minute of now.
+  ASSERT_TRUE(got->last_modified.has_value());
+  EXPECT_LT(std::chrono::abs(*got->last_modified - std::chrono::system_clock::now()),
+            std::chrono::minutes(1));
   EXPECT_EQ(count_requests("AmazonSSM.PutParameter"), 3u);
 }
 
@@ -341,6 +346,10 @@ TEST_F(AwsMotoTest, EcsUpdateServiceForcesANewDeployment) {
   ASSERT_EQ(described->services.size(), 1u);
   EXPECT_EQ(described->services[0].service_name, "file-service");
   EXPECT_FALSE(described->services[0].service_arn.empty());
+  ASSERT_FALSE(described->services[0].deployments.empty());
+  const auto& created = described->services[0].deployments[0].created_at;
+  ASSERT_TRUE(created.has_value());
+  EXPECT_LT(std::chrono::abs(*created - std::chrono::system_clock::now()), std::chrono::minutes(1));
   ASSERT_EQ(described->failures.size(), 1u);
   EXPECT_EQ(described->failures[0].reason, "MISSING");
 }

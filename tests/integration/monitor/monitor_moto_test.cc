@@ -160,7 +160,7 @@ class MonitorMoto : public ::testing::Test {
     return list.ok() ? *list : MountTargetList{};
   }
 
-  static constexpr std::size_t kScenarios = 24;
+  static constexpr std::size_t kScenarios = 25;
   static testing::MotoServer* moto_;
   static json* worlds_;
   static std::string* setup_error_;
@@ -334,6 +334,35 @@ TEST_F(MonitorMoto, PublishingForcesAnEcsDeploymentWhenConfigured) {
   ASSERT_EQ(off.status, 0);
   EXPECT_EQ(off.report["published"], true);
   EXPECT_EQ(off.report["ecs_deployment_forced"], false);
+}
+
+// ECS failing after the document was published: the next run finds the document unchanged but
+// the service not deployed since it changed, and forces the deployment then.
+TEST_F(MonitorMoto, ADeploymentThatFailedAfterPublishingIsMadeByTheNextRun) {
+  testing::FaultProxy ecs(moto_->port());
+  add_files(1);
+  auto e = env(10);
+  e["ECS_CLUSTER_NAME"] = "efsas";
+  e["ECS_SERVICE_NAME"] = ecs_service_;
+  e["AWS_ENDPOINT_URL_ECS"] = ecs.endpoint();
+  ecs.inject(testing::Fault::kHttp500, 1000);
+  const Outcome failed = run(e);
+  EXPECT_EQ(failed.status, 1) << failed.output;
+  EXPECT_EQ(failed.report["published"], true);
+  EXPECT_EQ(failed.report["ecs_deployment_forced"], false);
+
+  ecs.inject(testing::Fault::kHttp500, 0);
+  const Outcome next = run(e);
+  ASSERT_EQ(next.status, 0) << next.output;
+  EXPECT_EQ(next.report["published"], false);
+  EXPECT_EQ(next.report["ecs_deployment_forced"], true);
+  EXPECT_NE(next.output.find("has not been deployed since the document last changed"),
+            std::string::npos)
+      << next.output;
+
+  const Outcome settled = run(e);
+  ASSERT_EQ(settled.status, 0) << settled.output;
+  EXPECT_EQ(settled.report["ecs_deployment_forced"], false);
 }
 
 TEST_F(MonitorMoto, ThrottlingAndServerErrorsAreRetriedOrReportedAndRepaired) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,9 @@ class FakeCloud final : public CloudApi {
   std::map<std::string, std::string> refused;
   bool fail_ecs = false;
   int failing_puts = 0;
+  // AWS's clock: each write and deployment happens a second after the one before.
+  SystemTime aws_now = SystemTime(std::chrono::seconds(1'800'000'000));
+  std::optional<SystemTime> deployed_at = SystemTime(std::chrono::seconds(1'700'000'000));
 
   Result<FileSystemInfo> describe_file_system(const std::string& id) override {
     return FileSystemInfo{id, "fs", "available", static_cast<int>(targets.size())};
@@ -95,14 +99,22 @@ class FakeCloud final : public CloudApi {
     }
     puts.push_back(value);
     const std::int64_t version = parameter ? parameter->version + 1 : 1;
-    parameter = ParameterValue{value, version};
+    aws_now += std::chrono::seconds(1);
+    parameter = ParameterValue{value, version, aws_now};
     return version;
   }
   Status force_new_deployment(const std::string&, const std::string&) override {
     ++mutations;
     if (fail_ecs) return make_error(ErrorCode::kRemote, "ServiceNotFoundException");
     ++deployments;
+    aws_now += std::chrono::seconds(1);
+    deployed_at = aws_now;
     return {};
+  }
+  Result<std::optional<SystemTime>> latest_deployment_start(const std::string&,
+                                                            const std::string&) override {
+    if (fail_ecs) return make_error(ErrorCode::kRemote, "ServiceNotFoundException");
+    return deployed_at;
   }
 };
 
@@ -276,7 +288,7 @@ TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
       MountTargetList other{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
       other.mount_targets.push_back(MountTarget{"fsmt-0000dead", "us-east-1b", "use1-az2",
                                                 "subnet-0000000b", "10.0.1.99", "available"});
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1, std::nullopt};
     }
   };
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
@@ -299,7 +311,7 @@ TEST(Reconcile, WritersThatKeepRacingAreReportedAfterThreeWrites) {
   cloud.after_get = [&] {
     const std::int64_t version = cloud.parameter ? cloud.parameter->version + 1 : 1;
     MountTargetList other{kFs, static_cast<std::uint64_t>(version), "2026-01-01T00:00:00.000Z", {}};
-    cloud.parameter = ParameterValue{*serialize_mount_target_list(other), version};
+    cloud.parameter = ParameterValue{*serialize_mount_target_list(other), version, std::nullopt};
   };
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
@@ -335,7 +347,7 @@ TEST(Reconcile, AGenerationAtItsMaximumIsAnErrorNotAWrapToZero) {
   const MountTargetList at_max{
       kFs, std::numeric_limits<std::uint64_t>::max(), "2026-01-01T00:00:00.000Z", {}};
   const std::string text = *serialize_mount_target_list(at_max);
-  cloud.parameter = ParameterValue{text, 4};
+  cloud.parameter = ParameterValue{text, 4, std::nullopt};
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_FALSE(report->published);
@@ -355,7 +367,7 @@ TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
     // After our first read, a racing run publishes generation 30 with other content.
     if (++gets == 1) {
       MountTargetList other{kFs, 30, "2026-01-01T00:00:00.000Z", {}};
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 5};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 5, std::nullopt};
     }
   };
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
@@ -367,7 +379,8 @@ TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
 TEST(Reconcile, MalformedParameterIsReportedAndReplacedAboveItsGeneration) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.parameter = ParameterValue{R"({"schema_version": 1, "generation": 17, "oops": true})", 3};
+  cloud.parameter =
+      ParameterValue{R"({"schema_version": 1, "generation": 17, "oops": true})", 3, std::nullopt};
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   const nlohmann::json json = report->to_json();
@@ -375,7 +388,7 @@ TEST(Reconcile, MalformedParameterIsReportedAndReplacedAboveItsGeneration) {
   EXPECT_FALSE(json["document"]["problem"].get<std::string>().empty());
   EXPECT_EQ(published(cloud).generation, 18u);
 
-  cloud.parameter = ParameterValue{"not json at all", 9};
+  cloud.parameter = ParameterValue{"not json at all", 9, std::nullopt};
   report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(published(cloud).generation, 10u);  // above the parameter's own version
@@ -385,7 +398,7 @@ TEST(Reconcile, DocumentOfAnotherFileSystemIsReplaced) {
   FakeCloud cloud;
   ManualClock clock;
   MountTargetList other{"fs-99999999", 4, "2026-01-01T00:00:00.000Z", {}};
-  cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1};
+  cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1, std::nullopt};
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(published(cloud).file_system_id, kFs);
@@ -448,6 +461,41 @@ TEST(Reconcile, EcsFailureIsReportedAfterPublishing) {
   EXPECT_FALSE(report->ecs_deployment_forced);
   ASSERT_EQ(report->errors.size(), 1u);
   EXPECT_NE(report->errors[0].find("UpdateService"), std::string::npos);
+}
+
+// The document is unchanged on the next run, but the service was not deployed since it changed:
+// that run forces the deployment; the one after has nothing to do.
+TEST(Reconcile, ADeploymentThatFailedAfterPublishingIsMadeByTheNextRun) {
+  FakeCloud cloud;
+  cloud.fail_ecs = true;
+  ManualClock clock;
+  auto first = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->published);
+  EXPECT_FALSE(first->ok());
+  EXPECT_EQ(cloud.deployments, 0);
+
+  cloud.fail_ecs = false;
+  auto second = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->ok()) << second->to_json().dump();
+  EXPECT_FALSE(second->published);
+  EXPECT_TRUE(second->ecs_deployment_forced);
+  EXPECT_EQ(cloud.deployments, 1);
+
+  auto third = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->ecs_deployment_forced);
+  EXPECT_EQ(cloud.deployments, 1);
+
+  // Without ECS settings or with FORCE_ECS_DEPLOYMENT off, no run asks ECS anything.
+  cloud.deployed_at = std::nullopt;
+  MonitorConfig off = config();
+  off.force_ecs_deployment = false;
+  auto fourth = reconcile(cloud, off, scan(10), clock, Logger());
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_FALSE(fourth->ecs_deployment_forced);
+  EXPECT_EQ(cloud.deployments, 1);
 }
 
 TEST(Reconcile, AFailureHalfWayIsRepairedByTheNextRun) {

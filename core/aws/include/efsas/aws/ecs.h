@@ -2,10 +2,12 @@
 // of botocore's model. Thread safety: free functions over a thread-safe AwsClient.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "efsas/aws/client.h"
+#include "efsas/clock.h"
 #include "efsas/result.h"
 
 namespace efsas::aws::ecs {
@@ -18,6 +20,7 @@ struct Deployment {
   int running_count = 0;
   int pending_count = 0;
   std::string rollout_state{};
+  std::optional<SystemTime> created_at{};
 };
 
 struct Service {

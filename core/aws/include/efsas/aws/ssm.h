@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "efsas/aws/client.h"
+#include "efsas/clock.h"
 #include "efsas/result.h"
 
 namespace efsas::aws::ssm {
@@ -17,6 +19,7 @@ struct Parameter {
   std::int64_t version = 0;
   std::string arn{};
   std::string data_type{};
+  std::optional<SystemTime> last_modified{};
 };
 
 // Errors: ParameterNotFound (Error::remote_code).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "efsas/clock.h"
 #include "efsas/monitor/planner.h"
 #include "efsas/mount_target_list.h"
 #include "efsas/result.h"
@@ -29,6 +30,7 @@ struct FileSystemInfo {
 struct ParameterValue {
   std::string value;
   std::int64_t version = 0;
+  std::optional<SystemTime> last_modified;
 };
 
 class CloudApi {
@@ -51,6 +53,10 @@ class CloudApi {
   // Creates or overwrites; returns the parameter's new version.
   virtual Result<std::int64_t> put_parameter(const std::string& name, const std::string& value) = 0;
   virtual Status force_new_deployment(const std::string& cluster, const std::string& service) = 0;
+  // When the service's newest deployment began; nullopt when it has none. kNotFound when there
+  // is no such service.
+  virtual Result<std::optional<SystemTime>> latest_deployment_start(const std::string& cluster,
+                                                                    const std::string& service) = 0;
 };
 
 // CloudApi over efsas_aws (EFS, EC2, SSM and ECS calls through one client).

@@ -40,7 +40,8 @@ struct PublishedDocument {
   // The highest generation known from any source: the valid document's, one salvaged from a
   // malformed document, or the parameter's own version. A new document goes above it.
   std::uint64_t generation_floor = 0;
-  std::int64_t version = 0;  // the parameter's SSM version (0 when missing)
+  std::int64_t version = 0;                 // the parameter's SSM version (0 when missing)
+  std::optional<SystemTime> last_modified;  // when the parameter was last written
 };
 
 struct Observation {
