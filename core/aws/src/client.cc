@@ -1,9 +1,11 @@
 // AwsClient: sign, send, classify, retry; and AWS error parsing for the three protocols.
 #include "efsas/aws/client.h"
 
+#include <charconv>
 #include <mutex>
 #include <pugixml.hpp>
 #include <random>
+#include <system_error>
 #include <utility>
 
 #include "efsas/aws/sigv4.h"
@@ -217,14 +219,15 @@ Result<std::shared_ptr<AwsClient>> make_aws_client(const Environment& env,
     config.endpoints[service] = endpoint.value();
   }
   if (auto attempts = env_value(env, "AWS_MAX_ATTEMPTS")) {
-    try {
-      config.retry.max_attempts = std::stoi(*attempts);
-    } catch (const std::exception&) {
-      return make_error(ErrorCode::kInvalidArgument, "AWS_MAX_ATTEMPTS is not a number");
+    const std::string& text = *attempts;
+    int value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 100) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got \"" + text + "\"");
     }
-    if (config.retry.max_attempts < 1) {
-      return make_error(ErrorCode::kInvalidArgument, "AWS_MAX_ATTEMPTS must be at least 1");
-    }
+    config.retry.max_attempts = value;
   }
   config.credentials = make_default_provider_chain(env, transport, clock);
   config.transport = std::move(transport);

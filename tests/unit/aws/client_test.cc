@@ -235,6 +235,13 @@ TEST(AwsClientFactory, BuildsFromTheEnvironment) {
   EXPECT_NE(server.requests()[0].header("Authorization").find("/eu-west-1/ssm/"),
             std::string::npos);
   EXPECT_FALSE(make_aws_client({}, make_curl_transport(), std::make_shared<ManualClock>()).ok());
+  for (const char* bad : {"3x", "0", "-1", " 3", "1e2", "101"}) {
+    Environment wrong = env;
+    wrong["AWS_MAX_ATTEMPTS"] = bad;
+    auto refused = make_aws_client(wrong, make_curl_transport(), std::make_shared<ManualClock>());
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("AWS_MAX_ATTEMPTS"), std::string::npos);
+  }
 }
 
 }  // namespace
