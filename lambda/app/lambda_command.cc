@@ -29,6 +29,9 @@ class StdoutSink final : public LogSink {
   std::mutex mutex_;
 };
 
+// Time kept back from the invocation's deadline to write the report and post the response.
+constexpr std::chrono::seconds kReportTime{1};
+
 // Time kept back from the invocation's deadline for the AWS calls after the scan.
 std::chrono::nanoseconds reserve_for(std::chrono::nanoseconds remaining) {
   return std::min<std::chrono::nanoseconds>(remaining / 2, std::chrono::seconds(15));
@@ -61,6 +64,12 @@ lambda::InvocationResponse handle(const lambda::Invocation& invocation,
     request_log.warn(
         "invocation has no Lambda-Runtime-Deadline-Ms: the scan runs without a deadline");
   }
+  // The AWS calls end a second before the invocation does, leaving time to report.
+  std::optional<SteadyTime> aws_deadline;
+  if (invocation.deadline) {
+    aws_deadline = clock.steady_now() + (*invocation.deadline - clock.now()) - kReportTime;
+  }
+  cloud.set_deadline(aws_deadline);
   auto report = monitor::run_once(cloud, config, clock, scan_deadline,
                                   monitor::RunOutputs{request_log, metrics});
   if (!report.ok()) {

@@ -113,6 +113,12 @@ AwsClient::AwsClient(AwsClientConfig config) : config_(std::move(config)) {
   quota_ = std::make_shared<RetryQuota>(config_.retry.retry_quota);
 }
 
+AwsClient AwsClient::with_deadline(SteadyTime deadline) const {
+  AwsClient bounded = *this;
+  bounded.deadline_ = deadline;
+  return bounded;
+}
+
 Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
   Endpoint endpoint;
   if (const auto it = config_.endpoints.find(request.service); it != config_.endpoints.end()) {
@@ -124,7 +130,19 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
   }
   int spent = 0;  // tokens the last retry took from the quota
   for (int attempt_number = 1;; ++attempt_number) {
-    auto result = attempt(request, endpoint);
+    HttpTimeouts timeouts = config_.timeouts;
+    if (deadline_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline_ - config_.clock->steady_now());
+      if (left < kShortestAttempt) {
+        return make_error(ErrorCode::kTimeout, request.operation +
+                                                   ": not sent, the deadline is too close (" +
+                                                   std::to_string(left.count()) + " ms left)");
+      }
+      timeouts.connect = std::min(timeouts.connect, left);
+      timeouts.request = std::min(timeouts.request, left);
+    }
+    auto result = attempt(request, endpoint, timeouts);
     if (result.ok()) {
       quota_->release(spent);
       return result;
@@ -136,13 +154,18 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
       }
       return result;
     }
+    const auto delay = backoff_delay(config_.retry, attempt_number, random_);
+    if (deadline_ && config_.clock->steady_now() + delay + kShortestAttempt > *deadline_) {
+      config_.logger.debug("aws call not retried: the deadline is too close",
+                           {{"operation", request.operation}, {"attempts", attempt_number}});
+      return result;
+    }
     spent = quota_->acquire(result.error());
     if (spent == 0) {
       config_.logger.debug("aws call not retried: retry quota exhausted",
                            {{"operation", request.operation}, {"attempts", attempt_number}});
       return result;
     }
-    const auto delay = backoff_delay(config_.retry, attempt_number, random_);
     config_.logger.debug("aws call retrying", {{"operation", request.operation},
                                                {"attempt", attempt_number},
                                                {"error", result.error().to_string()},
@@ -151,7 +174,8 @@ Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
   }
 }
 
-Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoint& endpoint) const {
+Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoint& endpoint,
+                                        const HttpTimeouts& timeouts) const {
   auto credentials = config_.credentials->get();
   if (!credentials.ok()) return credentials.error();
   const ServiceInfo& info = service_info(request.service);
@@ -192,7 +216,7 @@ Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoin
                           {"access_key_id", redact_key_id(credentials->access_key_id)},
                           {"headers", redacted_headers(http.headers)}});
   }
-  auto response = config_.transport->send(http, config_.timeouts);
+  auto response = config_.transport->send(http, timeouts);
   if (!response.ok()) return response.error();
   if (config_.logger.enabled(LogLevel::kDebug)) {
     config_.logger.debug(

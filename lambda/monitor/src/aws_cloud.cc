@@ -20,7 +20,13 @@ MountTarget to_mount_target(const aws::efs::MountTargetDescription& d) {
 
 class AwsCloud final : public CloudApi {
  public:
-  explicit AwsCloud(std::shared_ptr<const aws::AwsClient> client) : client_(std::move(client)) {}
+  explicit AwsCloud(std::shared_ptr<const aws::AwsClient> client)
+      : base_(std::move(client)), client_(base_) {}
+
+  void set_deadline(std::optional<SteadyTime> deadline) override {
+    client_ =
+        deadline ? std::make_shared<const aws::AwsClient>(base_->with_deadline(*deadline)) : base_;
+  }
 
   Result<FileSystemInfo> describe_file_system(const std::string& file_system_id) override {
     aws::efs::DescribeFileSystemsRequest request;
@@ -127,6 +133,7 @@ class AwsCloud final : public CloudApi {
   }
 
  private:
+  std::shared_ptr<const aws::AwsClient> base_;
   std::shared_ptr<const aws::AwsClient> client_;
 };
 

@@ -608,15 +608,17 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   ASSERT_EQ(invocations[1]["status"], "succeeded") << invocations.dump();
   EXPECT_EQ(mount_targets().size(), 2u);
 
-  // An invocation whose deadline has already come: the scan stops at once, and a partial count
-  // never scales even though the tree now wants a third mount target.
+  // An invocation whose deadline has already come: the scan stops at once, no AWS call is sent
+  // (none could end in time), and the invocation is answered with the reason, changing nothing
+  // even though the tree now wants a third mount target.
   add_files(20);
   api.enqueue("{}", 0);
   invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 3u);
-  ASSERT_EQ(invocations[2]["status"], "succeeded") << invocations.dump();
-  EXPECT_EQ(invocations[2]["response"]["scan"]["complete"], false);
-  EXPECT_TRUE(invocations[2]["response"]["planned_creates"].empty());
+  ASSERT_EQ(invocations[2]["status"], "failed") << invocations.dump();
+  EXPECT_NE(invocations[2]["error"]["errorMessage"].get<std::string>().find("deadline"),
+            std::string::npos)
+      << invocations.dump();
   EXPECT_EQ(mount_targets().size(), 2u);
 
   // An invocation without a deadline header: the scan runs to the end and the count scales.

@@ -158,6 +158,44 @@ TEST(AwsClient, RequestTimeoutIsRetriedAndReported) {
   EXPECT_EQ(f.server.request_count(), 2u);
 }
 
+// On Lambda the calls end before the invocation does: no retry starts whose backoff would run
+// past the deadline, and nothing is sent with less than kShortestAttempt left.
+TEST(AwsClient, ADeadlineStopsRetriesThatCouldNotFinishInTime) {
+  Fixture f(
+      [](const RecordedRequest&) -> std::optional<std::string> {
+        return http_response(500, R"({"__type":"InternalServerError"})");
+      },
+      5);
+  auto unbounded = f.client->call(ssm_get());
+  ASSERT_FALSE(unbounded.ok());
+  EXPECT_EQ(f.server.request_count(), 5u);
+
+  f.server.clear_requests();
+  const auto slept_before = f.clock->total_slept();
+  const auto deadline = f.clock->steady_now() + std::chrono::milliseconds(2500);
+  const AwsClient bounded = f.client->with_deadline(deadline);
+  auto response = bounded.call(ssm_get());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().remote_code, "InternalServerError");  // the last answer, as it was
+  EXPECT_GE(f.server.request_count(), 1u);
+  EXPECT_LT(f.server.request_count(), 5u);
+  EXPECT_LE(f.clock->total_slept() - slept_before + AwsClient::kShortestAttempt,
+            std::chrono::milliseconds(2500));
+}
+
+TEST(AwsClient, NothingIsSentWhenTheDeadlineIsTooClose) {
+  Fixture f(fail_then_succeed(0, std::nullopt));
+  const AwsClient bounded =
+      f.client->with_deadline(f.clock->steady_now() + std::chrono::milliseconds(100));
+  auto response = bounded.call(ssm_get());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().code, ErrorCode::kTimeout);
+  EXPECT_NE(response.error().message.find("deadline"), std::string::npos);
+  EXPECT_EQ(f.server.request_count(), 0u);
+  // The client it came from has no deadline.
+  EXPECT_TRUE(f.client->call(ssm_get()).ok());
+}
+
 TEST(AwsClient, ParsesQueryProtocolXmlErrors) {
   Fixture f([](const RecordedRequest&) -> std::optional<std::string> {
     return http_response(400,

@@ -4,8 +4,10 @@
 // many threads at once.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "efsas/aws/credentials.h"
@@ -51,15 +53,23 @@ class AwsClient {
   // Sends with retries; a 2xx response is returned, anything else becomes an Error.
   Result<HttpResponse> call(const ApiRequest& request) const;
 
+  // A client whose calls end by `deadline` (on this client's clock): each attempt's timeouts are
+  // cut to the time left, and no attempt or retry starts with less than kShortestAttempt left
+  // (the last error is returned, or kTimeout if none was made). Shares this client's retry quota.
+  AwsClient with_deadline(SteadyTime deadline) const;
+  static constexpr std::chrono::milliseconds kShortestAttempt{250};
+
   const std::string& region() const { return config_.region; }
   const Clock& clock() const { return *config_.clock; }
   // Tokens left in the retry quota shared by this client's calls.
   int retry_tokens() const { return quota_->available(); }
 
  private:
-  Result<HttpResponse> attempt(const ApiRequest& request, const Endpoint& endpoint) const;
+  Result<HttpResponse> attempt(const ApiRequest& request, const Endpoint& endpoint,
+                               const HttpTimeouts& timeouts) const;
 
   AwsClientConfig config_;
+  std::optional<SteadyTime> deadline_;
   RandomSource random_;
   std::shared_ptr<RetryQuota> quota_;
 };

@@ -57,6 +57,9 @@ class CloudApi {
   // is no such service.
   virtual Result<std::optional<SystemTime>> latest_deployment_start(const std::string& cluster,
                                                                     const std::string& service) = 0;
+  // Calls made from now on end by `deadline` (nullopt: no deadline): on Lambda, the invocation's,
+  // so that a hung connection cannot outlast it and lose the run's report.
+  virtual void set_deadline(std::optional<SteadyTime> deadline) { (void)deadline; }
 };
 
 // CloudApi over efsas_aws (EFS, EC2, SSM and ECS calls through one client).
