@@ -69,7 +69,7 @@ lambda::InvocationResponse handle(const lambda::Invocation& invocation,
   if (invocation.deadline) {
     aws_deadline = clock.steady_now() + (*invocation.deadline - clock.now()) - kReportTime;
   }
-  cloud.set_deadline(aws_deadline);
+  cloud.scope_to(aws_deadline, request_log);
   auto report = monitor::run_once(cloud, config, clock, scan_deadline,
                                   monitor::RunOutputs{request_log, metrics});
   if (!report.ok()) {

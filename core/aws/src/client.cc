@@ -119,6 +119,12 @@ AwsClient AwsClient::with_deadline(SteadyTime deadline) const {
   return bounded;
 }
 
+AwsClient AwsClient::with_logger(Logger logger) const {
+  AwsClient logged = *this;
+  logged.config_.logger = std::move(logger);
+  return logged;
+}
+
 Result<HttpResponse> AwsClient::call(const ApiRequest& request) const {
   Endpoint endpoint;
   if (const auto it = config_.endpoints.find(request.service); it != config_.endpoints.end()) {
@@ -223,7 +229,7 @@ Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoin
         "aws response",
         {{"operation", request.operation},
          {"status", response->status},
-         {"request_id", find_header(response->headers, "x-amzn-RequestId").value_or("")}});
+         {"aws_request_id", find_header(response->headers, "x-amzn-RequestId").value_or("")}});
   }
   if (response->status >= 200 && response->status < 300) return response;
   return parse_error_response(request.protocol, response.value());

@@ -23,9 +23,10 @@ class AwsCloud final : public CloudApi {
   explicit AwsCloud(std::shared_ptr<const aws::AwsClient> client)
       : base_(std::move(client)), client_(base_) {}
 
-  void set_deadline(std::optional<SteadyTime> deadline) override {
-    client_ =
-        deadline ? std::make_shared<const aws::AwsClient>(base_->with_deadline(*deadline)) : base_;
+  void scope_to(std::optional<SteadyTime> deadline, const Logger& log) override {
+    aws::AwsClient scoped = base_->with_logger(log);
+    if (deadline) scoped = scoped.with_deadline(*deadline);
+    client_ = std::make_shared<const aws::AwsClient>(std::move(scoped));
   }
 
   Result<FileSystemInfo> describe_file_system(const std::string& file_system_id) override {

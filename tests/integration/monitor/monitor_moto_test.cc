@@ -645,6 +645,7 @@ TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
   e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
   // Nothing listens here: every AWS call fails after its retries.
   e["AWS_ENDPOINT_URL"] = "http://127.0.0.1:" + std::to_string(testing::free_port());
+  e["LOG_LEVEL"] = "debug";
   testing::ProcessOptions options;
   options.argv = {binary().string(), "lambda"};
   options.env = e;
@@ -661,6 +662,19 @@ TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {
     EXPECT_FALSE(invocation["error"]["errorMessage"].get<std::string>().empty());
   }
   EXPECT_TRUE(bootstrap.running());
+  // The AWS client's own lines carry the invocation they belong to.
+  std::set<std::string> ids;
+  for (const auto& invocation : invocations) ids.insert(invocation["request_id"]);
+  std::set<std::string> logged;
+  std::istringstream lines(testing::read_file(dir_.path() / "bootstrap.log"));
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("message", "") == "aws request") {
+      ASSERT_TRUE(j.contains("request_id")) << line;
+      logged.insert(j["request_id"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(logged, ids);
 }
 
 TEST_F(MonitorMoto, LambdaModeReportsBadConfigurationAsAnInitError) {

@@ -58,6 +58,8 @@ class AwsClient {
   // (the last error is returned, or kTimeout if none was made). Shares this client's retry quota.
   AwsClient with_deadline(SteadyTime deadline) const;
   static constexpr std::chrono::milliseconds kShortestAttempt{250};
+  // A client that logs to `logger` (one carrying an invocation's request id, say).
+  AwsClient with_logger(Logger logger) const;
 
   const std::string& region() const { return config_.region; }
   const Clock& clock() const { return *config_.clock; }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "efsas/clock.h"
+#include "efsas/log.h"
 #include "efsas/monitor/planner.h"
 #include "efsas/mount_target_list.h"
 #include "efsas/result.h"
@@ -57,9 +58,13 @@ class CloudApi {
   // is no such service.
   virtual Result<std::optional<SystemTime>> latest_deployment_start(const std::string& cluster,
                                                                     const std::string& service) = 0;
-  // Calls made from now on end by `deadline` (nullopt: no deadline): on Lambda, the invocation's,
-  // so that a hung connection cannot outlast it and lose the run's report.
-  virtual void set_deadline(std::optional<SteadyTime> deadline) { (void)deadline; }
+  // Calls made from now on end by `deadline` (nullopt: no deadline) and log to `log`: on Lambda,
+  // the invocation's deadline, so that a hung connection cannot outlast it and lose the run's
+  // report, and its logger, so that the calls' lines carry its request id.
+  virtual void scope_to(std::optional<SteadyTime> deadline, const Logger& log) {
+    (void)deadline;
+    (void)log;
+  }
 };
 
 // CloudApi over efsas_aws (EFS, EC2, SSM and ECS calls through one client).
