@@ -66,6 +66,14 @@ bool is_get_or_head(const std::string& method) { return method == "GET" || metho
 // for a write only one that cannot have changed anything under the real name (Error::retryable).
 enum class Failover { kRead, kWrite };
 
+// A write's failure that leaves its outcome unknown: the back end could not tell whether the
+// change happened (a timeout or lost connection on the final step, marked not retryable).
+bool outcome_unknown(const Error& error) {
+  return !error.retryable &&
+         (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable ||
+          error.code == ErrorCode::kIo);
+}
+
 // Runs `attempt` on the path's healthy mount targets in ranking order until one answers.
 // `attempt(entry)` returns the response, or the back end's error: a failover error moves on
 // (counted as the target's failure), any other error is the answer. With no target left, 503.
@@ -85,6 +93,15 @@ Response over_targets(const RoutingTable* table, std::string_view path, Failover
       entry->status->failures.fetch_add(1);
       last_error = id + ": " + error.to_string();
       continue;
+    }
+    if (rule == Failover::kWrite && outcome_unknown(error)) {
+      // The call that changes the name (RENAME, LINK, REMOVE) got no answer: it may have
+      // happened, or still happen. Not "nothing written" (503) but unknown, as when the request
+      // itself runs out of time.
+      entry->status->failures.fetch_add(1);
+      Response response = error_response(error, id);
+      response.status = 504;
+      return response;
     }
     return error_response(error, id);
   }

@@ -419,6 +419,14 @@ TEST_F(FileServiceTest, BackEndErrorsMapToStatuses) {
   EXPECT_EQ(call("GET", "/files/x").status, 503);
   EXPECT_EQ(call("PUT", "/files/x", "y").status, 503);
   EXPECT_EQ(nlohmann::json::parse(call("GET", "/targets").body)["generation"], 3);
+
+  // A write whose final step got no answer may have happened: unknown (504), not "nothing
+  // written" (503), and not tried again on another mount target.
+  FailingFactory unknown(make_error(ErrorCode::kTimeout, "rename: timed out", false));
+  service_.set_table(*build_routing_table(make_list(2, 4), nullptr, unknown, HealthPolicy{}));
+  EXPECT_EQ(call("PUT", "/files/x", "y").status, 504);
+  EXPECT_EQ(call("DELETE", "/files/x").status, 504);
+  EXPECT_EQ(call("GET", "/files/x").status, 503);  // a read changes nothing: another may serve
 }
 
 TEST_F(FileServiceTest, ReloadKeepsStatusOfTargetsThatStay) {
