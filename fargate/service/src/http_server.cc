@@ -535,6 +535,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // see the answer (and send its next upload).
     release_upload();
     response_ = std::move(response);
+    // Whatever built the answer (an error, a 504, a refusal before the body was read), a HEAD
+    // gets the header alone: a body would be read as the start of the next response.
+    if (incoming_.method == "HEAD") response_.head = true;
     if (server_->stopping) keep_alive_ = false;
     const bool no_body = response_.status == 204 || response_.status == 304;
     serialize_head(head_, response_, http_date_now(service().clock()), keep_alive_, !no_body);

@@ -372,6 +372,60 @@ std::size_t count_of(std::string_view text, std::string_view needle) {
   return n;
 }
 
+// Splits the responses of one connection, whose requests were HEAD where `head` says so: a HEAD
+// response ends with its header, any other after its Content-Length bytes. Returns each
+// response's status line and header, or stops at the first that does not parse.
+std::vector<std::string> split_responses(std::string_view raw, const std::vector<bool>& head) {
+  std::vector<std::string> out;
+  for (const bool is_head : head) {
+    const auto end = raw.find("\r\n\r\n");
+    if (!raw.starts_with("HTTP/1.1 ") || end == std::string_view::npos) break;
+    std::string header(raw.substr(0, end + 4));
+    std::size_t length = 0;
+    if (const auto at = header.find("Content-Length: "); at != std::string::npos) {
+      length = std::stoul(header.substr(at + 16));
+    }
+    raw.remove_prefix(end + 4);
+    if (!is_head) raw.remove_prefix(std::min(length, raw.size()));
+    out.push_back(std::move(header));
+  }
+  if (!raw.empty()) out.push_back("left over: " + std::string(raw));
+  return out;
+}
+
+// A HEAD is answered with the header alone, Content-Length included, whatever the status and
+// whatever built the answer: on a kept-alive connection the next response starts right after it.
+TEST_P(FileServiceIntegration, HeadAnswersCarryNoBodyWhateverTheStatus) {
+  start();
+  ASSERT_EQ(put("/files/head/a.txt", "hello").status, 201);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"HEAD /files/head/missing.txt HTTP/1.1\r\n", "404"},
+      {"HEAD /files/head/a.txt HTTP/1.1\r\nRange: bytes=100-\r\n", "416"},
+      {"HEAD /files/head/a.txt HTTP/1.1\r\nIf-Match: \"nope\"\r\n", "412"},
+      {"HEAD /files/head HTTP/1.1\r\n", "409"},
+      {"HEAD /files/a//b HTTP/1.1\r\n", "400"},
+      {"HEAD /nosuchroute HTTP/1.1\r\n", "404"},
+      {"HEAD /files/" + std::string(17000, 'a') + " HTTP/1.1\r\n", "414"},
+      {"HEAD /files/head/a.txt HTTP/1.1\r\n", "200"},
+  };
+  std::string requests;
+  for (const auto& [request, status] : cases) requests += request + "Host: x\r\n\r\n";
+  requests += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string raw = raw_exchange(service_->port(), requests);
+  std::vector<bool> head(cases.size(), true);
+  head.push_back(false);
+  const std::vector<std::string> responses = split_responses(raw, head);
+  ASSERT_EQ(responses.size(), cases.size() + 1) << raw;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_TRUE(responses[i].starts_with("HTTP/1.1 " + cases[i].second)) << responses[i];
+    EXPECT_EQ(responses[i].find("Content-Length: 0\r\n"), std::string::npos) << responses[i];
+  }
+  const std::string& file_head = responses[cases.size() - 1];
+  EXPECT_NE(file_head.find("Content-Length: 5\r\n"), std::string::npos) << file_head;
+  EXPECT_TRUE(responses.back().starts_with("HTTP/1.1 200")) << responses.back();
+  EXPECT_TRUE(raw.ends_with("{\"status\":\"ok\"}\n")) << raw;
+}
+
 // HTTP/1.1 as clients other than curl send it: several requests in one write, chunked bodies,
 // Expect: 100-continue, repeated header fields, HTTP/1.0; and what is not HTTP gets 400, 413 or
 // 431 with nothing written.
