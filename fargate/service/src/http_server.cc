@@ -50,11 +50,6 @@ constexpr std::size_t kSocketRead = 64 * 1024;  // at most, per read from a conn
 constexpr std::size_t kReadChunk = 256 * 1024;  // per read from a file without a descriptor
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kOverloaded =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    "Retry-After: 1\r\nContent-Length: 95\r\n\r\n"
-    "{\"error\":{\"status\":503,\"code\":\"Unavailable\",\"message\":\"too many connections; retry "
-    "later\"}}\n";
 
 // A GET or HEAD of anything but a directory listing: quick on a local disk.
 bool is_plain_read(std::string_view method, std::string_view target) {
@@ -768,9 +763,15 @@ void HttpServer::Impl::on_accept(Loop& loop, beast::error_code ec, Socket socket
     failed_accepts = 0;
   }
   if (connections.load() >= options.max_connections) {
-    // Answer at once without a session; a full send buffer just loses the courtesy.
-    ::send(socket.native_handle(), kOverloaded.data(), kOverloaded.size(),
-           MSG_DONTWAIT | MSG_NOSIGNAL);
+    // Answer at once without a session, built as every other answer is; a full send buffer just
+    // loses the courtesy.
+    Response refusal = json_error(503, "Unavailable", "too many connections; retry later");
+    refusal.set_header("Retry-After", "1");
+    std::string bytes;
+    serialize_head(bytes, refusal, http_date_now(service.clock()), /*keep_alive=*/false,
+                   /*with_length=*/true);
+    bytes += refusal.body;
+    ::send(socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     beast::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);

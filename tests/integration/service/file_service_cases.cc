@@ -344,6 +344,16 @@ TEST_P(FileServiceIntegration, SlowClientsAndConnectionLimit) {
   }
   const std::string refused = raw_exchange(service_->port(), "GET /healthz HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
+  // A whole answer: its body is as long as its Content-Length says, so a client sees a 503 to
+  // retry, not a transfer cut short.
+  const auto body_at = refused.find("\r\n\r\n");
+  const auto length_at = refused.find("Content-Length: ");
+  ASSERT_NE(body_at, std::string::npos) << refused;
+  ASSERT_LT(length_at, body_at) << refused;
+  const std::string body = refused.substr(body_at + 4);
+  EXPECT_EQ(std::stoul(refused.substr(length_at + 16)), body.size()) << refused;
+  EXPECT_EQ(nlohmann::json::parse(body, nullptr, false)["error"]["status"], 503) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos) << refused;
   for (const int fd : held) ::close(fd);
   EXPECT_TRUE(eventually([&] { return get("/healthz").status == 200; }));
 }
