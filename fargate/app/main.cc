@@ -200,8 +200,8 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   app.add_option("--mount-targets-json", config->mount_targets_json,
                  "MOUNT_TARGETS_JSON: the list document itself (when neither SSM nor a file)");
   app.add_option("--config-poll-seconds", config->config_poll_seconds, "CONFIG_POLL_SECONDS");
-  app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND")
-      ->check(CLI::IsMember({"directory", "nfs"}));
+  // Checked below, for flag and environment alike.
+  app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND (directory|nfs)");
   app.add_option("--mount-path-template", config->mount_path_template, "MOUNT_PATH_TEMPLATE");
   app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
   app.add_option("--upload-memory-limit-bytes", config->upload_memory_limit_bytes,
@@ -240,6 +240,11 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   }
   if (const std::string problem = out_of_range(*config); !problem.empty()) {
     std::fprintf(stderr, "file-service: %s\n", problem.c_str());
+    return 2;
+  }
+  if (config->storage_backend != "directory" && config->storage_backend != "nfs") {
+    std::fprintf(stderr, "file-service: STORAGE_BACKEND must be directory or nfs, got '%s'\n",
+                 config->storage_backend.c_str());
     return 2;
   }
   if (config->ssm_parameter_name.empty() && config->mount_targets_file.empty() &&

@@ -71,6 +71,31 @@ TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
   }
 }
 
+// A back end that is neither directory nor nfs is refused at start, naming the setting, from the
+// environment as from the flag (a typo such as "Directory" once ran the NFS back end).
+TEST(FileServiceConfiguration, UnknownStorageBackendIsRefused) {
+  const std::map<std::string, std::string> base = {{"MOUNT_TARGETS_JSON", "{}"},
+                                                   {"MOUNT_PATH_TEMPLATE", "/nonexistent/{id}"}};
+  // A service that starts runs until the command's timeout: keep it short.
+  constexpr std::chrono::seconds kTimeout{10};
+  for (const std::string value : {"Directory", "dir", "nfs "}) {
+    auto env = base;
+    env["STORAGE_BACKEND"] = value;
+    const auto result =
+        efsas::testing::run_command({file_service_binary().string()}, env, kTimeout);
+    EXPECT_EQ(result.status, 2) << "'" << value << "': " << result.output;
+    EXPECT_NE(result.output.find("STORAGE_BACKEND must be directory or nfs, got '" + value + "'"),
+              std::string::npos)
+        << result.output;
+  }
+  const auto result = efsas::testing::run_command(
+      {file_service_binary().string(), "--storage-backend", "dir"}, base, kTimeout);
+  EXPECT_EQ(result.status, 2) << result.output;
+  EXPECT_NE(result.output.find("STORAGE_BACKEND must be directory or nfs, got 'dir'"),
+            std::string::npos)
+      << result.output;
+}
+
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in
 // a loop that burns a core and writes a warning per retry, and accepts again once connections
 // close. The limit is set low (64, soft and hard) for the process.
