@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -511,9 +512,13 @@ class DirectoryBackend final : public Backend {
       if (fd >= 0) return Fd{static_cast<int>(fd)};
       if (errno == EINTR || errno == EAGAIN) continue;
       if (errno == ENOSYS) break;
+      // The longest path the service takes (4096 bytes) is over the kernel's PATH_MAX with its
+      // NUL: walk it a segment at a time, as a write reaches its parent and then its name.
+      if (errno == ENAMETOOLONG && p.size() >= PATH_MAX) break;
       return errno_error(errno, "open", path, true);
     }
-    // Kernels before 5.6: walk one component at a time, never following a link.
+    // Kernels before 5.6, and paths too long to pass whole: walk one component at a time,
+    // never following a link.
     Fd current{::dup(root)};
     std::string_view rest = path;
     while (!rest.empty()) {

@@ -28,6 +28,33 @@ INSTANTIATE_TEST_SUITE_P(
 namespace efsas::service::testing {
 namespace {
 
+// The longest path the service takes, 4096 bytes, can be read back as it was written (reads once
+// passed it whole to the kernel, over PATH_MAX with its NUL, and answered 400); one byte more is
+// refused by every method.
+TEST_P(FileServiceIntegration, TheLongestPathIsReadAsItWasWritten) {
+  start();
+  std::string longest;
+  for (int i = 0; i < 15; ++i) longest += std::string(255, 'a') + "/";
+  longest += std::string(200, 'b') + "/" + std::string(55, 'c');
+  ASSERT_EQ(longest.size(), 4096u);
+  const std::string route = "/files/" + longest;
+  ASSERT_EQ(put(route, "far down").status, 201);
+  const auto got = get(route);
+  EXPECT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, "far down");
+  EXPECT_EQ(http("HEAD", url(route)).status, 200);
+  const auto listing = get(route.substr(0, route.rfind('/') + 1));
+  EXPECT_NE(listing.body.find("\"" + std::string(55, 'c') + "\""), std::string::npos)
+      << listing.body;
+  EXPECT_EQ(http("DELETE", url(route)).status, 204);
+  EXPECT_EQ(get(route).status, 404);
+
+  const std::string over = route + "d";
+  EXPECT_EQ(put(over, "x").status, 400);
+  EXPECT_EQ(get(over).status, 400);
+  EXPECT_EQ(http("DELETE", url(over)).status, 400);
+}
+
 // A configuration that cannot work is refused at start, with the reason, before anything runs.
 TEST(FileServiceConfiguration, UploadMemoryLimitBelowTheBodyLimitIsRefused) {
   const auto result = efsas::testing::run_command({file_service_binary().string()},
