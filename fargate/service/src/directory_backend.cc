@@ -270,12 +270,18 @@ class DirectoryBackend final : public Backend {
 
   Result<std::shared_ptr<FileReader>> open(std::string_view path) override {
     return read_with_root([&](int root) -> Result<std::shared_ptr<FileReader>> {
-      auto fd = resolve(root, path, O_RDONLY | O_CLOEXEC);
+      // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever if
+      // none comes, holding a network thread or a worker. A regular file is read blocking.
+      auto fd = resolve(root, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
       if (!fd.ok()) return fd.error();
       struct stat st {};
       if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
       if (!S_ISREG(st.st_mode)) {
         return make_error(ErrorCode::kConflict, quoted(path, "' is not a file"));
+      }
+      const int flags = ::fcntl(fd->get(), F_GETFL);
+      if (flags < 0 || ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        return errno_error(errno, "open", path, false);
       }
       return std::shared_ptr<FileReader>(
           std::make_shared<DirectoryReader>(std::move(*fd), to_file_info(st), std::string(path)));
@@ -507,10 +513,12 @@ class DirectoryBackend final : public Backend {
     open_how how{};
     how.flags = static_cast<__u64>(static_cast<unsigned>(flags));
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    for (;;) {
+    // EAGAIN: a rename or mount raced the lookup, and trying again is right; but with O_NONBLOCK
+    // it can also mean a lease held by another process, so the retries are few.
+    for (int retries = 0;; ++retries) {
       const long fd = ::syscall(SYS_openat2, root, p.c_str(), &how, sizeof how);
       if (fd >= 0) return Fd{static_cast<int>(fd)};
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR || (errno == EAGAIN && retries < 16)) continue;
       if (errno == ENOSYS) break;
       // The longest path the service takes (4096 bytes) is over the kernel's PATH_MAX with its
       // NUL: walk it a segment at a time, as a write reaches its parent and then its name.

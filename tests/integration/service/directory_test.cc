@@ -1,5 +1,6 @@
 // The file-service end-to-end cases over the plain-directory back end, with file I/O on the
 // network threads (local disks, the default) and on the worker pool (INLINE_LOCAL_IO=false).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +28,24 @@ INSTANTIATE_TEST_SUITE_P(
 
 namespace efsas::service::testing {
 namespace {
+
+// A FIFO (or socket, or device) is not a file: it is answered 409 at once, never opened for
+// reading, which for a FIFO would wait for a writer that may never come, holding the network
+// thread (and every connection on it) or a worker.
+TEST_P(FileServiceIntegration, AFifoIsAnsweredAtOnceAndNeverBlocks) {
+  ASSERT_EQ(::mkfifo((storage_->data_dir() / "pipe").c_str(), 0644), 0);
+  start({{"IO_THREADS", "1"}, {"WORKER_THREADS", "1"}, {"REQUEST_TIMEOUT_MS", "3000"}});
+  constexpr std::chrono::seconds kPatience{5};
+  for (int i = 0; i < 3; ++i) {
+    const auto got = http("GET", url("/files/pipe"), "", {}, kPatience);
+    EXPECT_EQ(got.status, 409) << got.body;
+    EXPECT_NE(got.body.find("is not a file"), std::string::npos) << got.body;
+    EXPECT_EQ(http("HEAD", url("/files/pipe"), "", {}, kPatience).status, 409);
+  }
+  EXPECT_EQ(http("GET", url("/healthz"), "", {}, kPatience).status, 200);
+  ASSERT_EQ(put("/files/after", "x").status, 201);
+  EXPECT_EQ(http("GET", url("/files/after"), "", {}, kPatience).body, "x");
+}
 
 // The longest path the service takes, 4096 bytes, can be read back as it was written (reads once
 // passed it whole to the kernel, over PATH_MAX with its NUL, and answered 400); one byte more is
