@@ -51,6 +51,14 @@ constexpr std::size_t kReadChunk = 256 * 1024;  // per read from a file without 
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Whether handling the request may touch storage: everything under /files. The other routes
+// (health, readiness, metrics, the routing table, the status page, and errors such as an unknown
+// route) read memory only.
+bool touches_storage(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/files" || path.starts_with("/files/");
+}
+
 // A GET or HEAD of anything but a directory listing: quick on a local disk.
 bool is_plain_read(std::string_view method, std::string_view target) {
   if (method != "GET" && method != "HEAD") return false;
@@ -438,14 +446,18 @@ class Session : public std::enable_shared_from_this<Session> {
       request.body = std::make_shared<const std::string>(std::move(incoming_.body));
     }
     keep_alive_ = parser_->keep_alive();
-    // Back ends on local disks cannot hang on a network: a read is handled right here, as a
-    // static web server would, and file bodies of any size go out with sendfile. Writes (their
-    // fsyncs take milliseconds even on a local disk), listings and everything on other storage
-    // go to the worker pool, bounded by the request timeout.
-    inline_ = options().inline_local_io && is_plain_read(incoming_.method, incoming_.target) &&
-              service().storage_is_local();
+    // Routes that read memory only are answered right here, always: a health check must not
+    // wait behind file I/O in the worker pool. Back ends on local disks cannot hang on a network:
+    // a read is handled right here too, as a static web server would, and file bodies of any
+    // size go out with sendfile. Writes (their fsyncs take milliseconds even on a local disk),
+    // listings and everything on other storage go to the worker pool, bounded by the request
+    // timeout.
+    const bool storage = touches_storage(incoming_.target);
+    inline_ = !storage ||
+              (options().inline_local_io && is_plain_read(incoming_.method, incoming_.target) &&
+               service().storage_is_local());
     if (inline_) {
-      request.zero_copy = true;
+      request.zero_copy = storage;
       return respond(handle(request));
     }
     handling_ = true;

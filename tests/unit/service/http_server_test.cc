@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "efsas/testing/process.h"
 #include "mount_target_lists.h"
@@ -120,6 +121,46 @@ TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
 TEST(HttpServer, WithInlineIoOffALocalBackEndIsHandledOnTheWorkerPool) {
   expect_hung_request_times_out_while_loop_answers(/*local_backend=*/true,
                                                    /*inline_local_io=*/false);
+}
+
+// The routes that read memory only are answered on the network thread, whatever the storage:
+// with the only worker held by a hung back-end call, health checks, metrics and the routing table
+// still answer at once, not with a 504 after the request timeout (a load balancer would take the
+// task for dead).
+TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
+  HangingFactory factory(/*local=*/false);
+  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
+  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 1;
+  options.request_timeout = std::chrono::seconds(3);
+  options.access_log = false;
+  HttpServer server(options, service, Logger());
+  ASSERT_TRUE(server.start().ok());
+  const int port = server.port();
+
+  auto hung = std::async(std::launch::async, [port] {
+    return efsas::testing::raw_exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        kTimeout);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the worker takes it
+  for (const char* route : {"/healthz", "/readyz", "/metrics", "/targets", "/"}) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string answer = efsas::testing::raw_exchange(
+        port, std::string("GET ") + route + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        kTimeout);
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << route << ": " << answer;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << route;
+  }
+  EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_TRUE(hung.get().starts_with("HTTP/1.1 504"));
+
+  factory.backend->release();
+  server.shutdown(std::chrono::seconds(2));
+  server.wait();
 }
 
 }  // namespace

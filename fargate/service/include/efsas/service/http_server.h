@@ -33,8 +33,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{30000};  // handling, before a 504
   bool access_log = true;
   // Handle reads (GET and HEAD of a file) on the network threads when every back end is local
-  // (Backend::local), as a static web server does; writes, listings, other storage, and
-  // everything when false, run on the worker pool with request_timeout.
+  // (Backend::local), as a static web server does; writes, listings, other storage, and every
+  // request under /files when false, run on the worker pool with request_timeout. Routes that
+  // read memory only (/healthz, /readyz, /metrics, /targets, /) are always handled in place.
   bool inline_local_io = true;
 };
 
