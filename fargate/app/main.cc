@@ -422,11 +422,10 @@ int main(int argc, char** argv) {
     break;
   }
   server.shutdown(std::chrono::seconds(config.shutdown_grace_seconds));
-  server.wait();
-  reloader.stop();
-  checker.stop();
+  server.wait();  // returns after the grace period even if a worker is stuck on a hung mount
   logger.info("stopped");
   std::fflush(nullptr);
-  // A worker stuck on a hung mount must not keep the task alive: leave without joining it.
+  // A thread stuck on a hung mount (a worker, a probe, the temporary-file sweep) must not keep
+  // the task alive: leave without joining any of them (the checker's and reloader's included).
   std::_Exit(0);
 }

@@ -1,6 +1,9 @@
 // latencyfs: mounts a directory again through FUSE, sleeping a fixed time in every lookup,
 // getattr, opendir and readdir request, as a network file system's round trip would.
-// Usage: latencyfs BACKING_DIR MOUNTPOINT [--latency-us=N] [--unknown-dtype] [FUSE options]
+// Usage: latencyfs BACKING_DIR MOUNTPOINT [--latency-us=N] [--open-latency-us=N]
+//        [--unknown-dtype] [FUSE options]
+// --open-latency-us adds to every open and opendir alone, as a server that answers lookups but
+// hangs on opening would (mounting and stat stay quick).
 // Read-only. Each request is served on its own libfuse thread (-o max_threads=N), so the latency
 // only adds up for clients that issue their requests one at a time.
 #define FUSE_USE_VERSION 31
@@ -11,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -26,6 +30,7 @@ namespace {
 struct Settings {
   int backing_fd = -1;
   long latency_us = 800;
+  long open_latency_us = 0;
   bool unknown_dtype = false;
 };
 
@@ -34,6 +39,20 @@ Settings& settings() { return *static_cast<Settings*>(fuse_get_context()->privat
 void delay() {
   const long us = settings().latency_us;
   if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
+// Waits --open-latency-us in slices and gives up when the kernel interrupts the request (its
+// caller was killed), as a hung NFS mount's waits end on SIGKILL: a process blocked here can
+// still exit. False when interrupted.
+bool open_delay() {
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(settings().open_latency_us);
+  while (std::chrono::steady_clock::now() < until) {
+    if (fuse_interrupted() != 0) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(10), until - std::chrono::steady_clock::now()));
+  }
+  return true;
 }
 
 // FUSE paths start with '/'; the backing directory is reached relative to its descriptor.
@@ -68,6 +87,7 @@ int lfs_readlink(const char* path, char* buf, std::size_t size) {
 
 int lfs_opendir(const char* path, struct fuse_file_info* fi) {
   delay();
+  if (!open_delay()) return -EINTR;
   const int fd =
       ::openat(settings().backing_fd, relative(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -118,6 +138,7 @@ int lfs_releasedir(const char* /*path*/, struct fuse_file_info* fi) {
 
 int lfs_open(const char* path, struct fuse_file_info* fi) {
   delay();
+  if (!open_delay()) return -EINTR;
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return -EROFS;
   const int fd = ::openat(settings().backing_fd, relative(path).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -144,11 +165,13 @@ void* lfs_init(struct fuse_conn_info* /*conn*/, struct fuse_config* cfg) {
 
 struct Options {
   char* latency = nullptr;
+  char* open_latency = nullptr;
   int unknown_dtype = 0;
 };
 
 const struct fuse_opt kOptionSpec[] = {
     {"--latency-us=%s", offsetof(Options, latency), 1},
+    {"--open-latency-us=%s", offsetof(Options, open_latency), 1},
     {"--unknown-dtype", offsetof(Options, unknown_dtype), 1},
     FUSE_OPT_END,
 };
@@ -157,10 +180,11 @@ const struct fuse_opt kOptionSpec[] = {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: %s BACKING_DIR MOUNTPOINT [--latency-us=N] [--unknown-dtype] "
-                 "[-f] [-o max_threads=N,entry_timeout=S,attr_timeout=S]\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s BACKING_DIR MOUNTPOINT [--latency-us=N] [--open-latency-us=N] [--unknown-dtype] "
+        "[-f] [-o max_threads=N,entry_timeout=S,attr_timeout=S]\n",
+        argv[0]);
     return 2;
   }
   static Settings config;
@@ -176,6 +200,9 @@ int main(int argc, char** argv) {
   Options options;
   if (fuse_opt_parse(&args, &options, kOptionSpec, nullptr) != 0) return 2;
   if (options.latency != nullptr) config.latency_us = std::strtol(options.latency, nullptr, 10);
+  if (options.open_latency != nullptr) {
+    config.open_latency_us = std::strtol(options.open_latency, nullptr, 10);
+  }
   config.unknown_dtype = options.unknown_dtype != 0;
 
   struct fuse_operations ops {};

@@ -17,7 +17,9 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -263,6 +265,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void do_accept();
   void on_accept(Loop& loop, beast::error_code ec, Socket socket);
   void sweep(Loop& loop);
+  void join_loops();
+  bool join_workers(std::optional<std::chrono::steady_clock::time_point> deadline);
+  void close_sessions();
 
   ServerOptions options;
   FileService& service;
@@ -280,6 +285,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<std::uint64_t> upload_bytes{0};  // bodies being received or handled, as declared
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
+  // The end of the shutdown's grace period, set by shutdown() before its thread starts.
+  std::chrono::steady_clock::time_point grace_end{};
+  // The worker pool is joined on a thread of its own, so that wait() can give up on a worker
+  // blocked in a back-end call (a hung mount) when the grace period is over.
+  std::thread workers_joiner;
+  std::mutex workers_mutex;
+  std::condition_variable workers_done_cv;
+  bool workers_done = false;  // under workers_mutex
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -822,11 +835,58 @@ void HttpServer::Impl::sweep(Loop& loop) {
 HttpServer::HttpServer(ServerOptions options, FileService& service, Logger logger)
     : impl_(std::make_shared<Impl>(std::move(options), service, std::move(logger))) {}
 
-HttpServer::~HttpServer() {
-  if (!impl_->threads.empty()) {
-    shutdown(std::chrono::milliseconds(0));
-    wait();
+void HttpServer::Impl::join_loops() {
+  for (auto& thread : threads) {
+    if (thread.joinable()) thread.join();
   }
+  threads.clear();
+  if (shutdown_thread.joinable()) shutdown_thread.join();
+}
+
+// Stops the worker pool and waits for its threads, until `deadline` when one is given. False when
+// a worker is still inside a handler then.
+bool HttpServer::Impl::join_workers(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock lock(workers_mutex);
+  if (!workers_joiner.joinable() && !workers_done) {
+    workers.stop();
+    workers_joiner = std::thread([this] {
+      workers.join();
+      std::lock_guard done_lock(workers_mutex);
+      workers_done = true;
+      workers_done_cv.notify_all();
+    });
+  }
+  const auto done = [this] { return workers_done; };
+  if (deadline) {
+    if (!workers_done_cv.wait_until(lock, *deadline, done)) return false;
+  } else {
+    workers_done_cv.wait(lock, done);
+  }
+  if (workers_joiner.joinable()) workers_joiner.join();
+  return true;
+}
+
+// Once loops and workers are stopped: closes what is left and runs the handlers that this aborts,
+// so that no pending operation keeps a session (and through it the server) alive.
+void HttpServer::Impl::close_sessions() {
+  for (auto& loop : loops) {
+    loop->sweep_timer.cancel();
+    for (auto& weak : loop->sessions) {
+      if (auto session = weak.lock()) session->close_now();
+    }
+    loop->sessions.clear();
+    loop->context.restart();
+    loop->context.poll();
+  }
+}
+
+HttpServer::~HttpServer() {
+  if (!impl_->threads.empty()) shutdown(std::chrono::milliseconds(0));
+  impl_->join_loops();
+  // Whatever wait() left running uses what goes now: here the workers are waited for, however
+  // long they take.
+  impl_->join_workers(std::nullopt);
+  impl_->close_sessions();
 }
 
 Status HttpServer::start() {
@@ -872,6 +932,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
       }
     });
   }
+  impl_->grace_end = std::chrono::steady_clock::now() + grace;
   impl_->shutdown_thread = std::thread([impl = impl_, grace] {
     const Clock& clock = impl->service.clock();
     const auto deadline = clock.steady_now() + grace;
@@ -888,24 +949,14 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
 }
 
 void HttpServer::wait() {
-  for (auto& thread : impl_->threads) {
-    if (thread.joinable()) thread.join();
+  impl_->join_loops();
+  if (!impl_->join_workers(impl_->grace_end)) {
+    // A worker blocked in a back-end call (a hung mount) must not keep the process alive: it is
+    // left as it is, with the sessions it may still use.
+    impl_->logger.warn("shutdown grace period over; leaving workers blocked in back-end calls");
+    return;
   }
-  impl_->threads.clear();
-  if (impl_->shutdown_thread.joinable()) impl_->shutdown_thread.join();
-  impl_->workers.stop();
-  impl_->workers.join();
-  // The loops are stopped: close what is left and run the handlers that this aborts, so that no
-  // pending operation keeps a session (and through it the server) alive.
-  for (auto& loop : impl_->loops) {
-    loop->sweep_timer.cancel();
-    for (auto& weak : loop->sessions) {
-      if (auto session = weak.lock()) session->close_now();
-    }
-    loop->sessions.clear();
-    loop->context.restart();
-    loop->context.poll();
-  }
+  impl_->close_sessions();
 }
 
 }  // namespace efsas::service

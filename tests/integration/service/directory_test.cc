@@ -1,5 +1,6 @@
 // The file-service end-to-end cases over the plain-directory back end, with file I/O on the
 // network threads (local disks, the default) and on the worker pool (INLINE_LOCAL_IO=false).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "efsas/testing/latencyfs.h"
 #include "efsas/testing/process.h"
 #include "file_service_cases.h"
 #include "harness.h"
@@ -140,6 +142,51 @@ TEST(FileServiceConfiguration, UnknownStorageBackendIsRefused) {
   EXPECT_NE(result.output.find("STORAGE_BACKEND must be directory or nfs, got 'dir'"),
             std::string::npos)
       << result.output;
+}
+
+// On SIGTERM the process exits 0 once the grace period is over, even with a worker (and the
+// temporary-file sweep) blocked in a back-end call: here the mount-target directory is a FUSE file
+// system whose opens take 20 s, as a hung host mount of EFS would take for ever.
+TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  efsas::testing::TempDir dir;
+  fs::create_directories(dir.path() / "backing");
+  fs::create_directories(dir.path() / "mnt");
+  efsas::testing::write_file(dir.path() / "backing" / "slow.txt", "slow");
+  efsas::testing::LatencyFsMount mount(dir.path() / "backing", dir.path() / "mnt",
+                                       {"--latency-us=0", "--open-latency-us=20000000"});
+  ASSERT_TRUE(mount.mounted()) << mount.log();
+
+  const auto storage = make_directory_storage();
+  efsas::testing::ProcessOptions options;
+  options.argv = {file_service_binary().string()};
+  options.env = {{"STORAGE_BACKEND", "directory"},
+                 {"MOUNT_PATH_TEMPLATE", (dir.path() / "mnt").string()},
+                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
+                 {"LISTEN_ADDRESS", "127.0.0.1"},
+                 {"PORT", "0"},
+                 {"WORKER_THREADS", "1"},
+                 {"REQUEST_TIMEOUT_MS", "500"},
+                 {"HEALTH_FAILURES_TO_DOWN", "1000"},  // the read-only mount fails every probe
+                 {"HEALTH_INTERVAL_MS", "100"},
+                 {"SHUTDOWN_GRACE_SECONDS", "1"}};
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  options.log_file = dir.path() / "file-service.log";
+  efsas::testing::Process service(options);
+  const int port = listening_port(service, std::chrono::seconds(10));
+  ASSERT_NE(port, 0) << service.log();
+
+  const std::string timed_out = efsas::testing::raw_exchange(
+      port, "GET /files/slow.txt HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5));
+  EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out << service.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the first sweep starts too
+  const auto started = std::chrono::steady_clock::now();
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait(std::chrono::seconds(6)), 0) << service.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+  EXPECT_NE(service.log().find("leaving workers blocked"), std::string::npos) << service.log();
 }
 
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in

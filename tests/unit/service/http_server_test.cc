@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -161,6 +162,39 @@ TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   factory.backend->release();
   server.shutdown(std::chrono::seconds(2));
   server.wait();
+}
+
+// A worker blocked in a back-end call (a hung mount) does not hold wait() past the grace period:
+// the process can exit. The worker is left running until its call returns; the destructor waits
+// for it.
+TEST(HttpServer, WaitReturnsAfterTheGracePeriodWhileAWorkerIsBlocked) {
+  HangingFactory factory(/*local=*/false);
+  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
+  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 1;
+  options.request_timeout = std::chrono::milliseconds(500);
+  options.access_log = false;
+  auto server = std::make_unique<HttpServer>(options, service, Logger());
+  ASSERT_TRUE(server->start().ok());
+  const std::string timed_out = efsas::testing::raw_exchange(
+      server->port(), "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n", kTimeout);
+  EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out;
+
+  // The back-end call ends after 5 s, long after the grace period.
+  auto release = std::async(std::launch::async, [&factory] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    factory.backend->release();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  server->shutdown(std::chrono::milliseconds(300));
+  server->wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  release.get();
+  server.reset();
 }
 
 }  // namespace

@@ -53,6 +53,10 @@ class HttpServer {
   // Stops accepting, closes idle connections, lets in-flight requests finish for up to `grace`,
   // then stops everything. Returns at once; wait() blocks until it is over.
   void shutdown(std::chrono::milliseconds grace);
+  // Returns once the network threads have stopped and the workers have finished, or when the
+  // grace period is over while a worker is still in a back-end call (a hung mount): that worker
+  // is left running, and still uses the FileService and the server, so the caller should then
+  // exit the process (file-service does). The destructor waits for every worker.
   void wait();
 
   struct Impl;  // defined in http_server.cc, with the session class
