@@ -154,6 +154,23 @@ bool is_reserved(std::string_view name) {
   return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
 }
 
+// Runs a function when it goes out of scope, unless dismissed first.
+template <class Undo>
+class UndoUnlessDismissed {
+ public:
+  explicit UndoUnlessDismissed(Undo undo) : undo_(std::move(undo)) {}
+  ~UndoUnlessDismissed() {
+    if (armed_) undo_();
+  }
+  UndoUnlessDismissed(const UndoUnlessDismissed&) = delete;
+  UndoUnlessDismissed& operator=(const UndoUnlessDismissed&) = delete;
+  void dismiss() { armed_ = false; }
+
+ private:
+  Undo undo_;
+  bool armed_ = true;
+};
+
 bool etag_matches(std::string_view condition, const std::string& etag) {
   return condition == "*" || condition == etag;
 }
@@ -191,7 +208,16 @@ class DirectoryBackend final : public Backend {
     auto root = open_root();
     if (!root.ok()) return root.error();
     const auto [parent_path, name] = split_parent(path);
-    auto parent = open_directory(root->get(), parent_path, /*create=*/true);
+    // Parents are created only once no condition can fail for want of the file (a missing
+    // parent means a missing file), and removed again if the write fails after all: the API
+    // has no way to remove a directory.
+    std::vector<std::string> created;
+    UndoUnlessDismissed undo_parents([&] { remove_created(root->get(), created); });
+    auto parent = open_directory(root->get(), parent_path, /*create=*/false);
+    if (!parent.ok() && parent.error().code == ErrorCode::kNotFound) {
+      if (auto status = check_condition(condition, false, ""); !status.ok()) return status.error();
+      parent = open_directory(root->get(), parent_path, /*create=*/true, &created);
+    }
     if (!parent.ok()) return parent.error();
     const int dir = parent->get();
 
@@ -248,7 +274,7 @@ class DirectoryBackend final : public Backend {
     if (::fstat(file.get(), &after) != 0) return fail(errno_error(errno, "stat", path, true));
     file.reset();
 
-    bool created = !existed;
+    bool created_file = !existed;
     if (condition.if_none_match_any) {
       // link(2) fails if the name exists, so a concurrent creator cannot be overwritten.
       if (::linkat(dir, temp.c_str(), dir, std::string(name).c_str(), 0) != 0) {
@@ -260,12 +286,13 @@ class DirectoryBackend final : public Backend {
         return fail(errno_error(err, "link", path, true));
       }
       ::unlinkat(dir, temp.c_str(), 0);
-      created = true;
+      created_file = true;
     } else if (::renameat(dir, temp.c_str(), dir, std::string(name).c_str()) != 0) {
       return fail(errno_error(errno, "rename", path, true));
     }
+    undo_parents.dismiss();
     if (::fsync(dir) != 0) return errno_error(errno, "fsync directory of", path, false);
-    return PutResult{created, to_file_info(after)};
+    return PutResult{created_file, to_file_info(after)};
   }
 
   Result<std::shared_ptr<FileReader>> open(std::string_view path) override {
@@ -544,8 +571,11 @@ class DirectoryBackend final : public Backend {
     return current;
   }
 
-  // Opens a directory for reading (and fsync), creating missing components when asked.
-  static Result<Fd> open_directory(int root, std::string_view path, bool create) {
+  // Opens a directory for reading (and fsync), creating missing components when asked. Each
+  // directory created is flushed into the directory that received it (a file written into it is
+  // durable only if the directory is) and its path is added to `created`, outermost first.
+  static Result<Fd> open_directory(int root, std::string_view path, bool create,
+                                   std::vector<std::string>* created = nullptr) {
     if (path.empty()) return Fd{::dup(root)};
     constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     auto fd = resolve(root, path, kFlags);
@@ -556,7 +586,14 @@ class DirectoryBackend final : public Backend {
       const auto slash = rest.find('/');
       const std::string segment(rest.substr(0, slash));
       rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-      if (::mkdirat(current.get(), segment.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (::mkdirat(current.get(), segment.c_str(), 0755) == 0) {
+        if (created != nullptr) {
+          created->emplace_back(path.substr(0, path.size() - rest.size() - (rest.empty() ? 0 : 1)));
+        }
+        if (::fsync(current.get()) != 0) {
+          return errno_error(errno, "fsync directory of", path, true);
+        }
+      } else if (errno != EEXIST) {
         return errno_error(errno, "create directory", path, true);
       }
       Fd next{::openat(current.get(), segment.c_str(), kFlags | O_NOFOLLOW)};
@@ -564,6 +601,19 @@ class DirectoryBackend final : public Backend {
       current = std::move(next);
     }
     return current;
+  }
+
+  // Removes the directories a failed write created, deepest first, while they are empty: one
+  // another write has put a file in meanwhile stays, with those above it.
+  static void remove_created(int root, const std::vector<std::string>& created) {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      const auto [parent_path, name] = split_parent(*it);
+      auto parent = open_directory(root, parent_path, /*create=*/false);
+      if (!parent.ok() || ::unlinkat(parent->get(), std::string(name).c_str(), AT_REMOVEDIR) != 0) {
+        return;
+      }
+      ::fsync(parent->get());
+    }
   }
 
   static Status check_condition(const WriteCondition& condition, bool exists,

@@ -49,6 +49,17 @@ TEST_P(FileServiceIntegration, AFifoIsAnsweredAtOnceAndNeverBlocks) {
   EXPECT_EQ(http("GET", url("/files/after"), "", {}, kPatience).body, "x");
 }
 
+// A PUT whose condition fails changes nothing, not even the directories its path names: the API
+// could never remove them.
+TEST_P(FileServiceIntegration, AFailedConditionalPutCreatesNoDirectories) {
+  start();
+  EXPECT_EQ(put("/files/new1/new2/new3/x.txt", "x", {{"If-Match", "\"nope\""}}).status, 412);
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "new1"));
+  EXPECT_EQ(get("/files/").body.find("new1"), std::string::npos);
+  EXPECT_EQ(put("/files/new1/new2/x.txt", "x", {{"If-None-Match", "*"}}).status, 201);
+  EXPECT_EQ(get("/files/new1/new2/x.txt").body, "x");
+}
+
 // The longest path the service takes, 4096 bytes, can be read back as it was written (reads once
 // passed it whole to the kernel, over PATH_MAX with its NUL, and answered 400); one byte more is
 // refused by every method.

@@ -143,6 +143,27 @@ TEST_F(DirectoryBackendTest, FailedBodyLeavesNeitherTempNorTarget) {
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 
+// A write that fails leaves no directory behind: a condition that needs the file fails before any
+// parent is made, and the parents made for a write that fails later are removed again.
+TEST_F(DirectoryBackendTest, FailedPutsLeaveNoNewDirectories) {
+  WriteCondition stale;
+  stale.if_match = "\"nope\"";
+  EXPECT_EQ(put("new1/new2/new3/x.txt", "x", stale).error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_FALSE(fs::exists(dir_.path() / "new1"));
+
+  ASSERT_TRUE(backend_->make_directories("kept").ok());
+  FailingBody body(100);
+  EXPECT_FALSE(backend_->put("kept/a/b/y.txt", body, {}).ok());
+  EXPECT_TRUE(fs::exists(dir_.path() / "kept"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "kept" / "a"));
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+
+  WriteCondition create_only;
+  create_only.if_none_match_any = true;
+  ASSERT_TRUE(put("new1/new2/z.txt", "z", create_only).ok());
+  EXPECT_EQ(read_file(dir_.path() / "new1/new2/z.txt"), "z");
+}
+
 TEST_F(DirectoryBackendTest, SymbolicLinksAreNeverFollowed) {
   TempDir outside;
   write_file(outside.path() / "secret", "top secret");

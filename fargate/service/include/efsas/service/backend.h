@@ -129,8 +129,10 @@ class Backend {
 
   // Atomic write: the body goes to a temporary file beside the target (named with
   // efsas::kReservedPrefix), which is flushed to stable storage and renamed over the target;
-  // the directory is then flushed too. Parents are created as needed. A reader sees the old
-  // file or the new one, never a mix; on any failure the temporary file is removed.
+  // the directory is then flushed too. Parents are created as needed, once the condition cannot
+  // fail for want of the file, and flushed. A reader sees the old file or the new one, never a
+  // mix; on any failure the temporary file is removed (the directory back end removes the
+  // parents it created too).
   virtual Result<PutResult> put(std::string_view path, BodySource& body,
                                 const WriteCondition& condition) = 0;
 
