@@ -96,7 +96,7 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
       return make_error(ErrorCode::kNotFound, std::move(message), retryable);
     case ELOOP:
     case EXDEV:
-      return make_error(ErrorCode::kInvalidArgument, quoted(path, "' goes through a symbolic link"),
+      return make_error(ErrorCode::kInvalidArgument, quoted(path, " goes through a symbolic link"),
                         retryable);
     case ENAMETOOLONG:
       return make_error(ErrorCode::kInvalidArgument, std::move(message), retryable);
@@ -124,6 +124,17 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
     default:
       return make_error(ErrorCode::kIo, std::move(message), retryable);
   }
+}
+
+// What a write or removal answers for a name that is there but is not a regular file, as a read
+// does: a symbolic link is refused (400); a directory, FIFO, socket or device is a conflict (409).
+Error not_a_file(const struct stat& st, std::string_view path) {
+  if (S_ISLNK(st.st_mode)) {
+    return make_error(ErrorCode::kInvalidArgument, quoted(path, " goes through a symbolic link"),
+                      true);
+  }
+  return make_error(ErrorCode::kConflict,
+                    quoted(path, S_ISDIR(st.st_mode) ? " is a directory" : " is not a file"), true);
 }
 
 SystemTime to_system_time(const struct timespec& ts) {
@@ -224,10 +235,8 @@ class DirectoryBackend final : public Backend {
     struct stat before {};
     bool existed = false;
     if (::fstatat(dir, std::string(name).c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0) {
-      if (S_ISDIR(before.st_mode)) {
-        return make_error(ErrorCode::kConflict, quoted(path, "' is a directory"), true);
-      }
-      existed = S_ISREG(before.st_mode);
+      if (!S_ISREG(before.st_mode)) return not_a_file(before, path);
+      existed = true;
     } else if (errno != ENOENT) {
       return errno_error(errno, "stat", path, true);
     }
@@ -281,7 +290,7 @@ class DirectoryBackend final : public Backend {
         const int err = errno;
         if (err == EEXIST) {
           return fail(
-              make_error(ErrorCode::kPreconditionFailed, quoted(path, "' already exists"), false));
+              make_error(ErrorCode::kPreconditionFailed, quoted(path, " already exists"), false));
         }
         return fail(errno_error(err, "link", path, true));
       }
@@ -304,7 +313,7 @@ class DirectoryBackend final : public Backend {
       struct stat st {};
       if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
       if (!S_ISREG(st.st_mode)) {
-        return make_error(ErrorCode::kConflict, quoted(path, "' is not a file"));
+        return make_error(ErrorCode::kConflict, quoted(path, " is not a file"));
       }
       const int flags = ::fcntl(fd->get(), F_GETFL);
       if (flags < 0 || ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
@@ -323,7 +332,7 @@ class DirectoryBackend final : public Backend {
       struct stat st {};
       if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
       if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        return make_error(ErrorCode::kNotFound, quoted(path, "' is not a file"));
+        return make_error(ErrorCode::kNotFound, quoted(path, " is not a file"));
       }
       return to_file_info(st);
     });
@@ -340,13 +349,7 @@ class DirectoryBackend final : public Backend {
     if (::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return errno_error(errno, "stat", path, true);
     }
-    if (S_ISDIR(st.st_mode)) {
-      return make_error(ErrorCode::kConflict, quoted(path, "' is a directory"), true);
-    }
-    if (!S_ISREG(st.st_mode)) {
-      return make_error(ErrorCode::kInvalidArgument, quoted(path, "' goes through a symbolic link"),
-                        true);
-    }
+    if (!S_ISREG(st.st_mode)) return not_a_file(st, path);
     if (auto status = check_condition(condition, true, make_etag(st)); !status.ok()) return status;
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
       return errno_error(errno, "remove", path, true);

@@ -60,6 +60,38 @@ TEST_P(FileServiceIntegration, AFailedConditionalPutCreatesNoDirectories) {
   EXPECT_EQ(get("/files/new1/new2/x.txt").body, "x");
 }
 
+// A name that is a symbolic link is refused (400) by every method, PUT included, and nothing
+// changes; one that is not a file is a conflict (409). Each message quotes the path once.
+TEST_P(FileServiceIntegration, LinksAndOtherNonFilesAreAnsweredAlikeByEveryMethod) {
+  const fs::path data = storage_->data_dir();
+  write_file(data / "target.txt", "original");
+  fs::create_symlink("target.txt", data / "link.txt");
+  fs::create_directories(data / "dir");
+  ASSERT_EQ(::mkfifo((data / "pipe").c_str(), 0644), 0);
+  start();
+  const auto message = [](const HttpResult& result) -> std::string {
+    const auto doc = nlohmann::json::parse(result.body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("error")) return "";
+    return doc["error"].value("message", "");
+  };
+  for (const auto& result : {put("/files/link.txt", "replaced"), get("/files/link.txt"),
+                             http("DELETE", url("/files/link.txt"))}) {
+    EXPECT_EQ(result.status, 400) << result.body;
+    EXPECT_EQ(message(result), "'link.txt' goes through a symbolic link") << result.body;
+  }
+  EXPECT_TRUE(fs::is_symlink(data / "link.txt"));
+  EXPECT_EQ(read_file(data / "target.txt"), "original");
+
+  for (const auto& result :
+       {put("/files/pipe", "x"), get("/files/pipe"), http("DELETE", url("/files/pipe"))}) {
+    EXPECT_EQ(result.status, 409) << result.body;
+    EXPECT_EQ(message(result), "'pipe' is not a file") << result.body;
+  }
+  EXPECT_TRUE(fs::is_fifo(data / "pipe"));
+  EXPECT_EQ(message(get("/files/dir")), "'dir' is not a file");
+  EXPECT_EQ(message(http("DELETE", url("/files/dir"))), "'dir' is a directory");
+}
+
 // The longest path the service takes, 4096 bytes, can be read back as it was written (reads once
 // passed it whole to the kernel, over PATH_MAX with its NUL, and answered 400); one byte more is
 // refused by every method.
