@@ -48,18 +48,6 @@ Error read_error(Error error) {
   return error;
 }
 
-Status check_condition(const WriteCondition& condition, bool exists, const std::string& etag) {
-  if (condition.if_none_match_any && exists) {
-    return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
-  }
-  if (condition.if_match &&
-      (!exists || (*condition.if_match != "*" && *condition.if_match != etag))) {
-    return make_error(ErrorCode::kPreconditionFailed,
-                      exists ? "the file's etag does not match" : "the file does not exist");
-  }
-  return {};
-}
-
 // A small file, read whole when opened.
 class MemoryReader final : public FileReader {
  public:
@@ -198,7 +186,9 @@ class NfsBackend final : public Backend {
         }
         const std::string etag =
             exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
-        if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok;
+        if (Status ok = service::check_write_condition(condition, exists, etag); !ok.ok()) {
+          return ok;
+        }
       }
       Status removed = lease->remove(path);
       if (!removed.ok()) {
@@ -310,7 +300,9 @@ class NfsBackend final : public Backend {
       }
       const std::string etag =
           exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
-      if (Status ok = check_condition(condition, exists, etag); !ok.ok()) return ok.error();
+      if (Status ok = service::check_write_condition(condition, exists, etag); !ok.ok()) {
+        return ok.error();
+      }
     }
     const PutMode mode = condition.if_none_match_any ? PutMode::kCreateOnly : PutMode::kReplace;
     auto put = session.put(

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "efsas/service/http_message.h"
+
 namespace efsas::service {
 
 namespace {
@@ -27,6 +29,18 @@ std::string make_etag(std::uint64_t inode, std::uint64_t size, SystemTime modifi
   at = put_hex(at, mtime_ns);
   *at++ = '"';
   return std::string(out, at);
+}
+
+Status check_write_condition(const WriteCondition& condition, bool exists, std::string_view etag) {
+  if (condition.if_none_match_any && exists) {
+    return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
+  }
+  if (condition.if_match &&
+      (!exists || !etag_list_matches(*condition.if_match, etag, /*weak_ok=*/false))) {
+    return make_error(ErrorCode::kPreconditionFailed,
+                      exists ? "the file's etag does not match" : "the file does not exist");
+  }
+  return {};
 }
 
 Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {

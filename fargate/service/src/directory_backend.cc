@@ -182,10 +182,6 @@ class UndoUnlessDismissed {
   bool armed_ = true;
 };
 
-bool etag_matches(std::string_view condition, const std::string& etag) {
-  return condition == "*" || condition == etag;
-}
-
 class DirectoryReader final : public FileReader {
  public:
   DirectoryReader(Fd fd, FileInfo info, std::string path)
@@ -226,7 +222,9 @@ class DirectoryBackend final : public Backend {
     UndoUnlessDismissed undo_parents([&] { remove_created(root->get(), created); });
     auto parent = open_directory(root->get(), parent_path, /*create=*/false);
     if (!parent.ok() && parent.error().code == ErrorCode::kNotFound) {
-      if (auto status = check_condition(condition, false, ""); !status.ok()) return status.error();
+      if (auto status = check_write_condition(condition, false, ""); !status.ok()) {
+        return status.error();
+      }
       parent = open_directory(root->get(), parent_path, /*create=*/true, &created);
     }
     if (!parent.ok()) return parent.error();
@@ -240,7 +238,7 @@ class DirectoryBackend final : public Backend {
     } else if (errno != ENOENT) {
       return errno_error(errno, "stat", path, true);
     }
-    if (auto status = check_condition(condition, existed, existed ? make_etag(before) : "");
+    if (auto status = check_write_condition(condition, existed, existed ? make_etag(before) : "");
         !status.ok()) {
       return status.error();
     }
@@ -350,7 +348,8 @@ class DirectoryBackend final : public Backend {
       return errno_error(errno, "stat", path, true);
     }
     if (!S_ISREG(st.st_mode)) return not_a_file(st, path);
-    if (auto status = check_condition(condition, true, make_etag(st)); !status.ok()) return status;
+    if (auto status = check_write_condition(condition, true, make_etag(st)); !status.ok())
+      return status;
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
       return errno_error(errno, "remove", path, true);
     }
@@ -617,18 +616,6 @@ class DirectoryBackend final : public Backend {
       }
       ::fsync(parent->get());
     }
-  }
-
-  static Status check_condition(const WriteCondition& condition, bool exists,
-                                const std::string& etag) {
-    if (condition.if_none_match_any && exists) {
-      return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
-    }
-    if (condition.if_match && (!exists || !etag_matches(*condition.if_match, etag))) {
-      return make_error(ErrorCode::kPreconditionFailed,
-                        exists ? "the file's etag does not match" : "the file does not exist");
-    }
-    return {};
   }
 
   static void sweep(Fd directory, SystemTime older_than, std::size_t& budget, std::size_t& removed,

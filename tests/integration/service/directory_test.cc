@@ -92,6 +92,24 @@ TEST_P(FileServiceIntegration, LinksAndOtherNonFilesAreAnsweredAlikeByEveryMetho
   EXPECT_EQ(message(http("DELETE", url("/files/dir"))), "'dir' is a directory");
 }
 
+// If-Match is a list of entity tags on PUT and DELETE as on GET, compared strongly: a client
+// that names the current version among others may write, one that names a weak tag may not.
+TEST_P(FileServiceIntegration, IfMatchIsAListOnEveryMethod) {
+  start();
+  const std::string etag = put("/files/m.txt", "one").header("etag");
+  ASSERT_FALSE(etag.empty());
+  const std::string list = "\"zzz\", " + etag;
+  EXPECT_EQ(get("/files/m.txt", {{"If-Match", list}}).status, 200);
+  EXPECT_EQ(put("/files/m.txt", "x", {{"If-Match", "W/" + etag}}).status, 412);
+  const auto second = put("/files/m.txt", "two", {{"If-Match", list}});
+  EXPECT_EQ(second.status, 204) << second.body;
+  const std::string etag2 = second.header("etag");
+  EXPECT_EQ(http("DELETE", url("/files/m.txt"), "", {{"If-Match", "W/" + etag2}}).status, 412);
+  EXPECT_EQ(http("DELETE", url("/files/m.txt"), "", {{"If-Match", "\"zzz\", " + etag2}}).status,
+            204);
+  EXPECT_EQ(get("/files/m.txt").status, 404);
+}
+
 // The longest path the service takes, 4096 bytes, can be read back as it was written (reads once
 // passed it whole to the kernel, over PATH_MAX with its NUL, and answered 400); one byte more is
 // refused by every method.

@@ -91,11 +91,16 @@ class MemoryBodySource final : public BodySource {
 
 // Conditions for a write or a delete (HTTP If-Match / If-None-Match: *).
 struct WriteCondition {
-  // Succeed only if the file exists with this etag ("*": exists with any etag).
+  // Succeed only if the file exists with one of these entity tags: the If-Match header's value,
+  // a list compared strongly as on a GET ("*": exists with any etag).
   std::optional<std::string> if_match;
   // Succeed only if no file exists under the name (atomically: a concurrent creator loses).
   bool if_none_match_any = false;
 };
+
+// Whether a write or a delete may go ahead under `condition`, given whether the file exists and
+// its entity tag: PreconditionFailed when it may not. Every back end decides with this.
+Status check_write_condition(const WriteCondition& condition, bool exists, std::string_view etag);
 
 struct PutResult {
   bool created = false;  // true: there was no file under the name before (HTTP 201)
