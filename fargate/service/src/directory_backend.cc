@@ -15,12 +15,16 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -182,6 +186,94 @@ class UndoUnlessDismissed {
   bool armed_ = true;
 };
 
+// In-process locks on names, shared by the back ends of one process (they all see one file
+// system): a replacement or removal holds its name's lock from its last check to its rename or
+// unlink. A name is keyed by its directory's device and inode, whatever root reached it.
+class NameLocks {
+ public:
+  class Hold {
+   public:
+    Hold() = default;
+    Hold(NameLocks* locks, std::string key) : locks_(locks), key_(std::move(key)) {}
+    Hold(Hold&& other) noexcept
+        : locks_(std::exchange(other.locks_, nullptr)), key_(std::move(other.key_)) {}
+    Hold& operator=(Hold&& other) noexcept {
+      if (this != &other) {
+        release();
+        locks_ = std::exchange(other.locks_, nullptr);
+        key_ = std::move(other.key_);
+      }
+      return *this;
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    ~Hold() { release(); }
+
+   private:
+    void release() {
+      if (locks_ != nullptr) locks_->unlock(key_);
+      locks_ = nullptr;
+    }
+    NameLocks* locks_ = nullptr;
+    std::string key_;
+  };
+
+  Hold lock(const struct stat& directory, std::string_view name) {
+    std::string key = std::to_string(directory.st_dev) + ":" + std::to_string(directory.st_ino);
+    key += '/';
+    key += name;
+    std::unique_lock lock(mutex_);
+    Entry& entry = entries_[key];
+    ++entry.waiting;
+    released_.wait(lock, [&] { return !entry.held; });
+    --entry.waiting;
+    entry.held = true;
+    return Hold(this, std::move(key));
+  }
+
+ private:
+  struct Entry {
+    bool held = false;
+    std::size_t waiting = 0;
+  };
+  void unlock(const std::string& key) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(key);
+      if (it == entries_.end()) fail_invariant("a name lock released twice");
+      it->second.held = false;
+      if (it->second.waiting == 0) entries_.erase(it);
+    }
+    released_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// How long a replacement or removal waits for another writer's lock on the file before it gives
+// up (503): locks are held from a last check to a rename, not for a whole upload.
+constexpr std::chrono::seconds kFileLockWait{5};
+
+// Takes an OFD write lock on the whole file, waiting until `deadline`. 0, or the errno: EAGAIN
+// when another writer still held it then; ENOLCK, EINVAL or EOPNOTSUPP when the file system
+// cannot lock.
+int lock_file(int fd, std::chrono::steady_clock::time_point deadline) {
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    if (::fcntl(fd, F_OFD_SETLK, &whole) == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EACCES) return errno;
+    if (std::chrono::steady_clock::now() >= deadline) return EAGAIN;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
 class DirectoryReader final : public FileReader {
  public:
   DirectoryReader(Fd fd, FileInfo info, std::string path)
@@ -205,8 +297,11 @@ class DirectoryReader final : public FileReader {
 
 class DirectoryBackend final : public Backend {
  public:
-  DirectoryBackend(MountTarget target, DirectoryBackendOptions options)
-      : target_(std::move(target)), options_(std::move(options)) {}
+  DirectoryBackend(MountTarget target, DirectoryBackendOptions options,
+                   std::shared_ptr<NameLocks> name_locks)
+      : target_(std::move(target)),
+        options_(std::move(options)),
+        name_locks_(std::move(name_locks)) {}
 
   const MountTarget& target() const override { return target_; }
 
@@ -282,6 +377,8 @@ class DirectoryBackend final : public Backend {
     file.reset();
 
     bool created_file = !existed;
+    // Held from the last check to the rename (see lock_current); released on return.
+    Result<LockedName> current = LockedName{};
     if (condition.if_none_match_any) {
       // link(2) fails if the name exists, so a concurrent creator cannot be overwritten.
       if (::linkat(dir, temp.c_str(), dir, std::string(name).c_str(), 0) != 0) {
@@ -294,8 +391,20 @@ class DirectoryBackend final : public Backend {
       }
       ::unlinkat(dir, temp.c_str(), 0);
       created_file = true;
-    } else if (::renameat(dir, temp.c_str(), dir, std::string(name).c_str()) != 0) {
-      return fail(errno_error(errno, "rename", path, true));
+    } else {
+      // The condition is checked again on the file under the name now, locked: no other writer
+      // can replace or remove it before the rename (the first check only spared the upload).
+      current = lock_current(dir, std::string(name), path);
+      if (!current.ok()) return fail(current.error());
+      if (auto status = check_write_condition(condition, current->exists,
+                                              current->exists ? make_etag(current->st) : "");
+          !status.ok()) {
+        return fail(status.error());
+      }
+      created_file = !current->exists;
+      if (::renameat(dir, temp.c_str(), dir, std::string(name).c_str()) != 0) {
+        return fail(errno_error(errno, "rename", path, true));
+      }
     }
     undo_parents.dismiss();
     if (::fsync(dir) != 0) return errno_error(errno, "fsync directory of", path, false);
@@ -343,13 +452,14 @@ class DirectoryBackend final : public Backend {
     auto parent = open_directory(root->get(), parent_path, /*create=*/false);
     if (!parent.ok()) return parent.error();
     const std::string leaf(name);
-    struct stat st {};
-    if (::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return errno_error(errno, "stat", path, true);
-    }
-    if (!S_ISREG(st.st_mode)) return not_a_file(st, path);
-    if (auto status = check_write_condition(condition, true, make_etag(st)); !status.ok())
+    // Locked until the unlink, as a replacement is until its rename.
+    auto current = lock_current(parent->get(), leaf, path);
+    if (!current.ok()) return current.error();
+    if (!current->exists) return errno_error(ENOENT, "stat", path, true);
+    if (auto status = check_write_condition(condition, true, make_etag(current->st));
+        !status.ok()) {
       return status;
+    }
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
       return errno_error(errno, "remove", path, true);
     }
@@ -605,6 +715,71 @@ class DirectoryBackend final : public Backend {
     return current;
   }
 
+  // The file under a name, locked for its replacement or removal.
+  struct LockedName {
+    bool exists = false;
+    struct stat st {};  // of the file under the name, once locked
+    NameLocks::Hold name_lock;
+    Fd file;  // holds the OFD lock (none when the file system cannot lock)
+  };
+
+  // Locks the file now under `name` in `dir` against every other writer of the name: the name's
+  // in-process lock, then an OFD write lock on the file (on NFS an NFSv4 lock, seen by every
+  // client of the file system), which once granted is checked to be still on the file under the
+  // name; if a rename or unlink won the race, the new file is locked instead. When the file
+  // system cannot lock, or the file cannot be opened for writing, only the in-process lock holds.
+  // `exists` false: no file is under the name (then nothing but the name's lock is held).
+  Result<LockedName> lock_current(int dir, const std::string& name, std::string_view path) {
+    struct stat directory {};
+    if (::fstat(dir, &directory) != 0) return errno_error(errno, "stat directory of", path, true);
+    LockedName locked;
+    locked.name_lock = name_locks_->lock(directory, name);
+    const auto deadline = std::chrono::steady_clock::now() + kFileLockWait;
+    bool can_lock = true;
+    for (;;) {
+      struct stat now {};
+      if (::fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno != ENOENT) return errno_error(errno, "stat", path, true);
+        locked.file.reset();
+        locked.exists = false;
+        return locked;
+      }
+      if (!S_ISREG(now.st_mode)) return not_a_file(now, path);
+      if (!can_lock || (locked.file.valid() && now.st_dev == locked.st.st_dev &&
+                        now.st_ino == locked.st.st_ino)) {
+        locked.exists = true;
+        locked.st = now;
+        return locked;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return make_error(ErrorCode::kTimeout, quoted(path, " kept changing while being locked"),
+                          true);
+      }
+      locked.file = Fd{::openat(dir, name.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+      if (!locked.file.valid()) {
+        if (errno == ENOENT || errno == ELOOP || errno == ENXIO) continue;  // it changed
+        if (errno != EACCES && errno != EPERM && errno != EROFS && errno != ETXTBSY) {
+          return errno_error(errno, "open", path, true);
+        }
+        can_lock = false;
+        continue;
+      }
+      if (::fstat(locked.file.get(), &locked.st) != 0) {
+        return errno_error(errno, "stat", path, true);
+      }
+      const int err = lock_file(locked.file.get(), deadline);
+      if (err == EAGAIN) {
+        return make_error(ErrorCode::kTimeout, quoted(path, " is locked by another writer"), true);
+      }
+      if (err != 0) {
+        if (err != ENOLCK && err != EINVAL && err != EOPNOTSUPP) {
+          return errno_error(err, "lock", path, true);
+        }
+        can_lock = false;
+      }
+    }
+  }
+
   // Removes the directories a failed write created, deepest first, while they are empty: one
   // another write has put a file in meanwhile stays, with those above it.
   static void remove_created(int root, const std::vector<std::string>& created) {
@@ -649,6 +824,7 @@ class DirectoryBackend final : public Backend {
 
   MountTarget target_;
   DirectoryBackendOptions options_;
+  std::shared_ptr<NameLocks> name_locks_;
   std::atomic<std::uint64_t> counter_{0};
   std::atomic<bool> local_{false};  // until a probe has looked
   mutable std::mutex root_mutex_;
@@ -665,21 +841,25 @@ class DirectoryBackendFactory final : public BackendFactory {
   Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
     auto root = expand_mount_path_template(path_template_, target);
     if (!root.ok()) return root.error();
-    return make_directory_backend(
-        target, DirectoryBackendOptions{*root, instance_id_, read_root_check_interval_});
+    return std::shared_ptr<Backend>(std::make_shared<DirectoryBackend>(
+        target, DirectoryBackendOptions{*root, instance_id_, read_root_check_interval_},
+        name_locks_));
   }
 
  private:
   std::string path_template_;
   std::string instance_id_;
   std::chrono::nanoseconds read_root_check_interval_;
+  // One for all the back ends it makes: every mount target shows the same files.
+  std::shared_ptr<NameLocks> name_locks_ = std::make_shared<NameLocks>();
 };
 
 }  // namespace
 
 std::shared_ptr<Backend> make_directory_backend(MountTarget target,
                                                 DirectoryBackendOptions options) {
-  return std::make_shared<DirectoryBackend>(std::move(target), std::move(options));
+  return std::make_shared<DirectoryBackend>(std::move(target), std::move(options),
+                                            std::make_shared<NameLocks>());
 }
 
 Result<std::string> expand_mount_path_template(std::string_view path_template,

@@ -2,12 +2,16 @@
 // symbolic links that must not be followed, temp-file clean-up, probes and sweeps.
 #include "efsas/service/directory_backend.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -162,6 +166,124 @@ TEST_F(DirectoryBackendTest, FailedPutsLeaveNoNewDirectories) {
   create_only.if_none_match_any = true;
   ASSERT_TRUE(put("new1/new2/z.txt", "z", create_only).ok());
   EXPECT_EQ(read_file(dir_.path() / "new1/new2/z.txt"), "z");
+}
+
+// A body handed out in one piece, whose end waits for `gate`: writes holding such bodies have all
+// checked their conditions (and count `started` down) before any of them can commit.
+class GatedBody final : public BodySource {
+ public:
+  GatedBody(std::string data, std::latch& started, std::shared_future<void> gate)
+      : data_(std::move(data)), started_(started), gate_(std::move(gate)) {}
+  Result<std::size_t> read(std::span<char> buffer) override {
+    if (sent_) {
+      gate_.wait();
+      return std::size_t{0};
+    }
+    sent_ = true;
+    std::copy(data_.begin(), data_.end(), buffer.begin());
+    started_.count_down();
+    return data_.size();
+  }
+
+ private:
+  std::string data_;
+  std::latch& started_;
+  std::shared_future<void> gate_;
+  bool sent_ = false;
+};
+
+// Writers that all name the current version in If-Match, and all pass the first check before any
+// commits: exactly one succeeds, the others get 412 and change nothing.
+void expect_one_conditional_writer_wins(const std::vector<std::shared_ptr<Backend>>& backends,
+                                        const fs::path& data) {
+  MemoryBodySource first("v0");
+  auto created = backends[0]->put("race", first, {});
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  constexpr int kWriters = 6;
+  std::latch started(kWriters);
+  std::promise<void> open;
+  const std::shared_future<void> gate = open.get_future().share();
+  std::atomic<int> succeeded{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      GatedBody body("writer " + std::to_string(i), started, gate);
+      WriteCondition condition;
+      condition.if_match = created->info.etag;
+      auto result =
+          backends[static_cast<std::size_t>(i) % backends.size()]->put("race", body, condition);
+      if (result.ok()) {
+        ++succeeded;
+      } else if (result.error().code == ErrorCode::kPreconditionFailed) {
+        ++refused;
+      }
+    });
+  }
+  started.wait();
+  open.set_value();
+  for (auto& writer : writers) writer.join();
+  EXPECT_EQ(succeeded.load(), 1);
+  EXPECT_EQ(refused.load(), kWriters - 1);
+  EXPECT_TRUE(read_file(data / "race").starts_with("writer ")) << read_file(data / "race");
+  EXPECT_EQ(count_reserved(data), 0u);
+}
+
+TEST_F(DirectoryBackendTest, OneOfConcurrentConditionalWritersWins) {
+  expect_one_conditional_writer_wins({backend_}, dir_.path());
+}
+
+// Another task on the file system (here the test) holds the file's lock from its own check to its
+// rename: a conditional write waits for it, then finds the version it named replaced (412) and
+// changes nothing.
+TEST_F(DirectoryBackendTest, AConditionalWriteWaitsForAnotherTasksLock) {
+  auto created = put("shared", "v0");
+  ASSERT_TRUE(created.ok());
+  const int other = ::open((dir_.path() / "shared").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(other, F_OFD_SETLK, &whole), 0);
+  auto writer = std::async(std::launch::async, [&] {
+    MemoryBodySource body("mine");
+    WriteCondition condition;
+    condition.if_match = created->info.etag;
+    return backend_->put("shared", body, condition);
+  });
+  EXPECT_EQ(writer.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+      << "the write did not wait for the lock";
+  write_file(dir_.path() / "theirs.tmp", "theirs");
+  fs::rename(dir_.path() / "theirs.tmp", dir_.path() / "shared");
+  ::close(other);
+  auto written = writer.get();
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(read_file(dir_.path() / "shared"), "theirs");
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+// A conditional delete that lands while a conditional write of the same version is uploading
+// wins; the write then finds no such version and changes nothing.
+TEST_F(DirectoryBackendTest, AConditionalWriteAfterAConditionalDeleteOfItsVersionFails) {
+  auto created = put("gone", "v0");
+  ASSERT_TRUE(created.ok());
+  std::latch started(1);
+  std::promise<void> open;
+  WriteCondition condition;
+  condition.if_match = created->info.etag;
+  auto writer = std::async(std::launch::async, [&] {
+    GatedBody body("late", started, open.get_future().share());
+    return backend_->put("gone", body, condition);
+  });
+  started.wait();
+  EXPECT_TRUE(backend_->remove("gone", condition).ok());
+  open.set_value();
+  auto written = writer.get();
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_FALSE(fs::exists(dir_.path() / "gone"));
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 
 TEST_F(DirectoryBackendTest, SymbolicLinksAreNeverFollowed) {
