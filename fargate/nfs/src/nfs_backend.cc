@@ -5,7 +5,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -36,6 +38,65 @@ service::FileInfo to_service_info(const FileInfo& info) {
   out.etag = service::make_etag(info.inode, info.size, info.mtime);
   out.is_directory = info.is_directory;
   return out;
+}
+
+// Locks on names within this process, whose back ends all reach one file system: a replacement
+// or removal holds its name from its last check to its RENAME or REMOVE, a call or two.
+class NameLocks {
+ public:
+  class Hold {
+   public:
+    Hold(NameLocks& locks, std::string name) : locks_(&locks), name_(std::move(name)) {}
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    ~Hold() { locks_->unlock(name_); }
+
+   private:
+    NameLocks* locks_;
+    std::string name_;
+  };
+
+  static NameLocks& process() {
+    static NameLocks locks;
+    return locks;
+  }
+
+  // Waits while another holds `name`.
+  void lock(const std::string& name) {
+    std::unique_lock lock(mutex_);
+    released_.wait(lock, [&] { return held_.count(name) == 0; });
+    held_.insert(name);
+  }
+
+ private:
+  void unlock(const std::string& name) {
+    {
+      std::lock_guard lock(mutex_);
+      held_.erase(name);
+    }
+    released_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::set<std::string> held_;
+};
+
+// The write condition decided on the file under the name just before the RENAME or REMOVE, with
+// the name locked in this process until `hold` goes (the caller's scope: after the change). The
+// first check, before the upload, only spares it.
+NameCheck condition_on(const WriteCondition& condition, std::string_view path,
+                       std::optional<NameLocks::Hold>& hold) {
+  return [condition, name = std::string(path), &hold](const CurrentFile& read_current) -> Status {
+    NameLocks::process().lock(name);
+    hold.emplace(NameLocks::process(), name);
+    auto current = read_current();
+    if (!current.ok()) return current.error();
+    const bool exists = current->has_value();
+    const std::string etag =
+        exists ? service::make_etag((*current)->inode, (*current)->size, (*current)->mtime) : "";
+    return service::check_write_condition(condition, exists, etag);
+  };
 }
 
 // NFS4ERR_NOTDIR while resolving a path means a parent is a file: for a read, the thing asked
@@ -190,7 +251,10 @@ class NfsBackend final : public Backend {
           return ok;
         }
       }
-      Status removed = lease->remove(path);
+      // Checked again just before the REMOVE, the name locked in this process.
+      std::optional<NameLocks::Hold> hold;
+      const NameCheck last_check = condition_on(condition, path, hold);
+      Status removed = lease->remove(path, &last_check);
       if (!removed.ok()) {
         Error error = read_error(removed.error());
         // An unanswered REMOVE may have happened: a retry elsewhere would report 404.
@@ -305,8 +369,13 @@ class NfsBackend final : public Backend {
       }
     }
     const PutMode mode = condition.if_none_match_any ? PutMode::kCreateOnly : PutMode::kReplace;
+    // A replacement checks again just before its RENAME, the name locked in this process (a
+    // create-only put's LINK is atomic by itself).
+    std::optional<NameLocks::Hold> hold;
+    const NameCheck last_check = condition_on(condition, path, hold);
     auto put = session.put(
-        path, [&body](std::span<char> buffer) { return body.read(buffer); }, mode);
+        path, [&body](std::span<char> buffer) { return body.read(buffer); }, mode,
+        mode == PutMode::kReplace ? &last_check : nullptr);
     if (!put.ok()) {
       Error error = put.error();
       if (mode == PutMode::kCreateOnly && error.code == ErrorCode::kAlreadyExists) {

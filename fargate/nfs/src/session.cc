@@ -341,7 +341,26 @@ Result<PutResult> Session::put(std::string_view path, std::string_view data, Put
       mode);
 }
 
-Result<PutResult> Session::put(std::string_view path, const BodyReader& body, PutMode mode) {
+Result<std::optional<FileInfo>> Session::current_file(const std::string& full,
+                                                      std::string_view operation) {
+  nfs_stat_64 st{};
+  const int rc = nfs_lstat64(nfs_, full.c_str(), &st);
+  if (rc < 0) {
+    Error error = fail(rc, "stat", full);
+    if (error.code == ErrorCode::kNotFound) return std::optional<FileInfo>{};
+    return error;
+  }
+  const auto mode = static_cast<mode_t>(st.nfs_mode);
+  if (S_ISLNK(mode)) return symlink_error(operation, full);
+  if (S_ISDIR(mode)) {
+    return make_error(ErrorCode::kConflict,
+                      "nfs " + std::string(operation) + " " + full + ": is a directory");
+  }
+  return std::optional<FileInfo>(to_info(st));
+}
+
+Result<PutResult> Session::put(std::string_view path, const BodyReader& body, PutMode mode,
+                               const NameCheck* check) {
   const std::string target = absolute(path);
   if (target == "/") return make_error(ErrorCode::kInvalidArgument, "nfs put: empty path");
   std::string temp = temp_name_for(path);
@@ -419,6 +438,14 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
     if (error.code != ErrorCode::kNotFound) return abandon(error);
   }
   result.replaced = rc == 0;
+  if (check != nullptr) {
+    const CurrentFile read_current = [&]() -> Result<std::optional<FileInfo>> {
+      auto current = current_file(target, "put");
+      if (current.ok()) result.replaced = current->has_value();
+      return current;
+    };
+    if (Status ok = (*check)(read_current); !ok.ok()) return abandon(ok.error());
+  }
   if (rc = nfs_rename(nfs_, temp.c_str(), target.c_str()); rc < 0) {
     return abandon(final_step_error(fail(rc, "rename", target)));
   }
@@ -456,7 +483,7 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
   return status;
 }
 
-Status Session::remove(std::string_view path) {
+Status Session::remove(std::string_view path, const NameCheck* check) {
   const std::string full = absolute(path);
   nfs_stat_64 st{};
   int rc = nfs_lstat64(nfs_, full.c_str(), &st);
@@ -464,6 +491,10 @@ Status Session::remove(std::string_view path) {
   if (S_ISLNK(static_cast<mode_t>(st.nfs_mode))) return symlink_error("remove", full);
   if (S_ISDIR(static_cast<mode_t>(st.nfs_mode))) {
     return make_error(ErrorCode::kConflict, "nfs remove " + full + ": is a directory");
+  }
+  if (check != nullptr) {
+    const CurrentFile read_current = [&] { return current_file(full, "remove"); };
+    if (Status ok = (*check)(read_current); !ok.ok()) return ok;
   }
   rc = nfs_unlink(nfs_, full.c_str());
   // As for a put's final step: an unanswered REMOVE may have happened, and a retry could remove

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -191,6 +192,56 @@ TEST_F(NfsBackendTest, ConditionalPutsAndDeletes) {
   EXPECT_FALSE(fs::exists(data() / "cond/absent"));
   ASSERT_TRUE(b.remove("cond/c", any).ok());
   EXPECT_FALSE(fs::exists(data() / "cond/c"));
+  EXPECT_EQ(count_reserved(data()), 0u);
+}
+
+// Writers naming the same version through all three targets (each its own NFSv4 client): the
+// condition is checked again on the file under the name, locked until the RENAME or REMOVE, so
+// exactly one of them acts on that version and the others get 412; no update is lost.
+TEST_F(NfsBackendTest, ConditionalWritersOfOneVersionNeverBothSucceed) {
+  ASSERT_TRUE(put(*backends_[0], "race/f", "v0").ok());
+  const std::string etag = backends_[0]->stat("race/f")->etag;
+  constexpr std::size_t kWriters = 6;
+  std::vector<int> outcome(kWriters, -1);  // 0 succeeded, 1 precondition failed, 2 other
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::string> bodies;
+  for (std::size_t i = 0; i < kWriters; ++i) {
+    bodies.push_back(pattern(512 * 1024 + i, 40 + static_cast<unsigned>(i)));
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      WriteCondition condition;
+      condition.if_match = etag;
+      auto done = put(*backends_[i % 3], "race/f", bodies[i], condition);
+      outcome[i] = done.ok() ? 0 : done.error().code == ErrorCode::kPreconditionFailed ? 1 : 2;
+      if (!done.ok()) errors[i] = done.error().to_string();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::count(outcome.begin(), outcome.end(), 0), 1);
+  EXPECT_EQ(std::count(outcome.begin(), outcome.end(), 1), static_cast<long>(kWriters) - 1)
+      << ::testing::PrintToString(errors);
+  const auto winner = std::find(outcome.begin(), outcome.end(), 0);
+  ASSERT_NE(winner, outcome.end());
+  EXPECT_EQ(read_file(data() / "race/f"),
+            bodies[static_cast<std::size_t>(winner - outcome.begin())]);
+
+  // A conditional DELETE and a conditional PUT of the same version: one of them.
+  const std::string now = backends_[0]->stat("race/f")->etag;
+  WriteCondition condition;
+  condition.if_match = now;
+  Status removed;
+  Result<service::PutResult> replaced = make_error(ErrorCode::kInternal, "not run");
+  std::thread remover([&] { removed = backends_[1]->remove("race/f", condition); });
+  std::thread writer(
+      [&] { replaced = put(*backends_[2], "race/f", pattern(256 * 1024, 9), condition); });
+  remover.join();
+  writer.join();
+  EXPECT_NE(removed.ok(), replaced.ok())
+      << (removed.ok() ? "" : removed.error().to_string()) << " / "
+      << (replaced.ok() ? "" : replaced.error().to_string());
+  EXPECT_EQ(fs::exists(data() / "race/f"), replaced.ok());
   EXPECT_EQ(count_reserved(data()), 0u);
 }
 

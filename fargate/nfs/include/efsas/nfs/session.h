@@ -71,6 +71,12 @@ inline constexpr std::size_t kMaxReadChunk = 1 << 20;
 // Pulls a body to write: fills the buffer, returns how many bytes it put there (0 at the end).
 using BodyReader = std::function<Result<std::size_t>(std::span<char>)>;
 
+// A put's or remove's last word before its RENAME or REMOVE: given a function that reads the
+// file then under the name (nullopt when there is none), it returns an error to stop the change.
+// The caller can take its own lock first, held until the put or remove returns.
+using CurrentFile = std::function<Result<std::optional<FileInfo>>()>;
+using NameCheck = std::function<Status(const CurrentFile& read_current)>;
+
 class Session;
 
 // A file opened for reading. Closing happens on destruction; the Session must outlive it.
@@ -118,14 +124,17 @@ class Session {
   // over the target (kReplace) or hard link to it (kCreateOnly: kAlreadyExists if present).
   // Missing parent directories are created. The temp file is removed on any failure the
   // context survives. A failure is retryable only if the real name cannot have changed.
-  Result<PutResult> put(std::string_view path, const BodyReader& body, PutMode mode);
+  // `check` (kReplace only): see NameCheck.
+  Result<PutResult> put(std::string_view path, const BodyReader& body, PutMode mode,
+                        const NameCheck* check = nullptr);
   Result<PutResult> put(std::string_view path, std::string_view data, PutMode mode);
   // Creates a file of that name, removes the name, writes `data` and reads it back through the
   // still open file: the health probe (OPEN, REMOVE, WRITE, READ, CLOSE), whose name is
   // visible for one round trip. A file left by an earlier probe is replaced. kDataLoss if
   // other bytes come back.
   Status write_read_probe(std::string_view path, std::string_view data);
-  Status remove(std::string_view path);
+  // `check`: see NameCheck.
+  Status remove(std::string_view path, const NameCheck* check = nullptr);
   // mkdir -p; existing directories are fine.
   Status make_directories(std::string_view path);
   // Every entry but "." and "..", sorted by name.
@@ -143,6 +152,8 @@ class Session {
   explicit Session(SessionOptions options);
   // nfs_mount_async driven to completion within options_.timeout; libnfs's return code.
   int mount(std::string& message);
+  // The regular file under `full`, nullopt when there is none; a directory or link is an error.
+  Result<std::optional<FileInfo>> current_file(const std::string& full, std::string_view operation);
   struct WriteWave;
   Error fail(int rc, std::string_view operation, std::string_view path);
   Error fail_with(int rc, std::string_view message, std::string_view operation,

@@ -92,9 +92,9 @@ class MemoryBodySource final : public BodySource {
 // Conditions for a write or a delete (HTTP If-Match / If-None-Match: *).
 struct WriteCondition {
   // Succeed only if the file exists with one of these entity tags: the If-Match header's value,
-  // a list compared strongly as on a GET ("*": exists with any etag). The directory back end
-  // checks it again on the file it replaces or removes, locked (docs/http-api.md); the NFS back
-  // end only before the upload.
+  // a list compared strongly as on a GET ("*": exists with any etag). Both back ends check it
+  // again on the file they replace or remove, locked until the rename or removal
+  // (docs/http-api.md).
   std::optional<std::string> if_match;
   // Succeed only if no file exists under the name (atomically: a concurrent creator loses).
   bool if_none_match_any = false;
