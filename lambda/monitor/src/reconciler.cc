@@ -155,6 +155,16 @@ bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const Pl
   return refresh("after creating");
 }
 
+void force_deployment(CloudApi& cloud, const MonitorConfig& config, RunReport& report) {
+  report.plan.force_ecs_deployment = true;
+  Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
+  if (deployed.ok()) {
+    report.ecs_deployment_forced = true;
+  } else {
+    report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
+  }
+}
+
 // Writes at most this many times when other writers keep coming between a read and a write.
 constexpr int kPublishRounds = 3;
 
@@ -246,15 +256,7 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
                             std::to_string(kPublishRounds) +
                             " writes in a row: other writers are racing this run");
   }
-  if (report.published && limits.force_ecs_deployment) {
-    report.plan.force_ecs_deployment = true;
-    Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
-    if (deployed.ok()) {
-      report.ecs_deployment_forced = true;
-    } else {
-      report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
-    }
-  }
+  if (report.published && limits.force_ecs_deployment) force_deployment(cloud, config, report);
 }
 
 // A deployment forced after publishing that failed, or that a run never reached, is made by a
@@ -275,13 +277,7 @@ void catch_up_deployment(CloudApi& cloud, const MonitorConfig& config, const Log
        {"parameter_last_modified", format_iso8601_ms(*document.last_modified)},
        {"deployment_started",
         started->has_value() ? nlohmann::json(format_iso8601_ms(**started)) : nullptr}});
-  report.plan.force_ecs_deployment = true;
-  Status deployed = cloud.force_new_deployment(config.ecs_cluster_name, config.ecs_service_name);
-  if (deployed.ok()) {
-    report.ecs_deployment_forced = true;
-  } else {
-    report.errors.push_back("UpdateService forceNewDeployment: " + deployed.error().to_string());
-  }
+  force_deployment(cloud, config, report);
 }
 
 }  // namespace

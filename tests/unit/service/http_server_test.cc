@@ -74,28 +74,43 @@ class HangingFactory final : public BackendFactory {
   bool local_;
 };
 
+// A server on a free loopback port over one back end whose calls hang until release().
+struct HangingServer {
+  HangingServer(bool local_backend, int workers, std::chrono::milliseconds request_timeout,
+                bool inline_local_io = true)
+      : factory(local_backend), service(ServiceOptions{}, std::make_shared<RealClock>(), Logger()) {
+    service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.io_threads = 1;
+    options.worker_threads = workers;
+    options.request_timeout = request_timeout;
+    options.access_log = false;
+    options.inline_local_io = inline_local_io;
+    server = std::make_unique<HttpServer>(options, service, Logger());
+  }
+
+  // A GET whose back-end call hangs; its raw answer once it comes.
+  std::future<std::string> hung_get() const {
+    return std::async(std::launch::async, [port = server->port()] {
+      return efsas::testing::raw_exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n",
+                                          kTimeout);
+    });
+  }
+
+  HangingFactory factory;
+  FileService service;
+  std::unique_ptr<HttpServer> server;
+};
+
 // Starts a server over one hanging back end, sends a request that hangs and checks that the loop
 // keeps answering meanwhile and that the hung request gets 504 after the request timeout.
 void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool inline_local_io) {
-  HangingFactory factory(local_backend);
-  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
-  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-  ServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.io_threads = 1;
-  options.worker_threads = 2;
-  options.request_timeout = std::chrono::seconds(3);
-  options.access_log = false;
-  options.inline_local_io = inline_local_io;
-  HttpServer server(options, service, Logger());
-  ASSERT_TRUE(server.start().ok());
-  const int port = server.port();
-
-  auto hung = std::async(std::launch::async, [port] {
-    return efsas::testing::raw_exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n",
-                                        kTimeout);
-  });
+  HangingServer s(local_backend, 2, std::chrono::seconds(3), inline_local_io);
+  ASSERT_TRUE(s.server->start().ok());
+  const int port = s.server->port();
+  auto hung = s.hung_get();
   // Meanwhile the loop keeps answering: every health check returns while the hung request is
   // still waiting for its timeout.
   for (int i = 0; i < 5; ++i) {
@@ -108,9 +123,9 @@ void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool i
   EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out;
   EXPECT_NE(timed_out.find("\"Timeout\""), std::string::npos);
 
-  factory.backend->release();
-  server.shutdown(std::chrono::seconds(2));
-  server.wait();
+  s.factory.backend->release();
+  s.server->shutdown(std::chrono::seconds(2));
+  s.server->wait();
 }
 
 TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
@@ -129,24 +144,10 @@ TEST(HttpServer, WithInlineIoOffALocalBackEndIsHandledOnTheWorkerPool) {
 // still answer at once, not with a 504 after the request timeout (a load balancer would take the
 // task for dead).
 TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
-  HangingFactory factory(/*local=*/false);
-  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
-  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-  ServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.io_threads = 1;
-  options.worker_threads = 1;
-  options.request_timeout = std::chrono::seconds(3);
-  options.access_log = false;
-  HttpServer server(options, service, Logger());
-  ASSERT_TRUE(server.start().ok());
-  const int port = server.port();
-
-  auto hung = std::async(std::launch::async, [port] {
-    return efsas::testing::raw_exchange(port, "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n",
-                                        kTimeout);
-  });
+  HangingServer s(/*local_backend=*/false, 1, std::chrono::seconds(3));
+  ASSERT_TRUE(s.server->start().ok());
+  const int port = s.server->port();
+  auto hung = s.hung_get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the worker takes it
   for (const char* route : {"/healthz", "/readyz", "/metrics", "/targets", "/"}) {
     const auto started = std::chrono::steady_clock::now();
@@ -159,42 +160,31 @@ TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_TRUE(hung.get().starts_with("HTTP/1.1 504"));
 
-  factory.backend->release();
-  server.shutdown(std::chrono::seconds(2));
-  server.wait();
+  s.factory.backend->release();
+  s.server->shutdown(std::chrono::seconds(2));
+  s.server->wait();
 }
 
 // A worker blocked in a back-end call (a hung mount) does not hold wait() past the grace period:
 // the process can exit. The worker is left running until its call returns; the destructor waits
 // for it.
 TEST(HttpServer, WaitReturnsAfterTheGracePeriodWhileAWorkerIsBlocked) {
-  HangingFactory factory(/*local=*/false);
-  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
-  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-  ServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.io_threads = 1;
-  options.worker_threads = 1;
-  options.request_timeout = std::chrono::milliseconds(500);
-  options.access_log = false;
-  auto server = std::make_unique<HttpServer>(options, service, Logger());
-  ASSERT_TRUE(server->start().ok());
-  const std::string timed_out = efsas::testing::raw_exchange(
-      server->port(), "GET /files/slow HTTP/1.1\r\nHost: x\r\n\r\n", kTimeout);
+  HangingServer s(/*local_backend=*/false, 1, std::chrono::milliseconds(500));
+  ASSERT_TRUE(s.server->start().ok());
+  const std::string timed_out = s.hung_get().get();
   EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out;
 
   // The back-end call ends after 5 s, long after the grace period.
-  auto release = std::async(std::launch::async, [&factory] {
+  auto release = std::async(std::launch::async, [&s] {
     std::this_thread::sleep_for(std::chrono::seconds(5));
-    factory.backend->release();
+    s.factory.backend->release();
   });
   const auto started = std::chrono::steady_clock::now();
-  server->shutdown(std::chrono::milliseconds(300));
-  server->wait();
+  s.server->shutdown(std::chrono::milliseconds(300));
+  s.server->wait();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
   release.get();
-  server.reset();
+  s.server.reset();
 }
 
 }  // namespace
