@@ -118,6 +118,11 @@ class FakeCloud final : public CloudApi {
   }
 };
 
+// An available mount target in us-east-1a, made before the run.
+MountTarget target_in_a() {
+  return {"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a", "10.0.0.99", "available"};
+}
+
 MonitorConfig config(std::uint64_t threshold = 100) {
   MonitorConfig c;
   c.file_system_id = kFs;
@@ -220,8 +225,7 @@ TEST(Reconcile, AConflictWithNoMountTargetInTheAzIsAnErrorAndTheNextAzIsTried) {
 TEST(Reconcile, ASubnetThatKeepsFailingDoesNotBlockTheOtherAzs) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   cloud.refused["subnet-0000000b"] = "UnsupportedAvailabilityZone";
   for (int run = 0; run < 2; ++run) {
     auto report = reconcile(cloud, config(10), scan(25), clock, Logger());
@@ -237,8 +241,7 @@ TEST(Reconcile, ASubnetThatKeepsFailingDoesNotBlockTheOtherAzs) {
 TEST(Reconcile, CandidateSubnetsOfAnotherVpcAreLeftOutWithANote) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   cloud.subnets[1].vpc_id = "vpc-2";  // us-east-1b
   auto report = reconcile(cloud, config(10), scan(25), clock, Logger());
   ASSERT_TRUE(report.ok());
@@ -257,8 +260,7 @@ TEST(Reconcile, CandidateSubnetsOfAnotherVpcAreLeftOutWithANote) {
 TEST(Reconcile, RacingRunsNeverPassTheDesiredCount) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   cloud.subnets[1].available_ip_addresses = 1;
   cloud.before_describe_subnets = [&] {
     if (cloud.targets.size() == 1) {
@@ -280,8 +282,7 @@ TEST(Reconcile, RacingRunsNeverPassTheDesiredCount) {
 TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   int gets = 0;
   cloud.after_get = [&] {
     if (++gets == 2) {  // the read just before publishing: a stale run publishes a deleted target
@@ -306,8 +307,7 @@ TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
 TEST(Reconcile, WritersThatKeepRacingAreReportedAfterThreeWrites) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   cloud.after_get = [&] {
     const std::int64_t version = cloud.parameter ? cloud.parameter->version + 1 : 1;
     MountTargetList other{kFs, static_cast<std::uint64_t>(version), "2026-01-01T00:00:00.000Z", {}};
@@ -323,8 +323,7 @@ TEST(Reconcile, WritersThatKeepRacingAreReportedAfterThreeWrites) {
 TEST(Reconcile, AMountTargetWithoutAnIpv4AddressIsLeftOutNotBlockingTheRest) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   cloud.targets.push_back(MountTarget{"fsmt-0000beef", "us-east-1b", "use1-az2", "subnet-0000000b",
                                       "", "available"});  // IPv6 only
   auto report = reconcile(cloud, config(10), scan(15), clock, Logger());
@@ -342,8 +341,7 @@ TEST(Reconcile, AMountTargetWithoutAnIpv4AddressIsLeftOutNotBlockingTheRest) {
 TEST(Reconcile, AGenerationAtItsMaximumIsAnErrorNotAWrapToZero) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   const MountTargetList at_max{
       kFs, std::numeric_limits<std::uint64_t>::max(), "2026-01-01T00:00:00.000Z", {}};
   const std::string text = *serialize_mount_target_list(at_max);
@@ -360,8 +358,7 @@ TEST(Reconcile, AGenerationAtItsMaximumIsAnErrorNotAWrapToZero) {
 TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
   FakeCloud cloud;
   ManualClock clock;
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   int gets = 0;
   cloud.after_get = [&] {
     // After our first read, a racing run publishes generation 30 with other content.
@@ -434,8 +431,7 @@ TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
   FakeCloud cloud;
   ManualClock clock;
   cloud.subnets.push_back({"subnet-0000000d", "us-east-1d", "use1-az4", "vpc-other", 100});
-  cloud.targets.push_back(MountTarget{"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a",
-                                      "10.0.0.99", "available"});
+  cloud.targets.push_back(target_in_a());
   MonitorConfig c = config();
   c.candidate_subnet_ids.clear();
   auto report = reconcile(cloud, c, scan(150), clock, Logger());
@@ -451,28 +447,19 @@ TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
   EXPECT_NE(failed.error().message.find("CANDIDATE_SUBNET_IDS"), std::string::npos);
 }
 
-TEST(Reconcile, EcsFailureIsReportedAfterPublishing) {
-  FakeCloud cloud;
-  cloud.fail_ecs = true;
-  ManualClock clock;
-  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->published);
-  EXPECT_FALSE(report->ecs_deployment_forced);
-  ASSERT_EQ(report->errors.size(), 1u);
-  EXPECT_NE(report->errors[0].find("UpdateService"), std::string::npos);
-}
-
-// The document is unchanged on the next run, but the service was not deployed since it changed:
-// that run forces the deployment; the one after has nothing to do.
-TEST(Reconcile, ADeploymentThatFailedAfterPublishingIsMadeByTheNextRun) {
+// An ECS failure after publishing is reported. The document is unchanged on the next run, but
+// the service was not deployed since it changed: that run forces the deployment; the one after
+// has nothing to do.
+TEST(Reconcile, AnEcsFailureAfterPublishingIsReportedAndMadeGoodByTheNextRun) {
   FakeCloud cloud;
   cloud.fail_ecs = true;
   ManualClock clock;
   auto first = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->published);
-  EXPECT_FALSE(first->ok());
+  EXPECT_FALSE(first->ecs_deployment_forced);
+  ASSERT_EQ(first->errors.size(), 1u);
+  EXPECT_NE(first->errors[0].find("UpdateService"), std::string::npos);
   EXPECT_EQ(cloud.deployments, 0);
 
   cloud.fail_ecs = false;
