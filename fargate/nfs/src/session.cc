@@ -428,23 +428,16 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
     nfs_unlink(nfs_, temp.c_str());
     return result;
   }
-  nfs_stat_64 old{};
-  rc = nfs_lstat64(nfs_, target.c_str(), &old);
-  if (rc == 0 && S_ISDIR(static_cast<mode_t>(old.nfs_mode))) {
-    return abandon(make_error(ErrorCode::kConflict, "nfs put " + target + ": is a directory"));
-  }
-  if (rc < 0) {
-    Error error = fail(rc, "stat", target);
-    if (error.code != ErrorCode::kNotFound) return abandon(error);
-  }
-  result.replaced = rc == 0;
+  // What is under the name now: read by the check when there is one, just before the RENAME.
+  const CurrentFile read_current = [&]() -> Result<std::optional<FileInfo>> {
+    auto current = current_file(target, "put");
+    if (current.ok()) result.replaced = current->has_value();
+    return current;
+  };
   if (check != nullptr) {
-    const CurrentFile read_current = [&]() -> Result<std::optional<FileInfo>> {
-      auto current = current_file(target, "put");
-      if (current.ok()) result.replaced = current->has_value();
-      return current;
-    };
     if (Status ok = (*check)(read_current); !ok.ok()) return abandon(ok.error());
+  } else if (auto current = read_current(); !current.ok()) {
+    return abandon(current.error());
   }
   if (rc = nfs_rename(nfs_, temp.c_str(), target.c_str()); rc < 0) {
     return abandon(final_step_error(fail(rc, "rename", target)));
