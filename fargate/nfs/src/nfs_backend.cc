@@ -86,13 +86,17 @@ class NameLocks {
 // the name locked in this process until `hold` goes (the caller's scope: after the change). The
 // first check, before the upload, only spares it.
 NameCheck condition_on(const WriteCondition& condition, std::string_view path,
-                       std::optional<NameLocks::Hold>& hold) {
-  return [condition, name = std::string(path), &hold](const CurrentFile& read_current) -> Status {
+                       std::optional<NameLocks::Hold>& hold, bool missing_is_404 = false) {
+  return [condition, name = std::string(path), &hold,
+          missing_is_404](const CurrentFile& read_current) -> Status {
     NameLocks::process().lock(name);
     hold.emplace(NameLocks::process(), name);
     auto current = read_current();
     if (!current.ok()) return current.error();
     const bool exists = current->has_value();
+    if (!exists && missing_is_404) {
+      return make_error(ErrorCode::kNotFound, "'" + name + "' does not exist");
+    }
     const std::string etag =
         exists ? service::make_etag((*current)->inode, (*current)->size, (*current)->mtime) : "";
     return service::check_write_condition(condition, exists, etag);
@@ -238,22 +242,20 @@ class NfsBackend final : public Backend {
     return with_retry([&](SessionLease& lease) -> Status {
       if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe;
       if (condition.if_match || condition.if_none_match_any) {
+        // A missing file is 404 whatever the condition, as without one (RFC 9110 13.2.1).
         auto info = lease->stat(path);
-        if (!info.ok() && info.error().code != ErrorCode::kNotFound)
-          return read_error(info.error());
-        const bool exists = info.ok();
-        if (exists && info->is_directory) {
+        if (!info.ok()) return read_error(info.error());
+        if (info->is_directory) {
           return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
         }
-        const std::string etag =
-            exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
-        if (Status ok = service::check_write_condition(condition, exists, etag); !ok.ok()) {
+        const std::string etag = service::make_etag(info->inode, info->size, info->mtime);
+        if (Status ok = service::check_write_condition(condition, true, etag); !ok.ok()) {
           return ok;
         }
       }
       // Checked again just before the REMOVE, the name locked in this process.
       std::optional<NameLocks::Hold> hold;
-      const NameCheck last_check = condition_on(condition, path, hold);
+      const NameCheck last_check = condition_on(condition, path, hold, /*missing_is_404=*/true);
       Status removed = lease->remove(path, &last_check);
       if (!removed.ok()) {
         Error error = read_error(removed.error());

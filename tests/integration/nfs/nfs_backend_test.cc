@@ -192,6 +192,9 @@ TEST_F(NfsBackendTest, ConditionalPutsAndDeletes) {
   EXPECT_FALSE(fs::exists(data() / "cond/absent"));
   ASSERT_TRUE(b.remove("cond/c", any).ok());
   EXPECT_FALSE(fs::exists(data() / "cond/c"));
+  // A missing file is not found whatever the condition, as without one.
+  EXPECT_EQ(b.remove("cond/c", any).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(b.remove("cond/c", current).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(count_reserved(data()), 0u);
 }
 

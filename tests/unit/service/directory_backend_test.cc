@@ -129,6 +129,8 @@ TEST_F(DirectoryBackendTest, ConditionalPutsAndDeletes) {
   EXPECT_FALSE(fs::exists(dir_.path() / "absent"));
   ASSERT_TRUE(backend_->remove("c", any).ok());
   EXPECT_FALSE(fs::exists(dir_.path() / "c"));
+  // A missing file is not found whatever the condition, as without one (the NFS back end too).
+  EXPECT_EQ(backend_->remove("c", any).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 
