@@ -7,7 +7,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <set>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -40,66 +39,32 @@ service::FileInfo to_service_info(const FileInfo& info) {
   return out;
 }
 
-// Locks on names within this process, whose back ends all reach one file system: a replacement
-// or removal holds its name from its last check to its RENAME or REMOVE, a call or two.
-class NameLocks {
- public:
-  class Hold {
-   public:
-    Hold(NameLocks& locks, std::string name) : locks_(&locks), name_(std::move(name)) {}
-    Hold(const Hold&) = delete;
-    Hold& operator=(const Hold&) = delete;
-    ~Hold() { locks_->unlock(name_); }
+// Every back end of the process reaches one file system: one lock per name (its path) for all.
+service::NameLocks& name_locks() {
+  static service::NameLocks locks;
+  return locks;
+}
 
-   private:
-    NameLocks* locks_;
-    std::string name_;
-  };
-
-  static NameLocks& process() {
-    static NameLocks locks;
-    return locks;
-  }
-
-  // Waits while another holds `name`.
-  void lock(const std::string& name) {
-    std::unique_lock lock(mutex_);
-    released_.wait(lock, [&] { return held_.count(name) == 0; });
-    held_.insert(name);
-  }
-
- private:
-  void unlock(const std::string& name) {
-    {
-      std::lock_guard lock(mutex_);
-      held_.erase(name);
-    }
-    released_.notify_all();
-  }
-
-  std::mutex mutex_;
-  std::condition_variable released_;
-  std::set<std::string> held_;
-};
+// Whether a write or removal may go ahead on `current`, the file under the name (nullopt: none).
+Status condition_holds(const WriteCondition& condition, const std::optional<FileInfo>& current) {
+  const std::string etag =
+      current ? service::make_etag(current->inode, current->size, current->mtime) : "";
+  return service::check_write_condition(condition, current.has_value(), etag);
+}
 
 // The write condition decided on the file under the name just before the RENAME or REMOVE, with
-// the name locked in this process until `hold` goes (the caller's scope: after the change). The
-// first check, before the upload, only spares it.
+// the name locked in this process until `hold` goes (the caller's scope: after the change).
 NameCheck condition_on(const WriteCondition& condition, std::string_view path,
-                       std::optional<NameLocks::Hold>& hold, bool missing_is_404 = false) {
+                       service::NameLocks::Hold& hold, bool missing_is_404 = false) {
   return [condition, name = std::string(path), &hold,
           missing_is_404](const CurrentFile& read_current) -> Status {
-    NameLocks::process().lock(name);
-    hold.emplace(NameLocks::process(), name);
+    hold = name_locks().lock(name);
     auto current = read_current();
     if (!current.ok()) return current.error();
-    const bool exists = current->has_value();
-    if (!exists && missing_is_404) {
+    if (!current->has_value() && missing_is_404) {
       return make_error(ErrorCode::kNotFound, "'" + name + "' does not exist");
     }
-    const std::string etag =
-        exists ? service::make_etag((*current)->inode, (*current)->size, (*current)->mtime) : "";
-    return service::check_write_condition(condition, exists, etag);
+    return condition_holds(condition, *current);
   };
 }
 
@@ -241,20 +206,9 @@ class NfsBackend final : public Backend {
   Status remove(std::string_view path, const WriteCondition& condition) override {
     return with_retry([&](SessionLease& lease) -> Status {
       if (Status safe = lease->refuse_symlinks(path, false); !safe.ok()) return safe;
-      if (condition.if_match || condition.if_none_match_any) {
-        // A missing file is 404 whatever the condition, as without one (RFC 9110 13.2.1).
-        auto info = lease->stat(path);
-        if (!info.ok()) return read_error(info.error());
-        if (info->is_directory) {
-          return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
-        }
-        const std::string etag = service::make_etag(info->inode, info->size, info->mtime);
-        if (Status ok = service::check_write_condition(condition, true, etag); !ok.ok()) {
-          return ok;
-        }
-      }
-      // Checked again just before the REMOVE, the name locked in this process.
-      std::optional<NameLocks::Hold> hold;
+      // Decided just before the REMOVE, the name locked in this process. A missing file is 404
+      // whatever the condition, as without one (RFC 9110 13.2.1).
+      service::NameLocks::Hold hold;
       const NameCheck last_check = condition_on(condition, path, hold, /*missing_is_404=*/true);
       Status removed = lease->remove(path, &last_check);
       if (!removed.ok()) {
@@ -358,22 +312,19 @@ class NfsBackend final : public Backend {
                                       const WriteCondition& condition) {
     if (Status safe = session.refuse_symlinks(path, false); !safe.ok()) return safe.error();
     if (condition.if_match || condition.if_none_match_any) {
+      // Spares the upload when the condition already fails; decided again before the RENAME.
       auto info = session.stat(path);
       if (!info.ok() && info.error().code != ErrorCode::kNotFound) return info.error();
-      const bool exists = info.ok();
-      if (exists && info->is_directory) {
+      if (info.ok() && info->is_directory) {
         return make_error(ErrorCode::kConflict, "'" + std::string(path) + "' is a directory");
       }
-      const std::string etag =
-          exists ? service::make_etag(info->inode, info->size, info->mtime) : "";
-      if (Status ok = service::check_write_condition(condition, exists, etag); !ok.ok()) {
-        return ok.error();
-      }
+      const auto current = info.ok() ? std::optional<FileInfo>(*info) : std::nullopt;
+      if (Status ok = condition_holds(condition, current); !ok.ok()) return ok.error();
     }
     const PutMode mode = condition.if_none_match_any ? PutMode::kCreateOnly : PutMode::kReplace;
     // A replacement checks again just before its RENAME, the name locked in this process (a
     // create-only put's LINK is atomic by itself).
-    std::optional<NameLocks::Hold> hold;
+    service::NameLocks::Hold hold;
     const NameCheck last_check = condition_on(condition, path, hold);
     auto put = session.put(
         path, [&body](std::span<char> buffer) { return body.read(buffer); }, mode,

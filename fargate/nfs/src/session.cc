@@ -478,18 +478,14 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
 
 Status Session::remove(std::string_view path, const NameCheck* check) {
   const std::string full = absolute(path);
-  nfs_stat_64 st{};
-  int rc = nfs_lstat64(nfs_, full.c_str(), &st);
-  if (rc < 0) return fail(rc, "stat", full);
-  if (S_ISLNK(static_cast<mode_t>(st.nfs_mode))) return symlink_error("remove", full);
-  if (S_ISDIR(static_cast<mode_t>(st.nfs_mode))) {
-    return make_error(ErrorCode::kConflict, "nfs remove " + full + ": is a directory");
-  }
+  // What is under the name: read once, by the check when there is one, just before the REMOVE.
+  const CurrentFile read_current = [&] { return current_file(full, "remove"); };
   if (check != nullptr) {
-    const CurrentFile read_current = [&] { return current_file(full, "remove"); };
     if (Status ok = (*check)(read_current); !ok.ok()) return ok;
+  } else if (auto current = read_current(); !current.ok()) {
+    return current.error();
   }
-  rc = nfs_unlink(nfs_, full.c_str());
+  const int rc = nfs_unlink(nfs_, full.c_str());
   // As for a put's final step: an unanswered REMOVE may have happened, and a retry could remove
   // a file created since.
   if (rc < 0) return final_step_error(fail(rc, "unlink", full));

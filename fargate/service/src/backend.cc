@@ -43,6 +43,44 @@ Status check_write_condition(const WriteCondition& condition, bool exists, std::
   return {};
 }
 
+NameLocks::Hold::Hold(Hold&& other) noexcept
+    : locks_(std::exchange(other.locks_, nullptr)), key_(std::move(other.key_)) {}
+
+NameLocks::Hold& NameLocks::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    release();
+    locks_ = std::exchange(other.locks_, nullptr);
+    key_ = std::move(other.key_);
+  }
+  return *this;
+}
+
+void NameLocks::Hold::release() {
+  if (locks_ != nullptr) locks_->unlock(key_);
+  locks_ = nullptr;
+}
+
+NameLocks::Hold NameLocks::lock(std::string key) {
+  std::unique_lock lock(mutex_);
+  Entry& entry = entries_[key];
+  ++entry.waiting;
+  released_.wait(lock, [&] { return !entry.held; });
+  --entry.waiting;
+  entry.held = true;
+  return Hold(this, std::move(key));
+}
+
+void NameLocks::unlock(const std::string& key) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) fail_invariant("a name lock released twice");
+    it->second.held = false;
+    if (it->second.waiting == 0) entries_.erase(it);
+  }
+  released_.notify_all();
+}
+
 Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {
   const std::size_t n = std::min(buffer.size(), data_.size() - position_);
   if (n > 0) std::memcpy(buffer.data(), data_.data() + position_, n);

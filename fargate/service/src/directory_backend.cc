@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -24,7 +23,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -184,72 +182,6 @@ class UndoUnlessDismissed {
  private:
   Undo undo_;
   bool armed_ = true;
-};
-
-// In-process locks on names, shared by the back ends of one process (they all see one file
-// system): a replacement or removal holds its name's lock from its last check to its rename or
-// unlink. A name is keyed by its directory's device and inode, whatever root reached it.
-class NameLocks {
- public:
-  class Hold {
-   public:
-    Hold() = default;
-    Hold(NameLocks* locks, std::string key) : locks_(locks), key_(std::move(key)) {}
-    Hold(Hold&& other) noexcept
-        : locks_(std::exchange(other.locks_, nullptr)), key_(std::move(other.key_)) {}
-    Hold& operator=(Hold&& other) noexcept {
-      if (this != &other) {
-        release();
-        locks_ = std::exchange(other.locks_, nullptr);
-        key_ = std::move(other.key_);
-      }
-      return *this;
-    }
-    Hold(const Hold&) = delete;
-    Hold& operator=(const Hold&) = delete;
-    ~Hold() { release(); }
-
-   private:
-    void release() {
-      if (locks_ != nullptr) locks_->unlock(key_);
-      locks_ = nullptr;
-    }
-    NameLocks* locks_ = nullptr;
-    std::string key_;
-  };
-
-  Hold lock(const struct stat& directory, std::string_view name) {
-    std::string key = std::to_string(directory.st_dev) + ":" + std::to_string(directory.st_ino);
-    key += '/';
-    key += name;
-    std::unique_lock lock(mutex_);
-    Entry& entry = entries_[key];
-    ++entry.waiting;
-    released_.wait(lock, [&] { return !entry.held; });
-    --entry.waiting;
-    entry.held = true;
-    return Hold(this, std::move(key));
-  }
-
- private:
-  struct Entry {
-    bool held = false;
-    std::size_t waiting = 0;
-  };
-  void unlock(const std::string& key) {
-    {
-      std::lock_guard lock(mutex_);
-      auto it = entries_.find(key);
-      if (it == entries_.end()) fail_invariant("a name lock released twice");
-      it->second.held = false;
-      if (it->second.waiting == 0) entries_.erase(it);
-    }
-    released_.notify_all();
-  }
-
-  std::mutex mutex_;
-  std::condition_variable released_;
-  std::unordered_map<std::string, Entry> entries_;
 };
 
 // How long a replacement or removal waits for another writer's lock on the file before it gives
@@ -733,7 +665,9 @@ class DirectoryBackend final : public Backend {
     struct stat directory {};
     if (::fstat(dir, &directory) != 0) return errno_error(errno, "stat directory of", path, true);
     LockedName locked;
-    locked.name_lock = name_locks_->lock(directory, name);
+    // A name is keyed by its directory's device and inode, whatever root reached it.
+    locked.name_lock = name_locks_->lock(std::to_string(directory.st_dev) + ":" +
+                                         std::to_string(directory.st_ino) + "/" + name);
     const auto deadline = std::chrono::steady_clock::now() + kFileLockWait;
     bool can_lock = true;
     for (;;) {

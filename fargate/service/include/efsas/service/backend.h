@@ -5,13 +5,17 @@
 // service runs them on its worker pool and enforces timeouts there, so a back end need not.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "efsas/clock.h"
@@ -103,6 +107,45 @@ struct WriteCondition {
 // Whether a write or a delete may go ahead under `condition`, given whether the file exists and
 // its entity tag: PreconditionFailed when it may not. Every back end decides with this.
 Status check_write_condition(const WriteCondition& condition, bool exists, std::string_view etag);
+
+// In-process locks on names, for the back ends of one process (they all reach one file system):
+// a replacement or removal holds its name's lock from its last check to its rename or removal, so
+// no other writer in the process can change the name in between. Each back end chooses its keys.
+// Thread safety: lock may be called from many threads at once.
+class NameLocks {
+ public:
+  // Releases its name's lock when it goes; an empty Hold holds nothing.
+  class Hold {
+   public:
+    Hold() = default;
+    Hold(Hold&& other) noexcept;
+    Hold& operator=(Hold&& other) noexcept;
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    ~Hold() { release(); }
+
+   private:
+    friend class NameLocks;
+    Hold(NameLocks* locks, std::string key) : locks_(locks), key_(std::move(key)) {}
+    void release();
+    NameLocks* locks_ = nullptr;
+    std::string key_;
+  };
+
+  // Waits while another holds `key`.
+  Hold lock(std::string key);
+
+ private:
+  struct Entry {
+    bool held = false;
+    std::size_t waiting = 0;
+  };
+  void unlock(const std::string& key);
+
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::unordered_map<std::string, Entry> entries_;
+};
 
 struct PutResult {
   bool created = false;  // true: there was no file under the name before (HTTP 201)
