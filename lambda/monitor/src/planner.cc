@@ -48,12 +48,18 @@ MountTargetList document_for(const std::string& file_system_id,
   return list;
 }
 
+namespace {
+
+// The generation a new document takes: one more than the highest known. nullopt when that is
+// already the largest a generation can be (a new one would wrap to 0, below what readers hold).
 std::optional<std::uint64_t> next_generation(const PublishedDocument& current) {
   std::uint64_t floor = current.generation_floor;
   if (current.state == DocumentState::kValid) floor = std::max(floor, current.list.generation);
   if (floor == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
   return floor + 1;
 }
+
+}  // namespace
 
 Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now) {
   Plan plan;
@@ -116,7 +122,8 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   const std::optional<std::uint64_t> generation = next_generation(current);
   MountTargetList wanted =
       document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now);
-  if (current.state == DocumentState::kValid && same_content(current.list, wanted)) {
+  if (current.state == DocumentState::kValid && same_content(current.list, wanted) &&
+      !observed.raced_write) {
     // Nothing to publish.
   } else if (!generation.has_value()) {
     plan.publish_problem =

@@ -31,25 +31,31 @@ nlohmann::json targets_json(const std::vector<MountTarget>& targets) {
   return out;
 }
 
+// The file system's VPC: that of its first mount target's subnet (DescribeFileSystems does not
+// name it), taken from `known` subnets when it is among them, else asked for.
+Result<std::string> file_system_vpc(CloudApi& cloud, const std::vector<MountTarget>& targets,
+                                    const std::vector<Subnet>& known) {
+  const std::string& anchor = targets.front().subnet_id;
+  for (const auto& s : known) {
+    if (s.id == anchor && !s.vpc_id.empty()) return s.vpc_id;
+  }
+  auto found = cloud.describe_subnets({anchor}, "");
+  if (!found.ok()) return found.error();
+  if (found->empty() || found->front().vpc_id.empty()) {
+    return make_error(ErrorCode::kNotFound, "cannot find the VPC of subnet " + anchor);
+  }
+  return found->front().vpc_id;
+}
+
 // EFS refuses a mount target in another VPC than the file system's others, with the same
 // MountTargetConflict code as for an AZ already served: such candidates are left out, said so.
 Result<std::vector<Subnet>> same_vpc_only(CloudApi& cloud, std::vector<Subnet> subnets,
                                           const std::vector<MountTarget>& targets,
                                           std::vector<std::string>& notes) {
   if (targets.empty()) return subnets;
-  const std::string& anchor = targets.front().subnet_id;
-  std::string vpc;
-  for (const auto& s : subnets) {
-    if (s.id == anchor) vpc = s.vpc_id;
-  }
-  if (vpc.empty()) {
-    auto found = cloud.describe_subnets({anchor}, "");
-    if (!found.ok()) return found.error();
-    if (found->empty() || found->front().vpc_id.empty()) {
-      return make_error(ErrorCode::kNotFound, "cannot find the VPC of subnet " + anchor);
-    }
-    vpc = found->front().vpc_id;
-  }
+  auto found = file_system_vpc(cloud, targets, subnets);
+  if (!found.ok()) return found.error();
+  const std::string& vpc = *found;
   std::vector<Subnet> kept;
   for (auto& s : subnets) {
     if (s.vpc_id == vpc) {
@@ -70,19 +76,27 @@ Result<std::vector<Subnet>> candidate_subnets(CloudApi& cloud, const MonitorConf
     if (!named.ok()) return named.error();
     return same_vpc_only(cloud, std::move(named).value(), targets, notes);
   }
-  // DescribeFileSystems does not name the VPC; an existing mount target's subnet does.
   if (targets.empty()) {
     return make_error(ErrorCode::kPreconditionFailed,
                       "cannot discover the file system's VPC: it has no mount target yet; "
                       "set CANDIDATE_SUBNET_IDS");
   }
-  auto first = cloud.describe_subnets({targets.front().subnet_id}, "");
-  if (!first.ok()) return first.error();
-  if (first->empty() || first->front().vpc_id.empty()) {
-    return make_error(ErrorCode::kNotFound,
-                      "cannot find the VPC of subnet " + targets.front().subnet_id);
+  auto vpc = file_system_vpc(cloud, targets, {});
+  if (!vpc.ok()) return vpc.error();
+  return cloud.describe_subnets({}, *vpc);
+}
+
+// Reads the mount targets again into `latest`; false, with the error reported, when it cannot.
+bool refresh_mount_targets(CloudApi& cloud, const MonitorConfig& config, std::string_view when,
+                           Observation& latest, RunReport& report) {
+  auto targets = cloud.describe_mount_targets(config.file_system_id);
+  if (!targets.ok()) {
+    report.errors.push_back("DescribeMountTargets " + std::string(when) + ": " +
+                            targets.error().to_string());
+    return false;
   }
-  return cloud.describe_subnets({}, first->front().vpc_id);
+  latest.mount_targets = std::move(targets).value();
+  return true;
 }
 
 bool az_occupied(const std::vector<MountTarget>& targets, const std::string& az) {
@@ -102,14 +116,7 @@ bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const Pl
                           RunReport& report) {
   if (report.plan.creates.empty()) return true;
   auto refresh = [&](std::string_view when) {
-    auto targets = cloud.describe_mount_targets(config.file_system_id);
-    if (!targets.ok()) {
-      report.errors.push_back("DescribeMountTargets " + std::string(when) + ": " +
-                              targets.error().to_string());
-      return false;
-    }
-    latest.mount_targets = std::move(targets).value();
-    return true;
+    return refresh_mount_targets(cloud, config, when, latest, report);
   };
   PlanLimits one = limits;
   one.max_creates_per_run = 1;
@@ -189,24 +196,14 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
       }
       latest.document = read_document(config.file_system_id, *parameter);
     }
+    latest.raced_write = raced;
     const Plan plan = plan_reconcile(latest, limits, clock.now());
     report.plan.publish = plan.publish;
     if (!plan.publish_problem.empty()) {
       report.errors.push_back(plan.publish_problem);
       return;
     }
-    std::optional<MountTargetList> document = plan.publish;
-    if (!document.has_value() && raced) {
-      // Same content, but readers may hold the other writer's generation: go above it.
-      const auto generation = next_generation(latest.document);
-      if (!generation.has_value()) {
-        report.errors.push_back("the mount-target document's generation is at its maximum");
-        return;
-      }
-      document =
-          document_for(config.file_system_id, latest.mount_targets, *generation, clock.now());
-      report.plan.publish = document;
-    }
+    const std::optional<MountTargetList>& document = plan.publish;
     if (!document.has_value()) break;
 
     auto text = serialize_mount_target_list(*document);
@@ -242,13 +239,7 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
         {{"parameter", config.ssm_parameter_name},
          {"expected_version", expected},
          {"version", *version}});
-    auto targets = cloud.describe_mount_targets(config.file_system_id);
-    if (!targets.ok()) {
-      report.errors.push_back("DescribeMountTargets after a racing write: " +
-                              targets.error().to_string());
-      return;
-    }
-    latest.mount_targets = std::move(targets).value();
+    if (!refresh_mount_targets(cloud, config, "after a racing write", latest, report)) return;
     reread = true;
   }
   if (raced) {

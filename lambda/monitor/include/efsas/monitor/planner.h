@@ -52,6 +52,9 @@ struct Observation {
   ScanSummary scan;
   // AZs where this run's CreateMountTarget already failed: not tried again in this run.
   std::set<std::string> failed_azs;
+  // Another writer came between this run's read of the document and its write: readers may
+  // hold that writer's generation, so the document is published even with the same content.
+  bool raced_write = false;
   std::vector<std::string> notes;  // from observing (candidate subnets left out, ...)
 };
 
@@ -91,10 +94,6 @@ int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_c
 
 // Candidate subnets in the order creations use: by AZ name, then subnet id.
 std::vector<Subnet> creation_order(std::vector<Subnet> subnets);
-
-// The generation a new document takes: one more than the highest known. nullopt when that is
-// already the largest a generation can be (a new one would wrap to 0, below what readers hold).
-std::optional<std::uint64_t> next_generation(const PublishedDocument& current);
 
 // The document that describes `mount_targets`: the `available` ones that have an IPv4 address
 // (schema v1 has no other kind), sorted by id.
