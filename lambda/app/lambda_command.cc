@@ -56,18 +56,17 @@ lambda::InvocationResponse handle(const lambda::Invocation& invocation,
   }
   // Lambda always sends a deadline; without one the scan runs to the end (as the CLI's does)
   // rather than stopping at once and never scaling.
+  // The AWS calls end a second before the invocation does, leaving time to report.
   std::optional<SteadyTime> scan_deadline;
+  std::optional<SteadyTime> aws_deadline;
   if (invocation.deadline) {
     const auto remaining = *invocation.deadline - clock.now();
-    scan_deadline = clock.steady_now() + remaining - reserve_for(remaining);
+    const SteadyTime end = clock.steady_now() + remaining;
+    scan_deadline = end - reserve_for(remaining);
+    aws_deadline = end - kReportTime;
   } else {
     request_log.warn(
         "invocation has no Lambda-Runtime-Deadline-Ms: the scan runs without a deadline");
-  }
-  // The AWS calls end a second before the invocation does, leaving time to report.
-  std::optional<SteadyTime> aws_deadline;
-  if (invocation.deadline) {
-    aws_deadline = clock.steady_now() + (*invocation.deadline - clock.now()) - kReportTime;
   }
   cloud.scope_to(aws_deadline, request_log);
   auto report = monitor::run_once(cloud, config, clock, scan_deadline,
