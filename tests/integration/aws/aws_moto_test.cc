@@ -321,6 +321,27 @@ TEST_F(AwsMotoTest, SsmParametersWithOverwriteAndErrors) {
   EXPECT_EQ(count_requests("AmazonSSM.PutParameter"), 3u);
 }
 
+// More versions than one page holds: every one comes back, oldest first, with its value.
+TEST_F(AwsMotoTest, SsmParameterHistoryFollowsEveryPage) {
+  const std::string name = "/efs-mount-autoscaling/history";
+  auto missing = ssm::get_parameter_history(*client_, name);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().remote_code, "ParameterNotFound");
+  for (int i = 1; i <= 57; ++i) {
+    ASSERT_TRUE(
+        ssm::put_parameter(*client_, {name, "value " + std::to_string(i), "String", "", true})
+            .ok());
+  }
+  auto history = ssm::get_parameter_history(*client_, name);
+  ASSERT_TRUE(history.ok()) << history.error().to_string();
+  ASSERT_EQ(history->size(), 57u);
+  for (std::size_t i = 0; i < history->size(); ++i) {
+    EXPECT_EQ((*history)[i].version, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ((*history)[i].value, "value " + std::to_string(i + 1));
+  }
+  EXPECT_EQ(count_requests("AmazonSSM.GetParameterHistory"), 3u);  // one refused, two pages
+}
+
 TEST_F(AwsMotoTest, EcsUpdateServiceForcesANewDeployment) {
   call_ecs("CreateCluster", {{"clusterName", "efs"}});
   call_ecs("RegisterTaskDefinition",

@@ -151,6 +151,10 @@ TEST(AllCalls, AnAnswerWithoutWhatTheServiceAlwaysSendsIsAnError) {
   const auto parameter = [&] { return ssm::get_parameter(*client, "/p"); };
   expect_refused("{}", parameter, "Parameter");
   expect_refused(R"({"Parameter":{"Name":"/p","Value":"{}"}})", parameter, "Version");
+  const auto history = [&] { return ssm::get_parameter_history(*client, "/p"); };
+  expect_refused("{}", history, "Parameters");
+  expect_refused(R"({"Parameters":[{"Name":"/p","Value":"{}"}]})", history, "Version");
+  expect_refused(R"({"Parameters":[7]})", history, "Name");
   expect_refused(
       "{}",
       [&] {
@@ -206,6 +210,24 @@ TEST(SsmAndEcsCalls, Json11Bodies) {
   EXPECT_EQ(nlohmann::json::parse(requests[1].body),
             nlohmann::json::parse(R"({"cluster":"c","service":"s","forceNewDeployment":true})"));
   EXPECT_EQ(requests[1].header("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.UpdateService");
+}
+
+// A service that answers every page with another token is not followed for ever.
+TEST(SsmAndEcsCalls, AParameterHistoryThatNeverEndsIsCutOff) {
+  LoopbackHttpServer server([](const RecordedRequest&) -> std::optional<std::string> {
+    return http_response(
+        200, R"({"Parameters":[{"Name":"/p","Value":"v","Version":1}],"NextToken":"again"})");
+  });
+  auto client = client_for(server);
+  auto history = ssm::get_parameter_history(*client, "/p");
+  ASSERT_FALSE(history.ok());
+  EXPECT_EQ(history.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(history.error().message.find("NextToken"), std::string::npos);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 20u);
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body),
+            nlohmann::json::parse(R"({"Name":"/p","WithDecryption":false,"MaxResults":50})"));
+  EXPECT_EQ(nlohmann::json::parse(requests[1].body)["NextToken"], "again");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "efsas/aws/client.h"
 #include "efsas/clock.h"
@@ -25,6 +26,11 @@ struct Parameter {
 // Errors: ParameterNotFound (Error::remote_code).
 Result<Parameter> get_parameter(const AwsClient& client, const std::string& name,
                                 bool with_decryption = false);
+
+// Every version of the parameter that Parameter Store keeps (the newest 100), oldest first,
+// following NextToken. Errors: ParameterNotFound.
+Result<std::vector<Parameter>> get_parameter_history(const AwsClient& client,
+                                                     const std::string& name);
 
 struct PutParameterRequest {
   std::string name{};
