@@ -83,7 +83,7 @@ data "aws_iam_policy_document" "lambda" {
 
   statement {
     sid       = "ReadWriteMountTargetList"
-    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    actions   = ["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"]
     resources = [local.parameter_arn]
   }
 

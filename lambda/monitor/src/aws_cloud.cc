@@ -92,6 +92,23 @@ class AwsCloud final : public CloudApi {
         ParameterValue{parameter->value, parameter->version, parameter->last_modified});
   }
 
+  Result<std::vector<ParameterValue>> parameter_history(const std::string& name) override {
+    auto history = aws::ssm::get_parameter_history(*client_, name);
+    if (!history.ok()) {
+      if (history.error().remote_code == "ParameterNotFound") {
+        return std::vector<ParameterValue>();
+      }
+      return history.error();
+    }
+    std::vector<ParameterValue> out;
+    out.reserve(history->size());
+    for (auto& version : *history) {
+      out.push_back(
+          ParameterValue{std::move(version.value), version.version, version.last_modified});
+    }
+    return out;
+  }
+
   Result<std::int64_t> put_parameter(const std::string& name, const std::string& value) override {
     aws::ssm::PutParameterRequest request;
     request.name = name;

@@ -123,7 +123,7 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   MountTargetList wanted =
       document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now);
   if (current.state == DocumentState::kValid && same_content(current.list, wanted) &&
-      !observed.raced_write) {
+      !observed.outranked) {
     // Nothing to publish.
   } else if (!generation.has_value()) {
     plan.publish_problem =

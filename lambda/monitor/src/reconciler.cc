@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <vector>
 
 namespace efsas::monitor {
 namespace {
@@ -109,8 +111,8 @@ bool az_occupied(const std::vector<MountTarget>& targets, const std::string& az)
 // DescribeMountTargets. The mount targets are then never older than the subnets: a racing run's
 // creation that took a subnet's last address shows as a mount target in that AZ, not as a full
 // subnet to skip for the next AZ (which would pass the desired count). A subnet that fails moves
-// the run on to the next AZ. Leaves `latest.mount_targets` fresh for publishing; false when
-// they could not be read.
+// the run on to the next AZ. Leaves `latest.mount_targets` as they are after the creations; false
+// when they could not be read.
 bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
                           const Clock& clock, const Logger& log, Observation& latest,
                           RunReport& report) {
@@ -175,19 +177,35 @@ void force_deployment(CloudApi& cloud, const MonitorConfig& config, RunReport& r
 // Writes at most this many times when other writers keep coming between a read and a write.
 constexpr int kPublishRounds = 3;
 
-// Publishes from fresh reads: the mount targets after this run's creations, and the parameter as
-// it is just before writing. SSM has no conditional write, so the version PutParameter returns
-// tells whether another writer came between this run's read and its write. If one did, readers
-// may hold the other's document, possibly under the same or a higher generation: the document is
-// written again from fresh reads, above the parameter's new version (every writer's generation is
-// at most the version its write got), so the last document standing describes what exists under
-// the highest generation.
+// Whether a version written after `since`, and before the current document, carries the current
+// document's generation or a higher one with other content. Readers that hold such a version
+// ignore the current document. Versions readers cannot use (unparseable, another file system's)
+// do not count.
+bool outranked_since(const std::vector<ParameterValue>& history, std::int64_t since,
+                     const PublishedDocument& current, const std::string& file_system_id) {
+  if (current.state != DocumentState::kValid) return false;  // replaced whatever the history
+  return std::any_of(history.begin(), history.end(), [&](const ParameterValue& version) {
+    if (version.version <= since || version.version >= current.version) return false;
+    auto parsed = parse_mount_target_list(version.value);
+    return parsed.ok() && parsed->file_system_id == file_system_id &&
+           parsed->generation >= current.list.generation && !same_content(*parsed, current.list);
+  });
+}
+
+// Publishes from fresh reads: the parameter as it is just before writing, then the mount targets.
+// SSM has no conditional write, so the version PutParameter returns
+// tells whether another writer came between this run's read and its write. If one did, the run
+// reads the mount targets and the parameter again. It writes again when the document standing
+// does not describe what exists, or when a version written in between outranks it (the same or a
+// higher generation with other content, which readers holding it would keep); then above the
+// parameter's version, which every writer's generation is at most. Writers that saw the same
+// mount targets agree and stop after one round.
 void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
              const Clock& clock, const Logger& log, Observation& latest, RunReport& report) {
   latest.scan.complete = false;  // no creations in these plans
   bool reread = report.plan.publish.has_value() || !report.plan.creates.empty();
-  bool raced = false;
-  for (int round = 0; round < kPublishRounds; ++round) {
+  std::optional<std::int64_t> raced_since;  // the version read before a write that was raced
+  for (int writes = 0;; ++writes) {
     if (reread) {
       auto parameter = cloud.get_parameter(config.ssm_parameter_name);
       if (!parameter.ok()) {
@@ -195,8 +213,24 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
         return;
       }
       latest.document = read_document(config.file_system_id, *parameter);
+      // After the parameter: the document then never describes mount targets newer than those
+      // it is compared with, and a racing run's creation is never published away.
+      if (!refresh_mount_targets(cloud, config, "before publishing", latest, report)) return;
     }
-    latest.raced_write = raced;
+    latest.outranked = false;
+    if (raced_since.has_value()) {
+      auto history = cloud.parameter_history(config.ssm_parameter_name);
+      if (history.ok()) {
+        latest.outranked =
+            outranked_since(*history, *raced_since, latest.document, config.file_system_id);
+      } else {
+        // Without the history, any version in between may outrank the document: go above it.
+        log.warn(
+            "GetParameterHistory failed: publishing again above any racing writer",
+            {{"parameter", config.ssm_parameter_name}, {"error", history.error().to_string()}});
+        latest.outranked = true;
+      }
+    }
     const Plan plan = plan_reconcile(latest, limits, clock.now());
     report.plan.publish = plan.publish;
     if (!plan.publish_problem.empty()) {
@@ -205,6 +239,12 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
     }
     const std::optional<MountTargetList>& document = plan.publish;
     if (!document.has_value()) break;
+    if (writes == kPublishRounds) {
+      report.errors.push_back("the parameter " + config.ssm_parameter_name + " changed under " +
+                              std::to_string(kPublishRounds) +
+                              " writes in a row: other writers are racing this run");
+      break;
+    }
 
     auto text = serialize_mount_target_list(*document);
     if (!text.ok()) {
@@ -228,24 +268,15 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
                                                  {"mount_targets", document->mount_targets.size()},
                                                  {"version", *version}});
     const std::int64_t expected = latest.document.version + 1;
-    if (*version == expected) {
-      raced = false;
-      break;
-    }
-    raced = true;
+    if (*version == expected) break;
     log.warn(
-        "another writer changed the parameter between this run's read and its write: "
-        "publishing again from fresh reads",
+        "another writer changed the parameter between this run's read and its write: reading "
+        "the mount targets and the parameter again",
         {{"parameter", config.ssm_parameter_name},
          {"expected_version", expected},
          {"version", *version}});
-    if (!refresh_mount_targets(cloud, config, "after a racing write", latest, report)) return;
+    raced_since = latest.document.version;
     reread = true;
-  }
-  if (raced) {
-    report.errors.push_back("the parameter " + config.ssm_parameter_name + " changed under " +
-                            std::to_string(kPublishRounds) +
-                            " writes in a row: other writers are racing this run");
   }
   if (report.published && limits.force_ecs_deployment) force_deployment(cloud, config, report);
 }

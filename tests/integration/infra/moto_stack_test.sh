@@ -145,7 +145,7 @@ for actions, _, _ in statements(lambda_doc):
 for action in ("elasticfilesystem:CreateMountTarget", "elasticfilesystem:DescribeMountTargets"):
     rs = resources_of(lambda_doc, action)
     assert rs and all(r.endswith(":file-system/" + fs) for r in rs), (action, rs)
-for action in ("ssm:GetParameter", "ssm:PutParameter"):
+for action in ("ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"):
     rs = resources_of(lambda_doc, action)
     assert rs and all(r.endswith(":parameter" + parameter) for r in rs), (action, rs)
 rs = resources_of(lambda_doc, "ecs:UpdateService")

@@ -28,7 +28,9 @@ class FakeCloud final : public CloudApi {
   std::vector<std::string> puts;
   int deployments = 0;
   int mutations = 0;
-  // Called after every GetParameter: lets a test change the parameter behind the run's back.
+  // Called before and after every GetParameter: let a test change the parameter (and the mount
+  // targets) behind the run's back.
+  std::function<void()> before_get;
   std::function<void()> after_get;
   // Called before every DescribeSubnets and CreateMountTarget: other runs acting.
   std::function<void()> before_describe_subnets;
@@ -37,6 +39,10 @@ class FakeCloud final : public CloudApi {
   std::map<std::string, std::string> refused;
   bool fail_ecs = false;
   int failing_puts = 0;
+  // Every version the parameter had, oldest first, including those a test wrote directly.
+  std::vector<ParameterValue> history;
+  int history_reads = 0;
+  bool fail_history = false;
   // AWS's clock: each write and deployment happens a second after the one before.
   SystemTime aws_now = SystemTime(std::chrono::seconds(1'800'000'000));
   std::optional<SystemTime> deployed_at = SystemTime(std::chrono::seconds(1'700'000'000));
@@ -85,11 +91,27 @@ class FakeCloud final : public CloudApi {
     return targets.back();
   }
   Result<std::optional<ParameterValue>> get_parameter(const std::string&) override {
+    if (before_get) before_get();
+    record_history();
     auto value = parameter;
     if (after_get) after_get();
+    record_history();
     return value;
   }
+  void record_history() {
+    if (parameter && (history.empty() || history.back().version != parameter->version ||
+                      history.back().value != parameter->value)) {
+      history.push_back(*parameter);
+    }
+  }
+  Result<std::vector<ParameterValue>> parameter_history(const std::string&) override {
+    ++history_reads;
+    if (fail_history) return make_error(ErrorCode::kPermissionDenied, "AccessDeniedException");
+    record_history();
+    return history;
+  }
   Result<std::int64_t> put_parameter(const std::string&, const std::string& value) override {
+    record_history();
     ++mutations;
     if (failing_puts > 0) {
       --failing_puts;
@@ -101,6 +123,7 @@ class FakeCloud final : public CloudApi {
     const std::int64_t version = parameter ? parameter->version + 1 : 1;
     aws_now += std::chrono::seconds(1);
     parameter = ParameterValue{value, version, aws_now};
+    record_history();
     return version;
   }
   Status force_new_deployment(const std::string&, const std::string&) override {
@@ -302,6 +325,93 @@ TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
   EXPECT_EQ(list.mount_targets[0].id, "fsmt-0000abcd");
   EXPECT_EQ(report->published_generation, list.generation);
   EXPECT_EQ(cloud.deployments, 1);
+}
+
+// Runs that saw the same mount targets publish the same content under the same generation:
+// whichever write stands, readers hold what exists, so one write each is enough.
+TEST(Reconcile, AWriterWithTheSameContentBetweenReadAndWriteNeedsNoSecondWrite) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  int gets = 0;
+  cloud.after_get = [&] {
+    if (++gets == 2) {
+      MountTargetList same{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(same), 1, std::nullopt};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 1u);
+  EXPECT_EQ(cloud.history_reads, 1);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+// A stale writer's document in between with a lower generation: readers that took it move on to
+// this run's higher one, so nothing is written again.
+TEST(Reconcile, AWriterWithALowerGenerationInBetweenNeedsNoSecondWrite) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  cloud.parameter = ParameterValue{
+      *serialize_mount_target_list({kFs, 5, "2026-01-01T00:00:00.000Z", {}}), 5, std::nullopt};
+  int gets = 0;
+  cloud.after_get = [&] {
+    if (++gets == 2) {
+      MountTargetList stale{kFs, 3, "2026-01-01T00:00:00.000Z", {}};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(stale), 6, std::nullopt};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 1u);
+  EXPECT_EQ(published(cloud).generation, 6u);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+// Without the parameter's history the run cannot tell what readers hold: it goes above it.
+TEST(Reconcile, ARaceWhoseHistoryCannotBeReadIsAnsweredWithAHigherGeneration) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  cloud.fail_history = true;
+  int gets = 0;
+  cloud.after_get = [&] {
+    if (++gets == 2) {
+      MountTargetList same{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(same), 1, std::nullopt};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 2u);
+  EXPECT_EQ(published(cloud).generation, 3u);  // above version 2, this run's first write
+}
+
+// Another run creates a mount target and publishes it between this run's DescribeMountTargets
+// and its read of the parameter: the document this run then reads is newer than the mount
+// targets it read, and must not be replaced by them.
+TEST(Reconcile, AMountTargetAnotherRunPublishedIsNeverPublishedAway) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  int gets = 0;
+  cloud.before_get = [&] {
+    if (++gets == 2) {  // the read just before publishing
+      cloud.targets.push_back(MountTarget{"fsmt-0000beef", "us-east-1b", "use1-az2",
+                                          "subnet-0000000b", "10.0.1.99", "available"});
+      MountTargetList theirs{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(theirs), 1, std::nullopt};
+    }
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_TRUE(cloud.puts.empty());
+  EXPECT_EQ(published(cloud).mount_targets.size(), 2u);
 }
 
 TEST(Reconcile, WritersThatKeepRacingAreReportedAfterThreeWrites) {

@@ -51,6 +51,9 @@ class CloudApi {
       const std::vector<std::string>& security_group_ids) = 0;
   // nullopt when the parameter does not exist.
   virtual Result<std::optional<ParameterValue>> get_parameter(const std::string& name) = 0;
+  // Every version of the parameter that Parameter Store keeps, oldest first; empty when it does
+  // not exist.
+  virtual Result<std::vector<ParameterValue>> parameter_history(const std::string& name) = 0;
   // Creates or overwrites; returns the parameter's new version.
   virtual Result<std::int64_t> put_parameter(const std::string& name, const std::string& value) = 0;
   virtual Status force_new_deployment(const std::string& cluster, const std::string& service) = 0;

@@ -52,9 +52,11 @@ struct Observation {
   ScanSummary scan;
   // AZs where this run's CreateMountTarget already failed: not tried again in this run.
   std::set<std::string> failed_azs;
-  // Another writer came between this run's read of the document and its write: readers may
-  // hold that writer's generation, so the document is published even with the same content.
-  bool raced_write = false;
+  // A version written since this run's read carries the current document's generation, or a
+  // higher one, with other content. Readers that hold it ignore the current document (same or
+  // lower generation), so the document is published again above it even when its content is
+  // what exists.
+  bool outranked = false;
   std::vector<std::string> notes;  // from observing (candidate subnets left out, ...)
 };
 
