@@ -210,13 +210,10 @@ class NfsBackend final : public Backend {
       // whatever the condition, as without one (RFC 9110 13.2.1).
       service::NameLocks::Hold hold;
       const NameCheck last_check = condition_on(condition, path, hold, /*missing_is_404=*/true);
+      // An unanswered REMOVE comes back not retryable (it may have happened: a retry elsewhere
+      // would report 404); a failure before it, such as the check's timed-out read, fails over.
       Status removed = lease->remove(path, &last_check);
-      if (!removed.ok()) {
-        Error error = read_error(removed.error());
-        // An unanswered REMOVE may have happened: a retry elsewhere would report 404.
-        if (error.code == ErrorCode::kTimeout) error.retryable = false;
-        return error;
-      }
+      if (!removed.ok()) return read_error(removed.error());
       return removed;
     });
   }

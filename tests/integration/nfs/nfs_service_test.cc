@@ -190,6 +190,27 @@ TEST_F(NfsFileService, AHungServerMakesRequestsFailOverAfterTheTimeoutNeverHang)
   EXPECT_EQ(get(paths.front()).header("x-mount-target"), hung);
 }
 
+// A DELETE whose read before the REMOVE got no answer removed nothing: it fails over, where the
+// REMOVE itself going unanswered would be 504 (outcome unknown).
+TEST_F(NfsFileService, ADeleteOnAHungServerFailsOverWhenNothingWasRemoved) {
+  start({{"NFS_TIMEOUT_MS", "1000"}, {"HEALTH_FAILURES_TO_DOWN", "100"}});
+  const std::string hung = storage_.target_id(2);
+  std::string path;  // at the top of the export: the REMOVE's own read is the first call
+  for (int i = 0; path.empty() && i < 200; ++i) {
+    const std::string candidate = "/files/delete-" + std::to_string(i);
+    const auto written = put(candidate, "v");
+    ASSERT_EQ(written.status, 201);
+    if (written.header("x-mount-target") == hung) path = candidate;
+  }
+  ASSERT_FALSE(path.empty());
+  storage_.pause(2);
+  const auto removed = http("DELETE", url(path));
+  EXPECT_EQ(removed.status, 204) << removed.body;
+  EXPECT_NE(removed.header("x-mount-target"), hung);
+  EXPECT_EQ(get(path).status, 404);
+  storage_.resume(2);
+}
+
 // A body counts against UPLOAD_MEMORY_LIMIT_BYTES until the worker handling it lets go of it,
 // also when the client was answered 504 first: uploads to hung targets cannot pile up in memory.
 TEST_F(NfsFileService, AnUploadAnswered504CountsAgainstTheMemoryLimitUntilItsWorkerIsDone) {
