@@ -28,8 +28,10 @@ Response method_not_allowed(std::string_view allow, std::string_view route) {
   return with_route(std::move(response), route);
 }
 
-Response error_response(const Error& error, std::string_view target_id) {
-  Response response = json_error(status_for(error.code), to_string(error.code), error.message);
+// `status` 0: the one the error's code maps to.
+Response error_response(const Error& error, std::string_view target_id, int status = 0) {
+  Response response = json_error(status != 0 ? status : status_for(error.code),
+                                 to_string(error.code), error.message);
   if (!target_id.empty()) {
     response.mount_target = std::string(target_id);
     response.set_header("X-Mount-Target", std::string(target_id));
@@ -99,9 +101,9 @@ Response over_targets(const RoutingTable* table, std::string_view path, Failover
       // happened, or still happen. Not "nothing written" (503) but unknown, as when the request
       // itself runs out of time.
       entry->status->failures.fetch_add(1);
-      Response response = error_response(error, id);
-      response.status = 504;
-      return response;
+      Error unknown = error;
+      unknown.message = "the outcome is unknown: " + error.message;
+      return error_response(unknown, id, 504);
     }
     return error_response(error, id);
   }

@@ -424,8 +424,13 @@ TEST_F(FileServiceTest, BackEndErrorsMapToStatuses) {
   // written" (503), and not tried again on another mount target.
   FailingFactory unknown(make_error(ErrorCode::kTimeout, "rename: timed out", false));
   service_.set_table(*build_routing_table(make_list(2, 4), nullptr, unknown, HealthPolicy{}));
-  EXPECT_EQ(call("PUT", "/files/x", "y").status, 504);
-  EXPECT_EQ(call("DELETE", "/files/x").status, 504);
+  for (const Response& answer : {call("PUT", "/files/x", "y"), call("DELETE", "/files/x")}) {
+    EXPECT_EQ(answer.status, 504);
+    const auto body = nlohmann::json::parse(answer.body);
+    EXPECT_EQ(body["error"]["status"], 504);  // the body says what the status line says
+    EXPECT_NE(body["error"]["message"].get<std::string>().find("outcome is unknown"),
+              std::string::npos);
+  }
   EXPECT_EQ(call("GET", "/files/x").status, 503);  // a read changes nothing: another may serve
 }
 
