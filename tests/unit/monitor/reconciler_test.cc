@@ -8,6 +8,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -144,6 +145,19 @@ class FakeCloud final : public CloudApi {
 // An available mount target in us-east-1a, made before the run.
 MountTarget target_in_a() {
   return {"fsmt-0000abcd", "us-east-1a", "use1-az1", "subnet-0000000a", "10.0.0.99", "available"};
+}
+
+// Another writer's document, written right after the run's `nth` GetParameter (the second is the
+// read just before publishing, so it lands between that read and the run's write).
+void write_after_read(FakeCloud& cloud, int nth, std::vector<MountTarget> targets,
+                      std::uint64_t generation, std::int64_t version) {
+  auto gets = std::make_shared<int>(0);
+  const MountTargetList other{kFs, generation, "2026-01-01T00:00:00.000Z", std::move(targets)};
+  cloud.after_get = [&cloud, gets, nth, other, version] {
+    if (++*gets == nth) {
+      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), version, std::nullopt};
+    }
+  };
 }
 
 MonitorConfig config(std::uint64_t threshold = 100) {
@@ -306,15 +320,11 @@ TEST(Reconcile, AWriterBetweenReadAndWriteIsFollowedByAHigherGeneration) {
   FakeCloud cloud;
   ManualClock clock;
   cloud.targets.push_back(target_in_a());
-  int gets = 0;
-  cloud.after_get = [&] {
-    if (++gets == 2) {  // the read just before publishing: a stale run publishes a deleted target
-      MountTargetList other{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
-      other.mount_targets.push_back(MountTarget{"fsmt-0000dead", "us-east-1b", "use1-az2",
-                                                "subnet-0000000b", "10.0.1.99", "available"});
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 1, std::nullopt};
-    }
-  };
+  // A stale run publishes a deleted mount target.
+  std::vector<MountTarget> stale = cloud.targets;
+  stale.push_back(MountTarget{"fsmt-0000dead", "us-east-1b", "use1-az2", "subnet-0000000b",
+                              "10.0.1.99", "available"});
+  write_after_read(cloud, 2, stale, 1, 1);
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->to_json().dump();
@@ -333,13 +343,7 @@ TEST(Reconcile, AWriterWithTheSameContentBetweenReadAndWriteNeedsNoSecondWrite) 
   FakeCloud cloud;
   ManualClock clock;
   cloud.targets.push_back(target_in_a());
-  int gets = 0;
-  cloud.after_get = [&] {
-    if (++gets == 2) {
-      MountTargetList same{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(same), 1, std::nullopt};
-    }
-  };
+  write_after_read(cloud, 2, cloud.targets, 1, 1);
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->to_json().dump();
@@ -356,13 +360,7 @@ TEST(Reconcile, AWriterWithALowerGenerationInBetweenNeedsNoSecondWrite) {
   cloud.targets.push_back(target_in_a());
   cloud.parameter = ParameterValue{
       *serialize_mount_target_list({kFs, 5, "2026-01-01T00:00:00.000Z", {}}), 5, std::nullopt};
-  int gets = 0;
-  cloud.after_get = [&] {
-    if (++gets == 2) {
-      MountTargetList stale{kFs, 3, "2026-01-01T00:00:00.000Z", {}};
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(stale), 6, std::nullopt};
-    }
-  };
+  write_after_read(cloud, 2, {}, 3, 6);
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->to_json().dump();
@@ -377,13 +375,7 @@ TEST(Reconcile, ARaceWhoseHistoryCannotBeReadIsAnsweredWithAHigherGeneration) {
   ManualClock clock;
   cloud.targets.push_back(target_in_a());
   cloud.fail_history = true;
-  int gets = 0;
-  cloud.after_get = [&] {
-    if (++gets == 2) {
-      MountTargetList same{kFs, 1, "2026-01-01T00:00:00.000Z", cloud.targets};
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(same), 1, std::nullopt};
-    }
-  };
+  write_after_read(cloud, 2, cloud.targets, 1, 1);
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->to_json().dump();
@@ -469,14 +461,7 @@ TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
   FakeCloud cloud;
   ManualClock clock;
   cloud.targets.push_back(target_in_a());
-  int gets = 0;
-  cloud.after_get = [&] {
-    // After our first read, a racing run publishes generation 30 with other content.
-    if (++gets == 1) {
-      MountTargetList other{kFs, 30, "2026-01-01T00:00:00.000Z", {}};
-      cloud.parameter = ParameterValue{*serialize_mount_target_list(other), 5, std::nullopt};
-    }
-  };
+  write_after_read(cloud, 1, {}, 30, 5);  // generation 30 with other content
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->published);
