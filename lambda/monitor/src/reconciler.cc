@@ -177,34 +177,48 @@ void force_deployment(CloudApi& cloud, const MonitorConfig& config, RunReport& r
 // Writes at most this many times when other writers keep coming between a read and a write.
 constexpr int kPublishRounds = 3;
 
-// Whether a version written after `since`, and before the current document, carries the current
-// document's generation or a higher one with other content. Readers that hold such a version
-// ignore the current document. Versions readers cannot use (unparseable, another file system's)
-// do not count.
-bool outranked_since(const std::vector<ParameterValue>& history, std::int64_t since,
-                     const PublishedDocument& current, const std::string& file_system_id) {
-  if (current.state != DocumentState::kValid) return false;  // replaced whatever the history
-  return std::any_of(history.begin(), history.end(), [&](const ParameterValue& version) {
-    if (version.version <= since || version.version >= current.version) return false;
+// What the versions written after `since`, and before the current document, mean for it.
+// Versions readers cannot use (unparseable, another file system's) do not count.
+struct WrittenBetween {
+  // Readers holding one of them ignore the current document: one has a higher generation, or the
+  // same generation with other content.
+  bool outranked = false;
+  std::uint64_t highest_generation = 0;  // a new document goes above it
+};
+
+WrittenBetween written_between(const std::vector<ParameterValue>& history, std::int64_t since,
+                               const PublishedDocument& current,
+                               const std::string& file_system_id) {
+  WrittenBetween out;
+  for (const ParameterValue& version : history) {
+    if (version.version <= since || version.version >= current.version) continue;
     auto parsed = parse_mount_target_list(version.value);
-    return parsed.ok() && parsed->file_system_id == file_system_id &&
-           parsed->generation >= current.list.generation && !same_content(*parsed, current.list);
-  });
+    if (!parsed.ok() || parsed->file_system_id != file_system_id) continue;
+    out.highest_generation = std::max(out.highest_generation, parsed->generation);
+    if (current.state != DocumentState::kValid) continue;  // replaced whatever the history
+    const std::uint64_t standing = current.list.generation;
+    if (parsed->generation > standing ||
+        (parsed->generation == standing && !same_content(*parsed, current.list))) {
+      out.outranked = true;
+    }
+  }
+  return out;
 }
 
 // Publishes from fresh reads: the parameter as it is just before writing, then the mount targets.
-// SSM has no conditional write, so the version PutParameter returns
-// tells whether another writer came between this run's read and its write. If one did, the run
-// reads the mount targets and the parameter again. It writes again when the document standing
-// does not describe what exists, or when a version written in between outranks it (the same or a
-// higher generation with other content, which readers holding it would keep); then above the
-// parameter's version, which every writer's generation is at most. Writers that saw the same
-// mount targets agree and stop after one round.
+// SSM has no conditional write, so the version PutParameter returns tells whether another writer
+// came between this run's read and its write. If one did, the run reads the parameter, the mount
+// targets and the parameter's history again. It writes again when the document standing does not
+// describe what exists, or when a version written in between outranks it (a higher generation, or
+// the same one with other content, which readers holding it would keep); then above the
+// parameter's version and every generation written in between. Writers that saw the same mount
+// targets agree and stop after one round.
 void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
              const Clock& clock, const Logger& log, Observation& latest, RunReport& report) {
   latest.scan.complete = false;  // no creations in these plans
   bool reread = report.plan.publish.has_value() || !report.plan.creates.empty();
   std::optional<std::int64_t> raced_since;  // the version read before a write that was raced
+  bool wrote_blind = false;                 // written again once without the history
   for (int writes = 0;; ++writes) {
     if (reread) {
       auto parameter = cloud.get_parameter(config.ssm_parameter_name);
@@ -221,14 +235,19 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
     if (raced_since.has_value()) {
       auto history = cloud.parameter_history(config.ssm_parameter_name);
       if (history.ok()) {
-        latest.outranked =
-            outranked_since(*history, *raced_since, latest.document, config.file_system_id);
+        const WrittenBetween between =
+            written_between(*history, *raced_since, latest.document, config.file_system_id);
+        latest.outranked = between.outranked;
+        latest.document.generation_floor =
+            std::max(latest.document.generation_floor, between.highest_generation);
       } else {
-        // Without the history, any version in between may outrank the document: go above it.
-        log.warn(
-            "GetParameterHistory failed: publishing again above any racing writer",
-            {{"parameter", config.ssm_parameter_name}, {"error", history.error().to_string()}});
-        latest.outranked = true;
+        // Without the history any version in between may outrank the document: it is written
+        // again above the parameter's version, once (again each time, racing runs that agree
+        // would keep writing above each other).
+        report.errors.push_back("GetParameterHistory after a racing write: " +
+                                history.error().to_string());
+        latest.outranked = !wrote_blind;
+        wrote_blind = true;
       }
     }
     const Plan plan = plan_reconcile(latest, limits, clock.now());

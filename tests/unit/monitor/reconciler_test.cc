@@ -247,7 +247,8 @@ TEST(Reconcile, AWriterWithALowerGenerationInBetweenNeedsNoSecondWrite) {
   EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
 }
 
-// Without the parameter's history the run cannot tell what readers hold: it goes above it.
+// Without the parameter's history the run cannot tell what readers hold: it goes above it, and
+// says that the history could not be read.
 TEST(Reconcile, ARaceWhoseHistoryCannotBeReadIsAnsweredWithAHigherGeneration) {
   FakeCloud cloud;
   ManualClock clock;
@@ -256,9 +257,84 @@ TEST(Reconcile, ARaceWhoseHistoryCannotBeReadIsAnsweredWithAHigherGeneration) {
   write_after_read(cloud, 2, cloud.targets, 1, 1);
   auto report = reconcile(cloud, config(), scan(10), clock, Logger());
   ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << report->to_json().dump();
   EXPECT_EQ(cloud.puts.size(), 2u);
   EXPECT_EQ(published(cloud).generation, 3u);  // above version 2, this run's first write
+  ASSERT_EQ(report->errors.size(), 1u) << report->to_json().dump();
+  EXPECT_NE(report->errors[0].find("GetParameterHistory"), std::string::npos);
+}
+
+// Writing again without the history each time it is raced, runs that agree would keep writing
+// above each other: it is done once.
+TEST(Reconcile, WithoutTheHistoryARunWritesAgainOnlyOnce) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  cloud.fail_history = true;
+  int gets = 0;
+  cloud.after_get = [&] {  // an agreeing writer after each of the run's reads before a write
+    if (++gets < 2 || gets > 3) return;
+    const auto version = cloud.parameter ? cloud.parameter->version + 1 : 1;
+    const MountTargetList same{kFs, static_cast<std::uint64_t>(version), "2026-01-01T00:00:00.000Z",
+                               cloud.targets};
+    cloud.parameter = ParameterValue{*serialize_mount_target_list(same), version, std::nullopt};
+  };
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(cloud.puts.size(), 2u);
+  for (const auto& error : report->errors) {
+    EXPECT_NE(error.find("GetParameterHistory"), std::string::npos) << error;
+  }
+}
+
+// A generation can be above the parameter's version (one salvaged from a malformed document, a
+// parameter deleted and written again). Two writers come between this run's read and its write,
+// the second with a generation above this run's.
+class GenerationsAboveVersions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cloud.targets.push_back(target_in_a());
+    cloud.parameter = ParameterValue{
+        *serialize_mount_target_list({kFs, 110, "2026-01-01T00:00:00.000Z", {}}), 10, std::nullopt};
+  }
+  void writers_between(const std::vector<MountTarget>& first,
+                       const std::vector<MountTarget>& second) {
+    cloud.after_get = [this, first, second, gets = 0]() mutable {
+      if (++gets != 2) return;
+      cloud.parameter = ParameterValue{
+          *serialize_mount_target_list({kFs, 111, "2026-01-01T00:00:00.000Z", first}), 11,
+          std::nullopt};
+      cloud.record_history();
+      cloud.parameter = ParameterValue{
+          *serialize_mount_target_list({kFs, 112, "2026-01-01T00:00:00.000Z", second}), 12,
+          std::nullopt};
+    };
+  }
+
+  FakeCloud cloud;
+  ManualClock clock;
+};
+
+// Readers may hold generation 112: this run's document (111, version 13) would stand below it.
+// Written again, it goes above 112, not only above the version.
+TEST_F(GenerationsAboveVersions, AHigherGenerationInBetweenIsOutrankedWhateverItsContent) {
+  writers_between({}, {});
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 2u);
+  EXPECT_EQ(published(cloud).generation, 113u);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
+// The same content under a higher generation is written again too: the document standing must
+// carry the highest generation, or the next change would be published at or below it.
+TEST_F(GenerationsAboveVersions, TheSameContentUnderAHigherGenerationIsWrittenAgainAboveIt) {
+  writers_between(cloud.targets, cloud.targets);
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->to_json().dump();
+  EXPECT_EQ(cloud.puts.size(), 2u);
+  EXPECT_EQ(published(cloud).generation, 113u);
 }
 
 // Another run creates a mount target and publishes it between this run's DescribeMountTargets

@@ -52,10 +52,9 @@ struct Observation {
   ScanSummary scan;
   // AZs where this run's CreateMountTarget already failed: not tried again in this run.
   std::set<std::string> failed_azs;
-  // A version written since this run's read carries the current document's generation, or a
-  // higher one, with other content. Readers that hold it ignore the current document (same or
-  // lower generation), so the document is published again above it even when its content is
-  // what exists.
+  // A version written since this run's read has a higher generation than the current document,
+  // or the same one with other content. Readers that hold it ignore the current document, so the
+  // document is published again above it even when its content is what exists.
   bool outranked = false;
   std::vector<std::string> notes;  // from observing (candidate subnets left out, ...)
 };
