@@ -224,12 +224,12 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
       auto parameter = cloud.get_parameter(config.ssm_parameter_name);
       if (!parameter.ok()) {
         report.errors.push_back("GetParameter before publishing: " + parameter.error().to_string());
-        return;
+        break;
       }
       latest.document = read_document(config.file_system_id, *parameter);
       // After the parameter: the document then never describes mount targets newer than those
       // it is compared with, and a racing run's creation is never published away.
-      if (!refresh_mount_targets(cloud, config, "before publishing", latest, report)) return;
+      if (!refresh_mount_targets(cloud, config, "before publishing", latest, report)) break;
     }
     latest.outranked = false;
     if (raced_since.has_value()) {
@@ -251,10 +251,11 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
       }
     }
     const Plan plan = plan_reconcile(latest, limits, clock.now());
-    report.plan.publish = plan.publish;
+    // The report shows what was written last, or that nothing was.
+    if (plan.publish.has_value() || !report.published) report.plan.publish = plan.publish;
     if (!plan.publish_problem.empty()) {
       report.errors.push_back(plan.publish_problem);
-      return;
+      break;
     }
     const std::optional<MountTargetList>& document = plan.publish;
     if (!document.has_value()) break;
@@ -269,7 +270,7 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
     if (!text.ok()) {
       report.errors.push_back("cannot serialise the mount-target document: " +
                               text.error().to_string());
-      return;
+      break;
     }
     if (latest.document.state == DocumentState::kMalformed) {
       log.warn("replacing a malformed mount-target document",
@@ -278,7 +279,7 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
     auto version = cloud.put_parameter(config.ssm_parameter_name, *text);
     if (!version.ok()) {
       report.errors.push_back("PutParameter: " + version.error().to_string());
-      return;
+      break;
     }
     report.published = true;
     report.published_generation = document->generation;
@@ -297,6 +298,7 @@ void publish(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& lim
     raced_since = latest.document.version;
     reread = true;
   }
+  // A document written is deployed, also when a later step of publishing failed.
   if (report.published && limits.force_ecs_deployment) force_deployment(cloud, config, report);
 }
 

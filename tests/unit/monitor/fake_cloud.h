@@ -41,6 +41,8 @@ class FakeCloud final : public CloudApi {
   std::map<std::string, std::string> refused;
   bool fail_ecs = false;
   int failing_puts = 0;
+  int fail_gets_from = 0;  // GetParameter fails from this call on (0: never)
+  int gets_seen = 0;
   // Every version the parameter had, oldest first, including those a test wrote directly.
   std::vector<ParameterValue> history;
   int history_reads = 0;
@@ -93,6 +95,11 @@ class FakeCloud final : public CloudApi {
     return targets.back();
   }
   Result<std::optional<ParameterValue>> get_parameter(const std::string&) override {
+    if (fail_gets_from > 0 && ++gets_seen >= fail_gets_from) {
+      Error e = make_error(ErrorCode::kRemote, "Internal server error", true);
+      e.remote_code = "InternalServerError";
+      return e;
+    }
     if (before_get) before_get();
     record_history();
     auto value = parameter;

@@ -228,6 +228,26 @@ TEST(Reconcile, AWriterWithTheSameContentBetweenReadAndWriteNeedsNoSecondWrite) 
   EXPECT_EQ(cloud.puts.size(), 1u);
   EXPECT_EQ(cloud.history_reads, 1);
   EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+  // The report shows the document written, not the empty plan of the round after it.
+  const nlohmann::json json = report->to_json();
+  ASSERT_TRUE(json["planned_publish"].is_object()) << json.dump();
+  EXPECT_EQ(json["planned_publish"]["generation"], published(cloud).generation);
+}
+
+// A write stands whatever fails after it: the ECS service is redeployed for it.
+TEST(Reconcile, AFailedReadAfterARacedWriteStillRedeploysTheService) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  write_after_read(cloud, 2, {}, 1, 1);
+  cloud.fail_gets_from = 3;  // the read after the raced write
+  auto report = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->published);
+  ASSERT_EQ(report->errors.size(), 1u) << report->to_json().dump();
+  EXPECT_NE(report->errors[0].find("GetParameter"), std::string::npos);
+  EXPECT_EQ(cloud.deployments, 1);
+  EXPECT_TRUE(report->ecs_deployment_forced);
 }
 
 // A stale writer's document in between with a lower generation: readers that took it move on to
