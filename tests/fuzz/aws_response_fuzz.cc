@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.retry.max_attempts = 2;
   const AwsClient client(std::move(config));
 
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
     case 0:
       check(ec2::describe_subnets(client, {.max_results = 5}));
       break;
@@ -105,6 +105,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 7:
       check(ecs::update_service(client, {.cluster = "c", .service = "s"}));
+      break;
+    case 8:
+      check(ssm::get_parameter_history(client, "/efs-mount-autoscaling/mount-targets"));
       break;
     default:
       check(ecs::describe_services(client, "c", {"s"}));
