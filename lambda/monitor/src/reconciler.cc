@@ -111,8 +111,8 @@ bool az_occupied(const std::vector<MountTarget>& targets, const std::string& az)
 // DescribeMountTargets. The mount targets are then never older than the subnets: a racing run's
 // creation that took a subnet's last address shows as a mount target in that AZ, not as a full
 // subnet to skip for the next AZ (which would pass the desired count). A subnet that fails moves
-// the run on to the next AZ. Leaves `latest.mount_targets` as they are after the creations; false
-// when they could not be read.
+// the run on to the next AZ. False when the mount targets could not be read. Publishing reads
+// them again after the parameter, so they are not read once more here.
 bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const PlanLimits& limits,
                           const Clock& clock, const Logger& log, Observation& latest,
                           RunReport& report) {
@@ -161,7 +161,7 @@ bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const Pl
                             create.availability_zone + "): " + error.to_string());
     latest.failed_azs.insert(create.availability_zone);
   }
-  return refresh("after creating");
+  return true;
 }
 
 void force_deployment(CloudApi& cloud, const MonitorConfig& config, RunReport& report) {
