@@ -36,6 +36,7 @@ SessionPool::~SessionPool() {
 Result<SessionLease> SessionPool::acquire(bool reserved) {
   std::unique_lock lock(mutex_);
   bool waited = false;
+  bool waited_for_first = false;
   const std::size_t usable = reserved ? slots_.size() : options_.sessions;
   while (true) {
     std::size_t free_slot = slots_.size();
@@ -51,6 +52,17 @@ Result<SessionLease> SessionPool::acquire(bool reserved) {
         return SessionLease(this, i, std::move(slot.session));
       }
       if (free_slot == slots_.size()) free_slot = i;
+    }
+    if (free_slot != slots_.size() && !mounted_once_ && !suspect_ && connecting_) {
+      // A new pool's first mount is in flight. Wait for it instead of dialling from every free
+      // slot at once an address that may be dead, each holding its caller for the timeout.
+      if (waited_for_first) {
+        return make_error(ErrorCode::kUnavailable,
+                          "nfs " + server() + ": the first mount is still in progress", true);
+      }
+      released_.wait_for(lock, options_.session.timeout, [&] { return !connecting_; });
+      waited_for_first = true;
+      continue;
     }
     if (free_slot != slots_.size()) return connect_slot(lock, free_slot);
     if (waited) {
@@ -69,13 +81,15 @@ Result<SessionLease> SessionPool::acquire(bool reserved) {
 
 Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& lock,
                                                std::size_t index) {
-  if (suspect_) {
+  // A target that failed lately, or has never been mounted, gets one mount attempt at a time.
+  const bool one_at_a_time = suspect_ || !mounted_once_;
+  if (one_at_a_time) {
     if (connecting_) {
       return make_error(ErrorCode::kUnavailable,
                         "nfs " + server() + ": target failed lately and is being re-mounted", true);
     }
     const SteadyTime now = clock_->steady_now();
-    if (now < next_attempt_) {
+    if (suspect_ && now < next_attempt_) {
       const auto wait =
           std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
       return make_error(ErrorCode::kUnavailable,
@@ -92,13 +106,12 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
   // Two appends: GCC 12 at -O3 warns falsely (-Wrestrict) on `"-" + std::string`.
   session_options.client_name += '-';
   session_options.client_name += std::to_string(++next_client_id_);
-  const bool was_suspect = suspect_;
 
   lock.unlock();
   Result<std::unique_ptr<Session>> connected = connector_(session_options);
   lock.lock();
 
-  if (was_suspect) connecting_ = false;
+  if (one_at_a_time) connecting_ = false;
   if (!connected.ok()) {
     slot.leased = false;
     --counters_.in_use;
@@ -111,6 +124,8 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
     return connected.error();
   }
   ++counters_.connects;
+  mounted_once_ = true;
+  released_.notify_all();  // callers waiting for a new pool's first mount may mount now
   suspect_ = false;
   backoff_ = std::chrono::milliseconds{0};
   slot.generation = generation_;

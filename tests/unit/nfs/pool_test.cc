@@ -1,11 +1,14 @@
 // The pool's reaction to a mount target that cannot be mounted: fail at once while backing off,
-// back off exponentially up to the limit, one attempt at a time. Time is a ManualClock.
+// back off exponentially up to the limit, one attempt at a time, from the very first mount on.
+// Time is a ManualClock.
 #include "efsas/nfs/pool.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include "efsas/clock.h"
 
@@ -85,6 +88,64 @@ TEST(SessionPool, ReportsItsFailuresInStats) {
   EXPECT_EQ(stats.in_use, 0u);
   pool.maintain();  // nothing connected: nothing to keep alive
   EXPECT_EQ(pool.stats().keep_alives, 0u);
+}
+
+// A mount that hangs until the test lets it fail, as against an address that drops SYNs.
+struct HangingConnector {
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_future<void> released;
+  Result<std::unique_ptr<Session>> operator()(const SessionOptions& /*options*/) const {
+    calls->fetch_add(1);
+    released.wait();
+    return make_error(ErrorCode::kTimeout, "mount timed out", true);
+  }
+};
+
+TEST(SessionPool, ANewPoolMountsOnceBeforeItMountsSideBySide) {
+  auto clock = std::make_shared<ManualClock>();
+  std::promise<void> release;
+  HangingConnector connector{.released = release.get_future().share()};
+  SessionPool pool(pool_options(), clock, connector);
+
+  auto first = std::async(std::launch::async, [&] { return pool.acquire(); });
+  while (connector.calls->load() == 0) std::this_thread::yield();
+  // A second caller while the first mount hangs waits for it instead of dialling too.
+  auto second = std::async(std::launch::async, [&] { return pool.acquire(); });
+  EXPECT_EQ(second.wait_for(milliseconds(100)), std::future_status::timeout);
+  release.set_value();
+
+  const auto first_result = first.get();
+  const auto second_result = second.get();
+  ASSERT_FALSE(first_result.ok());
+  ASSERT_FALSE(second_result.ok());
+  EXPECT_EQ(first_result.error().code, ErrorCode::kTimeout);
+  // The second fails over at once: the target is down, and it never mounted.
+  EXPECT_EQ(second_result.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(connector.calls->load(), 1);
+  EXPECT_EQ(pool.stats().connect_failures, 1u);
+}
+
+TEST(SessionPool, ACallerWaitsForANewPoolsFirstMountNoLongerThanTheTimeout) {
+  auto clock = std::make_shared<ManualClock>();
+  std::promise<void> release;
+  HangingConnector connector{.released = release.get_future().share()};
+  PoolOptions options = pool_options();
+  options.session.timeout = milliseconds(50);
+  SessionPool pool(options, clock, connector);
+
+  auto first = std::async(std::launch::async, [&] { return pool.acquire(); });
+  while (connector.calls->load() == 0) std::this_thread::yield();
+  auto second = std::async(std::launch::async, [&] { return pool.acquire(); });
+  // It gives up after the timeout although the first mount still hangs.
+  EXPECT_EQ(second.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(connector.calls->load(), 1);
+  release.set_value();
+  EXPECT_FALSE(first.get().ok());
+  const auto second_result = second.get();
+  ASSERT_FALSE(second_result.ok());
+  EXPECT_EQ(second_result.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second_result.error().message.find("first mount"), std::string::npos)
+      << second_result.error().message;
 }
 
 }  // namespace

@@ -77,6 +77,8 @@ class SessionPool {
   // A session for the caller's exclusive use: an idle one, or a new mount when a slot is free.
   // Waits up to the session timeout when all are busy. kUnavailable at once while backing off
   // after a failed mount (or while another thread is re-mounting a target that just failed).
+  // A pool never mounted yet mounts once before any other: callers meanwhile wait for that
+  // mount, then mount side by side if it succeeded, or fail at once if it did not.
   // `reserved` may also take one extra slot kept for health probes, so that slow clients
   // holding every session while large files stream cannot make a healthy target look down.
   Result<SessionLease> acquire(bool reserved = false);
@@ -110,7 +112,8 @@ class SessionPool {
   std::uint64_t generation_ = 0;
   std::uint64_t next_client_id_ = 0;
   bool suspect_ = false;       // the target failed lately: one mount attempt at a time
-  bool connecting_ = false;    // a mount attempt is in flight while suspect_
+  bool mounted_once_ = false;  // until a mount succeeds, one mount attempt at a time
+  bool connecting_ = false;    // a mount attempt is in flight while suspect_ or !mounted_once_
   SteadyTime next_attempt_{};  // no mount before this while suspect_
   std::chrono::milliseconds backoff_{0};
   PoolStats counters_;
