@@ -166,68 +166,106 @@ bool FileService::storage_is_local() const {
   return current != nullptr && !current->targets.empty() && current->all_local();
 }
 
-Response FileService::handle_request(const Request& request) const {
+FileService::Routing FileService::route(const Request& request) const {
+  Routing out;
+  const auto refuse = [&](Response response, std::string_view route) {
+    out.kind = Routing::kRefused;
+    out.refusal = with_route(std::move(response), route);
+    return std::move(out);
+  };
   if (request.target.size() > options_.max_target_bytes) {
-    return with_route(json_error(414, "UriTooLong", "the request target is too long"), "other");
+    return refuse(json_error(414, "UriTooLong", "the request target is too long"), "other");
   }
   const std::string_view target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
-  const std::string_view query =
-      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  out.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
 
   if (path.starts_with(kFilesPrefix) || path == "/files") {
     const std::string_view raw =
         path.size() > kFilesPrefix.size() ? path.substr(kFilesPrefix.size()) : std::string_view();
     auto decoded = percent_decode(raw);
     if (!decoded.ok()) {
-      return with_route(json_error(400, "InvalidPath", decoded.error().message), kFileRoute);
+      return refuse(json_error(400, "InvalidPath", decoded.error().message), kFileRoute);
     }
     if (decoded->empty() || decoded->back() == '/') {
-      if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", kListRoute);
-      return with_route(list_directory(request, *decoded, query), kListRoute);
+      if (!is_get_or_head(request.method)) {
+        return refuse(method_not_allowed("GET, HEAD", kListRoute), kListRoute);
+      }
+      out.kind = Routing::kList;
+      out.path = std::move(decoded).value();
+      return out;
     }
-    return with_route(handle_file(request, *decoded), kFileRoute);
+    auto normalized = normalize_path(*decoded);
+    if (!normalized.ok()) {
+      return refuse(json_error(400, "InvalidPath", normalized.error().message), kFileRoute);
+    }
+    if (request.method != "GET" && request.method != "HEAD" && request.method != "PUT" &&
+        request.method != "DELETE") {
+      return refuse(method_not_allowed("GET, HEAD, PUT, DELETE", kFileRoute), kFileRoute);
+    }
+    if (const auto* if_none_match = request.header("if-none-match");
+        request.method == "PUT" && if_none_match != nullptr && *if_none_match != "*") {
+      return refuse(json_error(400, "InvalidArgument", "only If-None-Match: * is supported on PUT"),
+                    kFileRoute);
+    }
+    out.kind = Routing::kFile;
+    out.path = std::move(normalized).value();
+    return out;
   }
+  if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+      path == "/targets") {
+    if (!is_get_or_head(request.method)) {
+      return refuse(method_not_allowed("GET, HEAD", path), path);
+    }
+    out.kind = Routing::kMemory;
+    out.path = std::string(path);
+    return out;
+  }
+  return refuse(json_error(404, "NotFound", "no such route: " + std::string(path)), "other");
+}
+
+std::optional<Response> FileService::refuse_before_body(const Request& request) const {
+  return route(request).refusal;
+}
+
+Response FileService::handle_request(const Request& request) const {
+  Routing routing = route(request);
+  const bool head = request.method == "HEAD";
+  switch (routing.kind) {
+    case Routing::kRefused:
+      return std::move(*routing.refusal);
+    case Routing::kList:
+      return with_route(list_directory(request, routing.path, routing.query), kListRoute);
+    case Routing::kFile:
+      if (request.method == "PUT") return with_route(put_file(request, routing.path), kFileRoute);
+      if (request.method == "DELETE") {
+        return with_route(delete_file(request, routing.path), kFileRoute);
+      }
+      return with_route(get_file(request, routing.path, head), kFileRoute);
+    case Routing::kMemory:
+      break;
+  }
+  const std::string& path = routing.path;
+  Response response;
   if (path == "/") {
-    if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", path);
-    Response response;
     response.status = 200;
     response.body = std::string(status_page_html());
     response.set_header("Content-Type", "text/html; charset=utf-8");
     response.set_header("Cache-Control", "no-store");
-    response.head = request.method == "HEAD";
-    return with_route(std::move(response), path);
+  } else if (path == "/healthz") {
+    response = json_response(200, {{"status", "ok"}});
+  } else if (path == "/readyz") {
+    response = readyz();
+  } else if (path == "/metrics") {
+    const auto current = table();
+    response.body = metrics_->render(current.get());
+    response.set_header("Content-Type", "text/plain; version=0.0.4");
+  } else {
+    response = targets();
   }
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/targets") {
-    if (!is_get_or_head(request.method)) return method_not_allowed("GET, HEAD", path);
-    Response response;
-    if (path == "/healthz") {
-      response = json_response(200, {{"status", "ok"}});
-    } else if (path == "/readyz") {
-      response = readyz();
-    } else if (path == "/metrics") {
-      const auto current = table();
-      response.body = metrics_->render(current.get());
-      response.set_header("Content-Type", "text/plain; version=0.0.4");
-    } else {
-      response = targets();
-    }
-    response.head = request.method == "HEAD";
-    return with_route(std::move(response), path);
-  }
-  return with_route(json_error(404, "NotFound", "no such route: " + std::string(path)), "other");
-}
-
-Response FileService::handle_file(const Request& request, const std::string& raw_path) const {
-  auto path = normalize_path(raw_path);
-  if (!path.ok()) return json_error(400, "InvalidPath", path.error().message);
-  if (request.method == "GET" || request.method == "HEAD") {
-    return get_file(request, *path, request.method == "HEAD");
-  }
-  if (request.method == "PUT") return put_file(request, *path);
-  if (request.method == "DELETE") return delete_file(request, *path);
-  return method_not_allowed("GET, HEAD, PUT, DELETE", kFileRoute);
+  response.head = head;
+  return with_route(std::move(response), path);
 }
 
 Response FileService::get_file(const Request& request, const std::string& path, bool head) const {
@@ -327,12 +365,8 @@ Response FileService::put_file(const Request& request, const std::string& path) 
         "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
   }
   WriteCondition condition;
-  if (const auto* if_none_match = request.header("if-none-match")) {
-    if (*if_none_match != "*") {
-      return json_error(400, "InvalidArgument", "only If-None-Match: * is supported on PUT");
-    }
-    condition.if_none_match_any = true;
-  }
+  // route() has refused any If-None-Match but "*".
+  condition.if_none_match_any = request.header("if-none-match") != nullptr;
   if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
 
   const auto current = table();

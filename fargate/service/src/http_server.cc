@@ -406,6 +406,15 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
     }
+    if (incoming_.expect_continue && !parser_->is_done()) {
+      // The client waits for "100 Continue" before it sends the body: when the header alone
+      // decides a 4xx, say so now instead of having it send a body that is thrown away.
+      if (auto refusal = service().refuse_before_body(header_request())) {
+        keep_alive_ = false;  // the body it declared is never read
+        drain_ = true;        // unless it sends it anyway (after its wait for 100 runs out)
+        return respond(std::move(*refusal));
+      }
+    }
     if (!reserve_upload()) {
       return fail_fast(503, "Unavailable",
                        "too many uploads in progress (over the upload memory limit); retry later");
@@ -441,8 +450,8 @@ class Session : public std::enable_shared_from_this<Session> {
     return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
   }
 
-  void on_body() {
-    clear_deadline();
+  // The request as its line and header describe it, with no body yet.
+  Request header_request() const {
     Request request;
     request.method = incoming_.method;
     request.target = incoming_.target;
@@ -454,6 +463,12 @@ class Session : public std::enable_shared_from_this<Session> {
         it->second += value;
       }
     }
+    return request;
+  }
+
+  void on_body() {
+    clear_deadline();
+    Request request = header_request();
     bytes_in_ = incoming_.body.size();
     if (!incoming_.body.empty()) {
       request.body = std::make_shared<const std::string>(std::move(incoming_.body));

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -472,6 +473,42 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
   ::close(fd);
   EXPECT_TRUE(final_answer.starts_with("HTTP/1.1 201")) << final_answer;
   EXPECT_EQ(read_file(storage_->data_dir() / "wire" / "expect"), "body");
+
+  // When the header alone decides a 4xx, that is the answer instead of the interim one: the
+  // client never sends a body that would be thrown away. The connection then closes.
+  struct Refused {
+    std::string line;   // method and target
+    std::string field;  // an extra header field, or empty
+    std::string status;
+  };
+  const std::vector<Refused> refused = {
+      {"PUT /files/wire/%zz", "", "400"},
+      {"PUT /files/wire/", "", "405"},
+      {"PUT /nowhere", "", "404"},
+      {"POST /files/wire/expect-post", "", "405"},
+      {"PUT /files/wire/expect-inm", "If-None-Match: \"x\"\r\n", "400"},
+  };
+  for (const auto& [line, field, status] : refused) {
+    const int refused_fd = connect_loopback(service_->port());
+    ASSERT_GE(refused_fd, 0);
+    const timeval recv_timeout{.tv_sec = 5, .tv_usec = 0};  // a server that waits fails, not hangs
+    ::setsockopt(refused_fd, SOL_SOCKET, SO_RCVTIMEO, &recv_timeout, sizeof recv_timeout);
+    const std::string full = line + " HTTP/1.1\r\nHost: x\r\n" + field +
+                             "Content-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+    ASSERT_EQ(::send(refused_fd, full.data(), full.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(full.size()));
+    const std::string answer = receive_until(refused_fd, "\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 " + status)) << line << ": " << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+    char rest[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(refused_fd, rest, sizeof rest, 0)) > 0) {
+    }
+    EXPECT_EQ(n, 0) << line << ": the server closes the connection";
+    ::close(refused_fd);
+  }
+  EXPECT_FALSE(std::filesystem::exists(storage_->data_dir() / "wire" / "expect-inm"));
+  EXPECT_FALSE(std::filesystem::exists(storage_->data_dir() / "wire" / "expect-post"));
 
   // A repeated field counts with all its values: one of the listed tags matches.
   const std::string etag = get("/files/wire/a").header("etag");

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "efsas/clock.h"
 #include "efsas/log.h"
@@ -32,6 +35,11 @@ class FileService {
   FileService(ServiceOptions options, std::shared_ptr<const Clock> clock, Logger logger);
 
   Response handle_request(const Request& request) const;
+  // The answer that the method, target and header alone decide (a 4xx: no such route, a bad
+  // path, a method not allowed, an unsupported condition), which handle_request would give
+  // whatever the body; nullopt when the request needs its body or storage. Lets the server
+  // refuse an `Expect: 100-continue` request before the client sends its body.
+  std::optional<Response> refuse_before_body(const Request& request) const;
 
   // The active routing table (null before the first valid list).
   std::shared_ptr<const RoutingTable> table() const;
@@ -46,7 +54,15 @@ class FileService {
   const Clock& clock() const { return *clock_; }
 
  private:
-  Response handle_file(const Request& request, const std::string& raw_path) const;
+  // Where a request goes, from its method, target and header alone.
+  struct Routing {
+    enum Kind { kRefused, kList, kFile, kMemory } kind = kRefused;
+    std::string path;        // kList: the decoded directory; kFile: the normalized file path;
+                             // kMemory: the route ("/", "/healthz", ...)
+    std::string_view query;  // into the request's target
+    std::optional<Response> refusal;  // kRefused: the answer
+  };
+  Routing route(const Request& request) const;
   Response get_file(const Request& request, const std::string& path, bool head) const;
   Response put_file(const Request& request, const std::string& path) const;
   Response delete_file(const Request& request, const std::string& path) const;
