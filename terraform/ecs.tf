@@ -35,6 +35,7 @@ locals {
       STORAGE_BACKEND           = var.file_service_storage_backend
       BODY_LIMIT_BYTES          = tostring(var.body_limit_bytes)
       UPLOAD_MEMORY_LIMIT_BYTES = tostring(var.upload_memory_limit_bytes)
+      UPLOAD_SPOOL_LIMIT_BYTES  = tostring(var.upload_spool_limit_bytes)
       ACCESS_LOG                = tostring(var.access_log)
       LOG_LEVEL                 = var.file_service_log_level
       SHUTDOWN_GRACE_SECONDS    = "25"

@@ -404,13 +404,24 @@ variable "body_limit_bytes" {
 }
 
 variable "upload_memory_limit_bytes" {
-  description = "Request bodies one file-service task holds in memory at once, at most (an upload that would pass it is answered 503 before its body is read); keep it well below fargate_memory."
+  description = "Request bodies one file-service task holds in memory at once, at most (taken as bytes arrive; a body that finds no room waits on the task's ephemeral storage); keep it well below fargate_memory."
   type        = number
   default     = 1073741824
 
   validation {
     condition     = var.upload_memory_limit_bytes >= var.body_limit_bytes
     error_message = "upload_memory_limit_bytes must be at least body_limit_bytes: a body of the largest size must fit."
+  }
+}
+
+variable "upload_spool_limit_bytes" {
+  description = "Request bodies one file-service task holds on its ephemeral storage (20 GiB on Fargate) at once when memory has no room; an upload past both limits is answered 503. 0 turns spooling off."
+  type        = number
+  default     = 8589934592
+
+  validation {
+    condition     = var.upload_spool_limit_bytes >= 0
+    error_message = "upload_spool_limit_bytes must not be negative."
   }
 }
 

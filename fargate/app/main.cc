@@ -54,6 +54,8 @@ struct Config {
   std::string nfs_address_map;
   std::uint64_t body_limit_bytes = 104857600;
   std::uint64_t upload_memory_limit_bytes = 1073741824;
+  std::string upload_spool_dir = "/tmp";
+  std::uint64_t upload_spool_limit_bytes = 8589934592;
   int worker_threads = 16;
   // Two event loops per CPU: a loop that serves a local read in place can wait on the disk, and
   // one that another process preempts holds its connections until it runs again; a second loop
@@ -160,6 +162,7 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   str("NFS_EXPORT_PATH", &config->nfs_export_path);
   str("NFS_ADDRESS_MAP", &config->nfs_address_map);
   str("LOG_LEVEL", &config->log_level);
+  str("UPLOAD_SPOOL_DIR", &config->upload_spool_dir);
   const bool numbers_ok =
       env_number(env, "PORT", &config->port, &error) &&
       env_number(env, "CONFIG_POLL_SECONDS", &config->config_poll_seconds, &error) &&
@@ -169,6 +172,7 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
       env_number(env, "NFS_TIMEOUT_MS", &config->nfs_timeout_ms, &error) &&
       env_number(env, "BODY_LIMIT_BYTES", &config->body_limit_bytes, &error) &&
       env_number(env, "UPLOAD_MEMORY_LIMIT_BYTES", &config->upload_memory_limit_bytes, &error) &&
+      env_number(env, "UPLOAD_SPOOL_LIMIT_BYTES", &config->upload_spool_limit_bytes, &error) &&
       env_number(env, "WORKER_THREADS", &config->worker_threads, &error) &&
       env_number(env, "IO_THREADS", &config->io_threads, &error) &&
       env_number(env, "MAX_CONNECTIONS", &config->max_connections, &error) &&
@@ -206,6 +210,10 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
   app.add_option("--upload-memory-limit-bytes", config->upload_memory_limit_bytes,
                  "UPLOAD_MEMORY_LIMIT_BYTES: request bodies held in memory at once, at most");
+  app.add_option("--upload-spool-dir", config->upload_spool_dir,
+                 "UPLOAD_SPOOL_DIR: where bodies that find no room in memory wait");
+  app.add_option("--upload-spool-limit-bytes", config->upload_spool_limit_bytes,
+                 "UPLOAD_SPOOL_LIMIT_BYTES: spooled bodies at once, at most (0: no spooling)");
   app.add_option("--worker-threads", config->worker_threads, "WORKER_THREADS");
   app.add_option("--io-threads", config->io_threads, "IO_THREADS");
   app.add_option("--max-connections", config->max_connections, "MAX_CONNECTIONS");
@@ -260,6 +268,15 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
                  static_cast<unsigned long long>(config->upload_memory_limit_bytes),
                  static_cast<unsigned long long>(config->body_limit_bytes));
     return 2;
+  }
+  if (config->upload_spool_limit_bytes > 0) {
+    auto spool = efsas::service::open_spool_file(config->upload_spool_dir);
+    if (!spool.ok()) {
+      std::fprintf(stderr, "file-service: UPLOAD_SPOOL_DIR is not usable: %s\n",
+                   spool.error().message.c_str());
+      return 2;
+    }
+    ::close(*spool);
   }
   if (config->storage_backend == "directory" && config->mount_path_template.empty()) {
     std::fprintf(stderr,
@@ -392,6 +409,8 @@ int main(int argc, char** argv) {
   server_options.worker_threads = config.worker_threads;
   server_options.max_connections = config.max_connections;
   server_options.upload_memory_limit = config.upload_memory_limit_bytes;
+  server_options.spool_dir = config.upload_spool_dir;
+  server_options.spool_limit = config.upload_spool_limit_bytes;
   server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
   server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);

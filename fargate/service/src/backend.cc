@@ -1,7 +1,10 @@
 // Shared pieces of the back-end interface.
 #include "efsas/service/backend.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -86,6 +89,23 @@ Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {
   if (n > 0) std::memcpy(buffer.data(), data_.data() + position_, n);
   position_ += n;
   return n;
+}
+
+Result<std::size_t> FileBodySource::read(std::span<char> buffer) {
+  const auto n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size_ - position_));
+  if (n == 0) return std::size_t{0};
+  while (true) {
+    const ssize_t got = ::pread(fd_, buffer.data(), n, static_cast<off_t>(position_));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return make_error(ErrorCode::kInternal,
+                        std::string("reading the spooled body: ") + std::strerror(errno));
+    }
+    if (got == 0) return make_error(ErrorCode::kInternal, "the spooled body is shorter than sent");
+    position_ += static_cast<std::uint64_t>(got);
+    return static_cast<std::size_t>(got);
+  }
 }
 
 }  // namespace efsas::service

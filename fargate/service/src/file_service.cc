@@ -359,7 +359,7 @@ Response FileService::get_file(const Request& request, const std::string& path, 
 }
 
 Response FileService::put_file(const Request& request, const std::string& path) const {
-  if (request.body->size() > options_.body_limit) {
+  if (request.body_size() > options_.body_limit) {
     return json_error(
         413, "PayloadTooLarge",
         "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
@@ -370,7 +370,10 @@ Response FileService::put_file(const Request& request, const std::string& path) 
   if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
 
   const auto current = table();
-  MemoryBodySource body(*request.body);
+  MemoryBodySource memory_body(*request.body);
+  std::optional<FileBodySource> file_body;
+  if (request.spooled) file_body.emplace(request.spooled->fd(), request.spooled->size());
+  BodySource& body = file_body ? static_cast<BodySource&>(*file_body) : memory_body;
   return over_targets(
       current.get(), path, Failover::kWrite, [&](const TargetEntry& entry) -> Result<Response> {
         const std::string& id = entry.target.id;

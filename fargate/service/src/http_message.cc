@@ -1,6 +1,8 @@
 // Pure HTTP helpers: percent-decoding, query strings, ranges, entity tags and dates.
 #include "efsas/service/http_message.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -39,6 +41,8 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 }
 
 }  // namespace
+
+SpooledBody::~SpooledBody() { ::close(fd_); }
 
 std::shared_ptr<const std::string> Request::no_body() {
   static const auto empty = std::make_shared<const std::string>();

@@ -9,13 +9,16 @@
 // request touches a timer: no timer queue operations and no cancelled-timer handlers.
 #include "efsas/service/http_server.h"
 
+#include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -158,7 +161,8 @@ struct IncomingRequest {
   std::vector<std::pair<std::string, std::string>> fields;  // lower-case name, value
   std::size_t field_count = 0;                              // the first field_count are this one's
   bool expect_continue = false;
-  std::string body;
+  std::optional<std::uint64_t> declared_length;  // Content-Length; none when chunked
+  std::string body;   // in memory; a body that does not fit goes to the session's spool file
   bool grew = false;  // a field list or a string grew past what is kept
 
   void clear() {
@@ -170,16 +174,28 @@ struct IncomingRequest {
     target.clear();
     field_count = 0;
     expect_continue = false;
+    declared_length.reset();
     body.clear();
   }
 };
 
+// Where the parser hands body bytes as they arrive: false refuses the body.
+class BodySink {
+ public:
+  virtual bool take_body(std::string_view data) = 0;
+
+ protected:
+  ~BodySink() = default;
+};
+
 // Beast's HTTP/1 request parser, keeping what it parses in an IncomingRequest (Beast's own
-// request_parser builds a field container that allocates for every field). Limits, chunked
-// bodies and keep-alive rules are Beast's.
+// request_parser builds a field container that allocates for every field), and handing the
+// body to a sink. Limits, chunked bodies and keep-alive rules are Beast's.
 class RequestParser final : public http::basic_parser<true> {
  public:
-  explicit RequestParser(IncomingRequest& request) : request_(request) { request_.clear(); }
+  RequestParser(IncomingRequest& request, BodySink& sink) : request_(request), sink_(sink) {
+    request_.clear();
+  }
 
  private:
   void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
@@ -211,22 +227,31 @@ class RequestParser final : public http::basic_parser<true> {
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          beast::error_code&) override {
-    // Beast has checked the length against the body limit already.
-    if (length) request_.body.reserve(static_cast<std::size_t>(*length));
+    // Beast has checked the length against the body limit already. Nothing is set aside for
+    // it: memory is taken as bytes arrive, so a client that declares much and sends nothing
+    // holds nothing.
+    if (length) request_.declared_length = *length;
   }
-  std::size_t on_body_impl(beast::string_view data, beast::error_code&) override {
-    request_.body.append(data.data(), data.size());
-    return data.size();
+  std::size_t on_body_impl(beast::string_view data, beast::error_code& ec) override {
+    return take(data, ec);
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data,
-                                 beast::error_code&) override {
-    request_.body.append(data.data(), data.size());
-    return data.size();
+                                 beast::error_code& ec) override {
+    return take(data, ec);
   }
   void on_finish_impl(beast::error_code&) override {}
 
+  std::size_t take(beast::string_view data, beast::error_code& ec) {
+    if (!sink_.take_body(std::string_view(data.data(), data.size()))) {
+      ec = boost::system::errc::make_error_code(boost::system::errc::no_buffer_space);
+      return 0;
+    }
+    return data.size();
+  }
+
   IncomingRequest& request_;
+  BodySink& sink_;
 };
 
 class Session;
@@ -282,7 +307,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<std::thread> threads;
   std::thread shutdown_thread;
   std::atomic<std::size_t> connections{0};
-  std::atomic<std::uint64_t> upload_bytes{0};  // bodies being received or handled, as declared
+  std::atomic<std::uint64_t> upload_bytes{0};  // body memory being filled or handled
+  std::atomic<std::uint64_t> spool_bytes{0};   // spooled body bytes being received or handled
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
   // The end of the shutdown's grace period, set by shutdown() before its thread starts.
@@ -295,7 +321,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   bool workers_done = false;  // under workers_mutex
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public std::enable_shared_from_this<Session>, public BodySink {
  public:
   Session(Socket socket, std::shared_ptr<HttpServer::Impl> server)
       : socket_(std::move(socket)),
@@ -359,7 +385,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_read() {
     if (server_->stopping) return close();
-    parser_.emplace(incoming_);
+    parser_.emplace(incoming_, *this);
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(service().options().body_limit);
     idle_ = buffer_.size() == 0;
@@ -415,10 +441,6 @@ class Session : public std::enable_shared_from_this<Session> {
         return respond(std::move(*refusal));
       }
     }
-    if (!reserve_upload()) {
-      return fail_fast(503, "Unavailable",
-                       "too many uploads in progress (over the upload memory limit); retry later");
-    }
     if (parser_->is_done()) return on_body();
     set_deadline(options().body_timeout);  // for the whole body, however it trickles in
     if (incoming_.expect_continue) {
@@ -444,6 +466,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body_error(beast::error_code ec) {
+    if (!body_failure_.empty()) {
+      std::string message = std::exchange(body_failure_, {});
+      return fail_fast(503, "Unavailable", message);
+    }
     if (ec == http::error::body_limit) {
       return fail_fast(413, "PayloadTooLarge", "the body is over the limit");
     }
@@ -469,9 +495,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_body() {
     clear_deadline();
     Request request = header_request();
-    bytes_in_ = incoming_.body.size();
-    if (!incoming_.body.empty()) {
-      request.body = std::make_shared<const std::string>(std::move(incoming_.body));
+    if (spool_fd_ >= 0) {
+      request.spooled =
+          std::make_shared<const SpooledBody>(std::exchange(spool_fd_, -1), spool_size_);
+      bytes_in_ = spool_size_;
+    } else {
+      bytes_in_ = incoming_.body.size();
+      if (!incoming_.body.empty()) {
+        request.body = std::make_shared<const std::string>(std::move(incoming_.body));
+      }
     }
     keep_alive_ = parser_->keep_alive();
     // Routes that read memory only are answered right here, always: a health check must not
@@ -515,27 +547,85 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Bodies are held in memory until handled: each request with a body takes its declared length
-  // (the body limit when it is chunked) from the server's upload budget until it is answered, or,
+  // A body's bytes as they arrive. They stay in memory while the server's upload memory has
+  // room: the body's buffer takes from it as it grows (doubling, up to the declared length).
+  // When it has none, the body moves to an unlinked file in the spool directory, which takes
+  // from the spool budget byte by byte. Both shares are held until the request is answered, or,
   // when the answer was a 504, until the worker still handling it lets go of the body.
-  bool reserve_upload() {
-    const auto length = parser_->content_length();
-    const std::uint64_t want =
-        length ? *length : (parser_->chunked() ? service().options().body_limit : 0);
-    if (want == 0) return true;
-    const std::uint64_t before = server_->upload_bytes.fetch_add(want);
-    if (before + want > options().upload_memory_limit) {
-      server_->upload_bytes.fetch_sub(want);
+  bool take_body(std::string_view data) override {
+    if (data.empty()) return true;
+    if (spool_fd_ >= 0) return write_spool(data);
+    std::string& body = incoming_.body;
+    const std::uint64_t needed = body.size() + data.size();
+    if (needed > memory_charged_) {
+      constexpr std::uint64_t kFirstBuffer = 64 * 1024;
+      std::uint64_t want = std::max({needed, 2 * memory_charged_, kFirstBuffer});
+      const std::uint64_t most = incoming_.declared_length.value_or(service().options().body_limit);
+      want = std::max(needed, std::min(want, most));
+      if (!take_share(server_->upload_bytes, options().upload_memory_limit,
+                      want - memory_charged_)) {
+        return spill_to_spool() && write_spool(data);
+      }
+      memory_charged_ = want;
+      body.reserve(static_cast<std::size_t>(want));
+    }
+    body.append(data);
+    return true;
+  }
+
+  static bool take_share(std::atomic<std::uint64_t>& used, std::uint64_t limit, std::uint64_t n) {
+    const std::uint64_t before = used.fetch_add(n);
+    if (before + n <= limit) return true;
+    used.fetch_sub(n);
+    return false;
+  }
+
+  // Moves what the body has so far from memory to a new spool file.
+  bool spill_to_spool() {
+    auto file = open_spool_file(options().spool_dir);
+    if (!file.ok()) {
+      body_failure_ = "cannot hold the body: " + file.error().message;
       return false;
     }
-    upload_reserved_ = want;
+    spool_fd_ = *file;
+    spool_size_ = 0;
+    std::string held;
+    held.swap(incoming_.body);
+    const bool written = write_spool(held);
+    server_->upload_bytes.fetch_sub(memory_charged_);
+    memory_charged_ = 0;
+    return written;
+  }
+
+  bool write_spool(std::string_view data) {
+    if (!take_share(server_->spool_bytes, options().spool_limit, data.size())) {
+      body_failure_ =
+          "too many uploads in progress (over the upload memory and spool limits); retry later";
+      return false;
+    }
+    spool_charged_ += data.size();
+    while (!data.empty()) {
+      const ssize_t n = ::write(spool_fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        body_failure_ = std::string("cannot spool the body in ") + options().spool_dir + ": " +
+                        std::strerror(n < 0 ? errno : EIO);
+        return false;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+      spool_size_ += static_cast<std::uint64_t>(n);
+    }
     return true;
   }
 
   void release_upload() {
     if (worker_holds_body_) return;
-    if (upload_reserved_ > 0) server_->upload_bytes.fetch_sub(upload_reserved_);
-    upload_reserved_ = 0;
+    if (memory_charged_ > 0) server_->upload_bytes.fetch_sub(memory_charged_);
+    memory_charged_ = 0;
+    if (spool_charged_ > 0) server_->spool_bytes.fetch_sub(spool_charged_);
+    spool_charged_ = 0;
+    if (spool_fd_ >= 0) ::close(std::exchange(spool_fd_, -1));
+    std::string().swap(incoming_.body);  // a body not handed on (a refusal, a failure) goes too
   }
 
   Response handle(const Request& request) const {
@@ -754,7 +844,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool worker_holds_body_ = false;  // a worker has the request (and its body) still
   bool inline_ = false;             // this request's file I/O runs on the network thread
   bool non_blocking_ = false;
-  std::uint64_t upload_reserved_ = 0;  // this request's share of the upload budget
+  std::uint64_t memory_charged_ = 0;  // this request's share of the upload memory
+  std::uint64_t spool_charged_ = 0;   // and of the spool
+  int spool_fd_ = -1;                 // the body's spool file until the request takes it
+  std::uint64_t spool_size_ = 0;
+  std::string body_failure_;  // why the body was refused (503), set by take_body
   bool drain_ = false;
   std::vector<char> drain_buffer_;
   SteadyTime start_{};
@@ -904,7 +998,30 @@ HttpServer::~HttpServer() {
   impl_->close_sessions();
 }
 
+Result<int> open_spool_file(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    // A file system without O_TMPFILE: a named file, unlinked at once.
+    std::string name = dir + "/.file-service-body-XXXXXX";
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd >= 0) ::unlink(name.c_str());
+  }
+  if (fd < 0) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the spool directory '" + dir + "': " + std::strerror(errno));
+  }
+  return fd;
+}
+
 Status HttpServer::start() {
+  if (impl_->options.spool_limit > 0) {
+    auto probe = open_spool_file(impl_->options.spool_dir);
+    if (!probe.ok()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "UPLOAD_SPOOL_DIR is not usable: " + probe.error().message);
+    }
+    ::close(*probe);
+  }
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) {

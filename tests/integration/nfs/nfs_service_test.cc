@@ -212,11 +212,13 @@ TEST_F(NfsFileService, ADeleteOnAHungServerFailsOverWhenNothingWasRemoved) {
 }
 
 // A body counts against UPLOAD_MEMORY_LIMIT_BYTES until the worker handling it lets go of it,
-// also when the client was answered 504 first: uploads to hung targets cannot pile up in memory.
+// also when the client was answered 504 first: uploads to hung targets cannot pile up in memory
+// (nor, with a spool, on disk: the spool is off here so that the memory limit alone decides).
 TEST_F(NfsFileService, AnUploadAnswered504CountsAgainstTheMemoryLimitUntilItsWorkerIsDone) {
   start({{"NFS_TIMEOUT_MS", "3000"},
          {"REQUEST_TIMEOUT_MS", "300"},
          {"UPLOAD_MEMORY_LIMIT_BYTES", "1000"},
+         {"UPLOAD_SPOOL_LIMIT_BYTES", "0"},
          {"BODY_LIMIT_BYTES", "1000"},
          {"HEALTH_FAILURES_TO_DOWN", "100"}});
   ASSERT_EQ(put("/files/hung/warm", "w").status, 201);
@@ -225,7 +227,8 @@ TEST_F(NfsFileService, AnUploadAnswered504CountsAgainstTheMemoryLimitUntilItsWor
   EXPECT_EQ(timed_out.status, 504) << timed_out.body;
   const auto refused = put("/files/hung/b", std::string(800, 'b'));
   EXPECT_EQ(refused.status, 503) << refused.body;
-  EXPECT_NE(refused.body.find("upload memory limit"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("over the upload memory and spool limits"), std::string::npos)
+      << refused.body;
   for (int i = 0; i < 3; ++i) storage_.resume(i);
   EXPECT_TRUE(eventually([&] { return put("/files/hung/c", std::string(800, 'c')).status == 201; },
                          std::chrono::seconds(20)));

@@ -151,6 +151,17 @@ TEST(FileServiceConfiguration, UploadMemoryLimitBelowTheBodyLimitIsRefused) {
       << result.output;
 }
 
+TEST(FileServiceConfiguration, ASpoolDirectoryThatTakesNoFilesIsRefused) {
+  const auto result = efsas::testing::run_command({file_service_binary().string()},
+                                                  {{"MOUNT_TARGETS_JSON", "{}"},
+                                                   {"MOUNT_PATH_TEMPLATE", "/nonexistent/{id}"},
+                                                   {"UPLOAD_SPOOL_DIR", "/nonexistent/spool"}});
+  EXPECT_EQ(result.status, 2) << result.output;
+  EXPECT_NE(result.output.find("UPLOAD_SPOOL_DIR is not usable"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("/nonexistent/spool"), std::string::npos) << result.output;
+}
+
 // A setting out of its range is refused at start, naming it, whether it came from the environment
 // or a flag (a port of 80800 once became 15264, a worker count of 0 one worker).
 TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {

@@ -639,40 +639,73 @@ TEST_P(FileServiceIntegration, StalledClientsAreCutOffByTheirTimeouts) {
   EXPECT_EQ(get("/healthz").status, 200);
 }
 
-// Bodies are held in memory until handled, so their total is bounded: an upload that would pass
-// UPLOAD_MEMORY_LIMIT_BYTES is refused at once (503, body unread, nothing written) while others
-// hold the memory, and accepted once they are done.
-TEST_P(FileServiceIntegration, UploadsOverTheMemoryLimitAreRefusedUntilOthersFinish) {
-  start({{"UPLOAD_MEMORY_LIMIT_BYTES", "1000"}, {"BODY_LIMIT_BYTES", "1000"}});
-  const int held = connect_loopback(service_->port());
-  ASSERT_GE(held, 0);
-  const std::string head = "PUT /files/budget/a HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n";
-  const std::string first_part(100, 'a');
-  ASSERT_EQ(::send(held, (head + first_part).data(), head.size() + first_part.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(head.size() + first_part.size()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+// Bodies are held in memory, taken as bytes arrive, up to UPLOAD_MEMORY_LIMIT_BYTES; a body that
+// finds no room waits in the spool directory, up to UPLOAD_SPOOL_LIMIT_BYTES; an upload past both
+// is refused (503, nothing written) until others finish. A client that declares a large body and
+// sends nothing holds nothing.
+TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimitsRefused) {
+  start({{"UPLOAD_MEMORY_LIMIT_BYTES", "1000"},
+         {"BODY_LIMIT_BYTES", "1000"},
+         {"UPLOAD_SPOOL_LIMIT_BYTES", "1000"}});
+  // Starts an upload of `size` bytes on a connection of its own, sending the first `sent`.
+  const auto begin_upload = [&](const std::string& path, std::size_t size, std::size_t sent) {
+    const int fd = connect_loopback(service_->port());
+    const std::string head = "PUT " + path +
+                             " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
+                             "\r\n\r\n" + std::string(sent, 'h');
+    EXPECT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(head.size()));
+    return fd;
+  };
+  const auto finish_upload = [&](int fd, std::size_t rest) {
+    const std::string tail(rest, 'h');
+    EXPECT_EQ(::send(fd, tail.data(), tail.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest));
+    const std::string answer = receive_until(fd, "\r\n\r\n");
+    ::close(fd);
+    return answer.substr(0, answer.find("\r\n"));
+  };
 
-  const auto refused = put("/files/budget/b", std::string(800, 'b'));
+  // Declarations alone: five connections announce 1000 bytes each and send none.
+  std::vector<int> idle;
+  for (int i = 0; i < 5; ++i) idle.push_back(begin_upload("/files/budget/idle", 1000, 0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(put("/files/budget/free", std::string(1000, 'f')).status, 201);
+
+  // One upload under way holds 800 bytes of memory; the next finds no room and spools.
+  // (One after the other: the server reads connections on two threads.)
+  const int in_memory = begin_upload("/files/budget/memory", 800, 100);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int spooled = begin_upload("/files/budget/spooled", 800, 700);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Memory has 200 bytes left and the spool 300: an 800-byte body fits neither.
+  const auto refused = put("/files/budget/refused", std::string(800, 'r'));
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_EQ(refused.header("retry-after"), "1");
-  EXPECT_NE(refused.body.find("upload memory limit"), std::string::npos) << refused.body;
-  EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "b"));
-  EXPECT_EQ(put("/files/budget/c", std::string(150, 'c')).status, 201);  // fits beside it
+  EXPECT_NE(refused.body.find("over the upload memory and spool limits"), std::string::npos)
+      << refused.body;
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "refused"));
+  EXPECT_EQ(put("/files/budget/small", std::string(150, 's')).status, 201);  // fits in memory
 
-  const std::string rest(700, 'a');
-  ASSERT_EQ(::send(held, rest.data(), rest.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(rest.size()));
-  std::string answer;
-  char buffer[4096];
-  while (answer.find("\r\n\r\n") == std::string::npos) {
-    const ssize_t n = ::recv(held, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    answer.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(held);
-  EXPECT_TRUE(answer.starts_with("HTTP/1.1 201")) << answer;
-  EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "a"), std::string(800, 'a'));
-  EXPECT_EQ(put("/files/budget/b", std::string(800, 'b')).status, 201);
+  EXPECT_EQ(finish_upload(spooled, 100), "HTTP/1.1 201 Created");
+  EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "spooled"), std::string(800, 'h'));
+  // The spool is free again: a full-size body and a chunked one go there and arrive whole.
+  std::string body(800, 'x');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  EXPECT_EQ(put("/files/budget/refused", body).status, 201);
+  EXPECT_EQ(get("/files/budget/refused").body, body);
+  const std::string chunked = raw_exchange(
+      service_->port(),
+      "PUT /files/budget/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: close\r\n\r\n12c\r\n" +
+          std::string(300, 'c') + "\r\n12c\r\n" + std::string(300, 'd') + "\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.starts_with("HTTP/1.1 201")) << chunked;
+  EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "chunked"),
+            std::string(300, 'c') + std::string(300, 'd'));
+
+  EXPECT_EQ(finish_upload(in_memory, 700), "HTTP/1.1 201 Created");
+  EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "memory"), std::string(800, 'h'));
+  for (int fd : idle) ::close(fd);
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "idle"));
 }
 
 TEST_P(FileServiceIntegration, StaticListFromTheEnvironment) {

@@ -76,6 +76,30 @@ TEST_F(DirectoryBackendTest, PutCreatesParentsThenReplaces) {
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 
+// A body spooled to a file (an upload that found no room in memory) is written whole, and again
+// whole after a rewind, as a write moving on to the next mount target sends it.
+TEST_F(DirectoryBackendTest, ASpooledBodyIsWrittenWholeAndAgainAfterARewind) {
+  std::string data(200 * 1024, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 % 251);
+  const int fd = ::open(dir_.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::write(fd, "tail", 4), 4);  // bytes past the body's size are not part of it
+  FileBodySource body(fd, data.size());
+  EXPECT_EQ(body.size(), data.size());
+
+  auto first = backend_->put("spooled/one.bin", body, {});
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_EQ(first->info.size, data.size());
+  EXPECT_EQ(read_file(dir_.path() / "spooled/one.bin"), data);
+
+  ASSERT_TRUE(body.rewind());
+  auto second = backend_->put("spooled/two.bin", body, {});
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_EQ(read_file(dir_.path() / "spooled/two.bin"), data);
+  ::close(fd);
+}
+
 TEST_F(DirectoryBackendTest, OpenReadsRangesAndStatMatchesPut) {
   auto put_result = put("f.bin", "0123456789");
   ASSERT_TRUE(put_result.ok());

@@ -93,6 +93,24 @@ class MemoryBodySource final : public BodySource {
   std::size_t position_ = 0;
 };
 
+// A BodySource over the first `size` bytes of an open file, read with pread (the descriptor
+// must outlive the source; its file offset is left alone).
+class FileBodySource final : public BodySource {
+ public:
+  FileBodySource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  Result<std::size_t> read(std::span<char> buffer) override;
+  bool rewind() override {
+    position_ = 0;
+    return true;
+  }
+  std::optional<std::uint64_t> size() const override { return size_; }
+
+ private:
+  int fd_;
+  std::uint64_t size_;
+  std::uint64_t position_ = 0;
+};
+
 // Conditions for a write or a delete (HTTP If-Match / If-None-Match: *).
 struct WriteCondition {
   // Succeed only if the file exists with one of these entity tags: the If-Match header's value,

@@ -18,6 +18,22 @@
 
 namespace efsas::service {
 
+// A request body kept in an unlinked file: an upload that arrived while the server's memory for
+// bodies was spent. The file goes when the last holder lets go of it.
+class SpooledBody {
+ public:
+  SpooledBody(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  ~SpooledBody();
+  SpooledBody(const SpooledBody&) = delete;
+  SpooledBody& operator=(const SpooledBody&) = delete;
+  int fd() const { return fd_; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  int fd_;
+  std::uint64_t size_;
+};
+
 struct Request {
   // The one shared empty body of requests that have none.
   static std::shared_ptr<const std::string> no_body();
@@ -28,9 +44,13 @@ struct Request {
   using Headers = std::map<std::string, std::string, std::less<>>;
   Headers headers;
   std::shared_ptr<const std::string> body = no_body();
+  // When set, the body is in this file instead (and `body` is empty).
+  std::shared_ptr<const SpooledBody> spooled;
   // Set by the session when it can send a file descriptor without leaving the network thread:
   // then a file body of any size is streamed (sendfile), not read into the response.
   bool zero_copy = false;
+
+  std::uint64_t body_size() const { return spooled ? spooled->size() : body->size(); }
 
   const std::string* header(std::string_view lower_name) const {
     auto it = headers.find(lower_name);

@@ -24,9 +24,14 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 8;
   std::size_t max_connections = 4096;  // more are answered 503 and closed
-  // Request bodies are held in memory: at most this many bytes of them at once (by declared
-  // length); a request that would pass it is answered 503 before its body is read.
+  // Request bodies are held in memory, at most this many bytes of them at once. A body that
+  // finds no room goes to an unlinked file in spool_dir instead, at most spool_limit bytes of
+  // them at once; an upload that would pass that too is answered 503 (0: no spooling). Both
+  // are taken as bytes arrive: a client that declares a large body and sends nothing holds
+  // nothing but its connection.
   std::uint64_t upload_memory_limit = 1024ull * 1024 * 1024;
+  std::string spool_dir = "/tmp";
+  std::uint64_t spool_limit = 8ull * 1024 * 1024 * 1024;
   std::chrono::milliseconds header_timeout{10000};   // whole request header
   std::chrono::milliseconds body_timeout{60000};     // whole request body
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; also each write's progress
@@ -39,6 +44,9 @@ struct ServerOptions {
   bool inline_local_io = true;
 };
 
+// An unlinked file in `dir` for a request body (O_TMPFILE, or a named file removed at once).
+Result<int> open_spool_file(const std::string& dir);
+
 class HttpServer {
  public:
   HttpServer(ServerOptions options, FileService& service, Logger logger);
@@ -46,7 +54,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the threads.
+  // Checks that the spool directory takes files, binds, listens and starts the threads.
   Status start();
   // The port actually bound.
   std::uint16_t port() const;
