@@ -4,18 +4,16 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <system_error>
 
 #include "efsas/clock.h"
 #include "efsas/counter/counter.h"
+#include "efsas/monitor/config.h"
 #include "efsas/result.h"
 
 namespace efsas::app {
@@ -56,16 +54,6 @@ void print_text(const counter::CountResult& r) {
     std::printf("error        ... and %llu more\n",
                 static_cast<unsigned long long>(r.errors - r.error_samples.size()));
   }
-}
-
-Result<unsigned> threads_from_env(std::string_view text) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1024) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "must be a whole number from 1 to 1024, got \"" + std::string(text) + "\"");
-  }
-  return value;
 }
 
 int run_count(const CountArgs& args) {
@@ -144,9 +132,9 @@ void add_count_command(CLI::App& app) {
   cmd->callback([args, threads] {
     if (threads->count() == 0) {
       if (const char* env = std::getenv("SCAN_THREADS"); env != nullptr) {
-        auto n = threads_from_env(env);
+        auto n = monitor::parse_scan_threads(env);
         if (!n) throw CLI::ValidationError("SCAN_THREADS", n.error().message);
-        args->threads = *n;
+        args->threads = static_cast<unsigned>(*n);
       }
     }
     const int code = run_count(*args);

@@ -18,6 +18,13 @@ MountTarget to_mount_target(const aws::efs::MountTargetDescription& d) {
                      d.ip_address,           d.life_cycle_state};
 }
 
+ParameterValue to_parameter_value(aws::ssm::Parameter&& p) {
+  return ParameterValue{std::move(p.value), p.version, p.last_modified};
+}
+
+// A parameter that does not exist (yet) is not an error to the reconciler: it creates it.
+bool parameter_missing(const Error& error) { return error.remote_code == "ParameterNotFound"; }
+
 class AwsCloud final : public CloudApi {
  public:
   explicit AwsCloud(std::shared_ptr<const aws::AwsClient> client)
@@ -83,29 +90,21 @@ class AwsCloud final : public CloudApi {
   Result<std::optional<ParameterValue>> get_parameter(const std::string& name) override {
     auto parameter = aws::ssm::get_parameter(*client_, name);
     if (!parameter.ok()) {
-      if (parameter.error().remote_code == "ParameterNotFound") {
-        return std::optional<ParameterValue>();
-      }
+      if (parameter_missing(parameter.error())) return std::optional<ParameterValue>();
       return parameter.error();
     }
-    return std::optional<ParameterValue>(
-        ParameterValue{parameter->value, parameter->version, parameter->last_modified});
+    return std::optional<ParameterValue>(to_parameter_value(std::move(parameter).value()));
   }
 
   Result<std::vector<ParameterValue>> parameter_history(const std::string& name) override {
     auto history = aws::ssm::get_parameter_history(*client_, name);
     if (!history.ok()) {
-      if (history.error().remote_code == "ParameterNotFound") {
-        return std::vector<ParameterValue>();
-      }
+      if (parameter_missing(history.error())) return std::vector<ParameterValue>();
       return history.error();
     }
     std::vector<ParameterValue> out;
     out.reserve(history->size());
-    for (auto& version : *history) {
-      out.push_back(
-          ParameterValue{std::move(version.value), version.version, version.last_modified});
-    }
+    for (auto& version : *history) out.push_back(to_parameter_value(std::move(version)));
     return out;
   }
 

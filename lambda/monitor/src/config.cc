@@ -124,7 +124,7 @@ Result<MonitorConfig> config_from_env(const Environment& env) {
     config.scan_cache_path = trim(it->second);
   }
   if (auto* v = get("SCAN_THREADS")) {
-    auto n = parse_int("SCAN_THREADS", *v);
+    auto n = parse_scan_threads(*v);
     if (!n.ok()) return n.error();
     config.scan_threads = *n;
   }
@@ -135,6 +135,15 @@ Result<MonitorConfig> config_from_env(const Environment& env) {
     }
   }
   return config;
+}
+
+Result<int> parse_scan_threads(const std::string& text) {
+  auto n = parse_uint("SCAN_THREADS", text);
+  if (!n.ok() || *n < 1 || *n > 1024) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "SCAN_THREADS must be a whole number from 1 to 1024, got \"" + text + "\"");
+  }
+  return static_cast<int>(*n);
 }
 
 Status validate(const MonitorConfig& config) {

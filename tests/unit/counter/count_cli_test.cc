@@ -111,6 +111,25 @@ TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
   EXPECT_NE(bad_threads.status, 0);
 }
 
+// SCAN_THREADS from the environment is checked as `run` checks it, and named when it is wrong; a
+// --threads flag overrides it.
+TEST_F(CountCliTest, ScanThreadsFromTheEnvironmentIsCheckedAndNamed) {
+  for (const std::string value : {"0", "1025", "3x", "-2"}) {
+    const auto r = run_command({binary(), "count", root_.string()}, {{"SCAN_THREADS", value}});
+    EXPECT_NE(r.status, 0) << value << ": " << r.output;
+    EXPECT_NE(r.output.find("SCAN_THREADS must be a whole number from 1 to 1024"),
+              std::string::npos)
+        << value << ": " << r.output;
+  }
+  const auto from_env =
+      run_command({binary(), "count", root_.string(), "--json"}, {{"SCAN_THREADS", "2"}});
+  ASSERT_EQ(from_env.status, 0) << from_env.output;
+  EXPECT_EQ(nlohmann::json::parse(from_env.output).at("files"), 10);
+  const auto flag_wins =
+      run_command({binary(), "count", root_.string(), "--threads", "2"}, {{"SCAN_THREADS", "0"}});
+  EXPECT_EQ(flag_wins.status, 0) << flag_wins.output;
+}
+
 // A timeout is a number of seconds up to a year; one past what the clock can hold is refused
 // instead of stopping the count at once (it overflowed into a deadline in the past).
 TEST_F(CountCliTest, TimeoutsBeyondAYearAreRefused) {

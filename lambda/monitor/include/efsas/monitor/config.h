@@ -49,6 +49,9 @@ Result<MonitorConfig> config_from_env(const Environment& env);
 // The message names the variable to fix.
 Status validate(const MonitorConfig& config);
 
+// SCAN_THREADS's value, for `run` and `count` alike: a whole number from 1 to 1024.
+Result<int> parse_scan_threads(const std::string& text);
+
 // "a, b,,c" -> {"a","b","c"}.
 std::vector<std::string> split_list(const std::string& text);
 // true/false/1/0/yes/no (any case).
