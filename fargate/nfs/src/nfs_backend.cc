@@ -221,6 +221,22 @@ class NfsBackend final : public Backend {
   Result<ListPage> list(std::string_view dir, std::size_t limit, std::string_view token) override {
     return with_retry([&](SessionLease& lease) -> Result<ListPage> {
       if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe.error();
+      // A large directory's listing (names and attributes) is kept between its pages; the
+      // directory's attributes are fetched to check it only when one is kept.
+      const std::string key(dir);
+      const auto stamp_of = [&]() -> std::optional<service::ListingCache::Stamp> {
+        auto info = lease->stat(dir);
+        if (!info.ok() || !info->is_directory) return std::nullopt;
+        return service::ListingCache::Stamp{info->inode, info->mtime};
+      };
+      if (listings_.has(key)) {
+        if (const auto stamp = stamp_of()) {
+          if (auto kept = listings_.find(key, *stamp, std::chrono::system_clock::now())) {
+            return service::page_after(*kept, limit, token);
+          }
+        }
+      }
+      const SystemTime started = std::chrono::system_clock::now();
       auto entries = lease->list(dir);
       if (!entries.ok()) {
         // NOTDIR from a parent that is a file means not found; from the name itself, that it
@@ -234,18 +250,18 @@ class NfsBackend final : public Backend {
         }
         return read_error(entries.error());
       }
-      ListPage page;
-      const std::size_t wanted = std::max<std::size_t>(1, limit);
-      for (auto& entry : *entries) {
-        if (is_reserved(entry.name) || entry.name <= token) continue;
+      auto listed = std::make_shared<std::vector<ListEntry>>();
+      listed->reserve(entries->size());
+      for (auto& entry : *entries) {  // sorted by name
+        if (is_reserved(entry.name)) continue;
         // Links, fifos and devices are never served, so they are not listed.
         if (!entry.is_directory && !entry.is_regular) continue;
-        if (page.entries.size() == wanted) {
-          page.next_token = page.entries.back().name;
-          break;
-        }
-        page.entries.push_back(
+        listed->push_back(
             ListEntry{std::move(entry.name), entry.is_directory, entry.size, entry.mtime});
+      }
+      ListPage page = service::page_after(*listed, limit, token);
+      if (listed->size() > limit) {
+        if (const auto stamp = stamp_of()) listings_.store(key, *stamp, started, std::move(listed));
       }
       return page;
     });
@@ -370,6 +386,7 @@ class NfsBackend final : public Backend {
   const MountTarget target_;
   const NfsBackendOptions options_;
   std::shared_ptr<SessionPool> pool_;
+  service::ListingCache listings_;
   std::atomic<std::uint64_t> probe_counter_{0};
   std::mutex stop_mutex_;
   std::condition_variable stop_;

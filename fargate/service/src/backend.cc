@@ -91,6 +91,60 @@ Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {
   return n;
 }
 
+ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
+                    std::string_view token) {
+  auto it = std::upper_bound(sorted.begin(), sorted.end(), token,
+                             [](std::string_view t, const ListEntry& e) { return t < e.name; });
+  ListPage page;
+  const std::size_t wanted = std::max<std::size_t>(1, limit);
+  for (; it != sorted.end() && page.entries.size() < wanted; ++it) page.entries.push_back(*it);
+  if (it != sorted.end()) page.next_token = page.entries.back().name;
+  return page;
+}
+
+bool ListingCache::has(const std::string& dir) const {
+  std::lock_guard lock(mutex_);
+  return kept_.contains(dir);
+}
+
+ListingCache::Entries ListingCache::find(const std::string& dir, const Stamp& stamp,
+                                         SystemTime now) {
+  std::lock_guard lock(mutex_);
+  auto it = kept_.find(dir);
+  if (it == kept_.end()) return nullptr;
+  const Kept& kept = it->second;
+  if (kept.stamp.inode != stamp.inode || kept.stamp.modified != stamp.modified ||
+      now - kept.started > kMaxAge || now < kept.started) {
+    drop_locked(it);
+    return nullptr;
+  }
+  it->second.last_use = ++uses_;
+  return kept.entries;
+}
+
+void ListingCache::store(const std::string& dir, const Stamp& stamp, SystemTime started,
+                         Entries entries) {
+  // A directory changed near or after the read began may have changed within one timestamp
+  // granule of what the read saw: a later stamp could match a different content.
+  if (!entries || stamp.modified + kRacyMargin > started) return;
+  if (entries->size() > max_entries_) return;
+  std::lock_guard lock(mutex_);
+  if (auto it = kept_.find(dir); it != kept_.end()) drop_locked(it);
+  while (total_ + entries->size() > max_entries_) {
+    auto oldest = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_use < b.second.last_use;
+    });
+    drop_locked(oldest);
+  }
+  total_ += entries->size();
+  kept_.emplace(dir, Kept{stamp, started, std::move(entries), ++uses_});
+}
+
+void ListingCache::drop_locked(std::unordered_map<std::string, Kept>::iterator it) {
+  total_ -= it->second.entries->size();
+  kept_.erase(it);
+}
+
 Result<std::size_t> FileBodySource::read(std::span<char> buffer) {
   const auto n =
       static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size_ - position_));

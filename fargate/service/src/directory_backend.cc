@@ -404,30 +404,53 @@ class DirectoryBackend final : public Backend {
         read_with_root([&](int root) { return open_directory(root, dir, /*create=*/false); });
     if (!directory.ok()) return directory.error();
     const int dir_fd = directory->get();
-    std::vector<std::string> names;
-    {
+    // The names, sorted, kept between the pages of a large directory; each page's entries are
+    // looked at afresh.
+    const std::string key(dir);
+    const auto stamp_of = [&]() -> std::optional<ListingCache::Stamp> {
+      struct stat st {};
+      if (::fstat(dir_fd, &st) != 0) return std::nullopt;
+      return ListingCache::Stamp{static_cast<std::uint64_t>(st.st_ino), to_system_time(st.st_mtim)};
+    };
+    ListingCache::Entries names;
+    if (listings_.has(key)) {
+      if (const auto stamp = stamp_of()) {
+        names = listings_.find(key, *stamp, std::chrono::system_clock::now());
+      }
+    }
+    if (!names) {
+      const SystemTime started = std::chrono::system_clock::now();
+      auto read = std::make_shared<std::vector<ListEntry>>();
       DIR* stream = ::fdopendir(::dup(dir_fd));
       if (stream == nullptr) return errno_error(errno, "list", dir, false);
       while (const dirent* entry = ::readdir(stream)) {
         const std::string_view name = entry->d_name;
         if (name == "." || name == ".." || is_reserved(name)) continue;
-        if (!token.empty() && name <= token) continue;
-        names.emplace_back(name);
+        read->push_back(ListEntry{std::string(name)});
       }
       ::closedir(stream);
+      std::sort(read->begin(), read->end(),
+                [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
+      if (read->size() > limit) {
+        if (const auto stamp = stamp_of()) listings_.store(key, *stamp, started, read);
+      }
+      names = std::move(read);
     }
-    std::sort(names.begin(), names.end());
+    auto after =
+        std::upper_bound(names->begin(), names->end(), token,
+                         [](std::string_view t, const ListEntry& e) { return t < e.name; });
     ListPage page;
-    std::size_t i = 0;
-    for (; i < names.size() && page.entries.size() < limit; ++i) {
+    for (; after != names->end() && page.entries.size() < limit; ++after) {
       struct stat st {};
-      if (::fstatat(dir_fd, names[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (::fstatat(dir_fd, after->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;  // links are never served
-      page.entries.push_back(ListEntry{names[i], S_ISDIR(st.st_mode),
+      page.entries.push_back(ListEntry{after->name, S_ISDIR(st.st_mode),
                                        static_cast<std::uint64_t>(st.st_size),
                                        to_system_time(st.st_mtim)});
     }
-    if (i < names.size() && !page.entries.empty()) page.next_token = page.entries.back().name;
+    if (after != names->end() && !page.entries.empty()) {
+      page.next_token = page.entries.back().name;
+    }
     return page;
   }
 
@@ -759,6 +782,7 @@ class DirectoryBackend final : public Backend {
   MountTarget target_;
   DirectoryBackendOptions options_;
   std::shared_ptr<NameLocks> name_locks_;
+  ListingCache listings_;
   std::atomic<std::uint64_t> counter_{0};
   std::atomic<bool> local_{false};  // until a probe has looked
   mutable std::mutex root_mutex_;

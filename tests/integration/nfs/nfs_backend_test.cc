@@ -347,6 +347,11 @@ TEST_F(NfsBackendTest, ListingShowsOnlyFilesAndDirectories) {
   efsas::testing::expect_listing_shows_only_files_and_directories(*backends_[0], data(), "lsk");
 }
 
+TEST_F(NfsBackendTest, PagesShowEveryEntryOnceAndChangesBetweenThem) {
+  efsas::testing::expect_pages_show_every_entry_once_and_changes_between_them(*backends_[0], data(),
+                                                                              "pages");
+}
+
 TEST_F(NfsBackendTest, SweepRemovesOnlyOldTempFiles) {
   efsas::testing::expect_sweep_removes_only_old_temp_files(*backends_[0], data(), "sw");
 }

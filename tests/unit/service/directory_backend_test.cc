@@ -507,6 +507,98 @@ TEST_F(DirectoryBackendTest, ListingShowsOnlyFilesAndDirectories) {
   efsas::testing::expect_listing_shows_only_files_and_directories(*backend_, dir_.path(), "lsk");
 }
 
+TEST_F(DirectoryBackendTest, PagesShowEveryEntryOnceAndChangesBetweenThem) {
+  efsas::testing::expect_pages_show_every_entry_once_and_changes_between_them(*backend_,
+                                                                              dir_.path(), "pages");
+}
+
+// The listing of a large directory is read once for all its pages: kept while the directory's
+// inode and modification time stay what they were. A page's sizes are looked at afresh.
+TEST_F(DirectoryBackendTest, ALargeDirectorysListingIsKeptWhileItsStampHolds) {
+  namespace fs = std::filesystem;
+  const fs::path big = dir_.path() / "big";
+  fs::create_directories(big);
+  for (int i = 0; i < 30; ++i) write_file(big / ("n" + std::to_string(100 + i)), "x");
+  const auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time(big, old_time);
+  auto first = backend_->list("big", 10, "");
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_EQ(first->next_token, "n109");
+
+  // A name added with the directory's time put back cannot be seen by its stamp: the kept
+  // listing is used, without it. An entry changed in place shows its new size.
+  write_file(big / "n115a", "hidden");
+  write_file(big / "n111", "grown");
+  fs::last_write_time(big, old_time);
+  auto second = backend_->list("big", 10, first->next_token);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  ASSERT_EQ(second->entries.size(), 10u);
+  EXPECT_EQ(second->entries[5].name, "n115");
+  EXPECT_EQ(second->entries[6].name, "n116");
+  EXPECT_EQ(second->entries[1].name, "n111");
+  EXPECT_EQ(second->entries[1].size, 5u);
+
+  // Any stamp that differs (here the time, as every change of an entry sets it) reads again.
+  fs::last_write_time(big, old_time + std::chrono::seconds(1));
+  auto again = backend_->list("big", 10, first->next_token);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->entries[6].name, "n115a");
+}
+
+TEST(ListingCache, KeepsOnlyListingsOfDirectoriesUnchangedSinceWellBeforeTheirRead) {
+  using std::chrono::seconds;
+  ListingCache cache;
+  const SystemTime read_at = std::chrono::system_clock::now();
+  auto listing = std::make_shared<const std::vector<ListEntry>>(
+      std::vector<ListEntry>{ListEntry{"a"}, ListEntry{"b"}});
+  const ListingCache::Stamp fresh{7, read_at - seconds(1)};  // changed just before the read
+  cache.store("fresh", fresh, read_at, listing);
+  EXPECT_FALSE(cache.has("fresh"));
+
+  const ListingCache::Stamp settled{7, read_at - seconds(60)};
+  cache.store("d", settled, read_at, listing);
+  ASSERT_TRUE(cache.has("d"));
+  EXPECT_EQ(cache.find("d", settled, read_at + seconds(1)), listing);
+  EXPECT_EQ(cache.find("d", ListingCache::Stamp{8, settled.modified}, read_at), nullptr);
+  EXPECT_FALSE(cache.has("d")) << "a listing that no longer holds is dropped";
+
+  cache.store("d", settled, read_at, listing);
+  EXPECT_EQ(cache.find("d", settled, read_at + ListingCache::kMaxAge + seconds(1)), nullptr);
+}
+
+TEST(ListingCache, KeepsAtMostItsEntriesDroppingTheLeastRecentlyUsed) {
+  using std::chrono::seconds;
+  ListingCache cache(5);
+  const SystemTime read_at = std::chrono::system_clock::now();
+  const ListingCache::Stamp stamp{1, read_at - seconds(60)};
+  const auto of = [](std::size_t n) {
+    return std::make_shared<const std::vector<ListEntry>>(std::vector<ListEntry>(n));
+  };
+  cache.store("too-big", stamp, read_at, of(6));
+  EXPECT_FALSE(cache.has("too-big"));
+  cache.store("a", stamp, read_at, of(2));
+  cache.store("b", stamp, read_at, of(2));
+  EXPECT_NE(cache.find("a", stamp, read_at), nullptr);  // a is now the more recently used
+  cache.store("c", stamp, read_at, of(2));
+  EXPECT_TRUE(cache.has("a"));
+  EXPECT_FALSE(cache.has("b"));
+  EXPECT_TRUE(cache.has("c"));
+}
+
+TEST(ListingCache, APageStartsAfterItsTokenAndNamesTheNext) {
+  const std::vector<ListEntry> sorted{ListEntry{"a"}, ListEntry{"b"}, ListEntry{"c"},
+                                      ListEntry{"d"}};
+  const auto names = [](const ListPage& page) {
+    std::string out;
+    for (const auto& e : page.entries) out += e.name;
+    return out + "|" + page.next_token;
+  };
+  EXPECT_EQ(names(page_after(sorted, 2, "")), "ab|b");
+  EXPECT_EQ(names(page_after(sorted, 2, "b")), "cd|");
+  EXPECT_EQ(names(page_after(sorted, 2, "bb")), "cd|");
+  EXPECT_EQ(names(page_after(sorted, 10, "d")), "|");
+}
+
 TEST_F(DirectoryBackendTest, SweepRemovesOnlyOldTempFiles) {
   efsas::testing::expect_sweep_removes_only_old_temp_files(*backend_, dir_.path(), "sw");
 }

@@ -182,6 +182,55 @@ struct ListPage {
   std::string next_token;          // empty when this is the last page
 };
 
+// The page of a sorted listing that follows `token`: up to `limit` entries whose names sort
+// after it, and the next page's token (empty when none follow).
+ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
+                    std::string_view token);
+
+// Sorted listings of directories larger than one page, kept between pages, so that paging
+// through N entries reads the directory about once instead of once per page (each read is the
+// whole directory: neither readdir nor NFS READDIR returns names in order). A listing is used
+// only while its directory has the inode and modification time it had when it was read, only if
+// that time was more than kRacyMargin before the read began (so a change within the same
+// timestamp granule cannot hide), and for at most kMaxAge. One per back end, keyed by directory.
+// Thread safety: any member from any thread.
+class ListingCache {
+ public:
+  using Entries = std::shared_ptr<const std::vector<ListEntry>>;
+  struct Stamp {
+    std::uint64_t inode = 0;
+    SystemTime modified{};
+  };
+  static constexpr std::size_t kMaxEntries = 1'000'000;  // in all listings kept, by default
+  static constexpr std::chrono::seconds kMaxAge{30};
+  static constexpr std::chrono::seconds kRacyMargin{2};
+
+  explicit ListingCache(std::size_t max_entries = kMaxEntries) : max_entries_(max_entries) {}
+
+  // Whether a listing of `dir` is kept (to check its stamp only then).
+  bool has(const std::string& dir) const;
+  // The listing kept for `dir` if its directory still has `stamp`; null otherwise.
+  Entries find(const std::string& dir, const Stamp& stamp, SystemTime now);
+  // Keeps a listing whose read began at `started`, with its directory's stamp taken after the
+  // read, when it can be trusted later (see above) and fits.
+  void store(const std::string& dir, const Stamp& stamp, SystemTime started, Entries entries);
+
+ private:
+  struct Kept {
+    Stamp stamp;
+    SystemTime started{};
+    Entries entries;
+    std::uint64_t last_use = 0;
+  };
+  void drop_locked(std::unordered_map<std::string, Kept>::iterator it);
+
+  const std::size_t max_entries_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Kept> kept_;
+  std::size_t total_ = 0;
+  std::uint64_t uses_ = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;

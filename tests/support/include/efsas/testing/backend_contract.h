@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -105,6 +106,57 @@ inline void expect_listing_shows_only_files_and_directories(service::Backend& ba
   auto missing = backend.list(dir + "/missing", 100, "");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().to_string();
+}
+
+// Paging through a directory larger than a page gives every entry once, in order, and a page
+// read after a change (a file added, one removed) shows the change, though the listing of a large
+// directory is kept between pages. The directory is dated an hour back, so its listing is kept.
+inline void expect_pages_show_every_entry_once_and_changes_between_them(
+    service::Backend& backend, const std::filesystem::path& data, const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(data / dir / "sub");
+  std::vector<std::string> expected{"sub"};
+  for (int i = 0; i < 25; ++i) {
+    const std::string name = "f" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    write_file(data / dir / name, std::string(static_cast<std::size_t>(i), 'x'));
+    expected.push_back(name);
+  }
+  std::sort(expected.begin(), expected.end());
+  fs::last_write_time(data / dir, fs::file_time_type::clock::now() - std::chrono::hours(1));
+
+  const auto page_through = [&](std::size_t limit, const std::function<void(int)>& between) {
+    std::vector<std::string> names;
+    std::string token;
+    for (int page_number = 0; page_number < 100; ++page_number) {
+      auto page = backend.list(dir, limit, token);
+      EXPECT_TRUE(page.ok()) << page.error().to_string();
+      if (!page.ok()) break;
+      EXPECT_LE(page->entries.size(), limit);
+      for (const auto& e : page->entries) {
+        names.push_back(e.name);
+        if (e.name.starts_with("f")) {
+          EXPECT_EQ(e.size, static_cast<std::uint64_t>(std::stoi(e.name.substr(1, 2)))) << e.name;
+        }
+      }
+      if (page->next_token.empty()) break;
+      token = page->next_token;
+      between(page_number);
+    }
+    return names;
+  };
+  EXPECT_EQ(page_through(7, [](int) {}), expected);
+  EXPECT_EQ(page_through(10, [](int) {}), expected);
+
+  // After the first page: a file added after the token, and one removed.
+  const auto changed = page_through(10, [&](int page_number) {
+    if (page_number != 0) return;
+    write_file(data / dir / "f15x", std::string(15, 'y'));
+    fs::remove(data / dir / "f20");
+  });
+  std::vector<std::string> now = expected;
+  now.erase(std::find(now.begin(), now.end(), "f20"));
+  now.insert(std::upper_bound(now.begin(), now.end(), std::string("f15x")), "f15x");
+  EXPECT_EQ(changed, now);
 }
 
 // A budget smaller than the tree: each sweep covers part of it, in a random order, so repeated
