@@ -223,15 +223,16 @@ class NfsBackend final : public Backend {
       if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe.error();
       // A large directory's listing (names and attributes) is kept between its pages; the
       // directory's attributes are fetched to check it only when one is kept.
-      const std::string key(dir);
+      const std::string key = target_.id + "/" + std::string(dir);
       const auto stamp_of = [&]() -> std::optional<service::ListingCache::Stamp> {
         auto info = lease->stat(dir);
         if (!info.ok() || !info->is_directory) return std::nullopt;
         return service::ListingCache::Stamp{info->inode, info->mtime};
       };
-      if (listings_.has(key)) {
+      if (service::listing_cache().has(key)) {
         if (const auto stamp = stamp_of()) {
-          if (auto kept = listings_.find(key, *stamp, std::chrono::system_clock::now())) {
+          if (auto kept =
+                  service::listing_cache().find(key, *stamp, std::chrono::system_clock::now())) {
             return service::page_after(*kept, limit, token);
           }
         }
@@ -261,7 +262,8 @@ class NfsBackend final : public Backend {
       }
       ListPage page = service::page_after(*listed, limit, token);
       if (listed->size() > limit) {
-        if (const auto stamp = stamp_of()) listings_.store(key, *stamp, started, std::move(listed));
+        if (const auto stamp = stamp_of())
+          service::listing_cache().store(key, *stamp, started, std::move(listed));
       }
       return page;
     });
@@ -386,7 +388,6 @@ class NfsBackend final : public Backend {
   const MountTarget target_;
   const NfsBackendOptions options_;
   std::shared_ptr<SessionPool> pool_;
-  service::ListingCache listings_;
   std::atomic<std::uint64_t> probe_counter_{0};
   std::mutex stop_mutex_;
   std::condition_variable stop_;

@@ -102,6 +102,11 @@ ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
   return page;
 }
 
+ListingCache& listing_cache() {
+  static ListingCache cache;
+  return cache;
+}
+
 bool ListingCache::has(const std::string& dir) const {
   std::lock_guard lock(mutex_);
   return kept_.contains(dir);

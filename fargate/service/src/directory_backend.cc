@@ -406,16 +406,16 @@ class DirectoryBackend final : public Backend {
     const int dir_fd = directory->get();
     // The names, sorted, kept between the pages of a large directory; each page's entries are
     // looked at afresh.
-    const std::string key(dir);
+    const std::string key = target_.id + "/" + std::string(dir);
     const auto stamp_of = [&]() -> std::optional<ListingCache::Stamp> {
       struct stat st {};
       if (::fstat(dir_fd, &st) != 0) return std::nullopt;
       return ListingCache::Stamp{static_cast<std::uint64_t>(st.st_ino), to_system_time(st.st_mtim)};
     };
     ListingCache::Entries names;
-    if (listings_.has(key)) {
+    if (listing_cache().has(key)) {
       if (const auto stamp = stamp_of()) {
-        names = listings_.find(key, *stamp, std::chrono::system_clock::now());
+        names = listing_cache().find(key, *stamp, std::chrono::system_clock::now());
       }
     }
     if (!names) {
@@ -432,7 +432,7 @@ class DirectoryBackend final : public Backend {
       std::sort(read->begin(), read->end(),
                 [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
       if (read->size() > limit) {
-        if (const auto stamp = stamp_of()) listings_.store(key, *stamp, started, read);
+        if (const auto stamp = stamp_of()) listing_cache().store(key, *stamp, started, read);
       }
       names = std::move(read);
     }
@@ -782,7 +782,6 @@ class DirectoryBackend final : public Backend {
   MountTarget target_;
   DirectoryBackendOptions options_;
   std::shared_ptr<NameLocks> name_locks_;
-  ListingCache listings_;
   std::atomic<std::uint64_t> counter_{0};
   std::atomic<bool> local_{false};  // until a probe has looked
   mutable std::mutex root_mutex_;

@@ -192,7 +192,8 @@ ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
 // whole directory: neither readdir nor NFS READDIR returns names in order). A listing is used
 // only while its directory has the inode and modification time it had when it was read, only if
 // that time was more than kRacyMargin before the read began (so a change within the same
-// timestamp granule cannot hide), and for at most kMaxAge. One per back end, keyed by directory.
+// timestamp granule cannot hide), and for at most kMaxAge. The back ends of a process share one
+// (listing_cache()), keyed by mount target and directory, so its bound holds for the process.
 // Thread safety: any member from any thread.
 class ListingCache {
  public:
@@ -201,7 +202,7 @@ class ListingCache {
     std::uint64_t inode = 0;
     SystemTime modified{};
   };
-  static constexpr std::size_t kMaxEntries = 1'000'000;  // in all listings kept, by default
+  static constexpr std::size_t kMaxEntries = 500'000;  // in all listings kept, by default
   static constexpr std::chrono::seconds kMaxAge{30};
   static constexpr std::chrono::seconds kRacyMargin{2};
 
@@ -230,6 +231,9 @@ class ListingCache {
   std::size_t total_ = 0;
   std::uint64_t uses_ = 0;
 };
+
+// The process's listing cache, for every back end.
+ListingCache& listing_cache();
 
 class Backend {
  public:
