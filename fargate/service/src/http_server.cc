@@ -307,8 +307,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<std::thread> threads;
   std::thread shutdown_thread;
   std::atomic<std::size_t> connections{0};
-  std::atomic<std::uint64_t> upload_bytes{0};  // body memory being filled or handled
-  std::atomic<std::uint64_t> spool_bytes{0};   // spooled body bytes being received or handled
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
   // The end of the shutdown's grace period, set by shutdown() before its thread starts.
@@ -496,6 +494,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     clear_deadline();
     Request request = header_request();
     if (spool_fd_ >= 0) {
+      uploads().spooled.fetch_add(1);
       request.spooled =
           std::make_shared<const SpooledBody>(std::exchange(spool_fd_, -1), spool_size_);
       bytes_in_ = spool_size_;
@@ -562,7 +561,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       std::uint64_t want = std::max({needed, 2 * memory_charged_, kFirstBuffer});
       const std::uint64_t most = incoming_.declared_length.value_or(service().options().body_limit);
       want = std::max(needed, std::min(want, most));
-      if (!take_share(server_->upload_bytes, options().upload_memory_limit,
+      if (!take_share(uploads().memory_bytes, options().upload_memory_limit,
                       want - memory_charged_)) {
         return spill_to_spool() && write_spool(data);
       }
@@ -592,13 +591,13 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     std::string held;
     held.swap(incoming_.body);
     const bool written = write_spool(held);
-    server_->upload_bytes.fetch_sub(memory_charged_);
+    uploads().memory_bytes.fetch_sub(memory_charged_);
     memory_charged_ = 0;
     return written;
   }
 
   bool write_spool(std::string_view data) {
-    if (!take_share(server_->spool_bytes, options().spool_limit, data.size())) {
+    if (!take_share(uploads().spool_bytes, options().spool_limit, data.size())) {
       body_failure_ =
           "too many uploads in progress (over the upload memory and spool limits); retry later";
       return false;
@@ -618,11 +617,13 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     return true;
   }
 
+  Metrics::Uploads& uploads() const { return service().metrics().uploads(); }
+
   void release_upload() {
     if (worker_holds_body_) return;
-    if (memory_charged_ > 0) server_->upload_bytes.fetch_sub(memory_charged_);
+    if (memory_charged_ > 0) uploads().memory_bytes.fetch_sub(memory_charged_);
     memory_charged_ = 0;
-    if (spool_charged_ > 0) server_->spool_bytes.fetch_sub(spool_charged_);
+    if (spool_charged_ > 0) uploads().spool_bytes.fetch_sub(spool_charged_);
     spool_charged_ = 0;
     if (spool_fd_ >= 0) ::close(std::exchange(spool_fd_, -1));
     std::string().swap(incoming_.body);  // a body not handed on (a refusal, a failure) goes too

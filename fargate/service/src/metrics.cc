@@ -159,6 +159,18 @@ std::string Metrics::render(const RoutingTable* table) const {
            "# TYPE file_service_sent_bytes_total counter\nfile_service_sent_bytes_total "
         << bytes_out << "\n";
   }
+  out << "# HELP file_service_upload_memory_bytes Request body memory held now (limit: "
+         "UPLOAD_MEMORY_LIMIT_BYTES).\n"
+         "# TYPE file_service_upload_memory_bytes gauge\nfile_service_upload_memory_bytes "
+      << uploads_.memory_bytes.load() << "\n";
+  out << "# HELP file_service_upload_spool_bytes Request body bytes in the spool now (limit: "
+         "UPLOAD_SPOOL_LIMIT_BYTES).\n"
+         "# TYPE file_service_upload_spool_bytes gauge\nfile_service_upload_spool_bytes "
+      << uploads_.spool_bytes.load() << "\n";
+  out << "# HELP file_service_spooled_uploads_total Request bodies that found no room in memory "
+         "and were received into the spool.\n"
+         "# TYPE file_service_spooled_uploads_total counter\nfile_service_spooled_uploads_total "
+      << uploads_.spooled.load() << "\n";
   out << "# HELP file_service_config_reloads_total Mount-target lists applied.\n"
          "# TYPE file_service_config_reloads_total counter\nfile_service_config_reloads_total "
       << reloads_.load() << "\n";

@@ -684,6 +684,12 @@ TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimi
   EXPECT_NE(refused.body.find("over the upload memory and spool limits"), std::string::npos)
       << refused.body;
   EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "refused"));
+  // What is held shows in the metrics.
+  const auto holds = [&](const std::string& series) {
+    return get("/metrics").body.find("\n" + series + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(holds("file_service_upload_memory_bytes 800")) << get("/metrics").body;
+  EXPECT_TRUE(holds("file_service_upload_spool_bytes 700")) << get("/metrics").body;
   EXPECT_EQ(put("/files/budget/small", std::string(150, 's')).status, 201);  // fits in memory
 
   EXPECT_EQ(finish_upload(spooled, 100), "HTTP/1.1 201 Created");
@@ -706,6 +712,12 @@ TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimi
   EXPECT_EQ(read_file(storage_->data_dir() / "budget" / "memory"), std::string(800, 'h'));
   for (int fd : idle) ::close(fd);
   EXPECT_FALSE(fs::exists(storage_->data_dir() / "budget" / "idle"));
+  // Three bodies went through the spool; nothing is held any more.
+  EXPECT_TRUE(eventually([&] {
+    return holds("file_service_upload_memory_bytes 0") &&
+           holds("file_service_upload_spool_bytes 0");
+  })) << get("/metrics").body;
+  EXPECT_TRUE(holds("file_service_spooled_uploads_total 3")) << get("/metrics").body;
 }
 
 TEST_P(FileServiceIntegration, StaticListFromTheEnvironment) {

@@ -30,6 +30,14 @@ class Metrics {
                       std::chrono::nanoseconds latency);
   void record_reload(bool success);
   void record_stale_generation() { stale_generations_.fetch_add(1); }
+
+  // Request bodies held now, as the HTTP server takes and gives back its upload budgets.
+  struct Uploads {
+    std::atomic<std::uint64_t> memory_bytes{0};  // body memory being filled or handled
+    std::atomic<std::uint64_t> spool_bytes{0};   // spooled body bytes being received or handled
+    std::atomic<std::uint64_t> spooled{0};       // bodies received into the spool, ever
+  };
+  Uploads& uploads() { return uploads_; }
   std::uint64_t reload_failures() const { return reload_failures_.load(); }
   std::uint64_t reloads() const { return reloads_.load(); }
 
@@ -87,6 +95,7 @@ class Metrics {
   std::atomic<std::uint64_t> reloads_{0};
   std::atomic<std::uint64_t> reload_failures_{0};
   std::atomic<std::uint64_t> stale_generations_{0};
+  Uploads uploads_;
 };
 
 }  // namespace efsas::service
