@@ -133,7 +133,7 @@ void add_count_command(CLI::App& app) {
     if (threads->count() == 0) {
       if (const char* env = std::getenv("SCAN_THREADS"); env != nullptr) {
         auto n = monitor::parse_scan_threads(env);
-        if (!n) throw CLI::ValidationError("SCAN_THREADS", n.error().message);
+        if (!n) throw CLI::ValidationError(n.error().message);
         args->threads = static_cast<unsigned>(*n);
       }
     }

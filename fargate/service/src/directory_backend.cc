@@ -421,14 +421,24 @@ class DirectoryBackend final : public Backend {
     if (!names) {
       const SystemTime started = std::chrono::system_clock::now();
       auto read = std::make_shared<std::vector<ListEntry>>();
-      DIR* stream = ::fdopendir(::dup(dir_fd));
-      if (stream == nullptr) return errno_error(errno, "list", dir, false);
-      while (const dirent* entry = ::readdir(stream)) {
+      const int list_fd = ::dup(dir_fd);
+      DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+      if (stream == nullptr) {
+        const int saved = errno;
+        if (list_fd >= 0) ::close(list_fd);
+        return errno_error(saved, "list", dir, false);
+      }
+      for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(stream);
+        if (entry == nullptr) break;
         const std::string_view name = entry->d_name;
         if (name == "." || name == ".." || is_reserved(name)) continue;
         read->push_back(ListEntry{std::string(name)});
       }
+      const int read_errno = errno;  // 0 at the end; a failed read must not pass for the end
       ::closedir(stream);
+      if (read_errno != 0) return errno_error(read_errno, "list", dir, false);
       std::sort(read->begin(), read->end(),
                 [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
       if (read->size() > limit) {
@@ -752,8 +762,12 @@ class DirectoryBackend final : public Backend {
 
   static void sweep(Fd directory, SystemTime older_than, std::size_t& budget, std::size_t& removed,
                     std::mt19937_64& random) {
-    DIR* stream = ::fdopendir(::dup(directory.get()));
-    if (stream == nullptr) return;
+    const int list_fd = ::dup(directory.get());
+    DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+    if (stream == nullptr) {
+      if (list_fd >= 0) ::close(list_fd);
+      return;
+    }
     std::vector<std::string> subdirectories;
     while (const dirent* entry = ::readdir(stream)) {
       if (budget == 0) break;

@@ -55,6 +55,8 @@ constexpr std::size_t kSocketRead = 64 * 1024;  // at most, per read from a conn
 constexpr std::size_t kReadChunk = 256 * 1024;  // per read from a file without a descriptor
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Spooled body bytes are handed to a worker to write in batches of at least this much.
+constexpr std::size_t kSpoolFlushBytes = 256 * 1024;
 
 // Whether handling the request may touch storage: everything under /files. The other routes
 // (health, readiness, metrics, the routing table, the status page, and errors such as an unknown
@@ -432,11 +434,17 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     }
     if (incoming_.expect_continue && !parser_->is_done()) {
       // The client waits for "100 Continue" before it sends the body: when the header alone
-      // decides a 4xx, say so now instead of having it send a body that is thrown away.
+      // decides a 4xx, or the body cannot be held now, say so instead of having it send a body
+      // that is thrown away.
       if (auto refusal = service().refuse_before_body(header_request())) {
         keep_alive_ = false;  // the body it declared is never read
         drain_ = true;        // unless it sends it anyway (after its wait for 100 runs out)
         return respond(std::move(*refusal));
+      }
+      if (const auto length = parser_->content_length(); length && !may_hold(*length)) {
+        return fail_fast(
+            503, "Unavailable",
+            "too many uploads in progress (over the upload memory and spool limits); retry later");
       }
     }
     if (parser_->is_done()) return on_body();
@@ -459,8 +467,51 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       buffer_.consume(parser_->put(buffer_.data(), ec));
       if (ec && ec != http::error::need_more) return on_body_error(ec);
     }
+    if (!spool_pending_.empty() &&
+        (spool_pending_.size() >= kSpoolFlushBytes || parser_->is_done())) {
+      return flush_spool();
+    }
     if (parser_->is_done()) return on_body();
     read_more<&Session::parse_body>();
+  }
+
+  // Spooled bytes are written by a worker: a write into the page cache can wait for writeback
+  // (the kernel throttles writers past its dirty limit), and a network thread must not wait.
+  // Reading stops until the write is done, so a session holds at most one batch in memory.
+  void flush_spool() {
+    std::string bytes;
+    bytes.swap(spool_pending_);
+    asio::post(server_->workers,
+               [self = shared_from_this(), file = spool_, bytes = std::move(bytes)]() mutable {
+                 int error = 0;
+                 std::string_view rest = bytes;
+                 while (!rest.empty()) {
+                   const ssize_t n = ::write(file->fd(), rest.data(), rest.size());
+                   if (n < 0 && errno == EINTR) continue;
+                   if (n <= 0) {
+                     error = n < 0 ? errno : EIO;
+                     break;
+                   }
+                   rest.remove_prefix(static_cast<std::size_t>(n));
+                 }
+                 const std::uint64_t written = bytes.size() - rest.size();
+                 std::string().swap(bytes);
+                 asio::post(self->socket_.get_executor(),
+                            [self, error, written] { self->on_spool_flushed(error, written); });
+               });
+  }
+
+  void on_spool_flushed(int error, std::uint64_t written) {
+    if (!spool_) return;  // the session closed meanwhile and gave everything back
+    spool_size_ += written;
+    // What the body held in memory before it moved to the spool is on disk now.
+    if (memory_charged_ > 0) uploads().memory_bytes.fetch_sub(std::exchange(memory_charged_, 0));
+    if (error != 0) {
+      body_failure_ = std::string("cannot spool the body in ") + options().spool_dir + ": " +
+                      std::strerror(error);
+      return on_body_error(boost::system::errc::make_error_code(boost::system::errc::io_error));
+    }
+    parse_body();
   }
 
   void on_body_error(beast::error_code ec) {
@@ -493,10 +544,10 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   void on_body() {
     clear_deadline();
     Request request = header_request();
-    if (spool_fd_ >= 0) {
+    if (spool_) {
       uploads().spooled.fetch_add(1);
-      request.spooled =
-          std::make_shared<const SpooledBody>(std::exchange(spool_fd_, -1), spool_size_);
+      spool_->set_size(spool_size_);
+      request.spooled = std::move(spool_);
       bytes_in_ = spool_size_;
     } else {
       bytes_in_ = incoming_.body.size();
@@ -549,11 +600,12 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   // A body's bytes as they arrive. They stay in memory while the server's upload memory has
   // room: the body's buffer takes from it as it grows (doubling, up to the declared length).
   // When it has none, the body moves to an unlinked file in the spool directory, which takes
-  // from the spool budget byte by byte. Both shares are held until the request is answered, or,
-  // when the answer was a 504, until the worker still handling it lets go of the body.
+  // from the spool budget byte by byte (written in batches by a worker, see flush_spool). Both
+  // shares are held until the request is answered, or, when the answer was a 504, until the
+  // worker still handling it lets go of the body.
   bool take_body(std::string_view data) override {
     if (data.empty()) return true;
-    if (spool_fd_ >= 0) return write_spool(data);
+    if (spool_) return queue_spool(data);
     std::string& body = incoming_.body;
     const std::uint64_t needed = body.size() + data.size();
     if (needed > memory_charged_) {
@@ -563,7 +615,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       want = std::max(needed, std::min(want, most));
       if (!take_share(uploads().memory_bytes, options().upload_memory_limit,
                       want - memory_charged_)) {
-        return spill_to_spool() && write_spool(data);
+        return spill_to_spool(data);
       }
       memory_charged_ = want;
       body.reserve(static_cast<std::size_t>(want));
@@ -579,42 +631,45 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     return false;
   }
 
-  // Moves what the body has so far from memory to a new spool file.
-  bool spill_to_spool() {
+  // Moves what the body has so far, and `data`, to a new spool file (written by the next flush;
+  // the memory they hold stays charged until then).
+  bool spill_to_spool(std::string_view data) {
+    if (!take_spool_share(incoming_.body.size() + data.size())) return false;
     auto file = open_spool_file(options().spool_dir);
     if (!file.ok()) {
       body_failure_ = "cannot hold the body: " + file.error().message;
       return false;
     }
-    spool_fd_ = *file;
+    spool_ = std::make_shared<SpooledBody>(*file, 0);
     spool_size_ = 0;
-    std::string held;
-    held.swap(incoming_.body);
-    const bool written = write_spool(held);
-    uploads().memory_bytes.fetch_sub(memory_charged_);
-    memory_charged_ = 0;
-    return written;
+    spool_pending_.swap(incoming_.body);
+    spool_pending_.append(data);
+    return true;
   }
 
-  bool write_spool(std::string_view data) {
-    if (!take_share(uploads().spool_bytes, options().spool_limit, data.size())) {
+  bool queue_spool(std::string_view data) {
+    if (!take_spool_share(data.size())) return false;
+    spool_pending_.append(data);
+    return true;
+  }
+
+  bool take_spool_share(std::uint64_t n) {
+    if (!take_share(uploads().spool_bytes, options().spool_limit, n)) {
       body_failure_ =
           "too many uploads in progress (over the upload memory and spool limits); retry later";
       return false;
     }
-    spool_charged_ += data.size();
-    while (!data.empty()) {
-      const ssize_t n = ::write(spool_fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        body_failure_ = std::string("cannot spool the body in ") + options().spool_dir + ": " +
-                        std::strerror(n < 0 ? errno : EIO);
-        return false;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-      spool_size_ += static_cast<std::uint64_t>(n);
-    }
+    spool_charged_ += n;
     return true;
+  }
+
+  // Whether a body of `length` bytes may find room now, in memory or in the spool: asked before
+  // answering "100 Continue", so that a client is not asked for a body that is refused at once.
+  bool may_hold(std::uint64_t length) const {
+    constexpr std::uint64_t kFirstBuffer = 64 * 1024;
+    return uploads().memory_bytes.load() + std::min(length, kFirstBuffer) <=
+               options().upload_memory_limit ||
+           uploads().spool_bytes.load() + length <= options().spool_limit;
   }
 
   Metrics::Uploads& uploads() const { return service().metrics().uploads(); }
@@ -625,7 +680,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     memory_charged_ = 0;
     if (spool_charged_ > 0) uploads().spool_bytes.fetch_sub(spool_charged_);
     spool_charged_ = 0;
-    if (spool_fd_ >= 0) ::close(std::exchange(spool_fd_, -1));
+    spool_.reset();  // a flush in progress keeps the file until it is done
+    std::string().swap(spool_pending_);
     std::string().swap(incoming_.body);  // a body not handed on (a refusal, a failure) goes too
   }
 
@@ -845,11 +901,12 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   bool worker_holds_body_ = false;  // a worker has the request (and its body) still
   bool inline_ = false;             // this request's file I/O runs on the network thread
   bool non_blocking_ = false;
-  std::uint64_t memory_charged_ = 0;  // this request's share of the upload memory
-  std::uint64_t spool_charged_ = 0;   // and of the spool
-  int spool_fd_ = -1;                 // the body's spool file until the request takes it
-  std::uint64_t spool_size_ = 0;
-  std::string body_failure_;  // why the body was refused (503), set by take_body
+  std::uint64_t memory_charged_ = 0;    // this request's share of the upload memory
+  std::uint64_t spool_charged_ = 0;     // and of the spool
+  std::shared_ptr<SpooledBody> spool_;  // the body's spool file until the request takes it
+  std::string spool_pending_;           // bytes for it that the next flush writes
+  std::uint64_t spool_size_ = 0;        // bytes written to it
+  std::string body_failure_;            // why the body was refused (503), set by take_body
   bool drain_ = false;
   std::vector<char> drain_buffer_;
   SteadyTime start_{};

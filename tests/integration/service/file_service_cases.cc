@@ -375,6 +375,25 @@ std::string receive_until(int fd, std::string_view needle) {
   return got;
 }
 
+// Starts an upload of `size` bytes ('h') on a connection of its own, sending the first `sent`.
+int begin_upload(int port, const std::string& path, std::size_t size, std::size_t sent) {
+  const int fd = connect_loopback(port);
+  const std::string head = "PUT " + path +
+                           " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
+                           "\r\n\r\n" + std::string(sent, 'h');
+  EXPECT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  return fd;
+}
+
+// Sends the upload's other `rest` bytes and returns the answer's status line.
+std::string finish_upload(int fd, std::size_t rest) {
+  const std::string tail(rest, 'h');
+  EXPECT_EQ(::send(fd, tail.data(), tail.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest));
+  const std::string answer = receive_until(fd, "\r\n\r\n");
+  ::close(fd);
+  return answer.substr(0, answer.find("\r\n"));
+}
+
 std::size_t count_of(std::string_view text, std::string_view needle) {
   std::size_t n = 0;
   for (auto at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
@@ -647,35 +666,18 @@ TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimi
   start({{"UPLOAD_MEMORY_LIMIT_BYTES", "1000"},
          {"BODY_LIMIT_BYTES", "1000"},
          {"UPLOAD_SPOOL_LIMIT_BYTES", "1000"}});
-  // Starts an upload of `size` bytes on a connection of its own, sending the first `sent`.
-  const auto begin_upload = [&](const std::string& path, std::size_t size, std::size_t sent) {
-    const int fd = connect_loopback(service_->port());
-    const std::string head = "PUT " + path +
-                             " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
-                             "\r\n\r\n" + std::string(sent, 'h');
-    EXPECT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(head.size()));
-    return fd;
-  };
-  const auto finish_upload = [&](int fd, std::size_t rest) {
-    const std::string tail(rest, 'h');
-    EXPECT_EQ(::send(fd, tail.data(), tail.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest));
-    const std::string answer = receive_until(fd, "\r\n\r\n");
-    ::close(fd);
-    return answer.substr(0, answer.find("\r\n"));
-  };
-
   // Declarations alone: five connections announce 1000 bytes each and send none.
   std::vector<int> idle;
-  for (int i = 0; i < 5; ++i) idle.push_back(begin_upload("/files/budget/idle", 1000, 0));
+  for (int i = 0; i < 5; ++i)
+    idle.push_back(begin_upload(service_->port(), "/files/budget/idle", 1000, 0));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(put("/files/budget/free", std::string(1000, 'f')).status, 201);
 
   // One upload under way holds 800 bytes of memory; the next finds no room and spools.
   // (One after the other: the server reads connections on two threads.)
-  const int in_memory = begin_upload("/files/budget/memory", 800, 100);
+  const int in_memory = begin_upload(service_->port(), "/files/budget/memory", 800, 100);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const int spooled = begin_upload("/files/budget/spooled", 800, 700);
+  const int spooled = begin_upload(service_->port(), "/files/budget/spooled", 800, 700);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // Memory has 200 bytes left and the spool 300: an 800-byte body fits neither.
   const auto refused = put("/files/budget/refused", std::string(800, 'r'));
@@ -718,6 +720,42 @@ TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimi
            holds("file_service_upload_spool_bytes 0");
   })) << get("/metrics").body;
   EXPECT_TRUE(holds("file_service_spooled_uploads_total 3")) << get("/metrics").body;
+}
+
+// A large body that finds no room in memory is written to the spool in batches and arrives
+// whole; a client that waits for "100 Continue" is told 503 before it sends a body that could
+// not be held.
+TEST_P(FileServiceIntegration, LargeBodiesSpoolWholeAndAnExpectingClientIsRefusedBeforeItsBody) {
+  constexpr std::size_t kMiB = 1024 * 1024;
+  start({{"UPLOAD_MEMORY_LIMIT_BYTES", std::to_string(2 * kMiB)},
+         {"BODY_LIMIT_BYTES", std::to_string(2 * kMiB)},
+         {"UPLOAD_SPOOL_LIMIT_BYTES", std::to_string(3 * kMiB)}});
+  // Half of a 2 MiB body in memory: its buffer has grown to take all of the memory.
+  const int held = begin_upload(service_->port(), "/files/large/held", 2 * kMiB, kMiB + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string body(2 * kMiB, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 131) % 253);
+  EXPECT_EQ(put("/files/large/spooled", body).status, 201);
+  EXPECT_EQ(read_file(storage_->data_dir() / "large" / "spooled"), body);
+
+  // 1.5 MiB more in the spool: a 2 MiB body fits neither there nor in memory.
+  const int spooling =
+      begin_upload(service_->port(), "/files/large/spooling", 2 * kMiB, kMiB + kMiB / 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int expecting = connect_loopback(service_->port());
+  const std::string head = "PUT /files/large/expecting HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                           std::to_string(2 * kMiB) + "\r\nExpect: 100-continue\r\n\r\n";
+  ASSERT_EQ(::send(expecting, head.data(), head.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(head.size()));
+  const std::string answer = receive_until(expecting, "\r\n\r\n");
+  ::close(expecting);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 503")) << answer;
+
+  EXPECT_EQ(finish_upload(spooling, kMiB / 2), "HTTP/1.1 201 Created");
+  EXPECT_EQ(finish_upload(held, kMiB - 1), "HTTP/1.1 201 Created");
+  EXPECT_EQ(read_file(storage_->data_dir() / "large" / "spooling"), std::string(2 * kMiB, 'h'));
+  EXPECT_EQ(read_file(storage_->data_dir() / "large" / "held"), std::string(2 * kMiB, 'h'));
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "large" / "expecting"));
 }
 
 TEST_P(FileServiceIntegration, StaticListFromTheEnvironment) {

@@ -28,6 +28,7 @@ class SpooledBody {
   SpooledBody& operator=(const SpooledBody&) = delete;
   int fd() const { return fd_; }
   std::uint64_t size() const { return size_; }
+  void set_size(std::uint64_t size) { size_ = size; }  // while it is being written
 
  private:
   int fd_;
