@@ -223,49 +223,40 @@ class NfsBackend final : public Backend {
       if (Status safe = lease->refuse_symlinks(dir, true); !safe.ok()) return safe.error();
       // A large directory's listing (names and attributes) is kept between its pages; the
       // directory's attributes are fetched to check it only when one is kept.
-      const std::string key = target_.id + "/" + std::string(dir);
-      const auto stamp_of = [&]() -> std::optional<service::ListingCache::Stamp> {
-        auto info = lease->stat(dir);
-        if (!info.ok() || !info->is_directory) return std::nullopt;
-        return service::ListingCache::Stamp{info->inode, info->mtime};
-      };
-      if (service::listing_cache().has(key)) {
-        if (const auto stamp = stamp_of()) {
-          if (auto kept =
-                  service::listing_cache().find(key, *stamp, std::chrono::system_clock::now())) {
-            return service::page_after(*kept, limit, token);
-          }
-        }
-      }
-      const SystemTime started = std::chrono::system_clock::now();
-      auto entries = lease->list(dir);
-      if (!entries.ok()) {
-        // NOTDIR from a parent that is a file means not found; from the name itself, that it
-        // is a file (as the directory back end answers).
-        if (nfs4_status_in(entries.error().message) == "NFS4ERR_NOTDIR") {
-          auto info = lease->stat(dir);
-          if (info.ok() && !info->is_directory) {
-            return make_error(ErrorCode::kConflict,
-                              "'" + std::string(dir) + "' is not a directory");
-          }
-        }
-        return read_error(entries.error());
-      }
-      auto listed = std::make_shared<std::vector<ListEntry>>();
-      listed->reserve(entries->size());
-      for (auto& entry : *entries) {  // sorted by name
-        if (is_reserved(entry.name)) continue;
-        // Links, fifos and devices are never served, so they are not listed.
-        if (!entry.is_directory && !entry.is_regular) continue;
-        listed->push_back(
-            ListEntry{std::move(entry.name), entry.is_directory, entry.size, entry.mtime});
-      }
-      ListPage page = service::page_after(*listed, limit, token);
-      if (listed->size() > limit) {
-        if (const auto stamp = stamp_of())
-          service::listing_cache().store(key, *stamp, started, std::move(listed));
-      }
-      return page;
+      auto listed = service::listing_cache().listing(
+          target_.id + "/" + std::string(dir), limit,
+          [&]() -> std::optional<service::ListingCache::Stamp> {
+            auto info = lease->stat(dir);
+            if (!info.ok() || !info->is_directory) return std::nullopt;
+            return service::ListingCache::Stamp{info->inode, info->mtime};
+          },
+          [&]() -> Result<service::ListingCache::Entries> {
+            auto entries = lease->list(dir);
+            if (!entries.ok()) {
+              // NOTDIR from a parent that is a file means not found; from the name itself, that it
+              // is a file (as the directory back end answers).
+              if (nfs4_status_in(entries.error().message) == "NFS4ERR_NOTDIR") {
+                auto info = lease->stat(dir);
+                if (info.ok() && !info->is_directory) {
+                  return make_error(ErrorCode::kConflict,
+                                    "'" + std::string(dir) + "' is not a directory");
+                }
+              }
+              return read_error(entries.error());
+            }
+            auto served = std::make_shared<std::vector<ListEntry>>();
+            served->reserve(entries->size());
+            for (auto& entry : *entries) {  // sorted by name
+              if (is_reserved(entry.name)) continue;
+              // Links, fifos and devices are never served, so they are not listed.
+              if (!entry.is_directory && !entry.is_regular) continue;
+              served->push_back(
+                  ListEntry{std::move(entry.name), entry.is_directory, entry.size, entry.mtime});
+            }
+            return service::ListingCache::Entries(std::move(served));
+          });
+      if (!listed.ok()) return listed.error();
+      return service::page_after(**listed, limit, token);
     });
   }
 

@@ -91,13 +91,20 @@ Result<std::size_t> MemoryBodySource::read(std::span<char> buffer) {
   return n;
 }
 
-ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
-                    std::string_view token) {
+ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit, std::string_view token,
+                    const LookUp& look) {
   auto it = std::upper_bound(sorted.begin(), sorted.end(), token,
                              [](std::string_view t, const ListEntry& e) { return t < e.name; });
   ListPage page;
   const std::size_t wanted = std::max<std::size_t>(1, limit);
-  for (; it != sorted.end() && page.entries.size() < wanted; ++it) page.entries.push_back(*it);
+  for (; it != sorted.end() && page.entries.size() < wanted; ++it) {
+    if (!look) {
+      page.entries.push_back(*it);
+    } else if (auto entry = look(*it)) {
+      page.entries.push_back(std::move(*entry));
+    }
+  }
+  // The loop stops at the end or with a full page, which is never empty.
   if (it != sorted.end()) page.next_token = page.entries.back().name;
   return page;
 }
@@ -105,6 +112,23 @@ ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
 ListingCache& listing_cache() {
   static ListingCache cache;
   return cache;
+}
+
+Result<ListingCache::Entries> ListingCache::listing(
+    const std::string& key, std::size_t limit, const std::function<std::optional<Stamp>()>& stamp,
+    const std::function<Result<Entries>()>& read) {
+  if (has(key)) {
+    if (const auto now_stamp = stamp()) {
+      if (auto kept = find(key, *now_stamp, std::chrono::system_clock::now())) return kept;
+    }
+  }
+  const SystemTime started = std::chrono::system_clock::now();
+  auto entries = read();
+  if (!entries.ok()) return entries.error();
+  if ((*entries)->size() > limit) {
+    if (const auto read_stamp = stamp()) store(key, *read_stamp, started, *entries);
+  }
+  return entries;
 }
 
 bool ListingCache::has(const std::string& dir) const {

@@ -406,62 +406,53 @@ class DirectoryBackend final : public Backend {
     const int dir_fd = directory->get();
     // The names, sorted, kept between the pages of a large directory; each page's entries are
     // looked at afresh.
-    const std::string key = target_.id + "/" + std::string(dir);
-    const auto stamp_of = [&]() -> std::optional<ListingCache::Stamp> {
-      struct stat st {};
-      if (::fstat(dir_fd, &st) != 0) return std::nullopt;
-      return ListingCache::Stamp{static_cast<std::uint64_t>(st.st_ino), to_system_time(st.st_mtim)};
-    };
-    ListingCache::Entries names;
-    if (listing_cache().has(key)) {
-      if (const auto stamp = stamp_of()) {
-        names = listing_cache().find(key, *stamp, std::chrono::system_clock::now());
-      }
+    auto names = listing_cache().listing(
+        target_.id + "/" + std::string(dir), limit,
+        [&]() -> std::optional<ListingCache::Stamp> {
+          struct stat st {};
+          if (::fstat(dir_fd, &st) != 0) return std::nullopt;
+          return ListingCache::Stamp{static_cast<std::uint64_t>(st.st_ino),
+                                     to_system_time(st.st_mtim)};
+        },
+        [&]() -> Result<ListingCache::Entries> { return read_names(dir_fd, dir); });
+    if (!names.ok()) return names.error();
+    return page_after(
+        **names, limit, token, [&](const ListEntry& listed) -> std::optional<ListEntry> {
+          struct stat st {};
+          if (::fstatat(dir_fd, listed.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            return std::nullopt;
+          }
+          // Links are never served, so they are not listed.
+          if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return std::nullopt;
+          return ListEntry{listed.name, S_ISDIR(st.st_mode), static_cast<std::uint64_t>(st.st_size),
+                           to_system_time(st.st_mtim)};
+        });
+  }
+
+  // The names in the directory open as `dir_fd` (no attributes), sorted, without reserved ones.
+  static Result<ListingCache::Entries> read_names(int dir_fd, std::string_view dir) {
+    auto read = std::make_shared<std::vector<ListEntry>>();
+    const int list_fd = ::dup(dir_fd);
+    DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+    if (stream == nullptr) {
+      const int saved = errno;
+      if (list_fd >= 0) ::close(list_fd);
+      return errno_error(saved, "list", dir, false);
     }
-    if (!names) {
-      const SystemTime started = std::chrono::system_clock::now();
-      auto read = std::make_shared<std::vector<ListEntry>>();
-      const int list_fd = ::dup(dir_fd);
-      DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
-      if (stream == nullptr) {
-        const int saved = errno;
-        if (list_fd >= 0) ::close(list_fd);
-        return errno_error(saved, "list", dir, false);
-      }
-      for (;;) {
-        errno = 0;
-        const dirent* entry = ::readdir(stream);
-        if (entry == nullptr) break;
-        const std::string_view name = entry->d_name;
-        if (name == "." || name == ".." || is_reserved(name)) continue;
-        read->push_back(ListEntry{std::string(name)});
-      }
-      const int read_errno = errno;  // 0 at the end; a failed read must not pass for the end
-      ::closedir(stream);
-      if (read_errno != 0) return errno_error(read_errno, "list", dir, false);
-      std::sort(read->begin(), read->end(),
-                [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
-      if (read->size() > limit) {
-        if (const auto stamp = stamp_of()) listing_cache().store(key, *stamp, started, read);
-      }
-      names = std::move(read);
+    for (;;) {
+      errno = 0;
+      const dirent* entry = ::readdir(stream);
+      if (entry == nullptr) break;
+      const std::string_view name = entry->d_name;
+      if (name == "." || name == ".." || is_reserved(name)) continue;
+      read->push_back(ListEntry{std::string(name)});
     }
-    auto after =
-        std::upper_bound(names->begin(), names->end(), token,
-                         [](std::string_view t, const ListEntry& e) { return t < e.name; });
-    ListPage page;
-    for (; after != names->end() && page.entries.size() < limit; ++after) {
-      struct stat st {};
-      if (::fstatat(dir_fd, after->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;  // links are never served
-      page.entries.push_back(ListEntry{after->name, S_ISDIR(st.st_mode),
-                                       static_cast<std::uint64_t>(st.st_size),
-                                       to_system_time(st.st_mtim)});
-    }
-    if (after != names->end() && !page.entries.empty()) {
-      page.next_token = page.entries.back().name;
-    }
-    return page;
+    const int read_errno = errno;  // 0 at the end; a failed read must not pass for the end
+    ::closedir(stream);
+    if (read_errno != 0) return errno_error(read_errno, "list", dir, false);
+    std::sort(read->begin(), read->end(),
+              [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
+    return ListingCache::Entries(std::move(read));
   }
 
   Status make_directories(std::string_view dir) override {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -182,10 +183,14 @@ struct ListPage {
   std::string next_token;          // empty when this is the last page
 };
 
+// Turns a listed entry into the page's entry, or drops it (nullopt): the directory back end
+// looks each one up afresh.
+using LookUp = std::function<std::optional<ListEntry>(const ListEntry&)>;
+
 // The page of a sorted listing that follows `token`: up to `limit` entries whose names sort
-// after it, and the next page's token (empty when none follow).
-ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit,
-                    std::string_view token);
+// after it (each through `look` when given), and the next page's token (empty when none follow).
+ListPage page_after(const std::vector<ListEntry>& sorted, std::size_t limit, std::string_view token,
+                    const LookUp& look = {});
 
 // Sorted listings of directories larger than one page, kept between pages, so that paging
 // through N entries reads the directory about once instead of once per page (each read is the
@@ -207,6 +212,14 @@ class ListingCache {
   static constexpr std::chrono::seconds kRacyMargin{2};
 
   explicit ListingCache(std::size_t max_entries = kMaxEntries) : max_entries_(max_entries) {}
+
+  // What a back end's list() asks: the sorted listing under `key` for a page of `limit`. The kept
+  // one while the directory's stamp still holds, else what `read()` returns, kept for the next
+  // pages when it is larger than one page. `stamp()` reads the directory's stamp (nullopt when it
+  // cannot), and is called only when a listing is kept or to keep one.
+  Result<Entries> listing(const std::string& key, std::size_t limit,
+                          const std::function<std::optional<Stamp>()>& stamp,
+                          const std::function<Result<Entries>()>& read);
 
   // Whether a listing of `dir` is kept (to check its stamp only then).
   bool has(const std::string& dir) const;
