@@ -57,6 +57,10 @@ constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Spooled body bytes are handed to a worker to write in batches of at least this much.
 constexpr std::size_t kSpoolFlushBytes = 256 * 1024;
+// A body's buffer in memory starts at this size (or its declared length, if smaller).
+constexpr std::uint64_t kFirstBodyBuffer = 64 * 1024;
+constexpr std::string_view kNoRoomForBody =
+    "too many uploads in progress (over the upload memory and spool limits); retry later";
 
 // Whether handling the request may touch storage: everything under /files. The other routes
 // (health, readiness, metrics, the routing table, the status page, and errors such as an unknown
@@ -163,7 +167,6 @@ struct IncomingRequest {
   std::vector<std::pair<std::string, std::string>> fields;  // lower-case name, value
   std::size_t field_count = 0;                              // the first field_count are this one's
   bool expect_continue = false;
-  std::optional<std::uint64_t> declared_length;  // Content-Length; none when chunked
   std::string body;   // in memory; a body that does not fit goes to the session's spool file
   bool grew = false;  // a field list or a string grew past what is kept
 
@@ -176,7 +179,6 @@ struct IncomingRequest {
     target.clear();
     field_count = 0;
     expect_continue = false;
-    declared_length.reset();
     body.clear();
   }
 };
@@ -227,13 +229,10 @@ class RequestParser final : public http::basic_parser<true> {
                      name.size() > IncomingRequest::kKeptBytes;
   }
   void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override {
-    // Beast has checked the length against the body limit already. Nothing is set aside for
-    // it: memory is taken as bytes arrive, so a client that declares much and sends nothing
-    // holds nothing.
-    if (length) request_.declared_length = *length;
-  }
+  // Beast has checked the length against the body limit already. Nothing is set aside for it:
+  // memory is taken as bytes arrive, so a client that declares much and sends nothing holds
+  // nothing.
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
   std::size_t on_body_impl(beast::string_view data, beast::error_code& ec) override {
     return take(data, ec);
   }
@@ -442,9 +441,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
         return respond(std::move(*refusal));
       }
       if (const auto length = parser_->content_length(); length && !may_hold(*length)) {
-        return fail_fast(
-            503, "Unavailable",
-            "too many uploads in progress (over the upload memory and spool limits); retry later");
+        return fail_fast(503, "Unavailable", std::string(kNoRoomForBody));
       }
     }
     if (parser_->is_done()) return on_body();
@@ -503,7 +500,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
 
   void on_spool_flushed(int error, std::uint64_t written) {
     if (!spool_) return;  // the session closed meanwhile and gave everything back
-    spool_size_ += written;
+    spool_->set_size(spool_->size() + written);
     // What the body held in memory before it moved to the spool is on disk now.
     if (memory_charged_ > 0) uploads().memory_bytes.fetch_sub(std::exchange(memory_charged_, 0));
     if (error != 0) {
@@ -546,9 +543,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     Request request = header_request();
     if (spool_) {
       uploads().spooled.fetch_add(1);
-      spool_->set_size(spool_size_);
+      bytes_in_ = spool_->size();
       request.spooled = std::move(spool_);
-      bytes_in_ = spool_size_;
     } else {
       bytes_in_ = incoming_.body.size();
       if (!incoming_.body.empty()) {
@@ -609,9 +605,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     std::string& body = incoming_.body;
     const std::uint64_t needed = body.size() + data.size();
     if (needed > memory_charged_) {
-      constexpr std::uint64_t kFirstBuffer = 64 * 1024;
-      std::uint64_t want = std::max({needed, 2 * memory_charged_, kFirstBuffer});
-      const std::uint64_t most = incoming_.declared_length.value_or(service().options().body_limit);
+      std::uint64_t want = std::max({needed, 2 * memory_charged_, kFirstBodyBuffer});
+      const std::uint64_t most = parser_->content_length().value_or(service().options().body_limit);
       want = std::max(needed, std::min(want, most));
       if (!take_share(uploads().memory_bytes, options().upload_memory_limit,
                       want - memory_charged_)) {
@@ -641,7 +636,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       return false;
     }
     spool_ = std::make_shared<SpooledBody>(*file, 0);
-    spool_size_ = 0;
     spool_pending_.swap(incoming_.body);
     spool_pending_.append(data);
     return true;
@@ -655,8 +649,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
 
   bool take_spool_share(std::uint64_t n) {
     if (!take_share(uploads().spool_bytes, options().spool_limit, n)) {
-      body_failure_ =
-          "too many uploads in progress (over the upload memory and spool limits); retry later";
+      body_failure_ = kNoRoomForBody;
       return false;
     }
     spool_charged_ += n;
@@ -666,8 +659,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   // Whether a body of `length` bytes may find room now, in memory or in the spool: asked before
   // answering "100 Continue", so that a client is not asked for a body that is refused at once.
   bool may_hold(std::uint64_t length) const {
-    constexpr std::uint64_t kFirstBuffer = 64 * 1024;
-    return uploads().memory_bytes.load() + std::min(length, kFirstBuffer) <=
+    return uploads().memory_bytes.load() + std::min(length, kFirstBodyBuffer) <=
                options().upload_memory_limit ||
            uploads().spool_bytes.load() + length <= options().spool_limit;
   }
@@ -905,7 +897,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   std::uint64_t spool_charged_ = 0;     // and of the spool
   std::shared_ptr<SpooledBody> spool_;  // the body's spool file until the request takes it
   std::string spool_pending_;           // bytes for it that the next flush writes
-  std::uint64_t spool_size_ = 0;        // bytes written to it
   std::string body_failure_;            // why the body was refused (503), set by take_body
   bool drain_ = false;
   std::vector<char> drain_buffer_;
@@ -1072,14 +1063,6 @@ Result<int> open_spool_file(const std::string& dir) {
 }
 
 Status HttpServer::start() {
-  if (impl_->options.spool_limit > 0) {
-    auto probe = open_spool_file(impl_->options.spool_dir);
-    if (!probe.ok()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "UPLOAD_SPOOL_DIR is not usable: " + probe.error().message);
-    }
-    ::close(*probe);
-  }
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) {

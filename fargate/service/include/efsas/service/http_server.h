@@ -54,7 +54,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Checks that the spool directory takes files, binds, listens and starts the threads.
+  // Binds, listens and starts the threads. (file-service checks the spool directory with its
+  // other settings, before anything starts.)
   Status start();
   // The port actually bound.
   std::uint16_t port() const;
