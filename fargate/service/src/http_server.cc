@@ -377,7 +377,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     counted_ = false;
   }
 
-  void set_deadline(std::chrono::milliseconds timeout) {
+  void set_deadline(SteadyTime::duration timeout) {
     deadline_ = std::chrono::steady_clock::now() + timeout;
   }
   void clear_deadline() { deadline_ = SteadyTime::max(); }
@@ -464,8 +464,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       buffer_.consume(parser_->put(buffer_.data(), ec));
       if (ec && ec != http::error::need_more) return on_body_error(ec);
     }
-    if (!spool_pending_.empty() &&
-        (spool_pending_.size() >= kSpoolFlushBytes || parser_->is_done())) {
+    if (spool_pending_bytes_ > 0 &&
+        (spool_pending_bytes_ >= kSpoolFlushBytes || parser_->is_done())) {
       return flush_spool();
     }
     if (parser_->is_done()) return on_body();
@@ -474,32 +474,45 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
 
   // Spooled bytes are written by a worker: a write into the page cache can wait for writeback
   // (the kernel throttles writers past its dirty limit), and a network thread must not wait.
-  // Reading stops until the write is done, so a session holds at most one batch in memory.
+  // Reading stops until the write is done, so a session holds at most one batch in memory. The
+  // body's deadline is the client's: it stops while the batch waits for a worker and the disk.
   void flush_spool() {
-    std::string bytes;
-    bytes.swap(spool_pending_);
+    std::vector<std::string> pieces;
+    pieces.swap(spool_pending_);
+    spool_pending_bytes_ = 0;
+    const SteadyTime now = std::chrono::steady_clock::now();
+    body_time_left_ = deadline_ == SteadyTime::max()
+                          ? std::nullopt
+                          : std::optional(std::max(deadline_ - now, SteadyTime::duration::zero()));
+    clear_deadline();
     asio::post(server_->workers,
-               [self = shared_from_this(), file = spool_, bytes = std::move(bytes)]() mutable {
+               [self = shared_from_this(), file = spool_, pieces = std::move(pieces)]() mutable {
                  int error = 0;
-                 std::string_view rest = bytes;
-                 while (!rest.empty()) {
-                   const ssize_t n = ::write(file->fd(), rest.data(), rest.size());
-                   if (n < 0 && errno == EINTR) continue;
-                   if (n <= 0) {
-                     error = n < 0 ? errno : EIO;
-                     break;
+                 std::uint64_t written = 0;
+                 for (std::string& piece : pieces) {
+                   std::string_view rest = piece;
+                   while (!rest.empty() && error == 0) {
+                     const ssize_t n = ::write(file->fd(), rest.data(), rest.size());
+                     if (n < 0 && errno == EINTR) continue;
+                     if (n <= 0) {
+                       error = n < 0 ? errno : EIO;
+                       break;
+                     }
+                     rest.remove_prefix(static_cast<std::size_t>(n));
+                     written += static_cast<std::uint64_t>(n);
                    }
-                   rest.remove_prefix(static_cast<std::size_t>(n));
+                   std::string().swap(piece);
                  }
-                 const std::uint64_t written = bytes.size() - rest.size();
-                 std::string().swap(bytes);
                  asio::post(self->socket_.get_executor(),
                             [self, error, written] { self->on_spool_flushed(error, written); });
                });
   }
 
   void on_spool_flushed(int error, std::uint64_t written) {
-    if (!spool_) return;  // the session closed meanwhile and gave everything back
+    // The session closed meanwhile (and gave everything back), or lost its socket: nobody is
+    // there to answer, so the body goes no further.
+    if (!spool_ || !socket_.is_open()) return;
+    if (body_time_left_) set_deadline(*body_time_left_);
     spool_->set_size(spool_->size() + written);
     // What the body held in memory before it moved to the spool is on disk now.
     if (memory_charged_ > 0) uploads().memory_bytes.fetch_sub(std::exchange(memory_charged_, 0));
@@ -613,7 +626,12 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
         return spill_to_spool(data);
       }
       memory_charged_ = want;
-      body.reserve(static_cast<std::size_t>(want));
+      // Into a new buffer of exactly that size: growing a string in place may allocate up to
+      // twice its old capacity, more than was charged.
+      std::string grown;
+      grown.reserve(static_cast<std::size_t>(want));
+      grown.append(body);
+      body.swap(grown);
     }
     body.append(data);
     return true;
@@ -627,7 +645,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   }
 
   // Moves what the body has so far, and `data`, to a new spool file (written by the next flush;
-  // the memory they hold stays charged until then).
+  // the memory they hold stays charged until then). The body's buffer is handed on as it is:
+  // appending to it would make it grow.
   bool spill_to_spool(std::string_view data) {
     if (!take_spool_share(incoming_.body.size() + data.size())) return false;
     auto file = open_spool_file(options().spool_dir);
@@ -636,15 +655,23 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       return false;
     }
     spool_ = std::make_shared<SpooledBody>(*file, 0);
-    spool_pending_.swap(incoming_.body);
-    spool_pending_.append(data);
+    spool_pending_bytes_ = incoming_.body.size();
+    spool_pending_.push_back(std::exchange(incoming_.body, {}));
+    spool_pending_.emplace_back();  // what arrives next goes here
+    append_spool(data);
     return true;
   }
 
   bool queue_spool(std::string_view data) {
     if (!take_spool_share(data.size())) return false;
-    spool_pending_.append(data);
+    append_spool(data);
     return true;
+  }
+
+  void append_spool(std::string_view data) {
+    if (spool_pending_.empty()) spool_pending_.emplace_back();
+    spool_pending_.back().append(data);
+    spool_pending_bytes_ += data.size();
   }
 
   bool take_spool_share(std::uint64_t n) {
@@ -673,7 +700,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     if (spool_charged_ > 0) uploads().spool_bytes.fetch_sub(spool_charged_);
     spool_charged_ = 0;
     spool_.reset();  // a flush in progress keeps the file until it is done
-    std::string().swap(spool_pending_);
+    std::vector<std::string>().swap(spool_pending_);
+    spool_pending_bytes_ = 0;
     std::string().swap(incoming_.body);  // a body not handed on (a refusal, a failure) goes too
   }
 
@@ -893,11 +921,13 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   bool worker_holds_body_ = false;  // a worker has the request (and its body) still
   bool inline_ = false;             // this request's file I/O runs on the network thread
   bool non_blocking_ = false;
-  std::uint64_t memory_charged_ = 0;    // this request's share of the upload memory
-  std::uint64_t spool_charged_ = 0;     // and of the spool
-  std::shared_ptr<SpooledBody> spool_;  // the body's spool file until the request takes it
-  std::string spool_pending_;           // bytes for it that the next flush writes
-  std::string body_failure_;            // why the body was refused (503), set by take_body
+  std::uint64_t memory_charged_ = 0;        // this request's share of the upload memory
+  std::uint64_t spool_charged_ = 0;         // and of the spool
+  std::shared_ptr<SpooledBody> spool_;      // the body's spool file until the request takes it
+  std::vector<std::string> spool_pending_;  // bytes for it that the next flush writes, in order
+  std::uint64_t spool_pending_bytes_ = 0;
+  std::optional<SteadyTime::duration> body_time_left_;  // of the body's deadline, during a flush
+  std::string body_failure_;  // why the body was refused (503), set by take_body
   bool drain_ = false;
   std::vector<char> drain_buffer_;
   SteadyTime start_{};

@@ -261,6 +261,81 @@ TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
   EXPECT_NE(service.log().find("leaving workers blocked"), std::string::npos) << service.log();
 }
 
+// BODY_TIMEOUT_MS is the client's time to send its body. A spooled body's last batch waits for a
+// worker to write it; that wait is the server's, and it neither cuts the client off nor lets the
+// upload go on without anyone to answer. Here the only worker is held for 2 s by a read whose
+// open takes that long (latencyfs), the body timeout is 1 s, and two uploads arrive at once: the
+// first takes the upload memory, the second goes to the spool.
+TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsNotCutOffByTheBodyTimeout) {
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  efsas::testing::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  fs::create_directories(dir.path() / "backing");
+  fs::create_directories(data / "slow");
+  efsas::testing::write_file(dir.path() / "backing" / "slow.txt", "slow");
+  efsas::testing::LatencyFsMount mount(dir.path() / "backing", data / "slow",
+                                       {"--latency-us=0", "--open-latency-us=2000000"});
+  ASSERT_TRUE(mount.mounted()) << mount.log();
+
+  const auto storage = make_directory_storage();
+  efsas::testing::ProcessOptions options;
+  options.argv = {file_service_binary().string()};
+  options.env = {{"STORAGE_BACKEND", "directory"},
+                 {"MOUNT_PATH_TEMPLATE", data.string()},
+                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
+                 {"LISTEN_ADDRESS", "127.0.0.1"},
+                 {"PORT", "0"},
+                 {"WORKER_THREADS", "1"},
+                 {"INLINE_LOCAL_IO", "false"},
+                 {"BODY_TIMEOUT_MS", "1000"},
+                 {"REQUEST_TIMEOUT_MS", "10000"},
+                 {"UPLOAD_MEMORY_LIMIT_BYTES", "50000"},
+                 {"BODY_LIMIT_BYTES", "50000"},
+                 {"UPLOAD_SPOOL_DIR", dir.path().string()}};
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  options.log_file = dir.path() / "file-service.log";
+  efsas::testing::Process service(options);
+  const int port = listening_port(service, std::chrono::seconds(10));
+  ASSERT_NE(port, 0) << service.log();
+
+  std::string slow_answer;
+  std::thread slow([&] {
+    slow_answer = efsas::testing::raw_exchange(
+        port, "GET /files/slow/slow.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        std::chrono::seconds(10));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the worker is in the open now
+  std::vector<std::string> bodies;
+  std::vector<std::string> answers(2);
+  std::vector<std::thread> uploads;
+  for (std::size_t u = 0; u < 2; ++u) {
+    std::string body(40000, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i + u) % 23);
+    bodies.push_back(body);
+    uploads.emplace_back([&answers, port, u, body = std::move(body)] {
+      answers[u] = efsas::testing::raw_exchange(
+          port,
+          "PUT /files/up/" + std::to_string(u) +
+              " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body,
+          std::chrono::seconds(10));
+    });
+  }
+  for (std::thread& t : uploads) t.join();
+  slow.join();
+  EXPECT_TRUE(slow_answer.starts_with("HTTP/1.1 200")) << slow_answer;
+  for (std::size_t u = 0; u < 2; ++u) {
+    EXPECT_TRUE(answers[u].starts_with("HTTP/1.1 201")) << u << ": " << answers[u];
+    EXPECT_TRUE(efsas::testing::read_file(data / "up" / std::to_string(u)) == bodies[u])
+        << "upload " << u << " is not what was sent";
+  }
+  const std::string metrics = efsas::testing::raw_exchange(
+      port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(metrics.find("\nfile_service_spooled_uploads_total 1\n"), std::string::npos) << metrics;
+}
+
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in
 // a loop that burns a core and writes a warning per retry, and accepts again once connections
 // close. The limit is set low (64, soft and hard) for the process.
