@@ -3,10 +3,10 @@
 //
 // Neither POSIX nor NFS can say that a subtree is unchanged: a change deep in a tree touches no
 // ancestor's timestamps. So a rescan proves each directory unchanged by its own (inode, mtime,
-// ctime): one stat per directory, and an O_PATH open of each directory that has subdirectories,
-// to stat those. This program learns the tree first (not timed), then times only that proof,
-// with no cache to read or write, on --threads threads sharing the work, and prints one JSON
-// line:
+// ctime): one stat per directory, by name, or, for a directory with subdirectories, of the
+// directory opened (O_PATH) to reach them. This program learns the tree first (not timed), then
+// times only that proof, with no cache to read or write, on --threads threads sharing the work,
+// and prints one JSON line:
 //   rescan_floor DIR [--threads N] [--rounds R]
 #include <dirent.h>
 #include <fcntl.h>
@@ -79,19 +79,20 @@ std::size_t count_dirs(const Dir& dir) {
   return n;
 }
 
-// The proof for one directory below parent_fd: its stat, and for one with subdirectories an
-// O_PATH open (left in *opened, else -1). Returns 1 if it no longer matches what was learned.
+// The proof for one directory below parent_fd. One without subdirectories: its stat. One with
+// subdirectories: an O_PATH open (left in *opened, else -1), to reach them, and the stat of the
+// open directory. Returns 1 if it no longer matches what was learned.
 std::size_t prove_one(int parent_fd, const Dir& dir, int* opened) {
   *opened = -1;
   struct stat st {};
-  std::size_t changed = 0;
-  if (::fstatat(parent_fd, dir.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      st.st_ino != dir.inode || !same(st.st_mtim, dir.mtime) || !same(st.st_ctim, dir.ctime)) {
-    changed = 1;
+  if (dir.subdirs.empty()) {
+    if (::fstatat(parent_fd, dir.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 1;
+  } else {
+    *opened = ::openat(parent_fd, dir.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*opened < 0 || ::fstat(*opened, &st) != 0) return 1;
   }
-  if (dir.subdirs.empty()) return changed;
-  *opened = ::openat(parent_fd, dir.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  return *opened < 0 ? 1 : changed;
+  return st.st_ino != dir.inode || !same(st.st_mtim, dir.mtime) || !same(st.st_ctim, dir.ctime) ? 1
+                                                                                                : 0;
 }
 
 // The proof for one directory and everything below it: the number of directories that no longer

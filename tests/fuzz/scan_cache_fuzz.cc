@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& record : cache->records) {
     FUZZ_CHECK(record.counts.directories == record.subdirectories.size(),
                "a record counts the subdirectories it names");
-    for (const auto& name : record.subdirectories) {
+    for (const auto& sub : record.subdirectories) {
+      const std::string& name = sub.name;
       FUZZ_CHECK(
           !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos,
           "a subdirectory name is one real entry of its directory");

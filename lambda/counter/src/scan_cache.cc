@@ -215,7 +215,10 @@ void encode_body(const ScanCache& cache, Writer& writer) {
     writer.u64(r.counts.symlinks);
     writer.u64(r.counts.other);
     writer.u32(static_cast<std::uint32_t>(r.subdirectories.size()));
-    for (const std::string& name : r.subdirectories) writer.str(name);
+    for (const Subdirectory& sub : r.subdirectories) {
+      writer.str(sub.name);
+      writer.u64(sub.inode);
+    }
   }
 }
 
@@ -262,20 +265,23 @@ Result<ScanCache> decode_records(Reader& in) {
         !in.u64(&r.counts.other) || !in.u32(&names)) {
       return corrupt("truncated record");
     }
-    if (names != r.counts.directories || names > in.remaining() / 4) {
+    if (names != r.counts.directories || names > in.remaining() / 12) {
       return corrupt("inconsistent record");
     }
     r.subdirectories.resize(names);
-    for (std::string& name : r.subdirectories) {
+    for (Subdirectory& sub : r.subdirectories) {
       // "." or ".." would make a rescan walk in a loop or out of the root; a name twice would
       // count a subtree twice. A walk never records either.
-      if (!in.str(&name) || name.empty() || name == "." || name == ".." ||
+      const std::string& name = sub.name;
+      if (!in.str(&sub.name) || name.empty() || name == "." || name == ".." ||
           name.find('/') != std::string::npos) {
         return corrupt("bad subdirectory name");
       }
+      if (!in.u64(&sub.inode)) return corrupt("truncated record");
     }
     if (names > 1) {
-      sorted.assign(r.subdirectories.begin(), r.subdirectories.end());
+      sorted.clear();
+      for (const Subdirectory& sub : r.subdirectories) sorted.emplace_back(sub.name);
       std::sort(sorted.begin(), sorted.end());
       if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
         return corrupt("subdirectory named twice");

@@ -50,6 +50,10 @@ struct Item {
   std::shared_ptr<const Node> parent;
   std::shared_ptr<DirFd> parent_fd;  // null when the descriptor budget was spent
   std::string name;
+  // Incremental mode: the previous cache's record for the inode the parent's listing gave this
+  // name, if any. Only a guess at what the directory is (it may have changed or been replaced),
+  // used to pick the cheaper way to prove it unchanged.
+  const DirRecord* expected = nullptr;
 };
 
 // The previous cache's records by (device, inode): open addressing over record indices, at most
@@ -386,13 +390,15 @@ class Walk {
 
   // Queues the children of a directory (taking ownership of fd): they keep its descriptor open
   // while the budget allows, else they are reached again from an open ancestor. `parent` is
-  // null for the root.
+  // null for the root, whose own descriptor serves (fd, if not -1, is closed); `device` is the
+  // directory's own.
   void adopt(int fd, const std::shared_ptr<const Node>& parent, std::string_view name,
-             std::vector<std::string> names, std::vector<Item>& found) {
+             std::uint64_t device, std::vector<Subdirectory> subdirectories,
+             std::vector<Item>& found) {
     std::shared_ptr<const Node> node;
     std::shared_ptr<DirFd> dir_fd;
     if (!parent) {
-      ::close(fd);
+      if (fd >= 0) ::close(fd);
       node = root_node_;
       dir_fd = root_fd_;
     } else {
@@ -404,7 +410,9 @@ class Walk {
       }
       node = std::make_shared<const Node>(Node{parent, std::string(name), dir_fd});
     }
-    for (std::string& n : names) found.push_back(Item{node, dir_fd, std::move(n)});
+    for (Subdirectory& sub : subdirectories) {
+      found.push_back(Item{node, dir_fd, std::move(sub.name), index_.find(device, sub.inode)});
+    }
   }
 
   void process_root(Local& local) {
@@ -413,7 +421,7 @@ class Walk {
     std::vector<Item> found;
     if (const DirRecord* r = in_.previous != nullptr ? lookup(st) : nullptr) {
       reuse(*r, local);
-      for (const std::string& n : r->subdirectories) found.push_back(Item{root_node_, root_fd_, n});
+      adopt(-1, nullptr, {}, r->device, r->subdirectories, found);
     } else {
       std::vector<char> buffer(kBufferSize);
       list(::fcntl(root_fd_->fd, F_DUPFD_CLOEXEC, 0), st, nullptr, in_.root_path, local, buffer,
@@ -432,83 +440,91 @@ class Walk {
         return;
       }
     }
-    // Incremental mode: an unchanged leaf costs one stat; an unchanged directory with
-    // subdirectories is opened (O_PATH, no listing) only to reach them.
-    const DirRecord* match = nullptr;
-    if (in_.previous != nullptr) {
-      struct stat st {};
-      bool done = true;
-      if (::fstatat(parent_fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        fail(local, item.parent, item.name, errno);
-      } else if (!S_ISDIR(st.st_mode)) {
-        fail(local, item.parent, item.name, ENOTDIR);
-      } else if (match = lookup(st); match != nullptr && match->subdirectories.empty()) {
-        reuse(*match, local);
-      } else {
-        done = false;
-      }
-      if (done) {
-        if (owned_parent >= 0) ::close(owned_parent);
-        return;
-      }
+    // Done with the parent: its descriptor closes now if this was its last child.
+    const auto release_parent = [&item, &owned_parent] {
+      if (owned_parent >= 0) ::close(owned_parent);
+      owned_parent = -1;
+      item.parent_fd.reset();
+    };
+    if (in_.previous != nullptr && prove_unchanged(item, parent_fd, local, found)) {
+      release_parent();
+      return;
     }
-    const int fd =
-        ::openat(parent_fd, item.name.c_str(), match != nullptr ? kPathFlags : kListFlags);
+    const int fd = ::openat(parent_fd, item.name.c_str(), kListFlags);
     const int open_errno = errno;
-    if (owned_parent >= 0) ::close(owned_parent);
-    item.parent_fd.reset();  // the parent's descriptor closes now if this was its last child
+    release_parent();
     if (fd < 0) {
       fail(local, item.parent, item.name, open_errno);
       return;
     }
     struct stat st {};
-    if ((in_.build_cache || match != nullptr) && ::fstat(fd, &st) != 0) {
+    if (in_.build_cache && ::fstat(fd, &st) != 0) {
       fail(local, item.parent, item.name, errno);
       ::close(fd);
-      return;
-    }
-    if (match != nullptr) {
-      // The directory opened must still be the one that matched (not replaced in between).
-      if (lookup(st) == match) {
-        reuse(*match, local);
-        adopt(fd, item.parent, item.name, match->subdirectories, found);
-        return;
-      }
-      ::close(fd);
-      const int again = reopen_child(item);
-      if (again < 0) {
-        fail(local, item.parent, item.name, errno);
-        return;
-      }
-      if (::fstat(again, &st) != 0) {
-        fail(local, item.parent, item.name, errno);
-        ::close(again);
-        return;
-      }
-      list(again, st, item.parent, item.name, local, buffer, found);
       return;
     }
     list(fd, st, item.parent, item.name, local, buffer, found);
   }
 
-  // Opens a directory for listing after its parent's descriptor was released.
-  int reopen_child(const Item& item) {
-    const int parent_fd = reopen(*item.parent);
-    if (parent_fd < 0) return -1;
-    const int fd = ::openat(parent_fd, item.name.c_str(), kListFlags);
-    const int saved = errno;
-    ::close(parent_fd);
-    errno = saved;
-    return fd;
+  // Incremental mode: reuses the record of the directory `item` names if it is unchanged, queueing
+  // its subdirectories, or reports the error that makes it unreadable; true when done with it,
+  // false when it has to be listed. An unchanged directory without subdirectories costs one stat.
+  // One with subdirectories is opened (O_PATH, no listing) to reach them, and the stat of the open
+  // directory proves it unchanged: when the parent's listing said which directory to expect and
+  // that one has subdirectories, that open and stat are all it costs; otherwise a stat by name
+  // comes first, to learn whether it has any.
+  bool prove_unchanged(const Item& item, int parent_fd, Local& local, std::vector<Item>& found) {
+    struct stat st {};
+    if (item.expected == nullptr || item.expected->subdirectories.empty()) {
+      if (::fstatat(parent_fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        fail(local, item.parent, item.name, errno);
+        return true;
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        fail(local, item.parent, item.name, ENOTDIR);
+        return true;
+      }
+      const DirRecord* match = lookup(st);
+      if (match == nullptr) return false;
+      if (match->subdirectories.empty()) {
+        reuse(*match, local);
+        return true;
+      }
+    }
+    const int fd = ::openat(parent_fd, item.name.c_str(), kPathFlags);
+    if (fd < 0) {
+      fail(local, item.parent, item.name, errno);
+      return true;
+    }
+    if (::fstat(fd, &st) != 0) {
+      fail(local, item.parent, item.name, errno);
+      ::close(fd);
+      return true;
+    }
+    // The directory now open may differ from the one expected or stat'ed by name (replaced in
+    // between): what counts is the record of this one, if it has one.
+    const DirRecord* match = lookup(st);
+    if (match == nullptr) {
+      ::close(fd);
+      return false;
+    }
+    reuse(*match, local);
+    if (match->subdirectories.empty()) {
+      ::close(fd);
+    } else {
+      adopt(fd, item.parent, item.name, match->device, match->subdirectories, found);
+    }
+    return true;
   }
 
   // Lists an open directory (taking ownership of fd) and counts its entries. `st` is its stat
-  // taken before listing (only filled when building a cache).
+  // taken before listing (only filled when building a cache; its device, with each entry's
+  // d_ino, finds the record to expect for each subdirectory on the next level).
   void list(int fd, const struct stat& st, const std::shared_ptr<const Node>& parent,
             std::string_view name, Local& local, std::vector<char>& buffer,
             std::vector<Item>& found) {
     Counts direct;
-    std::vector<std::string> subdirectories;
+    std::vector<Subdirectory> subdirectories;
     bool clean = true;
     for (;;) {
       if (stop_.load(std::memory_order_relaxed)) {
@@ -550,7 +566,7 @@ class Walk {
             break;
           case DT_DIR:
             ++direct.directories;
-            subdirectories.emplace_back(entry_name);
+            subdirectories.push_back(Subdirectory{entry_name, entry->d_ino});
             break;
           case DT_LNK:
             ++direct.symlinks;
@@ -574,7 +590,8 @@ class Walk {
       ::close(fd);
       return;
     }
-    adopt(fd, parent, name, std::move(subdirectories), found);
+    adopt(fd, parent, name, static_cast<std::uint64_t>(st.st_dev), std::move(subdirectories),
+          found);
   }
 
   const WalkInput& in_;

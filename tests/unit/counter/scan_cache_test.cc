@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "efsas/testing/process.h"
@@ -21,9 +22,9 @@ using testing::reference_count;
 ScanCache sample_cache() {
   ScanCache c;
   c.root = {"/mnt/efs/data", 42, 7};
-  c.records.push_back(DirRecord{42, 7, 100, 200, Counts{3, 2, 1, 0}, {"a", "b\nc"}});
+  c.records.push_back(DirRecord{42, 7, 100, 200, Counts{3, 2, 1, 0}, {{"a", 8}, {"b\nc", 9}}});
   c.records.push_back(DirRecord{42, 8, -5, 9, Counts{0, 0, 0, 4}, {}});
-  c.records.push_back(DirRecord{42, 9, 1, 2, Counts{10, 1, 0, 0}, {"\xff\xfe"}});
+  c.records.push_back(DirRecord{42, 9, 1, 2, Counts{10, 1, 0, 0}, {{"\xff\xfe", ~0ULL}}});
   return c;
 }
 
@@ -74,14 +75,15 @@ TEST(ScanCacheTest, SubdirectoryNamesAWalkNeverWritesAreRefused) {
         std::vector<std::string>{"a", "b", "a"}, std::vector<std::string>{""},
         std::vector<std::string>{"a/b"}}) {
     ScanCache c = sample_cache();
-    c.records[0].subdirectories = names;
+    c.records[0].subdirectories.clear();
+    for (const std::string& name : names) c.records[0].subdirectories.push_back({name, 5});
     c.records[0].counts.directories = names.size();
     const Result<ScanCache> r = decode_scan_cache(encode_scan_cache(c));
     ASSERT_FALSE(r.ok()) << "accepted " << ::testing::PrintToString(names);
     EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
   }
   ScanCache fine = sample_cache();
-  fine.records[0].subdirectories = {"...", ".a", "a."};
+  fine.records[0].subdirectories = {{"...", 1}, {".a", 1}, {"a.", 2}};
   fine.records[0].counts.directories = 3;
   EXPECT_TRUE(decode_scan_cache(encode_scan_cache(fine)).ok());
 }
@@ -121,7 +123,8 @@ ScanCache large_cache() {
                 Counts{i % 13, 0, i % 3, 0},
                 {}};
     for (std::uint64_t k = 0; k < i % 4; ++k) {
-      r.subdirectories.push_back("d" + std::to_string(k) + std::string((i * 7 + k) % 200, 'x'));
+      r.subdirectories.push_back(
+          {"d" + std::to_string(k) + std::string((i * 7 + k) % 200, 'x'), 100'000 + 4 * i + k});
     }
     r.counts.directories = r.subdirectories.size();
     c.records.push_back(std::move(r));
@@ -245,6 +248,47 @@ TEST_F(IncrementalTest, ChangedDirectoriesAreListedAgain) {
   EXPECT_EQ(r.counts, reference_count(root_).counts);
   EXPECT_EQ(r.counts, scan(false).counts);
   EXPECT_GE(r.directories_reused, 30U);
+}
+
+// The inodes a cache keeps for each subdirectory only guide how a rescan proves a directory
+// unchanged (a stat by name, or an open and a stat of the open directory). Here every guess is
+// wrong: leaves are said to be directories with subdirectories and the other way round, or an
+// inode no record has. The counts are still a full scan's, and only changed directories are read.
+TEST_F(IncrementalTest, WrongSubdirectoryInodesChangeNoCount) {
+  settle();
+  (void)scan();
+  Result<ScanCache> cache = load_scan_cache(cache_);
+  ASSERT_TRUE(cache.ok());
+  std::uint64_t leaf_inode = 0;
+  std::uint64_t inner_inode = 0;
+  for (const DirRecord& r : cache->records) {
+    (r.subdirectories.empty() ? leaf_inode : inner_inode) = r.inode;
+  }
+  ASSERT_NE(leaf_inode, 0U);
+  ASSERT_NE(inner_inode, 0U);
+  std::uint64_t n = 0;
+  for (DirRecord& r : cache->records) {
+    for (Subdirectory& sub : r.subdirectories) {
+      const auto it = std::find_if(cache->records.begin(), cache->records.end(),
+                                   [&sub](const DirRecord& d) { return d.inode == sub.inode; });
+      ASSERT_NE(it, cache->records.end()) << sub.name << ": no record for its inode";
+      const bool leaf = it->subdirectories.empty();
+      sub.inode = ++n % 3 == 0 ? 1 : (leaf ? inner_inode : leaf_inode);
+    }
+  }
+  ASSERT_TRUE(save_scan_cache(cache_, *cache).ok());
+  const CountResult unchanged = scan();
+  EXPECT_EQ(unchanged.counts, reference_count(root_).counts);
+  EXPECT_EQ(unchanged.directories_read, 0U);
+  EXPECT_EQ(unchanged.directories_reused, 41U);
+
+  ASSERT_TRUE(save_scan_cache(cache_, *cache).ok());
+  make_file(root_ / "d3" / "new-file");
+  make_file(root_ / "d5" / "leaf" / "new-file");
+  const CountResult changed = scan();
+  EXPECT_EQ(changed.counts, reference_count(root_).counts);
+  EXPECT_EQ(changed.directories_read, 2U);
+  EXPECT_EQ(changed.directories_reused, 39U);
 }
 
 // A change right after a scan, within the same second as the directory's previous change: the

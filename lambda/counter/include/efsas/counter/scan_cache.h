@@ -1,6 +1,6 @@
 // The incremental scan's cache file: per directory its identity, timestamps, direct counts and
-// subdirectory names. Versioned, SHA-256 checksummed, written atomically (temporary + rename).
-// Thread safety: plain values and free functions.
+// subdirectories (name and inode). Versioned, SHA-256 checksummed, written atomically (temporary +
+// rename). Thread safety: plain values and free functions.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,16 @@
 
 namespace efsas::counter {
 
-inline constexpr std::uint32_t kScanCacheVersion = 1;
+inline constexpr std::uint32_t kScanCacheVersion = 2;
+
+// A subdirectory as its parent's listing gave it. The inode (the listing's d_ino) tells a rescan,
+// before any stat, which record to expect there, and so whether that directory has subdirectories
+// of its own; the stat that follows still decides whether the record holds.
+struct Subdirectory {
+  std::string name;
+  std::uint64_t inode = 0;
+  friend bool operator==(const Subdirectory&, const Subdirectory&) = default;
+};
 
 struct DirRecord {
   std::uint64_t device = 0;
@@ -22,7 +31,7 @@ struct DirRecord {
   std::int64_t mtime_ns = 0;
   std::int64_t ctime_ns = 0;
   Counts counts;  // direct entries only; counts.directories == subdirectories.size()
-  std::vector<std::string> subdirectories;
+  std::vector<Subdirectory> subdirectories;
 };
 
 // Which root the cache describes: a cache for another root is ignored.
