@@ -475,7 +475,9 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   // Spooled bytes are written by a worker: a write into the page cache can wait for writeback
   // (the kernel throttles writers past its dirty limit), and a network thread must not wait.
   // Reading stops until the write is done, so a session holds at most one batch in memory. The
-  // body's deadline is the client's: it stops while the batch waits for a worker and the disk.
+  // body's deadline is the client's, and stops while the batch waits for a worker and the disk;
+  // that wait is bounded by REQUEST_TIMEOUT_MS instead (workers all held by a hung mount), past
+  // which the connection closes and the upload goes no further.
   void flush_spool() {
     std::vector<std::string> pieces;
     pieces.swap(spool_pending_);
@@ -484,7 +486,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     body_time_left_ = deadline_ == SteadyTime::max()
                           ? std::nullopt
                           : std::optional(std::max(deadline_ - now, SteadyTime::duration::zero()));
-    clear_deadline();
+    set_deadline(options().request_timeout);
     asio::post(server_->workers,
                [self = shared_from_this(), file = spool_, pieces = std::move(pieces)]() mutable {
                  int error = 0;
@@ -509,10 +511,14 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   }
 
   void on_spool_flushed(int error, std::uint64_t written) {
-    // The session closed meanwhile (and gave everything back), or lost its socket: nobody is
-    // there to answer, so the body goes no further.
+    // The session closed meanwhile (and gave everything back), or lost its socket to the
+    // REQUEST_TIMEOUT_MS above: nobody is there to answer, so the body goes no further.
     if (!spool_ || !socket_.is_open()) return;
-    if (body_time_left_) set_deadline(*body_time_left_);
+    if (body_time_left_) {
+      set_deadline(*body_time_left_);
+    } else {
+      clear_deadline();
+    }
     spool_->set_size(spool_->size() + written);
     // What the body held in memory before it moved to the spool is on disk now.
     if (memory_charged_ > 0) uploads().memory_bytes.fetch_sub(std::exchange(memory_charged_, 0));

@@ -262,11 +262,12 @@ TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
 }
 
 // BODY_TIMEOUT_MS is the client's time to send its body. A spooled body's last batch waits for a
-// worker to write it; that wait is the server's, and it neither cuts the client off nor lets the
-// upload go on without anyone to answer. Here the only worker is held for 2 s by a read whose
-// open takes that long (latencyfs), the body timeout is 1 s, and two uploads arrive at once: the
-// first takes the upload memory, the second goes to the spool.
-TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsNotCutOffByTheBodyTimeout) {
+// worker to write it; that wait is the server's: it does not cut the client off, and it is bounded
+// by REQUEST_TIMEOUT_MS instead, past which the connection closes and the upload is not written.
+// Here the only worker is held for 2 s by a read whose open takes that long (latencyfs), the body
+// timeout is 1 s, and two uploads arrive at once: the first takes the upload memory, the second
+// goes to the spool.
+TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsBoundedByTheRequestTimeoutNotTheBodys) {
   if (!efsas::testing::LatencyFsMount::supported()) {
     GTEST_SKIP() << "FUSE or latencyfs not available";
   }
@@ -278,62 +279,97 @@ TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsNotCutOffByTheBodyTimeou
   efsas::testing::LatencyFsMount mount(dir.path() / "backing", data / "slow",
                                        {"--latency-us=0", "--open-latency-us=2000000"});
   ASSERT_TRUE(mount.mounted()) << mount.log();
-
   const auto storage = make_directory_storage();
-  efsas::testing::ProcessOptions options;
-  options.argv = {file_service_binary().string()};
-  options.env = {{"STORAGE_BACKEND", "directory"},
-                 {"MOUNT_PATH_TEMPLATE", data.string()},
-                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
-                 {"LISTEN_ADDRESS", "127.0.0.1"},
-                 {"PORT", "0"},
-                 {"WORKER_THREADS", "1"},
-                 {"INLINE_LOCAL_IO", "false"},
-                 {"BODY_TIMEOUT_MS", "1000"},
-                 {"REQUEST_TIMEOUT_MS", "10000"},
-                 {"UPLOAD_MEMORY_LIMIT_BYTES", "50000"},
-                 {"BODY_LIMIT_BYTES", "50000"},
-                 {"UPLOAD_SPOOL_DIR", dir.path().string()}};
-  options.unset_env = {"SSM_PARAMETER_NAME"};
-  options.log_file = dir.path() / "file-service.log";
-  efsas::testing::Process service(options);
-  const int port = listening_port(service, std::chrono::seconds(10));
-  ASSERT_NE(port, 0) << service.log();
 
-  std::string slow_answer;
-  std::thread slow([&] {
-    slow_answer = efsas::testing::raw_exchange(
-        port, "GET /files/slow/slow.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        std::chrono::seconds(10));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the worker is in the open now
-  std::vector<std::string> bodies;
-  std::vector<std::string> answers(2);
-  std::vector<std::thread> uploads;
-  for (std::size_t u = 0; u < 2; ++u) {
-    std::string body(40000, '\0');
-    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i + u) % 23);
-    bodies.push_back(body);
-    uploads.emplace_back([&answers, port, u, body = std::move(body)] {
-      answers[u] = efsas::testing::raw_exchange(
-          port,
-          "PUT /files/up/" + std::to_string(u) +
-              " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-              std::to_string(body.size()) + "\r\n\r\n" + body,
+  struct Round {
+    std::string slow_answer;
+    std::vector<std::string> bodies;
+    std::vector<std::string> answers;
+    std::string metrics;
+  };
+  // Holds the worker with the slow read, then sends the two uploads (to up/<name>-0 and -1).
+  const auto run = [&](const std::string& name, const std::string& request_timeout_ms) {
+    efsas::testing::ProcessOptions options;
+    options.argv = {file_service_binary().string()};
+    options.env = {{"STORAGE_BACKEND", "directory"},
+                   {"MOUNT_PATH_TEMPLATE", data.string()},
+                   {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
+                   {"LISTEN_ADDRESS", "127.0.0.1"},
+                   {"PORT", "0"},
+                   {"WORKER_THREADS", "1"},
+                   {"INLINE_LOCAL_IO", "false"},
+                   {"BODY_TIMEOUT_MS", "1000"},
+                   {"REQUEST_TIMEOUT_MS", request_timeout_ms},
+                   {"UPLOAD_MEMORY_LIMIT_BYTES", "50000"},
+                   {"BODY_LIMIT_BYTES", "50000"},
+                   {"UPLOAD_SPOOL_DIR", dir.path().string()}};
+    options.unset_env = {"SSM_PARAMETER_NAME"};
+    options.log_file = dir.path() / (name + ".log");
+    efsas::testing::Process service(options);
+    Round round;
+    const int port = listening_port(service, std::chrono::seconds(10));
+    EXPECT_NE(port, 0) << service.log();
+    if (port == 0) return round;
+    std::thread slow([&] {
+      round.slow_answer = efsas::testing::raw_exchange(
+          port, "GET /files/slow/slow.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
           std::chrono::seconds(10));
     });
-  }
-  for (std::thread& t : uploads) t.join();
-  slow.join();
-  EXPECT_TRUE(slow_answer.starts_with("HTTP/1.1 200")) << slow_answer;
-  for (std::size_t u = 0; u < 2; ++u) {
-    EXPECT_TRUE(answers[u].starts_with("HTTP/1.1 201")) << u << ": " << answers[u];
-    EXPECT_TRUE(efsas::testing::read_file(data / "up" / std::to_string(u)) == bodies[u])
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the worker is in the open now
+    round.answers.resize(2);
+    std::vector<std::thread> uploads;
+    for (std::size_t u = 0; u < 2; ++u) {
+      std::string body(40000, '\0');
+      for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i + u) % 23);
+      round.bodies.push_back(body);
+      uploads.emplace_back([&round, &name, port, u, body = std::move(body)] {
+        round.answers[u] = efsas::testing::raw_exchange(
+            port,
+            "PUT /files/up/" + name + "-" + std::to_string(u) +
+                " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body,
+            std::chrono::seconds(10));
+      });
+    }
+    for (std::thread& t : uploads) t.join();
+    slow.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the worker has caught up
+    round.metrics = efsas::testing::raw_exchange(
+        port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return round;
+  };
+  const auto stored = [&](const std::string& name, std::size_t u) {
+    return data / "up" / (name + "-" + std::to_string(u));
+  };
+
+  // The worker is back within REQUEST_TIMEOUT_MS: both uploads are stored and answered 201.
+  const Round waited = run("waited", "10000");
+  EXPECT_TRUE(waited.slow_answer.starts_with("HTTP/1.1 200")) << waited.slow_answer;
+  for (std::size_t u = 0; u < waited.answers.size(); ++u) {
+    EXPECT_TRUE(waited.answers[u].starts_with("HTTP/1.1 201")) << u << ": " << waited.answers[u];
+    EXPECT_TRUE(efsas::testing::read_file(stored("waited", u)) == waited.bodies[u])
         << "upload " << u << " is not what was sent";
   }
-  const std::string metrics = efsas::testing::raw_exchange(
-      port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  EXPECT_NE(metrics.find("\nfile_service_spooled_uploads_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(waited.metrics.find("\nfile_service_spooled_uploads_total 1\n"), std::string::npos)
+      << waited.metrics;
+
+  // It is not (REQUEST_TIMEOUT_MS 500): the upload in memory is answered 504, the spooled one's
+  // connection is closed without an answer, and that upload is never written, not even once the
+  // worker is back.
+  const Round gave_up = run("gave-up", "500");
+  std::size_t unanswered = 0;
+  for (std::size_t u = 0; u < gave_up.answers.size(); ++u) {
+    if (gave_up.answers[u].empty()) {
+      ++unanswered;
+      EXPECT_FALSE(fs::exists(stored("gave-up", u))) << "upload " << u << " written unanswered";
+    } else {
+      EXPECT_TRUE(gave_up.answers[u].starts_with("HTTP/1.1 504"))
+          << u << ": " << gave_up.answers[u];
+    }
+  }
+  EXPECT_EQ(unanswered, 1U);
+  EXPECT_NE(gave_up.metrics.find("\nfile_service_spooled_uploads_total 0\n"), std::string::npos)
+      << gave_up.metrics;
 }
 
 // With its open-file limit reached, the server stops accepting for a moment instead of retrying in
