@@ -33,20 +33,54 @@ nlohmann::json targets_json(const std::vector<MountTarget>& targets) {
   return out;
 }
 
-// The file system's VPC: that of its first mount target's subnet (DescribeFileSystems does not
-// name it), taken from `known` subnets when it is among them, else asked for.
+bool subnet_missing(const Error& error) { return error.remote_code == "InvalidSubnetID.NotFound"; }
+
+// The file system's VPC: that of one of its mount targets' subnets (DescribeFileSystems does not
+// name it), taken from `known` subnets when it is among them, else asked for. Available mount
+// targets are asked about first: the subnet of one being deleted may be gone already.
 Result<std::string> file_system_vpc(CloudApi& cloud, const std::vector<MountTarget>& targets,
                                     const std::vector<Subnet>& known) {
-  const std::string& anchor = targets.front().subnet_id;
-  for (const auto& s : known) {
-    if (s.id == anchor && !s.vpc_id.empty()) return s.vpc_id;
+  std::vector<const MountTarget*> anchors;
+  for (const auto& t : targets) {
+    if (t.state == "available") anchors.push_back(&t);
   }
-  auto found = cloud.describe_subnets({anchor}, "");
-  if (!found.ok()) return found.error();
-  if (found->empty() || found->front().vpc_id.empty()) {
-    return make_error(ErrorCode::kNotFound, "cannot find the VPC of subnet " + anchor);
+  for (const auto& t : targets) {
+    if (t.state != "available") anchors.push_back(&t);
   }
-  return found->front().vpc_id;
+  for (const MountTarget* anchor : anchors) {
+    for (const auto& s : known) {
+      if (s.id == anchor->subnet_id && !s.vpc_id.empty()) return s.vpc_id;
+    }
+    auto found = cloud.describe_subnets({anchor->subnet_id}, "");
+    if (!found.ok()) {
+      if (subnet_missing(found.error())) continue;
+      return found.error();
+    }
+    if (!found->empty() && !found->front().vpc_id.empty()) return found->front().vpc_id;
+  }
+  return make_error(ErrorCode::kNotFound,
+                    "cannot find the VPC of the file system: none of its mount targets' subnets "
+                    "exists");
+}
+
+// The subnets CANDIDATE_SUBNET_IDS names. EC2 refuses the whole request when one of them no
+// longer exists: then each is asked for alone, and those gone are left out, said so.
+Result<std::vector<Subnet>> named_subnets(CloudApi& cloud, const std::vector<std::string>& ids,
+                                          std::vector<std::string>& notes) {
+  auto all = cloud.describe_subnets(ids, "");
+  if (all.ok() || !subnet_missing(all.error())) return all;
+  std::vector<Subnet> found;
+  for (const auto& id : ids) {
+    auto one = cloud.describe_subnets({id}, "");
+    if (one.ok()) {
+      for (auto& s : *one) found.push_back(std::move(s));
+    } else if (subnet_missing(one.error())) {
+      notes.push_back(id + " (CANDIDATE_SUBNET_IDS) does not exist: left out");
+    } else {
+      return one.error();
+    }
+  }
+  return found;
 }
 
 // EFS refuses a mount target in another VPC than the file system's others, with the same
@@ -74,7 +108,7 @@ Result<std::vector<Subnet>> candidate_subnets(CloudApi& cloud, const MonitorConf
                                               const std::vector<MountTarget>& targets,
                                               std::vector<std::string>& notes) {
   if (!config.candidate_subnet_ids.empty()) {
-    auto named = cloud.describe_subnets(config.candidate_subnet_ids, "");
+    auto named = named_subnets(cloud, config.candidate_subnet_ids, notes);
     if (!named.ok()) return named.error();
     return same_vpc_only(cloud, std::move(named).value(), targets, notes);
   }
@@ -362,9 +396,17 @@ Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const 
   auto targets = cloud.describe_mount_targets(config.file_system_id);
   if (!targets.ok()) return targets.error();
   observed.mount_targets = std::move(targets).value();
+  // Publishing needs no subnets: when they cannot be read, the run still publishes what exists,
+  // creates nothing, and fails with the reason.
+  // A configuration that can never name a subnet is refused as before.
   auto subnets = candidate_subnets(cloud, config, observed.mount_targets, observed.notes);
-  if (!subnets.ok()) return subnets.error();
-  observed.subnets = std::move(subnets).value();
+  if (subnets.ok()) {
+    observed.subnets = std::move(subnets).value();
+  } else if (subnets.error().code == ErrorCode::kPreconditionFailed) {
+    return subnets.error();
+  } else {
+    observed.subnets_error = "candidate subnets: " + subnets.error().to_string();
+  }
   auto parameter = cloud.get_parameter(config.ssm_parameter_name);
   if (!parameter.ok()) return parameter.error();
   observed.document = read_document(config.file_system_id, *parameter);
@@ -387,6 +429,9 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
   RunReport report;
   report.dry_run = config.dry_run;
   report.observed = std::move(observed).value();
+  if (!report.observed.subnets_error.empty()) {
+    report.errors.push_back(report.observed.subnets_error);
+  }
   const PlanLimits limits = limits_from(config);
   report.plan = plan_reconcile(report.observed, limits, clock.now());
   for (const auto& note : report.plan.notes) log.info(note);

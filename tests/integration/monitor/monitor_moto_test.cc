@@ -160,7 +160,7 @@ class MonitorMoto : public ::testing::Test {
     return list.ok() ? *list : MountTargetList{};
   }
 
-  static constexpr std::size_t kScenarios = 25;
+  static constexpr std::size_t kScenarios = 26;
   static testing::MotoServer* moto_;
   static json* worlds_;
   static std::string* setup_error_;
@@ -489,6 +489,56 @@ TEST_F(MonitorMoto, ASubnetWithNoFreeAddressesIsSkipped) {
       << outcome.report.dump();
   ASSERT_EQ(document().mount_targets.size(), 1u);
   EXPECT_EQ(document().mount_targets[0].availability_zone, "us-east-1b");
+}
+
+// An operator tears down an AZ: deletes its mount target, then its subnet, which
+// CANDIDATE_SUBNET_IDS still names. EC2 refuses a DescribeSubnets naming a subnet that is gone;
+// the run leaves that subnet out (said so), publishes the document without the deleted mount
+// target and scales in an AZ that is left. Discovery (no CANDIDATE_SUBNET_IDS) finds the VPC past
+// a mount target whose subnet is gone.
+TEST_F(MonitorMoto, ASubnetDeletedWithItsMountTargetIsLeftOutAndTheDocumentFollows) {
+  const auto aws = [&](const std::string& call, const std::string& id) {
+    const std::string script =
+        "import boto3, sys\n"
+        "kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1',\n"
+        "          aws_access_key_id='test', aws_secret_access_key='test')\n"
+        "if sys.argv[2] == 'delete_mount_target':\n"
+        "    boto3.client('efs', **kw).delete_mount_target(MountTargetId=sys.argv[3])\n"
+        "else:\n"
+        "    boto3.client('ec2', **kw).delete_subnet(SubnetId=sys.argv[3])\n";
+    const auto done = run_command({"python3", "-c", script, moto_->endpoint(), call, id});
+    EXPECT_EQ(done.status, 0) << done.output;
+  };
+  add_files(15);
+  ASSERT_EQ(run(env(10)).status, 0);
+  ASSERT_EQ(run(env(10)).status, 0);
+  ASSERT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b"}));
+  const std::uint64_t before = document().generation;
+  for (const auto& t : mount_targets()) {
+    if (t.availability_zone == "us-east-1b") aws("delete_mount_target", t.id);
+  }
+  aws("delete_subnet", subnet_ids_[1]);
+
+  const Outcome outcome = run(env(10));
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_NE(outcome.report["notes"].dump().find(subnet_ids_[1] +
+                                                " (CANDIDATE_SUBNET_IDS) does not exist: left out"),
+            std::string::npos)
+      << outcome.report.dump();
+  EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1c"}));
+  const MountTargetList now = document();
+  EXPECT_GT(now.generation, before);
+  std::set<std::string> published;
+  for (const auto& t : now.mount_targets) published.insert(t.availability_zone);
+  EXPECT_EQ(published, (std::set<std::string>{"us-east-1a", "us-east-1c"}));
+
+  // The subnet of the mount target EFS lists first is deleted too (the mount target stays).
+  aws("delete_subnet", mount_targets().front().subnet_id);
+  auto discovering = env(10);
+  discovering.erase("CANDIDATE_SUBNET_IDS");
+  const Outcome discovered = run(discovering);
+  EXPECT_EQ(discovered.status, 0) << discovered.output;
+  EXPECT_TRUE(discovered.report["errors"].empty()) << discovered.report.dump();
 }
 
 TEST_F(MonitorMoto, DryRunChangesNothing) {

@@ -36,6 +36,7 @@ class FakeCloud final : public CloudApi {
   std::function<void()> after_get;
   // Called before every DescribeSubnets and CreateMountTarget: other runs acting.
   std::function<void()> before_describe_subnets;
+  std::string fail_subnets;  // an error code every DescribeSubnets answers with, when set
   std::function<void()> before_create;
   // Subnets where CreateMountTarget fails: EFS's error code for each.
   std::map<std::string, std::string> refused;
@@ -60,6 +61,20 @@ class FakeCloud final : public CloudApi {
   Result<std::vector<Subnet>> describe_subnets(const std::vector<std::string>& ids,
                                                const std::string& vpc) override {
     if (before_describe_subnets) before_describe_subnets();
+    if (!fail_subnets.empty()) {
+      Error e = make_error(ErrorCode::kRemote, "refused: " + fail_subnets);
+      e.remote_code = fail_subnets;
+      return e;
+    }
+    // As EC2: a named subnet that does not exist fails the whole request.
+    for (const auto& id : ids) {
+      if (std::none_of(subnets.begin(), subnets.end(),
+                       [&id](const Subnet& s) { return s.id == id; })) {
+        Error e = make_error(ErrorCode::kRemote, "The subnet ID '" + id + "' does not exist");
+        e.remote_code = "InvalidSubnetID.NotFound";
+        return e;
+      }
+    }
     std::vector<Subnet> out;
     for (const auto& s : subnets) {
       if ((ids.empty() && s.vpc_id == vpc) ||

@@ -516,6 +516,74 @@ TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
   EXPECT_NE(failed.error().message.find("CANDIDATE_SUBNET_IDS"), std::string::npos);
 }
 
+// A subnet CANDIDATE_SUBNET_IDS names that no longer exists (deleted with its mount target, say)
+// is left out, said so; EC2 refuses the whole request for it, and the others are still used.
+TEST(Reconcile, ACandidateSubnetThatNoLongerExistsIsLeftOut) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  MonitorConfig c = config();
+  c.candidate_subnet_ids.push_back("subnet-0000dead");
+  auto report = reconcile(cloud, c, scan(150), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(report->errors.empty()) << report->errors.front();
+  EXPECT_EQ(report->observed.subnets.size(), 3u);
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+  const auto& notes = report->observed.notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n == "subnet-0000dead (CANDIDATE_SUBNET_IDS) does not exist: left out";
+  }));
+  EXPECT_EQ(published(cloud).mount_targets.size(), 2u);
+}
+
+// Discovery finds the VPC from a mount target whose subnet still exists: the first one EFS lists
+// may be on its way out, its subnet already deleted.
+TEST(Reconcile, DiscoveryLooksPastAMountTargetWhoseSubnetIsGone) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(
+      {"fsmt-0000dead", "us-east-1c", "use1-az3", "subnet-0000dead", "10.0.9.9", "deleting"});
+  cloud.targets.push_back(target_in_a());
+  MonitorConfig c = config();
+  c.candidate_subnet_ids.clear();
+  auto report = reconcile(cloud, c, scan(150), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(report->errors.empty()) << report->errors.front();
+  EXPECT_EQ(report->observed.subnets.size(), 3u);
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+}
+
+// Publishing needs no subnets. When they cannot be read, the run still publishes what exists (here
+// a mount target deleted since the last document goes out of it), creates nothing, and fails
+// with the reason.
+TEST(Reconcile, SubnetsThatCannotBeReadStopCreatingNotPublishing) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  cloud.targets.push_back(
+      {"fsmt-0000beef", "us-east-1b", "use1-az2", "subnet-0000000b", "10.0.1.9", "available"});
+  ASSERT_TRUE(reconcile(cloud, config(), scan(150), clock, Logger()).ok());
+  ASSERT_EQ(published(cloud).mount_targets.size(), 2u);
+  const std::uint64_t before = published(cloud).generation;
+
+  cloud.targets.pop_back();
+  cloud.fail_subnets = "UnauthorizedOperation";
+  auto report = reconcile(cloud, config(), scan(250), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(report->created.empty());
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("candidate subnets"), std::string::npos) << report->errors[0];
+  EXPECT_NE(report->errors[0].find("UnauthorizedOperation"), std::string::npos)
+      << report->errors[0];
+  EXPECT_TRUE(report->published);
+  const MountTargetList now = published(cloud);
+  EXPECT_GT(now.generation, before);
+  ASSERT_EQ(now.mount_targets.size(), 1u);
+  EXPECT_EQ(now.mount_targets[0].id, "fsmt-0000abcd");
+}
+
 // An ECS failure after publishing is reported. The document is unchanged on the next run, but
 // the service was not deployed since it changed: that run forces the deployment; the one after
 // has nothing to do.

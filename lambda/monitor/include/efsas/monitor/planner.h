@@ -48,6 +48,7 @@ struct Observation {
   std::string file_system_id;
   std::vector<MountTarget> mount_targets;  // every state
   std::vector<Subnet> subnets;             // the candidate subnets
+  std::string subnets_error;               // why they could not be read (then none)
   PublishedDocument document;
   ScanSummary scan;
   // AZs where this run's CreateMountTarget already failed: not tried again in this run.
