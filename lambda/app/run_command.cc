@@ -94,46 +94,6 @@ Result<std::unique_ptr<monitor::CloudApi>> make_cloud(const monitor::Environment
 
 namespace {
 
-void print_summary(const monitor::RunReport& report) {
-  const auto& plan = report.plan;
-  std::printf("file system      %s\n", report.observed.file_system_id.c_str());
-  std::printf("files            %llu%s\n",
-              static_cast<unsigned long long>(report.observed.scan.files),
-              report.observed.scan.complete ? "" : " (incomplete: no scaling)");
-  std::printf("mount targets    %d now, %d desired\n", plan.current_mount_targets,
-              plan.desired_mount_targets);
-  const char* verb = report.dry_run ? "would create" : "created";
-  if (report.dry_run) {
-    for (const auto& c : plan.creates) {
-      std::printf("%-16s in %s (%s)\n", verb, c.availability_zone.c_str(), c.subnet_id.c_str());
-    }
-  } else {
-    for (const auto& t : report.created) {
-      std::printf("%-16s %s in %s (%s)\n", verb, t.id.c_str(), t.availability_zone.c_str(),
-                  t.subnet_id.c_str());
-    }
-    for (const auto& az : report.conflicts) {
-      std::printf("already created  in %s (by another run)\n", az.c_str());
-    }
-  }
-  if (plan.publish.has_value()) {
-    std::printf(
-        "%-16s generation %llu with %zu mount target(s)\n",
-        report.dry_run ? "would publish" : (report.published ? "published" : "not published"),
-        static_cast<unsigned long long>(plan.publish->generation),
-        plan.publish->mount_targets.size());
-  } else {
-    std::printf("document         unchanged\n");
-  }
-  if (plan.force_ecs_deployment) {
-    std::printf("%-16s\n", report.dry_run ? "would redeploy ECS service"
-                                          : (report.ecs_deployment_forced ? "redeployed ECS service"
-                                                                          : "ECS redeploy failed"));
-  }
-  for (const auto& note : plan.notes) std::printf("note             %s\n", note.c_str());
-  for (const auto& error : report.errors) std::printf("error            %s\n", error.c_str());
-}
-
 int run_reconcile(const MonitorFlags& flags, bool json) {
   auto clock = std::make_shared<const RealClock>();
   const monitor::Environment env = process_environment();
@@ -158,7 +118,7 @@ int run_reconcile(const MonitorFlags& flags, bool json) {
     std::cout << report->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
-    print_summary(*report);
+    std::fputs(report->to_text().c_str(), stdout);
   }
   if (!report->ok()) return 1;
   return report->observed.scan.complete ? 0 : 3;

@@ -447,6 +447,51 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
   return report;
 }
 
+std::string RunReport::to_text() const {
+  std::string out;
+  // One line: the label padded to 17 columns, then the text.
+  const auto line = [&out](std::string_view label, const std::string& text) {
+    out += label;
+    out.append(label.size() < 17 ? 17 - label.size() : 1, ' ');
+    out += text;
+    out += '\n';
+  };
+  line("file system", observed.file_system_id);
+  line("files", std::to_string(observed.scan.files) +
+                    (observed.scan.complete ? "" : " (incomplete: no scaling)"));
+  line("mount targets", std::to_string(plan.current_mount_targets) + " now, " +
+                            std::to_string(plan.desired_mount_targets) + " desired");
+  if (dry_run) {
+    for (const auto& c : plan.creates) {
+      line("would create", "in " + c.availability_zone + " (" + c.subnet_id + ")");
+    }
+  } else {
+    for (const auto& t : created) {
+      line("created", t.id + " in " + t.availability_zone + " (" + t.subnet_id + ")");
+    }
+    for (const auto& az : conflicts) line("already created", "in " + az + " (by another run)");
+  }
+  if (plan.publish.has_value()) {
+    line(dry_run ? "would publish" : (published ? "published" : "not published"),
+         "generation " + std::to_string(plan.publish->generation) + " with " +
+             std::to_string(plan.publish->mount_targets.size()) + " mount target(s)");
+  } else {
+    line("document", "unchanged");
+  }
+  // What was done, not what was first planned: a run that finds its document already published by
+  // another run redeploys nothing, and one that makes up for an earlier failed redeploy does.
+  if (dry_run) {
+    if (plan.force_ecs_deployment) out += "would redeploy ECS service\n";
+  } else if (ecs_deployment_forced) {
+    out += "redeployed ECS service\n";
+  } else if (published && plan.force_ecs_deployment) {
+    out += "ECS redeploy failed\n";
+  }
+  for (const auto& note : plan.notes) line("note", note);
+  for (const auto& error : errors) line("error", error);
+  return out;
+}
+
 nlohmann::json RunReport::to_json() const {
   nlohmann::json planned = nlohmann::json::array();
   for (const auto& c : plan.creates) {

@@ -442,6 +442,37 @@ TEST(Reconcile, NeverLowersAGenerationWrittenByARacingRun) {
   EXPECT_EQ(published(cloud).generation, 31u);
 }
 
+// `file-monitor run`'s summary says what the run did, not what it first planned. Here another
+// run publishes the same document between this run's first read and its write: nothing is
+// written or redeployed, and nothing failed. The next change is published and redeployed.
+TEST(Reconcile, TheTextSummarySaysWhatWasDoneNotWhatWasFirstPlanned) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  write_after_read(cloud, 1, {target_in_a()}, 1, 1);
+  auto raced = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(raced.ok());
+  EXPECT_TRUE(raced->ok()) << raced->to_json().dump();
+  EXPECT_TRUE(cloud.puts.empty());
+  EXPECT_EQ(cloud.deployments, 0);
+  const std::string quiet = raced->to_text();
+  EXPECT_NE(quiet.find("\ndocument         unchanged\n"), std::string::npos) << quiet;
+  EXPECT_EQ(quiet.find("ECS"), std::string::npos) << quiet;
+  EXPECT_EQ(quiet.find("fail"), std::string::npos) << quiet;
+
+  cloud.after_get = nullptr;
+  cloud.targets.push_back(
+      {"fsmt-0000beef", "us-east-1b", "use1-az2", "subnet-0000000b", "10.0.1.9", "available"});
+  auto changed = reconcile(cloud, config(), scan(10), clock, Logger());
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(cloud.deployments, 1);
+  const std::string text = changed->to_text();
+  EXPECT_NE(text.find("\npublished        generation 2 with 2 mount target(s)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nredeployed ECS service\n"), std::string::npos) << text;
+}
+
 TEST(Reconcile, MalformedParameterIsReportedAndReplacedAboveItsGeneration) {
   FakeCloud cloud;
   ManualClock clock;

@@ -32,6 +32,8 @@ struct RunReport {
   bool ok() const { return errors.empty(); }
   // What the run saw and did, for its one summary log line and `status --json`.
   nlohmann::json to_json() const;
+  // The same for an operator: `file-monitor run` without --json.
+  std::string to_text() const;
 };
 
 // Reads the document into the planner's form: missing, malformed (with the reason and any
