@@ -19,3 +19,11 @@ resource "aws_lambda_permission" "eventbridge" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.file_monitor.arn
 }
+
+# A failed run is not retried by Lambda (by default it retries an asynchronous event twice, a
+# minute or two apart): the next scheduled run repairs what one left undone, and retries would
+# let more than max_creates_per_run mount targets be created within one schedule interval.
+resource "aws_lambda_function_event_invoke_config" "file_monitor" {
+  function_name          = aws_lambda_function.file_monitor.function_name
+  maximum_retry_attempts = 0
+}

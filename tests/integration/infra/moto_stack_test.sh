@@ -95,6 +95,9 @@ PY
 check "the Lambda gets exactly the agreed variables" env_names_agreed
 check "the schedule runs every 5 minutes" expect_eq "rate(5 minutes)" \
   aws_text events describe-rule --name "$(out schedule_rule_name)" --query ScheduleExpression
+check "a failed run is left to the next scheduled one, not retried" expect_eq 0 \
+  aws_text lambda get-function-event-invoke-config --function-name "$function_name" \
+  --query MaximumRetryAttempts
 parameter_lists() {
   local want_count=$1
   aws_cli ssm get-parameter --name "$parameter" --query Parameter.Value --output text |
