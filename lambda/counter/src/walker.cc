@@ -162,6 +162,7 @@ class Walk {
     std::vector<Published> published(threads_);
     root_fd_ = std::make_shared<DirFd>(::fcntl(in_.root_fd, F_DUPFD_CLOEXEC, 0), nullptr);
     root_node_ = std::make_shared<Node>(Node{nullptr, in_.root_path, root_fd_});
+    clock_ = &clock;
     std::string stop_reason = should_stop(clock);
     if (!stop_reason.empty()) {
       finished_ = true;
@@ -169,6 +170,9 @@ class Walk {
     } else {
       process_root(locals[0]);
       publish(locals[0], published[0]);
+      // The root's listing (millions of entries, perhaps) may have run into the deadline.
+      stop_reason = should_stop(clock);
+      if (!stop_reason.empty()) request_stop();
     }
 
     // Workers start as the walk shows it needs them: one per core at first, and twice as many
@@ -526,9 +530,13 @@ class Walk {
     Counts direct;
     std::vector<Subdirectory> subdirectories;
     bool clean = true;
+    bool stopped = false;
     for (;;) {
-      if (stop_.load(std::memory_order_relaxed)) {
+      // The root is listed before the coordinator watches the deadline: it watches for itself.
+      if (stop_.load(std::memory_order_relaxed) ||
+          (parent == nullptr && !should_stop(*clock_).empty())) {
         clean = false;
+        stopped = true;
         abandoned_.store(true);
         break;
       }
@@ -585,7 +593,7 @@ class Walk {
                                         static_cast<std::uint64_t>(st.st_ino), ns(st.st_mtim),
                                         ns(st.st_ctim), direct, subdirectories});
     }
-    if (subdirectories.empty() || stop_.load(std::memory_order_relaxed)) {
+    if (subdirectories.empty() || stopped || stop_.load(std::memory_order_relaxed)) {
       if (!subdirectories.empty()) abandoned_.store(true);
       ::close(fd);
       return;
@@ -601,6 +609,7 @@ class Walk {
   RecordIndex index_;
   std::shared_ptr<DirFd> root_fd_;
   std::shared_ptr<const Node> root_node_;
+  const Clock* clock_ = nullptr;  // run()'s, for the root's own deadline checks
   std::atomic<std::size_t> open_{0};
 
   std::mutex mutex_;

@@ -424,6 +424,31 @@ TEST(CounterTest, DeadlineAlreadyPassedGivesAPartialResult) {
   EXPECT_EQ(to_json(*r)["complete"], false);
 }
 
+// The deadline holds while the root itself is listed (a target directory of millions of files
+// directly in it, changed since the last run, is listed whole on Lambda). Here the clock passes
+// the deadline during the root's listing, 20,000 entries: the walk stops there, partial.
+TEST(CounterTest, TheDeadlineStopsTheListingOfTheRootItself) {
+  efsas::testing::TempDir dir;
+  make_files(dir.path(), 20'000);
+  make_dir(dir.path() / "sub");
+  make_files(dir.path() / "sub", 3);
+  ManualClock clock;
+  CountOptions options;
+  options.deadline = clock.steady_now() + std::chrono::seconds(10);
+  int checks = 0;
+  // Called right after each deadline check: the second moves the clock past the deadline.
+  options.cancelled = [&] {
+    if (++checks == 2) clock.advance(std::chrono::minutes(1));
+    return false;
+  };
+  const Result<CountResult> r = count_files(dir.path(), options, clock);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->complete);
+  EXPECT_EQ(r->incomplete_reason, "deadline");
+  EXPECT_LT(r->counts.files, 20'000U);
+  EXPECT_LT(checks, 10);
+}
+
 TEST(CounterTest, CancelStopsTheWalkAndFlagsItPartial) {
   efsas::testing::TempDir dir;
   for (int i = 0; i < 200; ++i) make_dir(dir.path() / std::to_string(i));
