@@ -150,7 +150,13 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     slot.leased = false;
     --counters_.in_use;
     if (session && session->broken()) {
-      note_broken_locked();
+      // One mounted before the pool last dropped its sessions tells nothing of those mounted
+      // since (a call that failed late against a server that has restarted since).
+      if (slot.generation == generation_) {
+        note_broken_locked();
+      } else {
+        ++counters_.broken;
+      }
       to_destroy = std::move(session);
     } else if (session && slot.generation != generation_) {
       to_destroy = std::move(session);

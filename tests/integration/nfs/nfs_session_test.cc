@@ -269,6 +269,75 @@ TEST_F(NfsSessionTest, ManySessionsFromManyThreadsAcrossAllTargets) {
   }
 }
 
+// Callers that find every session busy each wait for one, up to the call timeout: a release
+// wakes them all but serves one, and the others wait on instead of failing over at once.
+TEST_F(NfsSessionTest, CallersWaitingForABusyPoolAreEachServedInTurn) {
+  PoolOptions options;
+  options.session = options_for(0, "busy", milliseconds(3000));
+  options.sessions = 1;
+  SessionPool pool(options, std::make_shared<RealClock>());
+  auto held = pool.acquire();
+  ASSERT_TRUE(held.ok()) << held.error().to_string();
+  constexpr int kWaiters = 4;
+  std::vector<std::string> outcomes(kWaiters);
+  std::vector<std::thread> waiters;
+  for (int w = 0; w < kWaiters; ++w) {
+    waiters.emplace_back([&pool, &outcomes, w] {
+      auto lease = pool.acquire();
+      if (!lease.ok()) {
+        outcomes[static_cast<std::size_t>(w)] = lease.error().to_string();
+        return;
+      }
+      auto stat = (*lease)->stat("");
+      outcomes[static_cast<std::size_t>(w)] = stat.ok() ? "served" : stat.error().to_string();
+      std::this_thread::sleep_for(milliseconds(30));  // holds it a little, as a request would
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(200));  // all of them waiting now
+  { const SessionLease done = std::move(held).value(); }
+  for (auto& t : waiters) t.join();
+  for (const auto& outcome : outcomes) EXPECT_EQ(outcome, "served");
+  EXPECT_EQ(pool.stats().connects, 1u);
+}
+
+// A session mounted before a server restart that fails only after the pool has mounted again
+// (a call that was slow to fail) leaves the new sessions alone: they are not dropped and the
+// target is not marked failed again.
+TEST_F(NfsSessionTest, AStaleSessionFailingAfterARemountLeavesTheNewSessionsAlone) {
+  PoolOptions options;
+  options.session = options_for(2, "stale", milliseconds(3000));
+  options.sessions = 2;
+  options.min_backoff = milliseconds(50);
+  SessionPool pool(options, std::make_shared<RealClock>());
+  auto first = pool.acquire();
+  auto second = pool.acquire();
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE((*first)->put("stale/f", "x", PutMode::kReplace).ok());
+  cluster->kill(2);
+  EXPECT_FALSE((*first)->stat("stale/f").ok());
+  { const SessionLease broken = std::move(first).value(); }  // the pool drops its sessions
+  cluster->restart(2);
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  std::uint64_t connects = 0;
+  while (steady_clock::now() < deadline) {
+    auto lease = pool.acquire();
+    if (lease.ok() && (*lease)->stat("stale/f").ok()) {
+      connects = pool.stats().connects;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_GT(connects, 0u) << "the pool did not mount again after the restart";
+  // The session from before the restart fails now, and is given back.
+  EXPECT_FALSE((*second)->stat("stale/f").ok());
+  { const SessionLease stale = std::move(second).value(); }
+  auto again = pool.acquire();
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE((*again)->stat("stale/f").ok());
+  EXPECT_EQ(pool.stats().connects, connects) << "the new session was dropped and mounted again";
+  EXPECT_FALSE(pool.stats().backing_off);
+}
+
 TEST_F(NfsSessionTest, AKilledServerFailsCallsFastAndThePoolRecoversAfterRestart) {
   PoolOptions options;
   options.session = options_for(1, "kill", milliseconds(3000));
