@@ -335,6 +335,7 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     worker_holds_body_ = false;  // no worker refers to this session any more
     release_upload();
     release_connection();
+    drop_response();
   }
 
   // Runs on the session's loop.
@@ -882,9 +883,20 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
                       {"mount_target", response_.mount_target},
                       {"remote", remote_}});
     }
-    response_ = Response{};
+    drop_response();
     if (!keep_alive_) return close();
     do_read();
+  }
+
+  // A file reader on network storage closes with a round trip (an NFS CLOSE): a worker lets go
+  // of it, not the network thread, which a slow or hung mount target would otherwise stall with
+  // every connection it serves.
+  void drop_response() {
+    if (response_.stream && response_.stream->reader && !inline_) {
+      asio::post(server_->workers,
+                 [reader = std::move(response_.stream->reader)]() mutable { reader.reset(); });
+    }
+    response_ = Response{};
   }
 
   void close() {

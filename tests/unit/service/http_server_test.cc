@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -103,6 +105,106 @@ struct HangingServer {
   FileService service;
   std::unique_ptr<HttpServer> server;
 };
+
+// A file on network storage whose reader takes long to close, as an NFS CLOSE to a slow or hung
+// mount target does: 2 MiB of zeros; the destructor waits until the test lets it go (3 s at most).
+class SlowCloseReader final : public FileReader {
+ public:
+  explicit SlowCloseReader(std::shared_future<void> closed) : closed_(std::move(closed)) {
+    info_.size = 2 << 20;
+    info_.etag = "\"slow\"";
+  }
+  ~SlowCloseReader() override { closed_.wait_for(std::chrono::seconds(3)); }
+  const FileInfo& info() const override { return info_; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
+    const auto n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(buffer.size(), offset < info_.size ? info_.size - offset : 0));
+    std::fill_n(buffer.data(), n, '\0');
+    return n;
+  }
+
+ private:
+  std::shared_future<void> closed_;
+  FileInfo info_;
+};
+
+class SlowCloseBackend final : public Backend {
+ public:
+  SlowCloseBackend(MountTarget target, std::shared_future<void> closed)
+      : target_(std::move(target)), closed_(std::move(closed)) {}
+  const MountTarget& target() const override { return target_; }
+  bool local() const override { return false; }
+  Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
+    return unused();
+  }
+  Result<std::shared_ptr<FileReader>> open(std::string_view) override {
+    return std::shared_ptr<FileReader>(std::make_shared<SlowCloseReader>(closed_));
+  }
+  Result<FileInfo> stat(std::string_view) override { return unused(); }
+  Status remove(std::string_view, const WriteCondition&) override { return unused(); }
+  Result<ListPage> list(std::string_view, std::size_t, std::string_view) override {
+    return unused();
+  }
+  Status make_directories(std::string_view) override { return unused(); }
+  Status probe() override { return {}; }
+  Result<std::size_t> sweep_temp_files(std::string_view, SystemTime, std::size_t) override {
+    return std::size_t{0};
+  }
+
+ private:
+  static Error unused() { return make_error(ErrorCode::kUnavailable, "not in this test"); }
+  MountTarget target_;
+  std::shared_future<void> closed_;
+};
+
+class SlowCloseFactory final : public BackendFactory {
+ public:
+  explicit SlowCloseFactory(std::shared_future<void> closed) : closed_(std::move(closed)) {}
+  Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
+    return std::shared_ptr<Backend>(std::make_shared<SlowCloseBackend>(target, closed_));
+  }
+
+ private:
+  std::shared_future<void> closed_;
+};
+
+// Letting go of a file read from network storage never stalls the network thread: after a GET
+// and a HEAD of a file whose reader takes long to close, the same (only) network thread answers a
+// health check at once.
+TEST(HttpServer, ClosingAFileOnNetworkStorageNeverStallsTheNetworkThread) {
+  for (const char* method : {"GET", "HEAD"}) {
+    std::promise<void> close;
+    SlowCloseFactory factory(close.get_future().share());
+    FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
+    service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.io_threads = 1;
+    options.worker_threads = 2;
+    options.access_log = false;
+    HttpServer server(options, service, Logger());
+    ASSERT_TRUE(server.start().ok());
+    auto file = std::async(std::launch::async, [port = server.port(), method] {
+      return efsas::testing::raw_exchange(
+          port,
+          std::string(method) + " /files/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+          kTimeout);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // sent, and the reader let go
+    const auto started = std::chrono::steady_clock::now();
+    const std::string health = efsas::testing::raw_exchange(
+        server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << method << ": " << health;
+    EXPECT_LT(took, std::chrono::milliseconds(1000)) << method << ": the health check waited";
+    close.set_value();
+    const std::string answer = file.get();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << method << ": " << answer.substr(0, 200);
+    server.shutdown(std::chrono::seconds(2));
+    server.wait();
+  }
+}
 
 // Starts a server over one hanging back end, sends a request that hangs and checks that the loop
 // keeps answering meanwhile and that the hung request gets 504 after the request timeout.
