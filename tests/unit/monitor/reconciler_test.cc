@@ -547,6 +547,16 @@ TEST(Reconcile, DiscoversSubnetsFromAnExistingTargetsVpc) {
   EXPECT_NE(failed.error().message.find("CANDIDATE_SUBNET_IDS"), std::string::npos);
 }
 
+// A run with target_in_a() in place: nothing failed, vpc-1's three subnets are the candidates, and
+// the one mount target created is in us-east-1b.
+void expect_vpc1_run_creating_in_b(const Result<RunReport>& report) {
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(report->errors.empty()) << report->errors.front();
+  EXPECT_EQ(report->observed.subnets.size(), 3u);
+  ASSERT_EQ(report->created.size(), 1u);
+  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+}
+
 // A subnet CANDIDATE_SUBNET_IDS names that no longer exists (deleted with its mount target, say)
 // is left out, said so; EC2 refuses the whole request for it, and the others are still used.
 TEST(Reconcile, ACandidateSubnetThatNoLongerExistsIsLeftOut) {
@@ -556,11 +566,7 @@ TEST(Reconcile, ACandidateSubnetThatNoLongerExistsIsLeftOut) {
   MonitorConfig c = config();
   c.candidate_subnet_ids.push_back("subnet-0000dead");
   auto report = reconcile(cloud, c, scan(150), clock, Logger());
-  ASSERT_TRUE(report.ok()) << report.error().to_string();
-  EXPECT_TRUE(report->errors.empty()) << report->errors.front();
-  EXPECT_EQ(report->observed.subnets.size(), 3u);
-  ASSERT_EQ(report->created.size(), 1u);
-  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+  ASSERT_NO_FATAL_FAILURE(expect_vpc1_run_creating_in_b(report));
   const auto& notes = report->observed.notes;
   EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
     return n == "subnet-0000dead (CANDIDATE_SUBNET_IDS) does not exist: left out";
@@ -579,11 +585,7 @@ TEST(Reconcile, DiscoveryLooksPastAMountTargetWhoseSubnetIsGone) {
   MonitorConfig c = config();
   c.candidate_subnet_ids.clear();
   auto report = reconcile(cloud, c, scan(150), clock, Logger());
-  ASSERT_TRUE(report.ok()) << report.error().to_string();
-  EXPECT_TRUE(report->errors.empty()) << report->errors.front();
-  EXPECT_EQ(report->observed.subnets.size(), 3u);
-  ASSERT_EQ(report->created.size(), 1u);
-  EXPECT_EQ(report->created[0].availability_zone, "us-east-1b");
+  ASSERT_NO_FATAL_FAILURE(expect_vpc1_run_creating_in_b(report));
 }
 
 // Publishing needs no subnets. When they cannot be read, the run still publishes what exists (here
