@@ -134,8 +134,11 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
   return SessionLease(this, index, std::move(connected).value());
 }
 
-void SessionPool::note_broken_locked() {
+void SessionPool::note_broken_locked(std::uint64_t mounted_in) {
   ++counters_.broken;
+  // One mounted before the pool last dropped its sessions tells nothing of those mounted since
+  // (a call that failed late against a server that has restarted since).
+  if (mounted_in != generation_) return;
   // Whatever broke this session (a dead or restarted server, most often) has broken its
   // siblings too; drop them instead of failing one more request on each.
   ++generation_;
@@ -150,13 +153,7 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     slot.leased = false;
     --counters_.in_use;
     if (session && session->broken()) {
-      // One mounted before the pool last dropped its sessions tells nothing of those mounted
-      // since (a call that failed late against a server that has restarted since).
-      if (slot.generation == generation_) {
-        note_broken_locked();
-      } else {
-        ++counters_.broken;
-      }
+      note_broken_locked(slot.generation);
       to_destroy = std::move(session);
     } else if (session && slot.generation != generation_) {
       to_destroy = std::move(session);

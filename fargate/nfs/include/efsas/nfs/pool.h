@@ -100,7 +100,8 @@ class SessionPool {
   };
   void release(std::size_t slot, std::unique_ptr<Session> session);
   Result<SessionLease> connect_slot(std::unique_lock<std::mutex>& lock, std::size_t slot);
-  void note_broken_locked();
+  // A session of generation `mounted_in` was found broken.
+  void note_broken_locked(std::uint64_t mounted_in);
 
   const PoolOptions options_;
   const std::shared_ptr<const Clock> clock_;
