@@ -465,8 +465,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       buffer_.consume(parser_->put(buffer_.data(), ec));
       if (ec && ec != http::error::need_more) return on_body_error(ec);
     }
-    if (spool_pending_bytes_ > 0 &&
-        (spool_pending_bytes_ >= kSpoolFlushBytes || parser_->is_done())) {
+    if (const std::uint64_t pending = spool_pending_bytes();
+        pending > 0 && (pending >= kSpoolFlushBytes || parser_->is_done())) {
       return flush_spool();
     }
     if (parser_->is_done()) return on_body();
@@ -482,7 +482,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   void flush_spool() {
     std::vector<std::string> pieces;
     pieces.swap(spool_pending_);
-    spool_pending_bytes_ = 0;
     const SteadyTime now = std::chrono::steady_clock::now();
     body_time_left_ = deadline_ == SteadyTime::max()
                           ? std::nullopt
@@ -662,7 +661,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       return false;
     }
     spool_ = std::make_shared<SpooledBody>(*file, 0);
-    spool_pending_bytes_ = incoming_.body.size();
     spool_pending_.push_back(std::exchange(incoming_.body, {}));
     spool_pending_.emplace_back();  // what arrives next goes here
     append_spool(data);
@@ -678,7 +676,13 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   void append_spool(std::string_view data) {
     if (spool_pending_.empty()) spool_pending_.emplace_back();
     spool_pending_.back().append(data);
-    spool_pending_bytes_ += data.size();
+  }
+
+  // At most two pieces: the body's buffer when it moved to the spool, and what came after.
+  std::uint64_t spool_pending_bytes() const {
+    std::uint64_t n = 0;
+    for (const std::string& piece : spool_pending_) n += piece.size();
+    return n;
   }
 
   bool take_spool_share(std::uint64_t n) {
@@ -708,7 +712,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     spool_charged_ = 0;
     spool_.reset();  // a flush in progress keeps the file until it is done
     std::vector<std::string>().swap(spool_pending_);
-    spool_pending_bytes_ = 0;
     std::string().swap(incoming_.body);  // a body not handed on (a refusal, a failure) goes too
   }
 
@@ -943,7 +946,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   std::uint64_t spool_charged_ = 0;         // and of the spool
   std::shared_ptr<SpooledBody> spool_;      // the body's spool file until the request takes it
   std::vector<std::string> spool_pending_;  // bytes for it that the next flush writes, in order
-  std::uint64_t spool_pending_bytes_ = 0;
   std::optional<SteadyTime::duration> body_time_left_;  // of the body's deadline, during a flush
   std::string body_failure_;  // why the body was refused (503), set by take_body
   bool drain_ = false;
