@@ -188,6 +188,20 @@ class UndoUnlessDismissed {
 // up (503): locks are held from a last check to a rename, not for a whole upload.
 constexpr std::chrono::seconds kFileLockWait{5};
 
+// A directory stream over a copy of `dir_fd` (which stays the caller's): closedir() it. Null,
+// with errno set, when it cannot be opened.
+DIR* open_stream(int dir_fd) {
+  const int copy = ::dup(dir_fd);
+  if (copy < 0) return nullptr;
+  DIR* stream = ::fdopendir(copy);
+  if (stream == nullptr) {
+    const int saved = errno;
+    ::close(copy);
+    errno = saved;
+  }
+  return stream;
+}
+
 // Takes an OFD write lock on the whole file, waiting until `deadline`. 0, or the errno: EAGAIN
 // when another writer still held it then; ENOLCK, EINVAL or EOPNOTSUPP when the file system
 // cannot lock.
@@ -432,13 +446,8 @@ class DirectoryBackend final : public Backend {
   // The names in the directory open as `dir_fd` (no attributes), sorted, without reserved ones.
   static Result<ListingCache::Entries> read_names(int dir_fd, std::string_view dir) {
     auto read = std::make_shared<std::vector<ListEntry>>();
-    const int list_fd = ::dup(dir_fd);
-    DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
-    if (stream == nullptr) {
-      const int saved = errno;
-      if (list_fd >= 0) ::close(list_fd);
-      return errno_error(saved, "list", dir, false);
-    }
+    DIR* stream = open_stream(dir_fd);
+    if (stream == nullptr) return errno_error(errno, "list", dir, false);
     for (;;) {
       errno = 0;
       const dirent* entry = ::readdir(stream);
@@ -753,12 +762,8 @@ class DirectoryBackend final : public Backend {
 
   static void sweep(Fd directory, SystemTime older_than, std::size_t& budget, std::size_t& removed,
                     std::mt19937_64& random) {
-    const int list_fd = ::dup(directory.get());
-    DIR* stream = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
-    if (stream == nullptr) {
-      if (list_fd >= 0) ::close(list_fd);
-      return;
-    }
+    DIR* stream = open_stream(directory.get());
+    if (stream == nullptr) return;
     std::vector<std::string> subdirectories;
     while (const dirent* entry = ::readdir(stream)) {
       if (budget == 0) break;
