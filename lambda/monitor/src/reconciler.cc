@@ -397,8 +397,8 @@ Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const 
   if (!targets.ok()) return targets.error();
   observed.mount_targets = std::move(targets).value();
   // Publishing needs no subnets: when they cannot be read, the run still publishes what exists,
-  // creates nothing, and fails with the reason.
-  // A configuration that can never name a subnet is refused as before.
+  // creates nothing, and fails with the reason. A configuration that can never name a subnet
+  // (no CANDIDATE_SUBNET_IDS and no mount target to learn the VPC from) is refused as before.
   auto subnets = candidate_subnets(cloud, config, observed.mount_targets, observed.notes);
   if (subnets.ok()) {
     observed.subnets = std::move(subnets).value();
