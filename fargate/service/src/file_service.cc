@@ -51,7 +51,7 @@ Response no_target_response(const RoutingTable* table, const std::string& last_e
   if (table == nullptr || table->targets.empty()) {
     return json_error(503, "Unavailable", "no mount-target list is loaded");
   }
-  std::string message = "no healthy mount target can serve this request";
+  std::string message = "no mount target could serve this request";
   if (!last_error.empty()) message += " (last error: " + last_error + ")";
   Response response = json_error(503, "Unavailable", message);
   response.set_header("Retry-After", "1");
@@ -76,16 +76,18 @@ bool outcome_unknown(const Error& error) {
           error.code == ErrorCode::kIo);
 }
 
-// Runs `attempt` on the path's healthy mount targets in ranking order until one answers.
-// `attempt(entry)` returns the response, or the back end's error: a failover error moves on
-// (counted as the target's failure), any other error is the answer. With no target left, 503.
+// Runs `attempt` on the path's mount targets (RoutingTable::candidates: the healthy ones, or all
+// when none is) in ranking order until one answers. `attempt(entry)` returns the response, or the
+// back end's error: a failover error moves on (counted as the target's failure), any other error
+// is the answer. With no target left, 503.
 template <class Attempt>
-Response over_targets(const RoutingTable* table, std::string_view path, Failover rule,
-                      Attempt&& attempt) {
-  const std::vector<const TargetEntry*> candidates =
-      table != nullptr ? table->candidates(path) : std::vector<const TargetEntry*>{};
+Response over_targets(const RoutingTable* table, Metrics& metrics, std::string_view path,
+                      Failover rule, Attempt&& attempt) {
+  const RoutingTable::Candidates candidates =
+      table != nullptr ? table->candidates(path) : RoutingTable::Candidates{};
+  if (candidates.fail_open) metrics.record_fail_open();
   std::string last_error;
-  for (const TargetEntry* entry : candidates) {
+  for (const TargetEntry* entry : candidates.targets) {
     const std::string& id = entry->target.id;
     entry->status->requests.fetch_add(1);
     Result<Response> answer = attempt(*entry);
@@ -271,7 +273,8 @@ Response FileService::handle_request(const Request& request) const {
 Response FileService::get_file(const Request& request, const std::string& path, bool head) const {
   const auto current = table();
   return over_targets(
-      current.get(), path, Failover::kRead, [&](const TargetEntry& entry) -> Result<Response> {
+      current.get(), *metrics_, path, Failover::kRead,
+      [&](const TargetEntry& entry) -> Result<Response> {
         const std::string& id = entry.target.id;
         auto opened = entry.backend->open(path);
         if (!opened.ok()) return opened.error();
@@ -374,47 +377,49 @@ Response FileService::put_file(const Request& request, const std::string& path) 
   std::optional<FileBodySource> file_body;
   if (request.spooled) file_body.emplace(request.spooled->fd(), request.spooled->size());
   BodySource& body = file_body ? static_cast<BodySource&>(*file_body) : memory_body;
-  return over_targets(
-      current.get(), path, Failover::kWrite, [&](const TargetEntry& entry) -> Result<Response> {
-        const std::string& id = entry.target.id;
-        body.rewind();
-        auto written = entry.backend->put(path, body, condition);
-        if (!written.ok()) return written.error();
-        Response response;
-        response.mount_target = id;
-        response.status = written->created ? 201 : 204;
-        response.set_header("ETag", written->info.etag);
-        response.set_header("X-Mount-Target", id);
-        if (written->created) {
-          response.set_header("Location", "/files/" + percent_encode_path(path));
-          response.set_header("Content-Type", "application/json");
-          response.body = nlohmann::json{{"path", path},
-                                         {"size", written->info.size},
-                                         {"etag", written->info.etag},
-                                         {"mount_target", id}}
-                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                          "\n";
-        }
-        return response;
-      });
+  return over_targets(current.get(), *metrics_, path, Failover::kWrite,
+                      [&](const TargetEntry& entry) -> Result<Response> {
+                        const std::string& id = entry.target.id;
+                        body.rewind();
+                        auto written = entry.backend->put(path, body, condition);
+                        if (!written.ok()) return written.error();
+                        Response response;
+                        response.mount_target = id;
+                        response.status = written->created ? 201 : 204;
+                        response.set_header("ETag", written->info.etag);
+                        response.set_header("X-Mount-Target", id);
+                        if (written->created) {
+                          response.set_header("Location", "/files/" + percent_encode_path(path));
+                          response.set_header("Content-Type", "application/json");
+                          response.body =
+                              nlohmann::json{{"path", path},
+                                             {"size", written->info.size},
+                                             {"etag", written->info.etag},
+                                             {"mount_target", id}}
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                              "\n";
+                        }
+                        return response;
+                      });
 }
 
 Response FileService::delete_file(const Request& request, const std::string& path) const {
   WriteCondition condition;
   if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
   const auto current = table();
-  return over_targets(
-      current.get(), path, Failover::kWrite, [&](const TargetEntry& entry) -> Result<Response> {
-        const std::string& id = entry.target.id;
-        if (Status removed = entry.backend->remove(path, condition); !removed.ok()) {
-          return removed.error();
-        }
-        Response response;
-        response.status = 204;
-        response.mount_target = id;
-        response.set_header("X-Mount-Target", id);
-        return response;
-      });
+  return over_targets(current.get(), *metrics_, path, Failover::kWrite,
+                      [&](const TargetEntry& entry) -> Result<Response> {
+                        const std::string& id = entry.target.id;
+                        if (Status removed = entry.backend->remove(path, condition);
+                            !removed.ok()) {
+                          return removed.error();
+                        }
+                        Response response;
+                        response.status = 204;
+                        response.mount_target = id;
+                        response.set_header("X-Mount-Target", id);
+                        return response;
+                      });
 }
 
 Response FileService::list_directory(const Request& request, const std::string& dir,
@@ -438,7 +443,7 @@ Response FileService::list_directory(const Request& request, const std::string& 
   const std::string token = params->contains("token") ? params->at("token") : "";
 
   const auto current = table();
-  return over_targets(current.get(), *normalized, Failover::kRead,
+  return over_targets(current.get(), *metrics_, *normalized, Failover::kRead,
                       [&](const TargetEntry& entry) -> Result<Response> {
                         const std::string& id = entry.target.id;
                         auto page = entry.backend->list(*normalized, limit, token);

@@ -50,6 +50,7 @@ void HealthChecker::check_once() {
     }
   }
   const auto deadline = service_.clock().steady_now() + options_.timeout;
+  bool went_down = false;
   for (const auto& p : pending) {
     bool done = false;
     Status result;
@@ -68,10 +69,15 @@ void HealthChecker::check_once() {
       if (ok) {
         logger_.info("mount target up", {{"mount_target", p.entry->target.id}});
       } else {
+        went_down = true;
         logger_.warn("mount target down",
                      {{"mount_target", p.entry->target.id}, {"error", detail}});
       }
     }
+  }
+  if (went_down && table->healthy_count() == 0) {
+    logger_.error("no mount target is healthy: requests try every one (fail open)",
+                  {{"mount_targets", table->targets.size()}});
   }
 }
 

@@ -186,6 +186,11 @@ std::string Metrics::render(const RoutingTable* table) const {
   out << "# HELP file_service_config_generation Generation of the active mount-target list.\n"
          "# TYPE file_service_config_generation gauge\nfile_service_config_generation "
       << (table != nullptr ? table->list.generation : 0) << "\n";
+  out << "# HELP file_service_fail_open_requests_total Requests that found no healthy mount "
+         "target and tried every one.\n"
+         "# TYPE file_service_fail_open_requests_total counter\n"
+         "file_service_fail_open_requests_total "
+      << fail_open_requests_.load() << "\n";
   out << "# HELP file_service_mount_target_healthy 1 when the mount target passes its health "
          "checks.\n# TYPE file_service_mount_target_healthy gauge\n";
   if (table != nullptr) {

@@ -42,12 +42,17 @@ nlohmann::json TargetStatus::to_json() const {
           {"failures", failures.load()}};
 }
 
-std::vector<const TargetEntry*> RoutingTable::candidates(std::string_view path) const {
-  std::vector<const TargetEntry*> out;
-  out.reserve(targets.size());
-  for (const std::size_t index : router.rank(path)) {
+RoutingTable::Candidates RoutingTable::candidates(std::string_view path) const {
+  Candidates out;
+  out.targets.reserve(targets.size());
+  const std::vector<std::size_t> ranking = router.rank(path);
+  for (const std::size_t index : ranking) {
     const TargetEntry& entry = targets[index];
-    if (entry.status->healthy()) out.push_back(&entry);
+    if (entry.status->healthy()) out.targets.push_back(&entry);
+  }
+  if (out.targets.empty() && !ranking.empty()) {
+    out.fail_open = true;
+    for (const std::size_t index : ranking) out.targets.push_back(&targets[index]);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -259,6 +260,59 @@ TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
   EXPECT_EQ(service.wait(std::chrono::seconds(6)), 0) << service.log();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
   EXPECT_NE(service.log().find("leaving workers blocked"), std::string::npos) << service.log();
+}
+
+// A mount that serves reads but refuses the probe's write (here latencyfs, which is read-only, as a
+// mount without write permission is) fails every probe, so every mount target is soon marked down.
+// The service then fails open: reads are still served, each from the target its path goes to,
+// while /readyz says not ready, the log says why once, and a metric counts those requests.
+TEST(FileServiceFailOpen, WithEveryTargetDownReadsAreStillServed) {
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  efsas::testing::TempDir dir;
+  fs::create_directories(dir.path() / "backing" / "docs");
+  fs::create_directories(dir.path() / "mnt");
+  efsas::testing::write_file(dir.path() / "backing" / "docs" / "a.txt", "still here");
+  efsas::testing::LatencyFsMount mount(dir.path() / "backing", dir.path() / "mnt");
+  ASSERT_TRUE(mount.mounted()) << mount.log();
+
+  const auto storage = make_directory_storage();
+  efsas::testing::ProcessOptions options;
+  options.argv = {file_service_binary().string()};
+  options.env = {{"STORAGE_BACKEND", "directory"},
+                 {"MOUNT_PATH_TEMPLATE", (dir.path() / "mnt").string()},
+                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 3)},
+                 {"LISTEN_ADDRESS", "127.0.0.1"},
+                 {"PORT", "0"},
+                 {"HEALTH_FAILURES_TO_DOWN", "1"},
+                 {"HEALTH_INTERVAL_MS", "100"}};
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  options.log_file = dir.path() / "file-service.log";
+  efsas::testing::Process service(options);
+  const int port = listening_port(service, std::chrono::seconds(10));
+  ASSERT_NE(port, 0) << service.log();
+  const auto url = [&](const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+  };
+
+  EXPECT_TRUE(eventually([&] { return http("GET", url("/readyz")).status == 503; }))
+      << service.log();
+  const auto targets = nlohmann::json::parse(http("GET", url("/targets")).body);
+  for (const auto& target : targets["mount_targets"]) EXPECT_FALSE(target["healthy"]) << target;
+  const auto read = http("GET", url("/files/docs/a.txt"));
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.body, "still here");
+  EXPECT_EQ(http("GET", url("/files/docs/")).status, 200);
+  EXPECT_EQ(http("GET", url("/files/docs/missing")).status, 404);
+  const auto refused = http("PUT", url("/files/docs/b.txt"), "no");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_FALSE(fs::exists(dir.path() / "backing" / "docs" / "b.txt"));
+  EXPECT_NE(http("GET", url("/metrics")).body.find("\nfile_service_fail_open_requests_total 4\n"),
+            std::string::npos);
+  EXPECT_NE(service.log().find("no mount target is healthy: requests try every one"),
+            std::string::npos)
+      << service.log();
 }
 
 // BODY_TIMEOUT_MS is the client's time to send its body. A spooled body's last batch waits for a

@@ -93,7 +93,7 @@ class FileServiceTest : public ::testing::Test {
   }
 
   std::string primary_for(const std::string& path) const {
-    return service_.table()->candidates(path).front()->target.id;
+    return service_.table()->candidates(path).targets.front()->target.id;
   }
 
   TempDir dir_;
@@ -390,21 +390,56 @@ TEST_F(FileServiceTest, FailsOverWhenTheFirstTargetIsUnavailable) {
   }
 }
 
-TEST_F(FileServiceTest, NoHealthyTargetIs503AndNotReady) {
+// With no healthy mount target left, requests try them all in ranking order (fail open): a probe
+// can fail where requests do not, and the service does not refuse what it can serve. A path still
+// goes first to the target it goes to when all are up. /readyz says not ready all the same, and a
+// metric counts those requests.
+TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysNotReady) {
+  const std::string primary = primary_for("x");
   for (const auto& entry : service_.table()->targets) {
     for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "down");
     EXPECT_FALSE(entry.status->healthy());
   }
-  EXPECT_EQ(call("GET", "/files/x").status, 503);
-  EXPECT_EQ(call("PUT", "/files/x", "y").status, 503);
-  EXPECT_FALSE(fs::exists(data() / "x"));
+  const Response written = call("PUT", "/files/x", "y");
+  ASSERT_EQ(written.status, 201) << written.body;
+  EXPECT_EQ(*written.header("X-Mount-Target"), primary);
+  EXPECT_EQ(read_file(data() / "x"), "y");
+  const Response read = call("GET", "/files/x");
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, "y");
   EXPECT_EQ(call("GET", "/readyz").status, 503);
   EXPECT_EQ(call("GET", "/healthz").status, 200);
-  // M good probes bring a target back.
+  EXPECT_NE(call("GET", "/metrics").body.find("\nfile_service_fail_open_requests_total 2\n"),
+            std::string::npos);
+  // M good probes bring a target back, and requests stop failing open.
   const auto& first = service_.table()->targets.front();
   EXPECT_FALSE(first.status->record_probe(true, ""));
   EXPECT_TRUE(first.status->record_probe(true, ""));
   EXPECT_EQ(call("GET", "/readyz").status, 200);
+  const Response served = call("GET", "/files/x");
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(*served.header("X-Mount-Target"), first.target.id);
+  EXPECT_NE(call("GET", "/metrics").body.find("\nfile_service_fail_open_requests_total 2\n"),
+            std::string::npos);
+}
+
+// With no healthy target, and every target failing too: each is tried once, then 503 with
+// Retry-After, and nothing is written.
+TEST_F(FileServiceTest, NoTargetThatCanServeIs503) {
+  FailingFactory down(make_error(ErrorCode::kUnavailable, "gone", true));
+  service_.set_table(*build_routing_table(make_list(3, 2), nullptr, down, HealthPolicy{}));
+  for (const auto& entry : service_.table()->targets) {
+    for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "down");
+  }
+  const Response read = call("GET", "/files/x");
+  EXPECT_EQ(read.status, 503);
+  ASSERT_NE(read.header("Retry-After"), nullptr);
+  EXPECT_EQ(*read.header("Retry-After"), "1");
+  EXPECT_NE(read.body.find("gone"), std::string::npos) << read.body;
+  EXPECT_EQ(call("PUT", "/files/x", "y").status, 503);
+  for (const auto& entry : service_.table()->targets) {
+    EXPECT_EQ(entry.status->requests.load(), 2u) << entry.target.id;
+  }
 }
 
 TEST_F(FileServiceTest, BackEndErrorsMapToStatuses) {

@@ -30,6 +30,8 @@ class Metrics {
                       std::chrono::nanoseconds latency);
   void record_reload(bool success);
   void record_stale_generation() { stale_generations_.fetch_add(1); }
+  // A request that found no healthy mount target and tried them all (RoutingTable::Candidates).
+  void record_fail_open() { fail_open_requests_.fetch_add(1); }
 
   // Request bodies held now, as the HTTP server takes and gives back its upload budgets.
   struct Uploads {
@@ -95,6 +97,7 @@ class Metrics {
   std::atomic<std::uint64_t> reloads_{0};
   std::atomic<std::uint64_t> reload_failures_{0};
   std::atomic<std::uint64_t> stale_generations_{0};
+  std::atomic<std::uint64_t> fail_open_requests_{0};
   Uploads uploads_;
 };
 

@@ -62,9 +62,17 @@ struct RoutingTable {
   std::vector<TargetEntry> targets;  // the list's available targets, in router index order
   Router router{std::vector<std::string>{}};
 
-  // Healthy targets for a normalised path, best first (the path's rendezvous ranking with
-  // unhealthy targets left out).
-  std::vector<const TargetEntry*> candidates(std::string_view path) const;
+  // The targets a request for a normalised path tries, best first: the path's rendezvous ranking
+  // with unhealthy targets left out. When no target is healthy, every target in ranking order
+  // (`fail_open`), as a load balancer does with no healthy target left: a probe can fail where
+  // requests do not (a probe that runs late on a loaded host, a mount that refuses the probe's
+  // write but serves reads), and a request to a target that is really down only fails as it would
+  // have without being tried.
+  struct Candidates {
+    std::vector<const TargetEntry*> targets;
+    bool fail_open = false;
+  };
+  Candidates candidates(std::string_view path) const;
   std::size_t healthy_count() const;
   // Whether every target's back end is local (Backend::local): then no call can hang on a network.
   bool all_local() const;
