@@ -133,4 +133,14 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
   }
 }
 
+Error final_step_error(Error error) {
+  const std::string_view status = nfs4_status_in(error.message);
+  if (status == "NFS4ERR_DELAY" || status == "NFS4ERR_GRACE") return error;
+  if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable ||
+      error.code == ErrorCode::kIo) {
+    error.retryable = false;
+  }
+  return error;
+}
+
 }  // namespace efsas::nfs

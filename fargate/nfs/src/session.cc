@@ -72,16 +72,6 @@ std::string sanitize(std::string_view text) {
   return out;
 }
 
-// The RENAME or LINK that publishes a put may have reached the server even though no answer
-// came back: then the real name may have changed, and a retry elsewhere is not harmless.
-Error final_step_error(Error error) {
-  if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable ||
-      error.code == ErrorCode::kIo) {
-    error.retryable = false;
-  }
-  return error;
-}
-
 Error symlink_error(std::string_view operation, const std::string& path) {
   return make_error(ErrorCode::kInvalidArgument,
                     "nfs " + std::string(operation) + " " + path + ": is a symbolic link");

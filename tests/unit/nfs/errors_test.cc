@@ -85,6 +85,36 @@ TEST(NfsErrors, AnEncodingFailureIsNotMistakenForPermission) {
   EXPECT_EQ(encode.fault, Fault::kBroken);
 }
 
+// A RENAME, LINK or REMOVE that failed may still have happened, unless the server answered that
+// it did not act: a put or delete whose last step got NFS4ERR_DELAY or NFS4ERR_GRACE may be tried
+// again through another mount target (503 when none can), where a timeout or a lost connection
+// leaves the outcome unknown (504, not tried again).
+TEST(NfsErrors, AFinalStepIsUnknownUnlessTheServerSaidItDidNotAct) {
+  const auto final_step = [](int rc, const std::string& message) {
+    return final_step_error(classify_failure(rc, message, "rename", "/a").error);
+  };
+  for (const char* status : {"NFS4ERR_DELAY(-11)", "NFS4ERR_GRACE(-10013)"}) {
+    const Error refused =
+        final_step(-ERANGE, std::string("NFS4: RENAME (path /a) failed with ") + status);
+    EXPECT_EQ(refused.code, ErrorCode::kUnavailable) << status;
+    EXPECT_TRUE(refused.retryable) << status;
+  }
+  const Error timed_out = final_step(-EINTR, "Command timed out");
+  EXPECT_EQ(timed_out.code, ErrorCode::kTimeout);
+  EXPECT_FALSE(timed_out.retryable);
+  const Error lost = final_step(-EIO, "nfs_service failed");
+  EXPECT_EQ(lost.code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(lost.retryable);
+  for (const char* status : {"NFS4ERR_IO(-5)", "NFS4ERR_SERVERFAULT(-5)", "NFS4ERR_EXPIRED(-5)"}) {
+    EXPECT_FALSE(
+        final_step(-ERANGE, std::string("NFS4: RENAME (path /a) failed with ") + status).retryable)
+        << status;
+  }
+  const Error exists = final_step(-ERANGE, "NFS4: LINK (path /a) failed with NFS4ERR_EXIST(-17)");
+  EXPECT_EQ(exists.code, ErrorCode::kAlreadyExists);
+  EXPECT_FALSE(exists.retryable);
+}
+
 TEST(NfsErrors, PlainErrnosMapWhenThereIsNoStatus) {
   EXPECT_EQ(classify_failure(-ENOENT, "", "stat", "/f").error.code, ErrorCode::kNotFound);
   EXPECT_EQ(classify_failure(-EACCES, "", "stat", "/f").error.code, ErrorCode::kPermissionDenied);

@@ -32,4 +32,13 @@ std::string_view nfs4_status_in(std::string_view message);
 Failure classify_failure(int rc, std::string_view message, std::string_view operation,
                          std::string_view path);
 
+// `error` (from classify_failure) as the failure of a call that changes a name: the RENAME or
+// LINK that publishes a put, the REMOVE of a delete. Such a call may have happened although it
+// failed: a timeout, a lost connection or a server I/O error leaves the outcome unknown, so the
+// error is made not retryable (trying again elsewhere could undo another writer's change). The
+// server's answers NFS4ERR_DELAY and NFS4ERR_GRACE say that it did not act (RFC 7530: try again
+// later), and in libnfs 4.0 the changing operation is the last of its compound, so no later
+// operation can have failed after it: those stay retryable.
+Error final_step_error(Error error);
+
 }  // namespace efsas::nfs
