@@ -2,7 +2,6 @@
 #include "efsas/service/config_reload.h"
 
 #include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "efsas/mount_target_list.h"
@@ -16,9 +15,13 @@ class FileListSource final : public ListSource {
   Result<std::string> fetch() override {
     std::ifstream in(path_, std::ios::binary);
     if (!in) return make_error(ErrorCode::kUnavailable, "cannot read " + path_, true);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+    // One byte past the document limit is enough for the parser to refuse it: a huge file, or
+    // one that never ends (/dev/zero), is not read whole.
+    std::string content(MountTargetList::kMaxDocumentBytes + 1, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));
+    if (in.bad()) return make_error(ErrorCode::kUnavailable, "cannot read " + path_, true);
+    content.resize(static_cast<std::size_t>(in.gcount()));
+    return content;
   }
   std::string describe() const override { return "file " + path_; }
 
@@ -59,6 +62,8 @@ ConfigReloader::~ConfigReloader() { stop(); }
 
 ReloadOutcome ConfigReloader::reload_once() {
   std::lock_guard reload_lock(reload_mutex_);
+  // No one can take a new reference to a retired table: a count of one is this list's own.
+  std::erase_if(retired_, [](const auto& table) { return table.use_count() == 1; });
   auto fail = [&](const std::string& what, const Error& error) {
     service_.metrics().record_reload(false);
     logger_.warn("mount-target list not applied; keeping the last good list",
@@ -92,6 +97,7 @@ ReloadOutcome ConfigReloader::reload_once() {
   nlohmann::json ids = nlohmann::json::array();
   for (const auto& entry : (*table)->targets) ids.push_back(entry.target.id);
   service_.set_table(std::move(*table));
+  if (current) retired_.push_back(current);
   service_.metrics().record_reload(true);
   logger_.info(
       "mount-target list applied",

@@ -21,36 +21,39 @@ HealthChecker::HealthChecker(FileService& service, HealthCheckOptions options, L
 HealthChecker::~HealthChecker() { stop(); }
 
 void HealthChecker::check_once() {
+  std::lock_guard round(round_mutex_);
   const auto table = service_.table();
   if (!table) return;
+  // A probe still running for a target the list no longer names is forgotten (its thread holds
+  // what it needs). An entry holds its target's status, so no later target's status can take the
+  // same address while the entry lives.
+  std::erase_if(in_flight_, [&](const auto& item) {
+    return std::none_of(table->targets.begin(), table->targets.end(),
+                        [&](const TargetEntry& entry) { return entry.status.get() == item.first; });
+  });
   struct Pending {
     const TargetEntry* entry;
     std::shared_ptr<Probe> probe;
-    bool fresh;
   };
   std::vector<Pending> pending;
-  {
-    std::lock_guard lock(probes_mutex_);
-    for (const auto& entry : table->targets) {
-      auto it = in_flight_.find(entry.status.get());
-      if (it != in_flight_.end()) {
-        pending.push_back({&entry, it->second, false});
-        continue;
-      }
-      auto probe = std::make_shared<Probe>();
-      in_flight_[entry.status.get()] = probe;
-      pending.push_back({&entry, probe, true});
-      std::thread([backend = entry.backend, probe] {
-        Status result = backend->probe();
-        std::lock_guard probe_lock(probe->mutex);
-        probe->result = std::move(result);
-        probe->done = true;
-        probe->done_cv.notify_all();
-      }).detach();
+  for (const auto& entry : table->targets) {
+    auto it = in_flight_.find(entry.status.get());
+    if (it != in_flight_.end()) {
+      pending.push_back({&entry, it->second.probe});
+      continue;
     }
+    auto probe = std::make_shared<Probe>();
+    in_flight_[entry.status.get()] = InFlight{entry.status, probe};
+    pending.push_back({&entry, probe});
+    std::thread([backend = entry.backend, probe] {
+      Status result = backend->probe();
+      std::lock_guard probe_lock(probe->mutex);
+      probe->result = std::move(result);
+      probe->done = true;
+      probe->done_cv.notify_all();
+    }).detach();
   }
   const auto deadline = service_.clock().steady_now() + options_.timeout;
-  bool went_down = false;
   for (const auto& p : pending) {
     bool done = false;
     Status result;
@@ -59,25 +62,30 @@ void HealthChecker::check_once() {
       done = p.probe->done_cv.wait_until(lock, deadline, [&] { return p.probe->done; });
       if (done) result = p.probe->result;
     }
-    if (done) {
-      std::lock_guard lock(probes_mutex_);
-      in_flight_.erase(p.entry->status.get());
-    }
+    if (done) in_flight_.erase(p.entry->status.get());
     const bool ok = done && result.ok();
     const std::string detail = !done ? "probe timed out" : ok ? "" : result.error().to_string();
     if (p.entry->status->record_probe(ok, detail)) {
       if (ok) {
         logger_.info("mount target up", {{"mount_target", p.entry->target.id}});
       } else {
-        went_down = true;
         logger_.warn("mount target down",
                      {{"mount_target", p.entry->target.id}, {"error", detail}});
       }
     }
   }
-  if (went_down && table->healthy_count() == 0) {
-    logger_.error("no mount target is healthy: requests try every one (fail open)",
-                  {{"mount_targets", table->targets.size()}});
+  // Whether requests fail open (RoutingTable::candidates), judged on the list active now: a
+  // reload can also leave only targets that are down.
+  const auto active = service_.table();
+  const bool none_healthy = active && !active->targets.empty() && active->healthy_count() == 0;
+  if (none_healthy != none_healthy_) {
+    none_healthy_ = none_healthy;
+    if (none_healthy) {
+      logger_.error("no mount target is healthy: requests try every one (fail open)",
+                    {{"mount_targets", active->targets.size()}});
+    } else {
+      logger_.info("a mount target is healthy again: requests go to healthy targets only");
+    }
   }
 }
 

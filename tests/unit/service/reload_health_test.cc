@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "efsas/service/config_reload.h"
 #include "efsas/service/health_checker.h"
@@ -35,6 +38,10 @@ class ScriptedSource final : public ListSource {
 class ProbeBackend final : public Backend {
  public:
   explicit ProbeBackend(MountTarget target) : target_(std::move(target)) {}
+  ~ProbeBackend() override {
+    if (on_destroy) on_destroy();
+  }
+  std::function<void()> on_destroy;
   const MountTarget& target() const override { return target_; }
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return unused();
@@ -79,14 +86,30 @@ class ProbeBackend final : public Backend {
   bool hang_ = false;
 };
 
+// Threads on which back ends were destroyed.
+struct Destructions {
+  std::mutex mutex;
+  std::vector<std::thread::id> threads;
+  std::vector<std::thread::id> list() {
+    std::lock_guard lock(mutex);
+    return threads;
+  }
+};
+
 class ProbeFactory final : public BackendFactory {
  public:
   Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
     auto backend = std::make_shared<ProbeBackend>(target);
-    created.push_back(backend);
+    backend->on_destroy = [destructions = destructions] {
+      std::lock_guard lock(destructions->mutex);
+      destructions->threads.push_back(std::this_thread::get_id());
+    };
+    if (keep) created.push_back(backend);
     return std::shared_ptr<Backend>(backend);
   }
+  bool keep = true;  // whether `created` holds every back end made
   std::vector<std::shared_ptr<ProbeBackend>> created;
+  std::shared_ptr<Destructions> destructions = std::make_shared<Destructions>();
 };
 
 class ReloadHealthTest : public ::testing::Test {
@@ -191,6 +214,104 @@ TEST_F(ReloadHealthTest, HungProbeCountsAsFailedWithoutPilingUp) {
     checker.check_once();
   }
   EXPECT_TRUE(service_.table()->targets[0].status->healthy());
+}
+
+// A target whose probe hangs is dropped from the list: the rounds forget that probe, and the
+// targets listed after it are each probed on their own and stay up. (Probes in flight were once
+// kept by the address of the target's status, which a later target's status could take; that
+// target then waited on the old probe and went down without ever being probed.)
+TEST_F(ReloadHealthTest, TargetsListedAfterOneWithAHungProbeAreEachProbed) {
+  source_->set(doc(1, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  HealthCheckOptions options;
+  options.timeout = std::chrono::milliseconds(20);
+  HealthChecker checker(service_, options, Logger());
+  auto hung = factory_->created[0];
+  hung->set(false, /*hang=*/true);
+  checker.check_once();
+  for (std::uint64_t generation = 2; generation <= 8; ++generation) {
+    MountTargetList list = make_list(1, generation);
+    list.mount_targets[0].ip_address = "10.0.9." + std::to_string(generation);
+    source_->set(*serialize_mount_target_list(list));
+    ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+    const auto fresh = factory_->created.back();
+    for (int i = 0; i < 4; ++i) checker.check_once();
+    EXPECT_EQ(fresh->probes_started.load(), 4) << "generation " << generation;
+    EXPECT_TRUE(service_.table()->targets[0].status->healthy()) << "generation " << generation;
+  }
+  hung->set(false, false);
+}
+
+// The log says once when no target is left healthy (requests then fail open) and once when one
+// is healthy again, also when a reload, not a probe, leaves only targets that are down.
+TEST_F(ReloadHealthTest, TheLogSaysWhenNoTargetIsHealthyAndWhenOneIsAgain) {
+  auto sink = std::make_shared<MemorySink>();
+  source_->set(doc(2, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  HealthCheckOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  HealthChecker checker(service_, options,
+                        Logger(sink, LogLevel::kInfo, std::make_shared<RealClock>()));
+  const auto count = [&](std::string_view message) {
+    int n = 0;
+    for (const auto& line : sink->lines()) {
+      n += nlohmann::json::parse(line).value("message", "") == message ? 1 : 0;
+    }
+    return n;
+  };
+  constexpr std::string_view kNone =
+      "no mount target is healthy: requests try every one (fail open)";
+  constexpr std::string_view kAgain =
+      "a mount target is healthy again: requests go to healthy targets only";
+  factory_->created[0]->set(/*fail=*/true, false);
+  for (int i = 0; i < 4; ++i) checker.check_once();
+  EXPECT_FALSE(service_.table()->targets[0].status->healthy());
+  EXPECT_EQ(count(kNone), 0);
+  // Generation 2 keeps only the target that is down.
+  source_->set(doc(1, 2));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  checker.check_once();
+  checker.check_once();
+  EXPECT_EQ(count(kNone), 1);
+  factory_->created[0]->set(false, false);
+  checker.check_once();
+  checker.check_once();
+  checker.check_once();
+  EXPECT_TRUE(service_.table()->targets[0].status->healthy());
+  EXPECT_EQ(count(kAgain), 1);
+  EXPECT_EQ(count(kNone), 1);
+}
+
+// A table a reload replaced is let go on the reloading thread, not by the last request that held
+// it: letting go destroys the back ends of the targets that left, and an NFS back end waits for
+// its keep-alive call then, which must not stall a network thread.
+TEST_F(ReloadHealthTest, AReplacedTableIsLetGoOnTheReloadThreadNotByItsLastUser) {
+  factory_->keep = false;
+  source_->set(doc(2, 1));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  std::shared_ptr<const RoutingTable> held = service_.table();  // a request in flight
+  source_->set(doc(1, 2));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  std::thread([&] { held.reset(); }).join();  // the request ends
+  EXPECT_TRUE(factory_->destructions->list().empty());
+  std::thread::id reload_thread;
+  std::thread([&] {
+    reload_thread = std::this_thread::get_id();
+    EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kUnchanged);
+  }).join();
+  const auto destroyed = factory_->destructions->list();
+  ASSERT_EQ(destroyed.size(), 1u);
+  EXPECT_EQ(destroyed[0], reload_thread);
+}
+
+// A list file is read only as far as the document limit: one that never ends is refused, and the
+// last good list stays.
+TEST(FileListSource, AFileThatNeverEndsIsRefusedWithoutReadingItWhole) {
+  auto source = make_file_list_source("/dev/zero");
+  const auto document = source->fetch();
+  ASSERT_TRUE(document.ok()) << document.error().to_string();
+  EXPECT_EQ(document->size(), MountTargetList::kMaxDocumentBytes + 1);
+  EXPECT_FALSE(parse_mount_target_list(*document).ok());
 }
 
 // Every mount target shows the same file system: a sweep walks it once, through one healthy

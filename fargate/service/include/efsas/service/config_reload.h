@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "efsas/log.h"
 #include "efsas/result.h"
@@ -55,7 +56,12 @@ class ConfigReloader {
   HealthPolicy policy_;
   FileService& service_;
   Logger logger_;
-  std::mutex reload_mutex_;  // one reload at a time
+  std::mutex reload_mutex_;  // one reload at a time; guards retired_
+  // Tables this reloader replaced, kept until nothing else holds them (checked on every reload),
+  // so that the last reference is let go here. Letting go of a table destroys the back ends no
+  // later table kept, and an NFS back end's destructor waits for its keep-alive call (up to
+  // NFS_TIMEOUT_MS): a request, a probe round or a /metrics page must never be the one to wait.
+  std::vector<std::shared_ptr<const RoutingTable>> retired_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -3,7 +3,8 @@
 // successes bring it back (TargetStatus). A probe that hangs counts as failed on every round
 // until it returns, and no second probe of that target starts meanwhile. A second thread sweeps
 // stale temporary files now and then.
-// Thread safety: check_once may be called from any thread; start/stop from one.
+// Thread safety: check_once and sweep_once may be called from any thread (rounds of check_once
+// run one at a time); start/stop from one.
 #pragma once
 
 #include <chrono>
@@ -32,7 +33,8 @@ class HealthChecker {
   HealthChecker(FileService& service, HealthCheckOptions options, Logger logger);
   ~HealthChecker();
 
-  // Probes every target once, waiting at most options.timeout in all.
+  // Probes every target of the active table once, waiting at most options.timeout in all, and
+  // logs when no target is left healthy (requests then fail open) and when one is again.
   void check_once();
   // Sweeps the file system's stale temporary files once, through one healthy target (the next
   // one if that fails); returns how many were removed.
@@ -49,8 +51,15 @@ class HealthChecker {
   FileService& service_;
   HealthCheckOptions options_;
   Logger logger_;
-  std::mutex probes_mutex_;
-  std::map<const TargetStatus*, std::shared_ptr<Probe>> in_flight_;
+  // A probe that outlived its round, by target: the next rounds wait for it instead of starting
+  // another. Holding the status keeps its address from being reused by another target's.
+  struct InFlight {
+    std::shared_ptr<TargetStatus> status;
+    std::shared_ptr<Probe> probe;
+  };
+  std::mutex round_mutex_;  // one check_once at a time; guards in_flight_ and none_healthy_
+  std::map<const TargetStatus*, InFlight> in_flight_;
+  bool none_healthy_ = false;
 
   std::mutex mutex_;
   std::condition_variable wake_;
