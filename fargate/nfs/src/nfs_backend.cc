@@ -47,9 +47,12 @@ service::NameLocks& name_locks() {
 
 // Whether a write or removal may go ahead on `current`, the file under the name (nullopt: none).
 Status condition_holds(const WriteCondition& condition, const std::optional<FileInfo>& current) {
-  const std::string etag =
-      current ? service::make_etag(current->inode, current->size, current->mtime) : "";
-  return service::check_write_condition(condition, current.has_value(), etag);
+  if (!current) return service::check_write_condition(condition, nullptr);
+  service::FileInfo info;
+  info.size = current->size;
+  info.modified = current->mtime;
+  info.etag = service::make_etag(current->inode, current->size, current->mtime);
+  return service::check_write_condition(condition, &info);
 }
 
 // The write condition decided on the file under the name just before the RENAME or REMOVE, with
@@ -317,7 +320,7 @@ class NfsBackend final : public Backend {
   Result<service::PutResult> put_once(Session& session, std::string_view path, BodySource& body,
                                       const WriteCondition& condition) {
     if (Status safe = session.refuse_symlinks(path, false); !safe.ok()) return safe.error();
-    if (condition.if_match || condition.if_none_match_any) {
+    if (condition.if_match || condition.if_none_match_any || condition.if_unmodified_since) {
       // Spares the upload when the condition already fails; decided again before the RENAME.
       auto info = session.stat(path);
       if (!info.ok() && info.error().code != ErrorCode::kNotFound) return info.error();

@@ -34,14 +34,25 @@ std::string make_etag(std::uint64_t inode, std::uint64_t size, SystemTime modifi
   return std::string(out, at);
 }
 
-Status check_write_condition(const WriteCondition& condition, bool exists, std::string_view etag) {
-  if (condition.if_none_match_any && exists) {
+Status check_write_condition(const WriteCondition& condition, const FileInfo* current) {
+  if (condition.if_match) {
+    if (current == nullptr)
+      return make_error(ErrorCode::kPreconditionFailed, "the file does not exist");
+    if (!etag_list_matches(*condition.if_match, current->etag, /*weak_ok=*/false)) {
+      return make_error(ErrorCode::kPreconditionFailed, "the file's etag does not match");
+    }
+  } else if (condition.if_unmodified_since && current != nullptr &&
+             std::chrono::floor<std::chrono::seconds>(current->modified) >
+                 *condition.if_unmodified_since) {
+    return make_error(ErrorCode::kPreconditionFailed,
+                      "the file was modified after the If-Unmodified-Since date");
+  }
+  if (condition.if_none_match_any && current != nullptr) {
     return make_error(ErrorCode::kPreconditionFailed, "the file already exists");
   }
-  if (condition.if_match &&
-      (!exists || !etag_list_matches(*condition.if_match, etag, /*weak_ok=*/false))) {
-    return make_error(ErrorCode::kPreconditionFailed,
-                      exists ? "the file's etag does not match" : "the file does not exist");
+  if (condition.if_none_match && current != nullptr &&
+      etag_list_matches(*condition.if_none_match, current->etag, /*weak_ok=*/true)) {
+    return make_error(ErrorCode::kPreconditionFailed, "the file's etag matches If-None-Match");
   }
   return {};
 }

@@ -263,7 +263,7 @@ class DirectoryBackend final : public Backend {
     UndoUnlessDismissed undo_parents([&] { remove_created(root->get(), created); });
     auto parent = open_directory(root->get(), parent_path, /*create=*/false);
     if (!parent.ok() && parent.error().code == ErrorCode::kNotFound) {
-      if (auto status = check_write_condition(condition, false, ""); !status.ok()) {
+      if (auto status = check_write_condition(condition, nullptr); !status.ok()) {
         return status.error();
       }
       parent = open_directory(root->get(), parent_path, /*create=*/true, &created);
@@ -279,7 +279,8 @@ class DirectoryBackend final : public Backend {
     } else if (errno != ENOENT) {
       return errno_error(errno, "stat", path, true);
     }
-    if (auto status = check_write_condition(condition, existed, existed ? make_etag(before) : "");
+    const FileInfo before_info = existed ? to_file_info(before) : FileInfo{};
+    if (auto status = check_write_condition(condition, existed ? &before_info : nullptr);
         !status.ok()) {
       return status.error();
     }
@@ -342,8 +343,8 @@ class DirectoryBackend final : public Backend {
       // can replace or remove it before the rename (the first check only spared the upload).
       current = lock_current(dir, std::string(name), path);
       if (!current.ok()) return fail(current.error());
-      if (auto status = check_write_condition(condition, current->exists,
-                                              current->exists ? make_etag(current->st) : "");
+      const FileInfo current_info = current->exists ? to_file_info(current->st) : FileInfo{};
+      if (auto status = check_write_condition(condition, current->exists ? &current_info : nullptr);
           !status.ok()) {
         return fail(status.error());
       }
@@ -402,8 +403,8 @@ class DirectoryBackend final : public Backend {
     auto current = lock_current(parent->get(), leaf, path);
     if (!current.ok()) return current.error();
     if (!current->exists) return errno_error(ENOENT, "stat", path, true);
-    if (auto status = check_write_condition(condition, true, make_etag(current->st));
-        !status.ok()) {
+    const FileInfo current_info = to_file_info(current->st);
+    if (auto status = check_write_condition(condition, &current_info); !status.ok()) {
       return status;
     }
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {

@@ -112,6 +112,24 @@ Response over_targets(const RoutingTable* table, Metrics& metrics, std::string_v
   return no_target_response(table, last_error);
 }
 
+// The preconditions of a PUT or DELETE. An If-Unmodified-Since that is not a date is ignored, as
+// RFC 9110 13.1.4 asks; the back end orders the conditions (check_write_condition).
+WriteCondition write_condition(const Request& request) {
+  WriteCondition condition;
+  if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
+  if (const auto* if_none_match = request.header("if-none-match")) {
+    if (*if_none_match == "*") {
+      condition.if_none_match_any = true;
+    } else {
+      condition.if_none_match = *if_none_match;
+    }
+  }
+  if (const auto* since = request.header("if-unmodified-since")) {
+    condition.if_unmodified_since = parse_http_date(*since);
+  }
+  return condition;
+}
+
 }  // namespace
 
 int status_for(ErrorCode code) {
@@ -367,10 +385,8 @@ Response FileService::put_file(const Request& request, const std::string& path) 
         413, "PayloadTooLarge",
         "the body is over the limit of " + std::to_string(options_.body_limit) + " bytes");
   }
-  WriteCondition condition;
   // route() has refused any If-None-Match but "*".
-  condition.if_none_match_any = request.header("if-none-match") != nullptr;
-  if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
+  const WriteCondition condition = write_condition(request);
 
   const auto current = table();
   MemoryBodySource memory_body(*request.body);
@@ -404,8 +420,7 @@ Response FileService::put_file(const Request& request, const std::string& path) 
 }
 
 Response FileService::delete_file(const Request& request, const std::string& path) const {
-  WriteCondition condition;
-  if (const auto* if_match = request.header("if-match")) condition.if_match = *if_match;
+  const WriteCondition condition = write_condition(request);
   const auto current = table();
   return over_targets(current.get(), *metrics_, path, Failover::kWrite,
                       [&](const TargetEntry& entry) -> Result<Response> {

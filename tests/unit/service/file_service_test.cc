@@ -205,6 +205,46 @@ TEST_F(FileServiceTest, ConditionalWrites) {
   EXPECT_FALSE(fs::exists(data() / "new"));
 }
 
+// If-Unmodified-Since on a PUT or DELETE, and If-None-Match on a DELETE, are evaluated as RFC 9110
+// orders them (a client that locks optimistically by date must not lose an update): a file
+// modified after the date is neither replaced nor removed; If-Match, when present, decides alone;
+// a missing file has no date to compare, and a value that is not a date is ignored.
+TEST_F(FileServiceTest, WritesHonourIfUnmodifiedSinceAndDeletesIfNoneMatch) {
+  ASSERT_EQ(call("PUT", "/files/d", "one").status, 201);
+  const std::string etag = *call("HEAD", "/files/d").header("ETag");
+  const std::string before = "Thu, 01 Jan 1970 00:00:00 GMT";
+  const std::string after = "Fri, 01 Jan 2100 00:00:00 GMT";
+
+  EXPECT_EQ(call("PUT", "/files/d", "two", {{"if-unmodified-since", before}}).status, 412);
+  EXPECT_EQ(call("DELETE", "/files/d", "", {{"if-unmodified-since", before}}).status, 412);
+  EXPECT_EQ(
+      call("PUT", "/files/d", "two", {{"if-unmodified-since", "Saturday, 01-Jan-77 00:00:00 GMT"}})
+          .status,
+      412);
+  EXPECT_EQ(read_file(data() / "d"), "one");
+  // If-Match decides alone when it is there.
+  EXPECT_EQ(
+      call("PUT", "/files/d", "two", {{"if-match", etag}, {"if-unmodified-since", before}}).status,
+      204);
+  EXPECT_EQ(read_file(data() / "d"), "two");
+  EXPECT_EQ(call("PUT", "/files/d", "three", {{"if-unmodified-since", after}}).status, 204);
+  EXPECT_EQ(call("PUT", "/files/d", "four", {{"if-unmodified-since", "not a date"}}).status, 204);
+  EXPECT_EQ(call("PUT", "/files/d2", "x", {{"if-unmodified-since", before}}).status, 201);
+  // The date of the version itself (Last-Modified, to the second) still holds.
+  const std::string now_modified = *call("HEAD", "/files/d").header("Last-Modified");
+  EXPECT_EQ(call("PUT", "/files/d", "five", {{"if-unmodified-since", now_modified}}).status, 204);
+
+  const std::string current = *call("HEAD", "/files/d").header("ETag");
+  EXPECT_EQ(call("DELETE", "/files/d", "", {{"if-none-match", "*"}}).status, 412);
+  EXPECT_EQ(call("DELETE", "/files/d", "", {{"if-none-match", current}}).status, 412);
+  EXPECT_EQ(call("DELETE", "/files/d", "", {{"if-none-match", "W/" + current}}).status, 412);
+  EXPECT_EQ(read_file(data() / "d"), "five");
+  EXPECT_EQ(call("DELETE", "/files/d", "", {{"if-none-match", "\"other\""}}).status, 204);
+  EXPECT_FALSE(fs::exists(data() / "d"));
+  EXPECT_EQ(call("DELETE", "/files/d2", "", {{"if-unmodified-since", after}}).status, 204);
+  EXPECT_FALSE(fs::exists(data() / "d2"));
+}
+
 TEST_F(FileServiceTest, UnsafePathsAreRejectedAndWriteNothing) {
   for (const std::string& target : std::vector<std::string>{
            "/files/%2e%2e/escape", "/files/a/%2E%2E/%2e%2e/escape", "/files/../escape",

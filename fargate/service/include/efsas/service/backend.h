@@ -121,11 +121,18 @@ struct WriteCondition {
   std::optional<std::string> if_match;
   // Succeed only if no file exists under the name (atomically: a concurrent creator loses).
   bool if_none_match_any = false;
+  // Succeed only if the file does not have one of these entity tags (If-None-Match with a list,
+  // compared weakly; DELETE only: a PUT takes "*" alone).
+  std::optional<std::string> if_none_match;
+  // Succeed only if the file was not modified after this second (If-Unmodified-Since). Ignored
+  // when if_match is set, and when there is no file (it has no modification time), as RFC 9110
+  // 13.2.2 orders them.
+  std::optional<SystemTime> if_unmodified_since;
 };
 
-// Whether a write or a delete may go ahead under `condition`, given whether the file exists and
-// its entity tag: PreconditionFailed when it may not. Every back end decides with this.
-Status check_write_condition(const WriteCondition& condition, bool exists, std::string_view etag);
+// Whether a write or a delete may go ahead under `condition`, given the file under the name now
+// (null: there is none): PreconditionFailed when it may not. Every back end decides with this.
+Status check_write_condition(const WriteCondition& condition, const FileInfo* current);
 
 // In-process locks on names, for the back ends of one process (they all reach one file system):
 // a replacement or removal holds its name's lock from its last check to its rename or removal, so
