@@ -182,14 +182,47 @@ bool etag_list_matches(std::string_view header, std::string_view etag, bool weak
   return false;
 }
 
-std::optional<SystemTime> parse_http_date(std::string_view text) {
-  std::tm tm{};
+std::optional<SystemTime> parse_http_date(std::string_view text, SystemTime now) {
   const std::string s(trim(text));
-  const char* end = ::strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto parse = [&](const char* format, std::tm* tm) {
+    const char* end = ::strptime(s.c_str(), format, tm);
+    return end != nullptr && *end == '\0';
+  };
+  std::tm tm{};
+  if (!parse("%a, %d %b %Y %H:%M:%S GMT", &tm) && !parse("%a %b %d %H:%M:%S %Y", &tm)) {
+    // RFC 850, with a two-digit year: the most recent year with those digits that is not more
+    // than 50 years in the future (RFC 9110 5.6.7).
+    tm = std::tm{};
+    if (!parse("%A, %d-%b-%y %H:%M:%S GMT", &tm)) return std::nullopt;
+    const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
+    std::tm today{};
+    ::gmtime_r(&now_t, &today);
+    int year = (today.tm_year + 1900) / 100 * 100 + tm.tm_year % 100;
+    if (year > today.tm_year + 1900 + 50) year -= 100;
+    tm.tm_year = year - 1900;
+  }
   const std::time_t t = ::timegm(&tm);
   if (t == -1) return std::nullopt;
   return system_time_at(t);
+}
+
+std::string_view origin_form(std::string_view target) {
+  const auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos || target.empty() || target.front() == '/') {
+    return target;
+  }
+  const std::string_view scheme = target.substr(0, scheme_end);
+  const auto is = [&](std::string_view name) {
+    return std::equal(scheme.begin(), scheme.end(), name.begin(), name.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
+  };
+  if (!is("http") && !is("https")) return target;
+  const std::string_view rest = target.substr(scheme_end + 3);
+  const auto path = rest.find_first_of("/?");
+  // "http://host" and "http://host?x" name the root, which is not served.
+  if (path == std::string_view::npos || rest[path] == '?') return "/";
+  return rest.substr(path);
 }
 
 }  // namespace efsas::service

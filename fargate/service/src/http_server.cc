@@ -70,11 +70,17 @@ bool touches_storage(std::string_view target) {
   return path == "/files" || path.starts_with("/files/");
 }
 
-// A GET or HEAD of anything but a directory listing: quick on a local disk.
+// A GET or HEAD of a file, not of a directory listing: quick on a local disk. Listings are
+// "/files", or end with a slash, written or percent-encoded (FileService::route decodes first).
 bool is_plain_read(std::string_view method, std::string_view target) {
   if (method != "GET" && method != "HEAD") return false;
   const std::string_view path = target.substr(0, target.find('?'));
-  return !path.ends_with('/');
+  const auto ends_with_encoded_slash = [&] {
+    if (path.size() < 3) return false;
+    const std::string_view tail = path.substr(path.size() - 3);
+    return tail == "%2F" || tail == "%2f";
+  };
+  return path.starts_with("/files/") && !path.ends_with('/') && !ends_with_encoded_slash();
 }
 
 std::string route_of(std::string_view target) {
@@ -205,7 +211,8 @@ class RequestParser final : public http::basic_parser<true> {
   void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
                        beast::error_code&) override {
     request_.method.assign(method.data(), method.size());
-    request_.target.assign(target.data(), target.size());
+    const std::string_view origin = origin_form(std::string_view(target.data(), target.size()));
+    request_.target.assign(origin.data(), origin.size());
     request_.grew |= method.size() + target.size() > IncomingRequest::kKeptBytes;
   }
   void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {

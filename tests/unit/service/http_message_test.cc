@@ -85,5 +85,37 @@ TEST(HttpDate, FarDatesStayFar) {
   EXPECT_GT(*distant, SystemTime{std::chrono::seconds{4'102'444'800}});  // 2100
 }
 
+// A recipient must take all three date forms (RFC 9110 5.6.7); an If-Modified-Since in an old
+// form was once ignored, and a client that sent one never got a 304.
+TEST(HttpDate, TheObsoleteFormsMeanTheSameTime) {
+  const SystemTime now{std::chrono::seconds{1'795'600'000}};  // 2026-11-25
+  const auto fixdate = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", now);
+  ASSERT_TRUE(fixdate.has_value());
+  EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", now), fixdate);
+  EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994", now), fixdate);
+  // A two-digit year is the latest year with those digits not more than 50 years ahead.
+  EXPECT_EQ(parse_http_date("Wednesday, 25-Nov-26 19:30:00 GMT", now),
+            parse_http_date("Wed, 25 Nov 2026 19:30:00 GMT", now));
+  EXPECT_EQ(parse_http_date("Wednesday, 01-Jan-70 00:00:00 GMT", now),
+            parse_http_date("Wed, 01 Jan 2070 00:00:00 GMT", now));
+  EXPECT_EQ(parse_http_date("Saturday, 01-Jan-77 00:00:00 GMT", now),
+            parse_http_date("Sat, 01 Jan 1977 00:00:00 GMT", now));
+  EXPECT_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37", now).has_value());
+  EXPECT_FALSE(parse_http_date("Sun Nov  6 08:49:37 1994 GMT", now).has_value());
+}
+
+// A server must accept a request target in absolute form (RFC 9112 3.2.2): it is served as the
+// path it names.
+TEST(OriginForm, AnAbsoluteTargetBecomesItsPath) {
+  EXPECT_EQ(origin_form("/files/a?x=1"), "/files/a?x=1");
+  EXPECT_EQ(origin_form("http://example.com/files/a?x=1"), "/files/a?x=1");
+  EXPECT_EQ(origin_form("HTTP://example.com:8080/files/a%2F"), "/files/a%2F");
+  EXPECT_EQ(origin_form("https://[::1]:8443/healthz"), "/healthz");
+  EXPECT_EQ(origin_form("http://example.com"), "/");
+  EXPECT_EQ(origin_form("http://example.com?x"), "/");
+  EXPECT_EQ(origin_form("ftp://example.com/files/a"), "ftp://example.com/files/a");
+  EXPECT_EQ(origin_form("*"), "*");
+}
+
 }  // namespace
 }  // namespace efsas::service

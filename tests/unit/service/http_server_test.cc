@@ -241,6 +241,51 @@ TEST(HttpServer, WithInlineIoOffALocalBackEndIsHandledOnTheWorkerPool) {
                                                    /*inline_local_io=*/false);
 }
 
+// A listing goes to the worker pool even over local storage (reading and sorting a directory of a
+// million names takes long), however its target names it: "/files", with a query, or with a
+// percent-encoded final slash, which the service decodes into a listing too. With the only
+// network thread free, a health check answers while the listing waits on its (hung) back end.
+TEST(HttpServer, EveryFormOfAListingIsHandledOnTheWorkerPool) {
+  for (const char* target : {"/files", "/files?limit=5", "/files/docs%2F", "/files/docs%2f"}) {
+    HangingServer s(/*local_backend=*/true, 1, std::chrono::milliseconds(1500));
+    ASSERT_TRUE(s.server->start().ok());
+    const int port = s.server->port();
+    auto listing = std::async(std::launch::async, [port, target] {
+      return efsas::testing::raw_exchange(
+          port, std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n", kTimeout);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto started = std::chrono::steady_clock::now();
+    const std::string health = efsas::testing::raw_exchange(
+        port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
+    EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << target << ": " << health;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << target;
+    const std::string answer = listing.get();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 504")) << target << ": " << answer;
+    s.factory.backend->release();
+    s.server->shutdown(std::chrono::seconds(2));
+    s.server->wait();
+  }
+}
+
+// A request target in absolute form is served as the path it names (RFC 9112 3.2.2), and goes
+// where that path goes: here a file read over network storage, to the worker pool.
+TEST(HttpServer, AnAbsoluteFormTargetIsServedAsItsPath) {
+  HangingServer s(/*local_backend=*/false, 1, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(s.server->start().ok());
+  const int port = s.server->port();
+  const std::string health = efsas::testing::raw_exchange(
+      port, "GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      kTimeout);
+  EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
+  const std::string file = efsas::testing::raw_exchange(
+      port, "GET http://x/files/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
+  EXPECT_TRUE(file.starts_with("HTTP/1.1 504")) << file;
+  s.factory.backend->release();
+  s.server->shutdown(std::chrono::seconds(2));
+  s.server->wait();
+}
+
 // The routes that read memory only are answered on the network thread, whatever the storage:
 // with the only worker held by a hung back-end call, health checks, metrics and the routing table
 // still answer at once, not with a 504 after the request timeout (a load balancer would take the

@@ -120,7 +120,15 @@ RangeResult parse_range(std::string_view header, std::uint64_t size);
 // matches `etag`. Strong comparison when `weak_ok` is false (If-Match), weak otherwise.
 bool etag_list_matches(std::string_view header, std::string_view etag, bool weak_ok);
 
-// Parses an HTTP date (IMF-fixdate, e.g. "Wed, 25 Nov 2026 19:30:00 GMT").
-std::optional<SystemTime> parse_http_date(std::string_view text);
+// Parses an HTTP date in any of the three forms a recipient must take (RFC 9110 5.6.7):
+// IMF-fixdate ("Wed, 25 Nov 2026 19:30:00 GMT"), RFC 850 ("Wednesday, 25-Nov-26 19:30:00 GMT",
+// its two-digit year read relative to `now`) and asctime ("Wed Nov 25 19:30:00 2026").
+std::optional<SystemTime> parse_http_date(std::string_view text,
+                                          SystemTime now = std::chrono::system_clock::now());
+
+// The origin form ("/files/a?x") of a request target in absolute form
+// ("http://host:8080/files/a?x"), which a server must accept (RFC 9112 3.2.2); any other target
+// as it is.
+std::string_view origin_form(std::string_view target);
 
 }  // namespace efsas::service
