@@ -47,33 +47,42 @@ monitor::Environment process_environment() {
 
 Result<monitor::MonitorConfig> load_config(const monitor::Environment& env,
                                            const MonitorFlags& flags) {
-  auto loaded = monitor::config_from_env(env);
-  if (!loaded.ok()) return loaded.error();
-  monitor::MonitorConfig config = std::move(loaded).value();
-  if (flags.file_system_id) config.file_system_id = *flags.file_system_id;
-  if (flags.mount_path) config.mount_path = *flags.mount_path;
-  if (flags.directory) config.target_directory = *flags.directory;
-  if (flags.threshold) config.file_count_threshold = *flags.threshold;
-  if (flags.ssm_parameter) config.ssm_parameter_name = *flags.ssm_parameter;
-  if (flags.ecs_cluster) config.ecs_cluster_name = *flags.ecs_cluster;
-  if (flags.ecs_service) config.ecs_service_name = *flags.ecs_service;
-  if (flags.force_ecs_deployment) config.force_ecs_deployment = *flags.force_ecs_deployment;
-  if (flags.subnets) config.candidate_subnet_ids = monitor::split_list(*flags.subnets);
-  if (flags.security_groups) {
-    config.security_group_ids = monitor::split_list(*flags.security_groups);
+  const std::pair<const std::optional<std::string>*, std::pair<const char*, const char*>>
+      overrides[] = {
+          {&flags.file_system_id, {"EFS_FILE_SYSTEM_ID", "--file-system-id"}},
+          {&flags.mount_path, {"EFS_MOUNT_PATH", "--mount-path"}},
+          {&flags.directory, {"EFS_TARGET_DIRECTORY", "--directory"}},
+          {&flags.threshold, {"FILE_COUNT_THRESHOLD", "--threshold"}},
+          {&flags.ssm_parameter, {"SSM_PARAMETER_NAME", "--ssm-parameter"}},
+          {&flags.ecs_cluster, {"ECS_CLUSTER_NAME", "--ecs-cluster"}},
+          {&flags.ecs_service, {"ECS_SERVICE_NAME", "--ecs-service"}},
+          {&flags.force_ecs_deployment, {"FORCE_ECS_DEPLOYMENT", "--force-ecs-deployment"}},
+          {&flags.subnets, {"CANDIDATE_SUBNET_IDS", "--subnets"}},
+          {&flags.security_groups, {"MOUNT_TARGET_SECURITY_GROUP_IDS", "--security-groups"}},
+          {&flags.max_mount_targets, {"MAX_MOUNT_TARGETS", "--max-mount-targets"}},
+          {&flags.max_creates, {"MAX_CREATES_PER_RUN", "--max-creates-per-run"}},
+          {&flags.scan_cache, {"SCAN_CACHE_PATH", "--scan-cache"}},
+          {&flags.scan_threads, {"SCAN_THREADS", "--scan-threads"}},
+          {&flags.log_level, {"LOG_LEVEL", "--log-level"}},
+      };
+  monitor::Environment merged = env;
+  for (const auto& [value, names] : overrides) {
+    if (*value) merged[names.first] = **value;
   }
-  if (flags.max_mount_targets) config.max_mount_targets = *flags.max_mount_targets;
-  if (flags.max_creates) config.max_creates_per_run = *flags.max_creates;
-  if (flags.scan_cache) config.scan_cache_path = *flags.scan_cache;
-  if (flags.scan_threads) config.scan_threads = *flags.scan_threads;
-  if (flags.log_level && !parse_log_level(*flags.log_level, &config.log_level)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "--log-level must be debug, info, warn or error");
+  if (flags.dry_run) merged["DRY_RUN"] = "true";
+  auto config = monitor::config_from_env(merged);
+  Status valid = config.ok() ? monitor::validate(*config) : Status(config.error());
+  if (valid.ok()) return config;
+  Error error = valid.error();
+  for (const auto& [value, names] : overrides) {
+    const std::string_view variable = names.first;
+    if (*value && error.message.starts_with(variable) &&
+        error.message.find(names.second) == std::string::npos) {
+      error.message = names.second + error.message.substr(variable.size());
+      break;
+    }
   }
-  if (flags.dry_run) config.dry_run = true;
-  Status valid = monitor::validate(config);
-  if (!valid.ok()) return valid.error();
-  return config;
+  return error;
 }
 
 Logger make_logger(LogLevel level, std::shared_ptr<const Clock> clock, nlohmann::json context) {

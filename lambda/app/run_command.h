@@ -17,19 +17,21 @@
 namespace efsas::app {
 
 // Flags that override the environment variables of the same meaning (docs/file-monitor.md).
+// Each flag's text, as given: it stands in for its environment variable and is read by the same
+// parser (config_from_env), so a flag takes exactly the values the variable takes.
 struct MonitorFlags {
-  std::optional<std::string> file_system_id, mount_path, directory, ssm_parameter, ecs_cluster,
-      ecs_service, subnets, security_groups, scan_cache, log_level;
-  std::optional<std::uint64_t> threshold;
-  std::optional<int> max_mount_targets, max_creates, scan_threads;
-  std::optional<bool> force_ecs_deployment;
+  std::optional<std::string> file_system_id, mount_path, directory, threshold, ssm_parameter,
+      ecs_cluster, ecs_service, force_ecs_deployment, subnets, security_groups, max_mount_targets,
+      max_creates, scan_cache, scan_threads, log_level;
   bool dry_run = false;
 };
 void add_monitor_flags(CLI::App& command, MonitorFlags& flags);
 
 // The process environment (environ) as a value.
 monitor::Environment process_environment();
-// Environment, then flags, then validation; the error names the variable or flag to fix.
+// The environment with each given flag in place of its variable, parsed and validated; an
+// error names the flag when a flag's value is at fault, else the variable. A bad variable that a
+// flag replaces is never read.
 Result<monitor::MonitorConfig> load_config(const monitor::Environment& env,
                                            const MonitorFlags& flags);
 

@@ -103,8 +103,25 @@ Result<MonitorConfig> config_from_env(const Environment& env) {
     if (!b.ok()) return b.error();
     config.force_ecs_deployment = *b;
   }
-  if (auto* v = get("CANDIDATE_SUBNET_IDS")) config.candidate_subnet_ids = split_list(*v);
-  if (auto* v = get("MOUNT_TARGET_SECURITY_GROUP_IDS")) config.security_group_ids = split_list(*v);
+  // A list that is set but names nothing ("," from a template) is refused: read as unset, it
+  // would widen the subnets to every one of the file system's VPC.
+  const auto id_list = [&](const char* name, std::vector<std::string>* out) -> Status {
+    if (auto* v = get(name)) {
+      *out = split_list(*v);
+      if (out->empty()) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          std::string(name) + " names no id, got \"" + *v +
+                              "\" (leave it unset or empty for the default)");
+      }
+    }
+    return {};
+  };
+  if (Status s = id_list("CANDIDATE_SUBNET_IDS", &config.candidate_subnet_ids); !s.ok()) {
+    return s.error();
+  }
+  if (Status s = id_list("MOUNT_TARGET_SECURITY_GROUP_IDS", &config.security_group_ids); !s.ok()) {
+    return s.error();
+  }
   if (auto* v = get("MAX_MOUNT_TARGETS")) {
     auto n = parse_int("MAX_MOUNT_TARGETS", *v);
     if (!n.ok()) return n.error();

@@ -633,6 +633,35 @@ TEST_F(MonitorMoto, BadConfigurationIsAClearError) {
   EXPECT_EQ(threads.status, 1);
   EXPECT_NE(threads.output.find("SCAN_THREADS"), std::string::npos) << threads.output;
   EXPECT_EQ(threads.output.find("--threads"), std::string::npos) << threads.output;
+
+  // A flag takes exactly the values its variable takes, and its error names the flag: a negative
+  // threshold was once read as 2^64 - 1, with which the system never scales.
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--threshold", "-1"},
+                                                        {"--threshold", "99999999999999999999"},
+                                                        {"--max-mount-targets", "0x2"},
+                                                        {"--force-ecs-deployment", "2"}}) {
+    const Outcome refused = run(env(10), {flag, value});
+    EXPECT_EQ(refused.status, 1) << flag << " " << value << ": " << refused.output;
+    EXPECT_NE(refused.output.find("file-monitor run: " + flag + " must be"), std::string::npos)
+        << refused.output;
+  }
+
+  // A list that is set but names nothing would widen the candidates to the whole VPC.
+  e = env(10);
+  e["CANDIDATE_SUBNET_IDS"] = " , ";
+  const Outcome no_subnets = run(e);
+  EXPECT_EQ(no_subnets.status, 1) << no_subnets.output;
+  EXPECT_NE(no_subnets.output.find("CANDIDATE_SUBNET_IDS names no id"), std::string::npos)
+      << no_subnets.output;
+  EXPECT_TRUE(mount_targets().empty());
+
+  // A flag replaces its variable, bad or not: the variable is not read.
+  e = env(10);
+  e["LOG_LEVEL"] = "loud";
+  e["FILE_COUNT_THRESHOLD"] = "lots";
+  const Outcome replaced = run(e, {"--log-level", "warn", "--threshold", "10", "--dry-run"});
+  EXPECT_EQ(replaced.status, 0) << replaced.output;
   EXPECT_TRUE(mount_targets().empty());
 }
 

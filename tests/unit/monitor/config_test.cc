@@ -59,12 +59,14 @@ TEST(MonitorConfig, ReadsEveryAgreedVariable) {
 }
 
 TEST(MonitorConfig, BadValuesNameTheVariable) {
-  for (const auto& [name, value] :
-       std::vector<std::pair<std::string, std::string>>{{"FILE_COUNT_THRESHOLD", "ten"},
-                                                        {"FILE_COUNT_THRESHOLD", "-5"},
-                                                        {"MAX_MOUNT_TARGETS", "3x"},
-                                                        {"DRY_RUN", "maybe"},
-                                                        {"LOG_LEVEL", "loud"}}) {
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"FILE_COUNT_THRESHOLD", "ten"},
+           {"FILE_COUNT_THRESHOLD", "-5"},
+           {"MAX_MOUNT_TARGETS", "3x"},
+           {"DRY_RUN", "maybe"},
+           {"LOG_LEVEL", "loud"},
+           {"CANDIDATE_SUBNET_IDS", ","},
+           {"MOUNT_TARGET_SECURITY_GROUP_IDS", " , "}}) {
     auto config = config_from_env({{name, value}});
     ASSERT_FALSE(config.ok()) << name << "=" << value;
     EXPECT_NE(config.error().message.find(name), std::string::npos) << config.error().message;
