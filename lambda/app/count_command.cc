@@ -131,7 +131,10 @@ void add_count_command(CLI::App& app) {
   // even when another subcommand runs, and `run` reports a bad SCAN_THREADS by its own name.
   cmd->callback([args, threads] {
     if (threads->count() == 0) {
-      if (const char* env = std::getenv("SCAN_THREADS"); env != nullptr) {
+      // Set but blank is unset, as for `run`.
+      if (const char* env = std::getenv("SCAN_THREADS");
+          env != nullptr &&
+          std::string_view(env).find_first_not_of(" \t\r\n") != std::string_view::npos) {
         auto n = monitor::parse_scan_threads(env);
         if (!n) throw CLI::ValidationError(n.error().message);
         args->threads = static_cast<unsigned>(*n);

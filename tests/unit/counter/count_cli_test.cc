@@ -112,7 +112,7 @@ TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
 }
 
 // SCAN_THREADS from the environment is checked as `run` checks it, and named when it is wrong; a
-// --threads flag overrides it.
+// --threads flag overrides it, and a blank value is no value.
 TEST_F(CountCliTest, ScanThreadsFromTheEnvironmentIsCheckedAndNamed) {
   for (const std::string value : {"0", "1025", "3x", "-2"}) {
     const auto r = run_command({binary(), "count", root_.string()}, {{"SCAN_THREADS", value}});
@@ -128,6 +128,11 @@ TEST_F(CountCliTest, ScanThreadsFromTheEnvironmentIsCheckedAndNamed) {
   const auto flag_wins =
       run_command({binary(), "count", root_.string(), "--threads", "2"}, {{"SCAN_THREADS", "0"}});
   EXPECT_EQ(flag_wins.status, 0) << flag_wins.output;
+  // Set but blank is unset, as `run` reads it (Terraform may pass an empty value).
+  const auto blank =
+      run_command({binary(), "count", root_.string(), "--json"}, {{"SCAN_THREADS", " "}});
+  ASSERT_EQ(blank.status, 0) << blank.output;
+  EXPECT_EQ(nlohmann::json::parse(blank.output).at("files"), 10);
 }
 
 // A timeout is a number of seconds up to a year; one past what the clock can hold is refused
