@@ -16,10 +16,12 @@ std::string header(const HttpResponse& response, const std::string& name) {
   return it == response.headers.end() ? std::string() : it->second;
 }
 
+// A 500 from the Runtime API is its "container error": the state cannot be recovered and the
+// runtime should exit (kInternal); any other status is an answer about this one call.
 Error status_error(const std::string& what, const HttpResponse& response) {
-  return make_error(ErrorCode::kUnavailable, what + " returned HTTP " +
-                                                 std::to_string(response.status) + ": " +
-                                                 response.body.substr(0, 512));
+  return make_error(response.status == 500 ? ErrorCode::kInternal : ErrorCode::kUnavailable,
+                    what + " returned HTTP " + std::to_string(response.status) + ": " +
+                        response.body.substr(0, 512));
 }
 
 Status post(RuntimeTransport& transport, const std::string& path,
@@ -123,15 +125,17 @@ Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, con
                                               {"error_message", response.error_message}});
     }
     if (!posted.ok()) {
-      // A rejected response (e.g. too large) is reported as an error so the caller learns of it.
       request_log.error("runtime: posting the result failed",
                         {{"error", posted.error().to_string()}});
+      if (posted.error().code == ErrorCode::kInternal) return posted.error();
+      // A rejected response (e.g. too large) is reported as an error so the caller learns of it.
       if (response.success) {
         Status reported = client.post_error(invocation->request_id, "Runtime.PostResponseFailed",
                                             posted.error().to_string());
         if (!reported.ok()) {
           request_log.error("runtime: reporting the failure failed",
                             {{"error", reported.error().to_string()}});
+          if (reported.error().code == ErrorCode::kInternal) return reported.error();
         }
       }
     }

@@ -167,6 +167,27 @@ TEST(RuntimeLoop, ARejectedResponseIsReportedAsAnError) {
   EXPECT_NE(body["errorMessage"].get<std::string>().find("413"), std::string::npos);
 }
 
+// A 500 from the Runtime API is its container error: the state cannot be recovered, and the
+// runtime exits at once (the loop returns the error) instead of serving the next invocation.
+TEST(RuntimeLoop, AContainerErrorEndsTheLoop) {
+  ScriptedTransport transport;
+  transport.response_status = 500;
+  transport.deadline_headers = {"1800000000000", "1800000000000", "1800000000000"};
+  int handled = 0;
+  Status status = run_runtime_loop(
+      transport,
+      [&](const Invocation&) {
+        ++handled;
+        return InvocationResponse::ok("{}");
+      },
+      Logger(), LoopOptions{3});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("500"), std::string::npos) << status.error().message;
+  EXPECT_EQ(handled, 1);
+  ASSERT_EQ(transport.posted.size(), 1u);
+  EXPECT_EQ(transport.posted[0].path, "/2018-06-01/runtime/invocation/req-1/response");
+}
+
 TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneMakesTheInvocationInvalid) {
   ScriptedTransport transport;
   RuntimeClient client(transport);

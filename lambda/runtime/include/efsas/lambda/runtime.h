@@ -106,7 +106,8 @@ struct LoopOptions {
   std::optional<std::size_t> max_invocations;
 };
 
-// Runs invocations until /next fails (returned as the error) or max_invocations is reached.
+// Runs invocations until /next fails, or the Runtime API answers a post with 500 (its container
+// error, after which a runtime must exit), returned as the error; or until max_invocations.
 // A handler that returns a failure or throws is reported through .../error, and so is an
 // invocation marked invalid (its handler is not called); the loop goes on.
 Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, const Logger& log,
