@@ -71,6 +71,20 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-Match", etag}}).status, 412);
   EXPECT_EQ(get("/files/docs/report%201.txt").body, "second version");
   EXPECT_EQ(put("/files/docs/report%201.txt", "third", {{"If-Match", etag2}}).status, 204);
+  // A date before the last change fails a PUT and a DELETE on every back end; a later one holds.
+  const std::string long_ago = "Thu, 01 Jan 1970 00:00:00 GMT";
+  EXPECT_EQ(put("/files/docs/report%201.txt", "x", {{"If-Unmodified-Since", long_ago}}).status,
+            412);
+  EXPECT_EQ(
+      http("DELETE", url("/files/docs/report%201.txt"), "", {{"If-Unmodified-Since", long_ago}})
+          .status,
+      412);
+  EXPECT_EQ(get("/files/docs/report%201.txt").body, "third");
+  EXPECT_EQ(put("/files/docs/report%201.txt", "fourth",
+                {{"If-Unmodified-Since", "Fri, 01 Jan 2100 00:00:00 GMT"}})
+                .status,
+            204);
+  EXPECT_EQ(get("/files/docs/report%201.txt").body, "fourth");
 
   auto listing = get("/files/docs/");
   EXPECT_EQ(listing.status, 200);
