@@ -302,11 +302,14 @@ Response FileService::get_file(const Request& request, const std::string& path, 
         Response response;
         response.mount_target = id;
         response.head = head;
-        response.headers.reserve(7);
+        response.headers.reserve(8);
         response.add_header("ETag", info.etag);
         response.add_header("Last-Modified", format_http_date(info.modified));
         const std::size_t last_modified = response.headers.size() - 1;
         response.add_header("Accept-Ranges", "bytes");
+        // A file can be replaced at any time: a cache may keep it but asks before each use (the
+        // ETag makes that a 304), rather than serving it stale for a heuristic lifetime.
+        response.add_header("Cache-Control", "no-cache");
         response.add_header("X-Mount-Target", id);
 
         const SystemTime modified = truncate_to_seconds(info.modified);

@@ -118,6 +118,13 @@ TEST_F(FileServiceTest, PutGetHeadDeleteRoundTrip) {
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, "bye");
   EXPECT_EQ(*got.header("ETag"), *replaced.header("ETag"));
+  // A cache must ask again before it serves a file that a PUT may have replaced since.
+  ASSERT_NE(got.header("Cache-Control"), nullptr);
+  EXPECT_EQ(*got.header("Cache-Control"), "no-cache");
+  const Response unchanged =
+      call("GET", "/files/docs/a%20b.txt", "", {{"if-none-match", *got.header("ETag")}});
+  EXPECT_EQ(unchanged.status, 304);
+  ASSERT_NE(unchanged.header("Cache-Control"), nullptr);
   EXPECT_NE(got.header("Last-Modified"), nullptr);
   EXPECT_EQ(got.route, "/files/{path}");
 
