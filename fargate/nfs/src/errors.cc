@@ -73,8 +73,15 @@ Failure make(ErrorCode code, bool retryable, Fault fault, std::string_view opera
 }  // namespace
 
 std::string_view nfs4_status_in(std::string_view message) {
-  const auto start = message.find("NFS4ERR_");
-  if (start == std::string_view::npos) return {};
+  // libnfs names the path before the status ("NFS4: RENAME (path /a) failed with
+  // NFS4ERR_DELAY(-11)"), and a path may contain anything: the status is the last one named.
+  constexpr std::string_view kMarker = "failed with NFS4ERR_";
+  std::size_t start = 0;
+  if (const auto marker = message.rfind(kMarker); marker != std::string_view::npos) {
+    start = marker + kMarker.size() - 8;
+  } else if (!message.starts_with("NFS4ERR_")) {
+    return {};
+  }
   auto end = start + 8;
   while (end < message.size() &&
          ((message[end] >= 'A' && message[end] <= 'Z') || message[end] == '_' ||
@@ -88,12 +95,15 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
                          std::string_view path) {
   const std::string_view status = nfs4_status_in(message);
   if (!status.empty()) {
+    Failure failure = make(ErrorCode::kIo, true, Fault::kNone, operation, path, message);
     for (const auto& rule : kStatusRules) {
       if (status == rule.status) {
-        return make(rule.code, rule.retryable, rule.fault, operation, path, message);
+        failure = make(rule.code, rule.retryable, rule.fault, operation, path, message);
+        break;
       }
     }
-    return make(ErrorCode::kIo, true, Fault::kNone, operation, path, message);
+    failure.error.remote_code = std::string(status);
+    return failure;
   }
   if (contains(message, "timed out") || rc == -EINTR || rc == -ETIMEDOUT) {
     return make(ErrorCode::kTimeout, true, Fault::kTimedOut, operation, path,
@@ -134,8 +144,7 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
 }
 
 Error final_step_error(Error error) {
-  const std::string_view status = nfs4_status_in(error.message);
-  if (status == "NFS4ERR_DELAY" || status == "NFS4ERR_GRACE") return error;
+  if (error.remote_code == "NFS4ERR_DELAY" || error.remote_code == "NFS4ERR_GRACE") return error;
   if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable ||
       error.code == ErrorCode::kIo) {
     error.retryable = false;

@@ -74,7 +74,7 @@ NameCheck condition_on(const WriteCondition& condition, std::string_view path,
 // NFS4ERR_NOTDIR while resolving a path means a parent is a file: for a read, the thing asked
 // for does not exist (as the directory back end reports it).
 Error read_error(Error error) {
-  if (error.code == ErrorCode::kConflict && nfs4_status_in(error.message) == "NFS4ERR_NOTDIR") {
+  if (error.code == ErrorCode::kConflict && error.remote_code == "NFS4ERR_NOTDIR") {
     error.code = ErrorCode::kNotFound;
     error.retryable = false;
   }
@@ -238,7 +238,7 @@ class NfsBackend final : public Backend {
             if (!entries.ok()) {
               // NOTDIR from a parent that is a file means not found; from the name itself, that it
               // is a file (as the directory back end answers).
-              if (nfs4_status_in(entries.error().message) == "NFS4ERR_NOTDIR") {
+              if (entries.error().remote_code == "NFS4ERR_NOTDIR") {
                 auto info = lease->stat(dir);
                 if (info.ok() && !info->is_directory) {
                   return make_error(ErrorCode::kConflict,

@@ -77,7 +77,8 @@ void HealthChecker::check_once() {
   // Whether requests fail open (RoutingTable::candidates), judged on the list active now: a
   // reload can also leave only targets that are down.
   const auto active = service_.table();
-  const bool none_healthy = active && !active->targets.empty() && active->healthy_count() == 0;
+  if (!active || active->targets.empty()) return;  // nothing to say of a list with no target
+  const bool none_healthy = active->healthy_count() == 0;
   if (none_healthy != none_healthy_) {
     none_healthy_ = none_healthy;
     if (none_healthy) {

@@ -190,16 +190,18 @@ std::optional<SystemTime> parse_http_date(std::string_view text, SystemTime now)
   };
   std::tm tm{};
   if (!parse("%a, %d %b %Y %H:%M:%S GMT", &tm) && !parse("%a %b %d %H:%M:%S %Y", &tm)) {
-    // RFC 850, with a two-digit year: the most recent year with those digits that is not more
-    // than 50 years in the future (RFC 9110 5.6.7).
+    // RFC 850, with a two-digit year: read in this century, or in the one before when that
+    // puts it more than 50 years in the future (RFC 9110 5.6.7).
     tm = std::tm{};
     if (!parse("%A, %d-%b-%y %H:%M:%S GMT", &tm)) return std::nullopt;
     const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
     std::tm today{};
     ::gmtime_r(&now_t, &today);
-    int year = (today.tm_year + 1900) / 100 * 100 + tm.tm_year % 100;
-    if (year > today.tm_year + 1900 + 50) year -= 100;
-    tm.tm_year = year - 1900;
+    tm.tm_year = (today.tm_year + 1900) / 100 * 100 + tm.tm_year % 100 - 1900;
+    std::tm fifty_years_on = today;
+    fifty_years_on.tm_year += 50;
+    std::tm candidate = tm;
+    if (::timegm(&candidate) > ::timegm(&fifty_years_on)) tm.tm_year -= 100;
   }
   const std::time_t t = ::timegm(&tm);
   if (t == -1) return std::nullopt;
@@ -220,7 +222,7 @@ std::string_view origin_form(std::string_view target) {
   if (!is("http") && !is("https")) return target;
   const std::string_view rest = target.substr(scheme_end + 3);
   const auto path = rest.find_first_of("/?");
-  // "http://host" and "http://host?x" name the root, which is not served.
+  // "http://host" and "http://host?x" name the root.
   if (path == std::string_view::npos || rest[path] == '?') return "/";
   return rest.substr(path);
 }

@@ -18,6 +18,24 @@ TEST(NfsErrors, FindsTheStatusNameInAMessage) {
   EXPECT_EQ(nfs4_status_in(""), "");
 }
 
+// A path is the client's to choose, and libnfs names it before the status: a name that reads
+// like a status never decides how a failure is treated (a REMOVE that timed out under a folder
+// named NFS4ERR_DELAY was once taken as one the server refused, and tried again elsewhere).
+TEST(NfsErrors, APathThatNamesAStatusNeverPassesForOne) {
+  const Failure not_found = classify_failure(
+      -ERANGE,
+      R"m(stat call failed with "NFS4: (path /NFS4ERR_ACCESS/failed with NFS4ERR_DELAY/x) failed with NFS4ERR_NOENT(-2)")m",
+      "stat", "/NFS4ERR_ACCESS/failed with NFS4ERR_DELAY/x");
+  EXPECT_EQ(not_found.error.code, ErrorCode::kNotFound);
+  EXPECT_EQ(not_found.error.remote_code, "NFS4ERR_NOENT");
+  const Failure timed_out =
+      classify_failure(-EINTR, R"m(rename call failed with "Command timed out")m", "rename",
+                       "/failed with NFS4ERR_DELAY.txt");
+  EXPECT_EQ(timed_out.error.code, ErrorCode::kTimeout);
+  EXPECT_EQ(timed_out.error.remote_code, "");
+  EXPECT_FALSE(final_step_error(timed_out.error).retryable);
+}
+
 TEST(NfsErrors, StatusesReportedAsErangeAreToldApartByTheirText) {
   // libnfs has no errno for these and returns -ERANGE; only the text tells.
   const Failure expired = classify_failure(

@@ -93,13 +93,17 @@ TEST(HttpDate, TheObsoleteFormsMeanTheSameTime) {
   ASSERT_TRUE(fixdate.has_value());
   EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", now), fixdate);
   EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994", now), fixdate);
-  // A two-digit year is the latest year with those digits not more than 50 years ahead.
-  EXPECT_EQ(parse_http_date("Wednesday, 25-Nov-26 19:30:00 GMT", now),
-            parse_http_date("Wed, 25 Nov 2026 19:30:00 GMT", now));
-  EXPECT_EQ(parse_http_date("Wednesday, 01-Jan-70 00:00:00 GMT", now),
-            parse_http_date("Wed, 01 Jan 2070 00:00:00 GMT", now));
-  EXPECT_EQ(parse_http_date("Saturday, 01-Jan-77 00:00:00 GMT", now),
-            parse_http_date("Sat, 01 Jan 1977 00:00:00 GMT", now));
+  // A two-digit year is read in this century unless that is more than 50 years ahead.
+  const auto expect_same = [&](const char* rfc850, const char* imf) {
+    const auto expected = parse_http_date(imf, now);
+    ASSERT_TRUE(expected.has_value()) << imf;
+    EXPECT_EQ(parse_http_date(rfc850, now), expected) << rfc850;
+  };
+  expect_same("Wednesday, 25-Nov-26 19:30:00 GMT", "Wed, 25 Nov 2026 19:30:00 GMT");
+  expect_same("Wednesday, 01-Jan-70 00:00:00 GMT", "Wed, 01 Jan 2070 00:00:00 GMT");
+  expect_same("Wednesday, 24-Nov-76 00:00:00 GMT", "Tue, 24 Nov 2076 00:00:00 GMT");
+  expect_same("Friday, 31-Dec-76 00:00:00 GMT", "Fri, 31 Dec 1976 00:00:00 GMT");
+  expect_same("Saturday, 01-Jan-77 00:00:00 GMT", "Sat, 01 Jan 1977 00:00:00 GMT");
   EXPECT_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37", now).has_value());
   EXPECT_FALSE(parse_http_date("Sun Nov  6 08:49:37 1994 GMT", now).has_value());
 }

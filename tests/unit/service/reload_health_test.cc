@@ -224,7 +224,7 @@ TEST_F(ReloadHealthTest, TargetsListedAfterOneWithAHungProbeAreEachProbed) {
   source_->set(doc(1, 1));
   ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
   HealthCheckOptions options;
-  options.timeout = std::chrono::milliseconds(20);
+  options.timeout = std::chrono::milliseconds(1000);  // a round waits only for a hung probe
   HealthChecker checker(service_, options, Logger());
   auto hung = factory_->created[0];
   hung->set(false, /*hang=*/true);
@@ -280,6 +280,14 @@ TEST_F(ReloadHealthTest, TheLogSaysWhenNoTargetIsHealthyAndWhenOneIsAgain) {
   EXPECT_TRUE(service_.table()->targets[0].status->healthy());
   EXPECT_EQ(count(kAgain), 1);
   EXPECT_EQ(count(kNone), 1);
+  // A list with no available target says nothing either way: no target is healthy again.
+  factory_->created[0]->set(true, false);
+  for (int i = 0; i < 3; ++i) checker.check_once();
+  EXPECT_EQ(count(kNone), 2);
+  source_->set(doc(0, 3));
+  ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
+  checker.check_once();
+  EXPECT_EQ(count(kAgain), 1);
 }
 
 // A table a reload replaced is let go on the reloading thread, not by the last request that held

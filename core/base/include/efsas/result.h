@@ -36,7 +36,8 @@ struct Error {
   std::string message;
   // Whether the same call may succeed if made again later.
   bool retryable = false;
-  // For kRemote: the service's own error code (e.g. "MountTargetConflict") and request id.
+  // The remote service's own error code (an AWS error such as "MountTargetConflict", for
+  // kRemote; an NFSv4 status such as "NFS4ERR_NOENT") and request id.
   std::string remote_code;
   std::string request_id;
 

@@ -24,11 +24,14 @@ struct Failure {
   Fault fault = Fault::kNone;
 };
 
-// The NFSv4 status named in a libnfs message ("NFS4ERR_NOENT"), or empty when there is none.
+// The NFSv4 status a libnfs message reports ("NFS4ERR_NOENT": the last one it names after
+// "failed with", since the path it names first may contain anything), or empty when none.
 std::string_view nfs4_status_in(std::string_view message);
 
 // Maps a libnfs return code (negative) and its nfs_get_error() text for the call `operation`
-// on `path` to an Error and a Fault. Unknown codes map to kIo, retryable.
+// on `path` to an Error and a Fault. Unknown codes map to kIo, retryable. An NFSv4 status the
+// server answered is kept in the error's remote_code: decisions read it there, never from the
+// message, which names the client's path.
 Failure classify_failure(int rc, std::string_view message, std::string_view operation,
                          std::string_view path);
 
