@@ -217,6 +217,24 @@ TEST(FileServiceConfiguration, UnknownStorageBackendIsRefused) {
       << result.output;
 }
 
+// file-service over the directory back end on a free loopback port, with `targets` mount targets
+// whose directories are all `directory`, and `extra` settings on top; its log goes to `log`.
+efsas::testing::ProcessOptions directory_service(const fs::path& directory, int targets,
+                                                 const fs::path& log,
+                                                 const std::map<std::string, std::string>& extra) {
+  efsas::testing::ProcessOptions options;
+  options.argv = {file_service_binary().string()};
+  options.env = {{"STORAGE_BACKEND", "directory"},
+                 {"MOUNT_PATH_TEMPLATE", directory.string()},
+                 {"MOUNT_TARGETS_JSON", make_directory_storage()->list_document(1, targets)},
+                 {"LISTEN_ADDRESS", "127.0.0.1"},
+                 {"PORT", "0"}};
+  for (const auto& [name, value] : extra) options.env[name] = value;
+  options.unset_env = {"SSM_PARAMETER_NAME"};
+  options.log_file = log;
+  return options;
+}
+
 // On SIGTERM the process exits 0 once the grace period is over, even with a worker (and the
 // temporary-file sweep) blocked in a back-end call: here the mount-target directory is a FUSE file
 // system whose opens take 20 s, as a hung host mount of EFS would take for ever.
@@ -232,22 +250,13 @@ TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
                                        {"--latency-us=0", "--open-latency-us=20000000"});
   ASSERT_TRUE(mount.mounted()) << mount.log();
 
-  const auto storage = make_directory_storage();
-  efsas::testing::ProcessOptions options;
-  options.argv = {file_service_binary().string()};
-  options.env = {{"STORAGE_BACKEND", "directory"},
-                 {"MOUNT_PATH_TEMPLATE", (dir.path() / "mnt").string()},
-                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
-                 {"LISTEN_ADDRESS", "127.0.0.1"},
-                 {"PORT", "0"},
-                 {"WORKER_THREADS", "1"},
-                 {"REQUEST_TIMEOUT_MS", "500"},
-                 {"HEALTH_FAILURES_TO_DOWN", "1000"},  // the read-only mount fails every probe
-                 {"HEALTH_INTERVAL_MS", "100"},
-                 {"SHUTDOWN_GRACE_SECONDS", "1"}};
-  options.unset_env = {"SSM_PARAMETER_NAME"};
-  options.log_file = dir.path() / "file-service.log";
-  efsas::testing::Process service(options);
+  efsas::testing::Process service(directory_service(
+      dir.path() / "mnt", 1, dir.path() / "file-service.log",
+      {{"WORKER_THREADS", "1"},
+       {"REQUEST_TIMEOUT_MS", "500"},
+       {"HEALTH_FAILURES_TO_DOWN", "1000"},  // the read-only mount fails every probe
+       {"HEALTH_INTERVAL_MS", "100"},
+       {"SHUTDOWN_GRACE_SECONDS", "1"}}));
   const int port = listening_port(service, std::chrono::seconds(10));
   ASSERT_NE(port, 0) << service.log();
 
@@ -277,19 +286,9 @@ TEST(FileServiceFailOpen, WithEveryTargetDownReadsAreStillServed) {
   efsas::testing::LatencyFsMount mount(dir.path() / "backing", dir.path() / "mnt");
   ASSERT_TRUE(mount.mounted()) << mount.log();
 
-  const auto storage = make_directory_storage();
-  efsas::testing::ProcessOptions options;
-  options.argv = {file_service_binary().string()};
-  options.env = {{"STORAGE_BACKEND", "directory"},
-                 {"MOUNT_PATH_TEMPLATE", (dir.path() / "mnt").string()},
-                 {"MOUNT_TARGETS_JSON", storage->list_document(1, 3)},
-                 {"LISTEN_ADDRESS", "127.0.0.1"},
-                 {"PORT", "0"},
-                 {"HEALTH_FAILURES_TO_DOWN", "1"},
-                 {"HEALTH_INTERVAL_MS", "100"}};
-  options.unset_env = {"SSM_PARAMETER_NAME"};
-  options.log_file = dir.path() / "file-service.log";
-  efsas::testing::Process service(options);
+  efsas::testing::Process service(
+      directory_service(dir.path() / "mnt", 3, dir.path() / "file-service.log",
+                        {{"HEALTH_FAILURES_TO_DOWN", "1"}, {"HEALTH_INTERVAL_MS", "100"}}));
   const int port = listening_port(service, std::chrono::seconds(10));
   ASSERT_NE(port, 0) << service.log();
   const auto url = [&](const std::string& path) {
@@ -333,7 +332,6 @@ TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsBoundedByTheRequestTimeo
   efsas::testing::LatencyFsMount mount(dir.path() / "backing", data / "slow",
                                        {"--latency-us=0", "--open-latency-us=2000000"});
   ASSERT_TRUE(mount.mounted()) << mount.log();
-  const auto storage = make_directory_storage();
 
   struct Round {
     std::string slow_answer;
@@ -343,23 +341,14 @@ TEST(FileServiceUploads, ASpooledBodyWaitingForAWorkerIsBoundedByTheRequestTimeo
   };
   // Holds the worker with the slow read, then sends the two uploads (to up/<name>-0 and -1).
   const auto run = [&](const std::string& name, const std::string& request_timeout_ms) {
-    efsas::testing::ProcessOptions options;
-    options.argv = {file_service_binary().string()};
-    options.env = {{"STORAGE_BACKEND", "directory"},
-                   {"MOUNT_PATH_TEMPLATE", data.string()},
-                   {"MOUNT_TARGETS_JSON", storage->list_document(1, 1)},
-                   {"LISTEN_ADDRESS", "127.0.0.1"},
-                   {"PORT", "0"},
-                   {"WORKER_THREADS", "1"},
-                   {"INLINE_LOCAL_IO", "false"},
-                   {"BODY_TIMEOUT_MS", "1000"},
-                   {"REQUEST_TIMEOUT_MS", request_timeout_ms},
-                   {"UPLOAD_MEMORY_LIMIT_BYTES", "50000"},
-                   {"BODY_LIMIT_BYTES", "50000"},
-                   {"UPLOAD_SPOOL_DIR", dir.path().string()}};
-    options.unset_env = {"SSM_PARAMETER_NAME"};
-    options.log_file = dir.path() / (name + ".log");
-    efsas::testing::Process service(options);
+    efsas::testing::Process service(directory_service(data, 1, dir.path() / (name + ".log"),
+                                                      {{"WORKER_THREADS", "1"},
+                                                       {"INLINE_LOCAL_IO", "false"},
+                                                       {"BODY_TIMEOUT_MS", "1000"},
+                                                       {"REQUEST_TIMEOUT_MS", request_timeout_ms},
+                                                       {"UPLOAD_MEMORY_LIMIT_BYTES", "50000"},
+                                                       {"BODY_LIMIT_BYTES", "50000"},
+                                                       {"UPLOAD_SPOOL_DIR", dir.path().string()}}));
     Round round;
     const int port = listening_port(service, std::chrono::seconds(10));
     EXPECT_NE(port, 0) << service.log();
