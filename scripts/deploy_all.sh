@@ -27,7 +27,8 @@ Options:
   --auto-approve, -y     apply without asking
   --skip-image           do not build or push the image (also automatic without a Docker engine)
   --skip-invoke          do not run file-monitor once after the deployment
-  --image-tag TAG        tag for the new image (default: the git commit, e.g. 1a2b3c4d5e6f)
+  --image-tag TAG        tag for the new image (default: the git commit, e.g. 1a2b3c4d5e6f);
+                         with --skip-image, a pushed image to run (default: the one running)
   --platform PLATFORM    image platform (default linux/amd64; linux/arm64 for ARM64 tasks)
   --lambda-binary PATH   package this file-monitor binary instead of building one
   --lambda-zip PATH      use this Lambda zip as it is (no build, no packaging)
@@ -121,7 +122,18 @@ if ((skip_image == 0)); then
   "$EFSAS_ROOT/scripts/build_and_push_fargate.sh" --terraform-dir "$terraform_dir" \
     --repository "$repository_url" --tag "$image_tag" --platform "$platform"
 else
-  log "step 3/4: skipped (no image built; the service keeps the image_tag Terraform has)"
+  # The tag the service runs now, unless one is given: applying the variable's default instead
+  # would point the tasks at an image that was never pushed.
+  if [[ -z $image_tag ]]; then
+    image_tag=$(terraform -chdir="$terraform_dir" output -raw image_tag 2>/dev/null) || image_tag=""
+  fi
+  if [[ -n $image_tag ]]; then
+    tf_args+=(-var "image_tag=$image_tag")
+    log "step 3/4: skipped (no image built; the service runs the image $image_tag)"
+  else
+    log "step 3/4: skipped (no image built, none deployed yet: the tasks name image_tag's" \
+      "default until scripts/build_and_push_fargate.sh pushes one)"
+  fi
 fi
 
 # --- 2. terraform apply ----------------------------------------------------------------------

@@ -108,10 +108,14 @@ else
       --query 'MountTargets[].MountTargetId' --output text | tr '\t' '\n' | sed '/^None$/d;/^$/d'
   }
 
+  # A listing that fails is not an empty one: read into a variable first, where a failure counts.
+  listing=$(list_mount_targets) ||
+    die "cannot list the mount targets of $file_system_id (credentials, region, permissions?)"
   extra=()
   while read -r id; do
+    [[ -n $id ]] || continue
     is_known "$id" || extra+=("$id")
-  done < <(list_mount_targets)
+  done <<<"$listing"
 
   if ((${#extra[@]} == 0)); then
     log "no mount targets besides Terraform's on $file_system_id"
@@ -126,10 +130,15 @@ else
     deadline=$((SECONDS + timeout))
     while :; do
       remaining=()
-      while read -r id; do
-        is_known "$id" || remaining+=("$id")
-      done < <(list_mount_targets)
-      ((${#remaining[@]} == 0)) && break
+      if listing=$(list_mount_targets); then
+        while read -r id; do
+          [[ -n $id ]] || continue
+          is_known "$id" || remaining+=("$id")
+        done <<<"$listing"
+        ((${#remaining[@]} == 0)) && break
+      else
+        remaining=("(the listing failed; trying again)")
+      fi
       if ((SECONDS >= deadline)); then
         die "mount targets still there after ${timeout}s: ${remaining[*]}"
       fi

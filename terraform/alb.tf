@@ -8,8 +8,10 @@ resource "aws_lb" "file_service" {
   security_groups    = [aws_security_group.alb.id]
   subnets            = var.alb_internal ? aws_subnet.private[*].id : aws_subnet.public[*].id
 
-  # Uploads of up to body_limit_bytes can take a while on a slow client.
-  idle_timeout = 300
+  # Seconds a connection may sit idle, on either side. file-service keeps an idle connection open
+  # longer (IDLE_TIMEOUT_MS in ecs.tf), so the load balancer never sends a request on a connection
+  # the task has just closed (a 502). A slow upload is not idle; BODY_TIMEOUT_MS bounds it.
+  idle_timeout = local.alb_idle_timeout_seconds
 }
 
 resource "aws_lb_target_group" "file_service" {

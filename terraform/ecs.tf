@@ -39,6 +39,7 @@ locals {
       ACCESS_LOG                = tostring(var.access_log)
       LOG_LEVEL                 = var.file_service_log_level
       SHUTDOWN_GRACE_SECONDS    = "25"
+      IDLE_TIMEOUT_MS           = tostring((local.alb_idle_timeout_seconds + 5) * 1000)
       NFS_EXPORT_PATH           = var.efs_target_directory
       NFS_UID                   = tostring(var.efs_posix_uid)
       NFS_GID                   = tostring(var.efs_posix_gid)

@@ -22,8 +22,10 @@ resource "aws_lambda_function" "file_monitor" {
   timeout     = var.lambda_timeout
   memory_size = var.lambda_memory_size
 
-  # One run at a time: a scheduled run never overlaps the previous one.
-  reserved_concurrent_executions = 1
+  # One run at a time: a scheduled run never overlaps the previous one. Runs that overlap are
+  # still safe (the reconcile loop is idempotent); -1 reserves nothing, for accounts whose
+  # concurrency quota leaves nothing to reserve.
+  reserved_concurrent_executions = var.lambda_reserved_concurrency
 
   # Only the first AZ's subnet: a Lambda needs a mount target in the AZ it runs in, and Terraform
   # guarantees one only there.

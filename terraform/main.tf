@@ -2,7 +2,8 @@
 # Resources live in one file per concern: network, efs, lambda, eventbridge, ssm, ecs, alb, iam, logs.
 
 terraform {
-  required_version = ">= 1.5.0"
+  # 1.9: a variable's validation refers to another variable (upload_memory_limit_bytes).
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {
@@ -42,9 +43,13 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  name       = var.project_name
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
+  name = var.project_name
+  # The seed's name with the default project_name; one of its own for every other stack.
+  ssm_parameter_name = coalesce(var.ssm_parameter_name, "/${var.project_name}/mount-targets")
+  # The load balancer's idle timeout; file-service's own is 5 s longer (alb.tf, ecs.tf).
+  alb_idle_timeout_seconds = 60
+  account_id               = data.aws_caller_identity.current.account_id
+  partition                = data.aws_partition.current.partition
 
   azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)
 

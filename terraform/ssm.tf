@@ -3,7 +3,7 @@
 # file-monitor owns the value, so Terraform ignores changes to it.
 
 resource "aws_ssm_parameter" "mount_targets" {
-  name        = var.ssm_parameter_name
+  name        = local.ssm_parameter_name
   description = "Mount targets of ${aws_efs_file_system.main.id} that file-service spreads files over (written by file-monitor)"
   type        = "String"
   tier        = "Standard"

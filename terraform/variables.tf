@@ -233,6 +233,17 @@ variable "lambda_timeout" {
   }
 }
 
+variable "lambda_reserved_concurrency" {
+  description = "Concurrency reserved for file-monitor: 1 keeps runs from overlapping. -1 reserves none, for a new account whose concurrency quota (10) Lambda does not let anything reserve from (\"decreases account's UnreservedConcurrentExecution below its minimum value\"); overlapping runs are still safe."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == -1 || var.lambda_reserved_concurrency == 1
+    error_message = "lambda_reserved_concurrency must be 1 (one run at a time) or -1 (no reservation)."
+  }
+}
+
 variable "lambda_memory_size" {
   description = "Lambda memory in MB; CPU share grows with it, which speeds up counting large trees."
   type        = number
@@ -301,12 +312,12 @@ variable "lambda_log_level" {
 }
 
 variable "ssm_parameter_name" {
-  description = "SSM parameter holding the mount-target list (JSON) that file-monitor writes and file-service reads."
+  description = "SSM parameter holding the mount-target list (JSON) that file-monitor writes and file-service reads. Default: /<project_name>/mount-targets (the seed's /efs-mount-autoscaling/mount-targets with the default project_name), so two stacks never share one."
   type        = string
-  default     = "/efs-mount-autoscaling/mount-targets"
+  default     = null
 
   validation {
-    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.ssm_parameter_name)) && length(var.ssm_parameter_name) <= 1011
+    condition     = var.ssm_parameter_name == null || (can(regex("^(/[A-Za-z0-9_.-]+)+$", var.ssm_parameter_name)) && length(coalesce(var.ssm_parameter_name, "/")) <= 1011)
     error_message = "ssm_parameter_name must be a hierarchical name such as \"/efs-mount-autoscaling/mount-targets\"."
   }
 }

@@ -39,7 +39,8 @@ zip=$work/file-monitor.zip
 
 # --- deploy ----------------------------------------------------------------------------------
 deploy_log=$work/deploy.log
-if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --auto-approve \
+# --image-tag without building: the service runs an image pushed before.
+if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --image-tag pushed-before --auto-approve \
   --terraform-dir "$stack" --lambda-zip "$zip" >"$deploy_log" 2>&1; then
   pass "deploy_all.sh --skip-image applies the stack ($(grep -o 'Resources: [0-9]* added' "$deploy_log"))"
 else
@@ -119,6 +120,29 @@ check "the ECS service runs 2 tasks" expect_eq 2 \
 check "the load balancer checks /readyz" expect_eq /readyz \
   aws_text elbv2 describe-target-groups --names "efs-mount-autoscaling-tg" \
   --query 'TargetGroups[0].HealthCheckPath'
+task_image() {
+  local definition
+  definition=$(aws_text ecs describe-services --cluster "$(out ecs_cluster_name)" \
+    --services "$(out ecs_service_name)" --query 'services[0].taskDefinition') &&
+    aws_text ecs describe-task-definition --task-definition "$definition" \
+      --query 'taskDefinition.containerDefinitions[0].image' | sed 's/.*://'
+}
+check "the tasks run the image tag given with --skip-image" expect_eq pushed-before task_image
+task_env() {
+  aws_text ecs describe-task-definition --task-definition "$(aws_text ecs describe-services \
+    --cluster "$(out ecs_cluster_name)" --services "$(out ecs_service_name)" \
+    --query 'services[0].taskDefinition')" \
+    --query "taskDefinition.containerDefinitions[0].environment[?name=='$1'].value | [0]"
+}
+alb_idle_timeout() {
+  aws_text elbv2 describe-load-balancer-attributes --load-balancer-arn "$(aws_text elbv2 \
+    describe-load-balancers --names efs-mount-autoscaling-alb \
+    --query 'LoadBalancers[0].LoadBalancerArn')" \
+    --query "Attributes[?Key=='idle_timeout.timeout_seconds'].Value | [0]"
+}
+check "the load balancer drops idle connections after 60 s" expect_eq 60 alb_idle_timeout
+check "the tasks keep them 5 s longer (no 502 on a connection just closed)" expect_eq 65000 \
+  task_env IDLE_TIMEOUT_MS
 check "the log groups keep 30 days" expect_eq "30	30" \
   aws_text logs describe-log-groups --log-group-name-prefix / \
   --query "logGroups[?logGroupName=='$(out lambda_log_group)' || logGroupName=='$(out ecs_log_group)'].retentionInDays"
@@ -165,7 +189,7 @@ check "IAM: mount targets only on this file system, only this parameter and serv
 plan_log=$work/plan.log
 set +e
 terraform -chdir="$stack" plan -input=false -detailed-exitcode -var "lambda_package_path=$zip" \
-  >"$plan_log" 2>&1
+  -var "image_tag=$(out image_tag)" >"$plan_log" 2>&1
 plan_status=$?
 set -e
 if ((plan_status == 0)); then
@@ -214,6 +238,46 @@ else
     aws_cli efs create-mount-target --file-system-id "$fs" --subnet-id "$second_subnet" \
     --security-groups "$(out mount_target_security_group_id)"
 fi
+
+# --- deploy again, still without an image ----------------------------------------------------
+redeploy_log=$work/redeploy.log
+if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
+  --terraform-dir "$stack" --lambda-zip "$zip" >"$redeploy_log" 2>&1; then
+  pass "deploy_all.sh --skip-image again"
+else
+  fail "deploy_all.sh --skip-image again"
+  tail -n 30 "$redeploy_log" | sed 's/^/     | /'
+fi
+check "the tasks keep the image they ran (not the variable's default)" expect_eq pushed-before \
+  task_image
+
+# --- destroy, when the mount targets cannot be listed -----------------------------------------
+# An aws on PATH whose describe-mount-targets fails (as with expired credentials); every other
+# call goes to the real CLI. destroy_all.sh must stop there, not take the failure for "none".
+shim=$work/failing-aws
+mkdir -p "$shim"
+real_aws=$(command -v aws)
+cat >"$shim/aws" <<EOF
+#!/usr/bin/env bash
+for arg in "\$@"; do
+  if [[ \$arg == describe-mount-targets ]]; then
+    echo "An error occurred (ExpiredTokenException): the security token has expired" >&2
+    exit 254
+  fi
+done
+exec "$real_aws" "\$@"
+EOF
+chmod +x "$shim/aws"
+refused_log=$work/destroy-refused.log
+if PATH="$shim:$PATH" "$SOURCE_DIR/scripts/destroy_all.sh" --auto-approve \
+  --terraform-dir "$stack" --timeout 10 >"$refused_log" 2>&1; then
+  fail "destroy_all.sh went on without the list of mount targets"
+else
+  check "destroy_all.sh stops when the mount targets cannot be listed" \
+    grep -q "cannot list the mount targets" "$refused_log"
+fi
+check "and the file system is still there" expect_eq 1 \
+  aws_text efs describe-file-systems --file-system-id "$fs" --query 'length(FileSystems)'
 
 # --- destroy ---------------------------------------------------------------------------------
 destroy_log=$work/destroy.log

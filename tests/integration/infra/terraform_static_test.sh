@@ -30,7 +30,7 @@ tf_eval() {
 # The seed's variables keep the seed's defaults, and the seed's resource names.
 seed_expression='jsonencode([var.aws_region, var.environment, var.file_count_threshold,
   var.lambda_schedule_expression, var.efs_target_directory, var.fargate_cpu, var.fargate_memory,
-  var.fargate_desired_count, var.ssm_parameter_name, local.lambda_log_group, local.ecs_log_group,
+  var.fargate_desired_count, local.ssm_parameter_name, local.lambda_log_group, local.ecs_log_group,
   local.ecs_cluster_name, local.ecs_service_name])'
 seed_expression=$(tr -d '\n' <<<"$seed_expression")
 seed_values='["ap-northeast-1","dev",100000,"rate(5 minutes)","/data",2048,4096,2,'
