@@ -120,7 +120,7 @@ require_tool curl "apt-get install curl"
 require_tool setsid "apt-get install util-linux"
 python3 -c 'import boto3' 2>/dev/null || die "python3 cannot import boto3 (pip install boto3)"
 if [[ $stack_mode == terraform ]]; then
-  require_tool terraform "install Terraform >= 1.5, or run with --stack cli"
+  require_tool terraform "install Terraform >= 1.9, or run with --stack cli"
   require_tool aws "install the AWS CLI (pip install awscli), or run with --stack cli"
 fi
 if [[ -t 1 ]] && ((plain == 0)); then

@@ -67,7 +67,7 @@ while (($# > 0)); do
   esac
 done
 
-require_tool terraform "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+require_tool terraform "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)"
 require_tool aws "install the AWS CLI (pip install awscli, or AWS CLI v2)"
 [[ -d $terraform_dir ]] || die "no Terraform directory at $terraform_dir"
 terraform_dir=$(cd "$terraform_dir" && pwd)

@@ -103,7 +103,7 @@ if ! command -v aws >/dev/null 2>&1; then
   problems=1
 fi
 if ! command -v terraform >/dev/null 2>&1; then
-  echo "install-deps: terraform is missing; the infrastructure tests need Terraform >= 1.5" \
+  echo "install-deps: terraform is missing; the infrastructure tests need Terraform >= 1.9" \
     "and the AWS provider (see README: Terraform without internet)" >&2
   problems=1
 fi
