@@ -11,10 +11,12 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,8 +121,28 @@ Status OpenFile::close() {
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
 
+namespace {
+
+// Contexts that cannot be destroyed safely (Session::lost_mid_call_), kept reachable: about 20 KB
+// each, one per connection lost in the middle of a call.
+void keep_for_good(nfs_context* nfs) {
+  static std::mutex mutex;
+  static std::vector<nfs_context*> kept;
+  const int fd = nfs_get_fd(nfs);
+  if (fd >= 0) ::close(fd);
+  std::lock_guard lock(mutex);
+  kept.push_back(nfs);
+}
+
+}  // namespace
+
 Session::~Session() {
-  if (nfs_ != nullptr) nfs_destroy_context(nfs_);
+  if (nfs_ == nullptr) return;
+  if (lost_mid_call_) {
+    keep_for_good(nfs_);
+  } else {
+    nfs_destroy_context(nfs_);
+  }
 }
 
 Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options) {
@@ -212,6 +234,11 @@ Error Session::fail_with(int rc, std::string_view message, std::string_view oper
   // A timed-out OPEN or CLOSE may still reach the server and move the open sequence on; the
   // next open would then fail with NFS4ERR_BAD_SEQID. Starting afresh is cheap and certain.
   if (failure.fault != Fault::kNone) broken_ = true;
+  // A dead connection, not an answer: the call may have returned with its request still queued.
+  if (failure.fault == Fault::kBroken && failure.error.code == ErrorCode::kUnavailable &&
+      failure.error.remote_code.empty()) {
+    lost_mid_call_ = true;
+  }
   failure.error.message += " (server " + options_.server + ")";
   return failure.error;
 }

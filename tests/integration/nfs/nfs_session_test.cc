@@ -375,6 +375,52 @@ TEST_F(NfsSessionTest, AKilledServerFailsCallsFastAndThePoolRecoversAfterRestart
   EXPECT_TRUE(recovered) << "the pool did not re-mount after the server came back";
 }
 
+// Fills the stack below the caller with bytes that are no valid pointer, as a thread's later
+// calls leave the frames of the calls it made before.
+[[gnu::noinline]] void scribble_stack() {
+  volatile unsigned char junk[64 * 1024];
+  for (auto& byte : junk) byte = 0xA5;
+}
+
+// Lets go of `session` from 32 KB further down the stack, so that what it runs there leaves the
+// scribbled frames of earlier calls as they are.
+[[gnu::noinline]] void reset_deep(std::unique_ptr<Session>& session) {
+  volatile unsigned char pad[32 * 1024];
+  pad[0] = 1;
+  session.reset();
+  pad[1] = pad[0];
+}
+
+// A call cut off by a dead connection: libnfs 4.0's synchronous call then returns with its request
+// still queued, its callback pointing into the call's stack frame, which is gone. Destroying the
+// context cancelled that request and ran the callback on whatever the stack held by then (a READ's
+// callback reads a string pointer there): the process died in strlen, as file-service did when a
+// mount target was killed under load. Here the server is stopped, a READ waits on it, and the
+// server is killed: the READ fails with the dead connection, and letting go of the session
+// afterwards is safe.
+TEST_F(NfsSessionTest, ACallCutOffByADeadConnectionLeavesNothingBehindToCrashOn) {
+  auto session = connect(1, "cut-off");
+  ASSERT_TRUE(session->put("cut/f", std::string(100'000, 'c'), PutMode::kReplace).ok());
+  {
+    auto file = session->open_read("cut/f");
+    ASSERT_TRUE(file.ok()) << file.error().to_string();
+    cluster->pause(1);
+    std::thread killer([] {
+      std::this_thread::sleep_for(milliseconds(300));
+      cluster->kill(1);
+    });
+    std::vector<char> buffer(50'000);
+    const auto read = file->read_at(0, buffer);
+    killer.join();
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().code, ErrorCode::kUnavailable) << read.error().to_string();
+    EXPECT_TRUE(session->broken());
+  }  // the file goes without a CLOSE: the session is broken
+  scribble_stack();
+  reset_deep(session);
+  EXPECT_EQ(session, nullptr);
+}
+
 TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterResume) {
   PoolOptions options;
   options.session = options_for(2, "hang", milliseconds(1000));

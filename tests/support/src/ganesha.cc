@@ -149,8 +149,10 @@ std::vector<std::string> GaneshaCluster::addresses() const {
 void GaneshaCluster::kill(std::size_t i) {
   Instance& instance = at(i);
   if (!instance.process) return;
-  instance.process->signal(SIGCONT);
+  // SIGKILL first: a stopped server dies without running again, so it never answers what it
+  // was sent while stopped.
   instance.process->signal(SIGKILL);
+  instance.process->signal(SIGCONT);
   instance.process->stop(std::chrono::milliseconds(0));
   instance.process.reset();
 }

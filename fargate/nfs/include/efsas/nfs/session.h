@@ -165,6 +165,11 @@ class Session {
   SessionOptions options_;
   nfs_context* nfs_ = nullptr;
   bool broken_ = false;
+  // A synchronous libnfs call returned because the connection died. libnfs 4.0 then leaves the
+  // call's request queued, its callback pointing into the call's stack frame, which is gone:
+  // destroying the context cancels the request and runs that callback on whatever the stack
+  // holds by then (a crash in strlen). Such a context is closed but never destroyed.
+  bool lost_mid_call_ = false;
   std::uint64_t renewals_ = 0;
   std::uint64_t temp_counter_ = 0;
   // State of the pipelined WRITEs in flight; lives as long as the context, whose callbacks
