@@ -48,10 +48,7 @@ service::NameLocks& name_locks() {
 // Whether a write or removal may go ahead on `current`, the file under the name (nullopt: none).
 Status condition_holds(const WriteCondition& condition, const std::optional<FileInfo>& current) {
   if (!current) return service::check_write_condition(condition, nullptr);
-  service::FileInfo info;
-  info.size = current->size;
-  info.modified = current->mtime;
-  info.etag = service::make_etag(current->inode, current->size, current->mtime);
+  const service::FileInfo info = to_service_info(*current);
   return service::check_write_condition(condition, &info);
 }
 

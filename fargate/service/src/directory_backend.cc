@@ -188,6 +188,13 @@ class UndoUnlessDismissed {
 // up (503): locks are held from a last check to a rename, not for a whole upload.
 constexpr std::chrono::seconds kFileLockWait{5};
 
+// Whether a write or removal may go ahead on the file whose stat is `st` (null: there is none).
+Status condition_holds(const WriteCondition& condition, const struct stat* st) {
+  if (st == nullptr) return check_write_condition(condition, nullptr);
+  const FileInfo info = to_file_info(*st);
+  return check_write_condition(condition, &info);
+}
+
 // A directory stream over a copy of `dir_fd` (which stays the caller's): closedir() it. Null,
 // with errno set, when it cannot be opened.
 DIR* open_stream(int dir_fd) {
@@ -263,7 +270,7 @@ class DirectoryBackend final : public Backend {
     UndoUnlessDismissed undo_parents([&] { remove_created(root->get(), created); });
     auto parent = open_directory(root->get(), parent_path, /*create=*/false);
     if (!parent.ok() && parent.error().code == ErrorCode::kNotFound) {
-      if (auto status = check_write_condition(condition, nullptr); !status.ok()) {
+      if (auto status = condition_holds(condition, nullptr); !status.ok()) {
         return status.error();
       }
       parent = open_directory(root->get(), parent_path, /*create=*/true, &created);
@@ -279,9 +286,7 @@ class DirectoryBackend final : public Backend {
     } else if (errno != ENOENT) {
       return errno_error(errno, "stat", path, true);
     }
-    const FileInfo before_info = existed ? to_file_info(before) : FileInfo{};
-    if (auto status = check_write_condition(condition, existed ? &before_info : nullptr);
-        !status.ok()) {
+    if (auto status = condition_holds(condition, existed ? &before : nullptr); !status.ok()) {
       return status.error();
     }
 
@@ -343,8 +348,7 @@ class DirectoryBackend final : public Backend {
       // can replace or remove it before the rename (the first check only spared the upload).
       current = lock_current(dir, std::string(name), path);
       if (!current.ok()) return fail(current.error());
-      const FileInfo current_info = current->exists ? to_file_info(current->st) : FileInfo{};
-      if (auto status = check_write_condition(condition, current->exists ? &current_info : nullptr);
+      if (auto status = condition_holds(condition, current->exists ? &current->st : nullptr);
           !status.ok()) {
         return fail(status.error());
       }
@@ -403,8 +407,7 @@ class DirectoryBackend final : public Backend {
     auto current = lock_current(parent->get(), leaf, path);
     if (!current.ok()) return current.error();
     if (!current->exists) return errno_error(ENOENT, "stat", path, true);
-    const FileInfo current_info = to_file_info(current->st);
-    if (auto status = check_write_condition(condition, &current_info); !status.ok()) {
+    if (auto status = condition_holds(condition, &current->st); !status.ok()) {
       return status;
     }
     if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) {
