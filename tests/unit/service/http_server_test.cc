@@ -101,6 +101,13 @@ struct HangingServer {
     });
   }
 
+  // Lets the hung call return and stops the server.
+  void stop() {
+    factory.backend->release();
+    server->shutdown(std::chrono::seconds(2));
+    server->wait();
+  }
+
   HangingFactory factory;
   FileService service;
   std::unique_ptr<HttpServer> server;
@@ -225,9 +232,7 @@ void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool i
   EXPECT_TRUE(timed_out.starts_with("HTTP/1.1 504")) << timed_out;
   EXPECT_NE(timed_out.find("\"Timeout\""), std::string::npos);
 
-  s.factory.backend->release();
-  s.server->shutdown(std::chrono::seconds(2));
-  s.server->wait();
+  s.stop();
 }
 
 TEST(HttpServer, HungBackEndNeverBlocksOtherRequests) {
@@ -262,9 +267,7 @@ TEST(HttpServer, EveryFormOfAListingIsHandledOnTheWorkerPool) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << target;
     const std::string answer = listing.get();
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 504")) << target << ": " << answer;
-    s.factory.backend->release();
-    s.server->shutdown(std::chrono::seconds(2));
-    s.server->wait();
+    s.stop();
   }
 }
 
@@ -281,9 +284,7 @@ TEST(HttpServer, AnAbsoluteFormTargetIsServedAsItsPath) {
   const std::string file = efsas::testing::raw_exchange(
       port, "GET http://x/files/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
   EXPECT_TRUE(file.starts_with("HTTP/1.1 504")) << file;
-  s.factory.backend->release();
-  s.server->shutdown(std::chrono::seconds(2));
-  s.server->wait();
+  s.stop();
 }
 
 // The routes that read memory only are answered on the network thread, whatever the storage:
@@ -307,9 +308,7 @@ TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_TRUE(hung.get().starts_with("HTTP/1.1 504"));
 
-  s.factory.backend->release();
-  s.server->shutdown(std::chrono::seconds(2));
-  s.server->wait();
+  s.stop();
 }
 
 // A worker blocked in a back-end call (a hung mount) does not hold wait() past the grace period:
