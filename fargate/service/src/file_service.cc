@@ -341,7 +341,8 @@ Response FileService::get_file(const Request& request, const std::string& path, 
         response.add_header("Content-Type", "application/octet-stream");
         ByteRange range{0, info.size == 0 ? 0 : info.size - 1};
         std::uint64_t length = info.size;
-        const auto* range_header = request.header("range");
+        // Range is defined for GET only (RFC 9110 14.2): a HEAD describes the whole file.
+        const auto* range_header = head ? nullptr : request.header("range");
         const auto* if_range = request.header("if-range");
         if (range_header != nullptr && (if_range == nullptr || *if_range == info.etag ||
                                         *if_range == response.headers[last_modified].second)) {

@@ -171,6 +171,14 @@ TEST_F(FileServiceTest, RangesAndConditionalReads) {
   Response beyond = call("GET", "/files/r.bin", "", {{"range", "bytes=10-"}});
   EXPECT_EQ(beyond.status, 416);
   EXPECT_EQ(*beyond.header("Content-Range"), "bytes */10");
+  // A HEAD ignores Range (RFC 9110 defines it for GET only): it describes the whole file.
+  for (const char* range : {"bytes=2-5", "bytes=10-"}) {
+    Response head = call("HEAD", "/files/r.bin", "", {{"range", range}});
+    EXPECT_EQ(head.status, 200) << range;
+    EXPECT_EQ(head.header("Content-Range"), nullptr) << range;
+    ASSERT_TRUE(head.stream.has_value()) << range;
+    EXPECT_EQ(head.stream->length, 10U) << range;
+  }
 
   const std::string etag = *call("HEAD", "/files/r.bin").header("ETag");
   EXPECT_EQ(call("GET", "/files/r.bin", "", {{"if-none-match", etag}}).status, 304);
