@@ -137,7 +137,7 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
     case ENOMEM:
       return make(ErrorCode::kResourceExhausted, true, Fault::kNone, operation, path, message);
     default:
-      // -EIO "nfs_service failed", refused or reset connections: the socket is gone and libnfs
+      // -EIO "connection lost", refused or reset connections: the socket is gone and libnfs
       // 4.0 does not reconnect an NFSv4 context.
       return make(ErrorCode::kUnavailable, true, Fault::kBroken, operation, path, message);
   }

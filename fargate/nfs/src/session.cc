@@ -16,7 +16,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <mutex>
+#include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,7 +104,7 @@ Result<std::size_t> OpenFile::read_at(std::uint64_t offset, std::span<char> buff
     return make_error(ErrorCode::kUnavailable, "nfs read " + path_ + ": session broken", true);
   }
   const std::size_t want = std::min(buffer.size(), kMaxReadChunk);
-  const int rc = nfs_pread(session_->nfs_, handle_, offset, want, buffer.data());
+  const int rc = session_->pread(handle_, offset, buffer.first(want));
   if (rc < 0) return session_->fail(rc, "read", path_);
   return static_cast<std::size_t>(rc);
 }
@@ -112,7 +113,7 @@ Status OpenFile::close() {
   if (handle_ == nullptr) return {};
   nfsfh* handle = std::exchange(handle_, nullptr);
   if (session_->broken_) return {};  // the server forgot this open along with the context
-  const int rc = nfs_close(session_->nfs_, handle);
+  const int rc = session_->close_file(handle);
   if (rc < 0) return session_->fail(rc, "close", path_);
   return {};
 }
@@ -121,28 +122,10 @@ Status OpenFile::close() {
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
 
-namespace {
-
-// Contexts that cannot be destroyed safely (Session::lost_mid_call_), kept reachable: about 20 KB
-// each, one per connection lost in the middle of a call.
-void keep_for_good(nfs_context* nfs) {
-  static std::mutex mutex;
-  static std::vector<nfs_context*> kept;
-  const int fd = nfs_get_fd(nfs);
-  if (fd >= 0) ::close(fd);
-  std::lock_guard lock(mutex);
-  kept.push_back(nfs);
-}
-
-}  // namespace
-
+// Destroying the context cancels the calls still queued and runs their callbacks, whose state
+// (unfinished_, wave_) goes only after it.
 Session::~Session() {
-  if (nfs_ == nullptr) return;
-  if (lost_mid_call_) {
-    keep_for_good(nfs_);
-  } else {
-    nfs_destroy_context(nfs_);
-  }
+  if (nfs_ != nullptr) nfs_destroy_context(nfs_);
 }
 
 Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options) {
@@ -169,10 +152,9 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   nfs_set_dircache(nfs, 0);
   if (options.uid) nfs_set_uid(nfs, *options.uid);
   if (options.gid) nfs_set_gid(nfs, *options.gid);
-  std::string message;
-  const int rc = session->mount(message);
+  const int rc = session->mount();
   if (rc != 0) {
-    Failure failure = classify_failure(rc, message, "mount", options.server);
+    Failure failure = classify_failure(rc, session->last_error_, "mount", options.server);
     // Whatever the mount said, this target cannot be used now.
     if (failure.error.code == ErrorCode::kIo || failure.error.code == ErrorCode::kInvalidArgument) {
       failure.error.code = ErrorCode::kUnavailable;
@@ -183,49 +165,211 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   return session;
 }
 
-// libnfs times out RPCs, not the TCP connect before the first one: against an address that
-// drops SYNs (a mount target deleted, in a failed AZ, or behind a security group) nfs_mount
-// waits for the kernel's SYN retries, about two minutes. The mount is driven here instead, within
-// the session's timeout.
-int Session::mount(std::string& message) {
-  mount_ = std::make_unique<MountOutcome>();
-  const auto on_mounted = [](int status, nfs_context*, void* data, void* private_data) {
-    auto* outcome = static_cast<MountOutcome*>(private_data);
-    outcome->done = true;
-    outcome->status = status;
-    if (status < 0 && data != nullptr) outcome->message = static_cast<const char*>(data);
-  };
-  if (nfs_mount_async(nfs_, options_.server.c_str(), options_.export_path.c_str(), on_mounted,
-                      mount_.get()) != 0) {
-    message = error_text(nfs_);
+// One asynchronous call in flight, pointed at by its callback.
+struct Session::Call {
+  bool done = false;
+  int status = 0;
+  std::string message;
+  nfs_stat_64* stat = nullptr;
+  std::span<char> read_into;
+  void* object = nullptr;
+};
+
+// Runs inside nfs_service (or nfs_destroy_context), on the thread that called it.
+void Session::on_reply(int status, nfs_context*, void* data, void* private_data) {
+  Call& call = *static_cast<Call*>(private_data);
+  call.done = true;
+  call.status = status;
+  if (status < 0) {
+    call.message = data != nullptr ? static_cast<const char*>(data) : "failed";
+    return;
+  }
+  if (data == nullptr) return;
+  if (call.stat != nullptr) {
+    std::memcpy(call.stat, data, sizeof(nfs_stat_64));
+  } else if (!call.read_into.empty()) {
+    // A server may answer more than was asked; only what was asked is taken.
+    const std::size_t n = std::min(static_cast<std::size_t>(status), call.read_into.size());
+    std::memcpy(call.read_into.data(), data, n);
+    call.status = static_cast<int>(n);
+  } else {
+    call.object = data;
+  }
+}
+
+int Session::call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
+                  nfs_stat_64* stat, std::span<char> read_into, void** object) {
+  auto pending = std::make_unique<Call>();
+  pending->stat = stat;
+  pending->read_into = read_into;
+  if (start(pending.get()) != 0) {
+    // Not queued: the callback will not run.
+    last_error_ = error_text(nfs_);
     return -EIO;
   }
-  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-  while (!mount_->done) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int lost = 0;
+  while (!pending->done) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      message =
-          "mount timed out: no answer within " + std::to_string(options_.timeout.count()) + " ms";
-      return -ETIMEDOUT;
+      lost = -ETIMEDOUT;
+      last_error_ = "timed out: no answer within " + std::to_string(limit.count()) + " ms";
+      break;
     }
     pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(100, left.count())));
     if (ready < 0 && errno != EINTR) {
-      message = "mount: poll failed";
-      return -EIO;
+      lost = -EIO;
+      last_error_ = "poll failed";
+      break;
     }
-    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0 && !mount_->done) {
-      message = error_text(nfs_);
-      return -EIO;
+    // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
+    // requests older than nfs_set_timeout.
+    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
+      // The connection is gone, whether or not this call's callback ran first.
+      broken_ = true;
+      if (pending->done) break;
+      lost = -EIO;
+      last_error_ = "connection lost: " + error_text(nfs_);
+      break;
     }
   }
-  message = mount_->message;
-  return mount_->status;
+  if (!pending->done) {
+    broken_ = true;
+    pending->stat = nullptr;
+    pending->read_into = {};
+    unfinished_.push_back(std::move(pending));
+    return lost;
+  }
+  if (pending->status < 0) {
+    last_error_ = std::move(pending->message);
+  } else if (object != nullptr) {
+    *object = pending->object;
+  }
+  return pending->status;
+}
+
+std::chrono::milliseconds Session::call_limit() const {
+  return options_.timeout + std::chrono::milliseconds(1000);
+}
+
+// libnfs times out RPCs, not the TCP connect before the first one: against an address that
+// drops SYNs (a mount target deleted, in a failed AZ, or behind a security group) nfs_mount
+// waits for the kernel's SYN retries, about two minutes. The mount is held to the session's
+// timeout instead.
+int Session::mount() {
+  return call(
+      [&](void* pending) {
+        return nfs_mount_async(nfs_, options_.server.c_str(), options_.export_path.c_str(),
+                               &Session::on_reply, pending);
+      },
+      options_.timeout);
+}
+
+int Session::lstat(const std::string& path, nfs_stat_64& st) {
+  return call(
+      [&](void* pending) {
+        return nfs_lstat64_async(nfs_, path.c_str(), &Session::on_reply, pending);
+      },
+      call_limit(), &st);
+}
+
+int Session::fstat(nfsfh* handle, nfs_stat_64& st) {
+  return call(
+      [&](void* pending) { return nfs_fstat64_async(nfs_, handle, &Session::on_reply, pending); },
+      call_limit(), &st);
+}
+
+int Session::open(const std::string& path, int flags, int mode, nfsfh*& handle) {
+  void* object = nullptr;
+  const int rc = call(
+      [&](void* pending) {
+        return nfs_open2_async(nfs_, path.c_str(), flags, mode, &Session::on_reply, pending);
+      },
+      call_limit(), nullptr, {}, &object);
+  if (rc == 0) handle = static_cast<nfsfh*>(object);
+  return rc;
+}
+
+int Session::close_file(nfsfh* handle) {
+  return call(
+      [&](void* pending) { return nfs_close_async(nfs_, handle, &Session::on_reply, pending); },
+      call_limit());
+}
+
+int Session::pread(nfsfh* handle, std::uint64_t offset, std::span<char> buffer) {
+  if (buffer.empty()) return 0;
+  return call(
+      [&](void* pending) {
+        return nfs_pread_async(nfs_, handle, offset, buffer.size(), &Session::on_reply, pending);
+      },
+      call_limit(), nullptr, buffer);
+}
+
+int Session::fsync(nfsfh* handle) {
+  return call(
+      [&](void* pending) { return nfs_fsync_async(nfs_, handle, &Session::on_reply, pending); },
+      call_limit());
+}
+
+int Session::unlink(const std::string& path) {
+  return call(
+      [&](void* pending) {
+        return nfs_unlink_async(nfs_, path.c_str(), &Session::on_reply, pending);
+      },
+      call_limit());
+}
+
+int Session::mkdir(const std::string& path, int mode) {
+  return call(
+      [&](void* pending) {
+        return nfs_mkdir2_async(nfs_, path.c_str(), mode, &Session::on_reply, pending);
+      },
+      call_limit());
+}
+
+int Session::rename(const std::string& from, const std::string& to) {
+  return call(
+      [&](void* pending) {
+        return nfs_rename_async(nfs_, from.c_str(), to.c_str(), &Session::on_reply, pending);
+      },
+      call_limit());
+}
+
+int Session::link(const std::string& from, const std::string& to) {
+  return call(
+      [&](void* pending) {
+        return nfs_link_async(nfs_, from.c_str(), to.c_str(), &Session::on_reply, pending);
+      },
+      call_limit());
+}
+
+int Session::opendir(const std::string& path, nfsdir*& handle) {
+  void* object = nullptr;
+  const int rc = call(
+      [&](void* pending) {
+        return nfs_opendir_async(nfs_, path.c_str(), &Session::on_reply, pending);
+      },
+      call_limit(), nullptr, {}, &object);
+  if (rc == 0) handle = static_cast<nfsdir*>(object);
+  return rc;
+}
+
+// Sets the access and modification times to now.
+int Session::utimes_now(const std::string& path) {
+  timeval now[2]{};
+  ::gettimeofday(&now[0], nullptr);
+  now[1] = now[0];
+  return call(
+      [&](void* pending) {
+        return nfs_utimes_async(nfs_, path.c_str(), now, &Session::on_reply, pending);
+      },
+      call_limit());
 }
 
 Error Session::fail(int rc, std::string_view operation, std::string_view path) {
-  return fail_with(rc, error_text(nfs_), operation, path);
+  return fail_with(rc, last_error_, operation, path);
 }
 
 Error Session::fail_with(int rc, std::string_view message, std::string_view operation,
@@ -234,11 +378,6 @@ Error Session::fail_with(int rc, std::string_view message, std::string_view oper
   // A timed-out OPEN or CLOSE may still reach the server and move the open sequence on; the
   // next open would then fail with NFS4ERR_BAD_SEQID. Starting afresh is cheap and certain.
   if (failure.fault != Fault::kNone) broken_ = true;
-  // A dead connection, not an answer: the call may have returned with its request still queued.
-  if (failure.fault == Fault::kBroken && failure.error.code == ErrorCode::kUnavailable &&
-      failure.error.remote_code.empty()) {
-    lost_mid_call_ = true;
-  }
   failure.error.message += " (server " + options_.server + ")";
   return failure.error;
 }
@@ -248,7 +387,7 @@ Result<FileInfo> Session::stat(std::string_view path) {
   nfs_stat_64 st{};
   // LSTAT: a symbolic link is reported, never followed (libnfs still follows links in the
   // middle of a path, but the server keeps their resolution inside the export).
-  const int rc = nfs_lstat64(nfs_, full.c_str(), &st);
+  const int rc = lstat(full, st);
   if (rc < 0) return fail(rc, "stat", full);
   if (S_ISLNK(static_cast<mode_t>(st.nfs_mode))) return symlink_error("stat", full);
   return to_info(st);
@@ -257,12 +396,12 @@ Result<FileInfo> Session::stat(std::string_view path) {
 Result<OpenFile> Session::open_read(std::string_view path) {
   const std::string full = absolute(path);
   nfsfh* handle = nullptr;
-  int rc = nfs_open2(nfs_, full.c_str(), O_RDONLY | O_NOFOLLOW, 0, &handle);
+  int rc = open(full, O_RDONLY | O_NOFOLLOW, 0, handle);
   if (rc < 0) return fail(rc, "open", full);
   ++renewals_;
   OpenFile file(this, handle, full, FileInfo{});
   nfs_stat_64 st{};
-  rc = nfs_fstat64(nfs_, handle, &st);
+  rc = fstat(handle, st);
   if (rc < 0) return fail(rc, "fstat", full);
   file.info_ = to_info(st);
   return file;
@@ -361,7 +500,7 @@ Result<PutResult> Session::put(std::string_view path, std::string_view data, Put
 Result<std::optional<FileInfo>> Session::current_file(const std::string& full,
                                                       std::string_view operation) {
   nfs_stat_64 st{};
-  const int rc = nfs_lstat64(nfs_, full.c_str(), &st);
+  const int rc = lstat(full, st);
   if (rc < 0) {
     Error error = fail(rc, "stat", full);
     if (error.code == ErrorCode::kNotFound) return std::optional<FileInfo>{};
@@ -384,12 +523,12 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   nfsfh* handle = nullptr;
   // libnfs 4.0 turns O_CREAT into an exclusive create anyway; ask for it so that the intent
   // is plain, and name the temp file so that no one else can hold it.
-  int rc = nfs_open2(nfs_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644, &handle);
+  int rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
   if (rc < 0) {
     Error error = fail(rc, "create", temp);
     if (error.code == ErrorCode::kNotFound && !broken_) {
       if (Status made = make_directories(parent_of(target)); !made.ok()) return made.error();
-      rc = nfs_open2(nfs_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644, &handle);
+      rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
       if (rc < 0) return fail(rc, "create", temp);
     } else {
       return error;
@@ -399,8 +538,8 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
 
   // From here on the temp file exists: remove it on any failure the context survives.
   auto abandon = [&](Error error) -> Result<PutResult> {
-    if (handle != nullptr && !broken_) nfs_close(nfs_, handle);
-    if (!broken_) nfs_unlink(nfs_, temp.c_str());
+    if (handle != nullptr && !broken_) close_file(handle);
+    if (!broken_) unlink(temp);
     return error;
   };
   std::vector<char> buffer(256 * 1024);
@@ -416,33 +555,30 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
     offset += *n;
   }
   // WRITEs may be unstable on the server: COMMIT before the name becomes visible.
-  if (rc = nfs_fsync(nfs_, handle); rc < 0) return abandon(fail(rc, "commit", temp));
+  if (rc = fsync(handle); rc < 0) return abandon(fail(rc, "commit", temp));
   nfs_stat_64 st{};
-  if (rc = nfs_fstat64(nfs_, handle, &st); rc < 0) return abandon(fail(rc, "fstat", temp));
-  rc = nfs_close(nfs_, handle);
+  if (rc = fstat(handle, st); rc < 0) return abandon(fail(rc, "fstat", temp));
+  rc = close_file(handle);
   handle = nullptr;
   if (rc < 0) return abandon(fail(rc, "close", temp));
   if (offset == 0) {
     // The create was exclusive (libnfs 4.0 makes every O_CREAT one), and an NFSv4 server keeps
     // the create verifier in the new file's atime and mtime until something sets them: with no
     // WRITE, an empty file would keep a meaningless modification time. Set both to now.
-    timeval now[2]{};
-    ::gettimeofday(&now[0], nullptr);
-    now[1] = now[0];
-    if (rc = nfs_utimes(nfs_, temp.c_str(), now); rc < 0) {
+    if (rc = utimes_now(temp); rc < 0) {
       return abandon(fail(rc, "utimes", temp));
     }
-    if (rc = nfs_lstat64(nfs_, temp.c_str(), &st); rc < 0) return abandon(fail(rc, "stat", temp));
+    if (rc = lstat(temp, st); rc < 0) return abandon(fail(rc, "stat", temp));
   }
 
   PutResult result;
   result.info = to_info(st);
   if (mode == PutMode::kCreateOnly) {
     // LINK fails atomically when the name exists, which RENAME never does.
-    if (rc = nfs_link(nfs_, temp.c_str(), target.c_str()); rc < 0) {
+    if (rc = link(temp, target); rc < 0) {
       return abandon(final_step_error(fail(rc, "link", target)));
     }
-    nfs_unlink(nfs_, temp.c_str());
+    unlink(temp);
     return result;
   }
   // What is under the name now: read by the check when there is one, just before the RENAME.
@@ -456,7 +592,7 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   } else if (auto current = read_current(); !current.ok()) {
     return abandon(current.error());
   }
-  if (rc = nfs_rename(nfs_, temp.c_str(), target.c_str()); rc < 0) {
+  if (rc = rename(temp, target); rc < 0) {
     return abandon(final_step_error(fail(rc, "rename", target)));
   }
   return result;
@@ -466,12 +602,12 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
   const std::string full = absolute(path);
   if (data.size() > kMaxWriteChunk) fail_invariant("probe data larger than one WRITE");
   nfsfh* handle = nullptr;
-  int rc = nfs_open2(nfs_, full.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644, &handle);
+  int rc = open(full, O_RDWR | O_CREAT | O_EXCL, 0644, handle);
   if (rc < 0) {
     Error error = fail(rc, "create", full);
     if (error.code != ErrorCode::kAlreadyExists || broken_) return error;
-    if ((rc = nfs_unlink(nfs_, full.c_str())) < 0) return fail(rc, "unlink", full);
-    rc = nfs_open2(nfs_, full.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644, &handle);
+    if ((rc = unlink(full)) < 0) return fail(rc, "unlink", full);
+    rc = open(full, O_RDWR | O_CREAT | O_EXCL, 0644, handle);
     if (rc < 0) return fail(rc, "create", full);
   }
   ++renewals_;
@@ -479,17 +615,17 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
   // for one round trip instead of five.
   Status status;
   std::string back(data.size() + 1, '\0');
-  if ((rc = nfs_unlink(nfs_, full.c_str())) < 0) {
+  if ((rc = unlink(full)) < 0) {
     status = fail(rc, "unlink", full);
-  } else if ((rc = nfs_pwrite(nfs_, handle, 0, data.size(), data.data())) < 0) {
-    status = fail(rc, "write", full);
-  } else if ((rc = nfs_pread(nfs_, handle, 0, back.size(), back.data())) < 0) {
+  } else if (Status written = write_all(handle, 0, data, full); !written.ok()) {
+    status = written;
+  } else if ((rc = pread(handle, 0, back)) < 0) {
     status = fail(rc, "read", full);
   } else if (std::string_view(back.data(), static_cast<std::size_t>(rc)) != data) {
     status = make_error(ErrorCode::kDataLoss, "nfs probe " + full + ": read back other bytes");
   }
   if (broken_) return status;
-  if ((rc = nfs_close(nfs_, handle)) < 0 && status.ok()) status = fail(rc, "close", full);
+  if ((rc = close_file(handle)) < 0 && status.ok()) status = fail(rc, "close", full);
   return status;
 }
 
@@ -502,7 +638,7 @@ Status Session::remove(std::string_view path, const NameCheck* check) {
   } else if (auto current = read_current(); !current.ok()) {
     return current.error();
   }
-  const int rc = nfs_unlink(nfs_, full.c_str());
+  const int rc = unlink(full);
   // As for a put's final step: an unanswered REMOVE may have happened, and a retry could remove
   // a file created since.
   if (rc < 0) return final_step_error(fail(rc, "unlink", full));
@@ -517,7 +653,7 @@ Status Session::make_directories(std::string_view path) {
     const std::string prefix = full.substr(0, next);
     pos = next + 1;
     if (prefix == "/") continue;
-    const int rc = nfs_mkdir2(nfs_, prefix.c_str(), 0755);
+    const int rc = mkdir(prefix, 0755);
     if (rc < 0) {
       Error error = fail(rc, "mkdir", prefix);
       if (error.code != ErrorCode::kAlreadyExists) return error;
@@ -529,7 +665,7 @@ Status Session::make_directories(std::string_view path) {
 Result<std::vector<DirEntry>> Session::list(std::string_view dir) {
   const std::string full = absolute(dir);
   nfsdir* handle = nullptr;
-  const int rc = nfs_opendir(nfs_, full.c_str(), &handle);
+  const int rc = opendir(full, handle);
   if (rc < 0) return fail(rc, "opendir", full);
   std::vector<DirEntry> entries;
   while (nfsdirent* entry = nfs_readdir(nfs_, handle)) {
@@ -559,7 +695,7 @@ Status Session::refuse_symlinks(std::string_view path, bool include_last) {
     const std::string prefix = full.substr(0, std::min(slash, full.size()));
     pos = slash == std::string::npos ? full.size() : slash + 1;
     nfs_stat_64 st{};
-    const int rc = nfs_lstat64(nfs_, prefix.c_str(), &st);
+    const int rc = lstat(prefix, st);
     if (rc < 0) {
       Error error = fail(rc, "lookup", prefix);
       if (error.code == ErrorCode::kNotFound || error.code == ErrorCode::kConflict) return {};
@@ -574,10 +710,10 @@ Status Session::refuse_symlinks(std::string_view path, bool include_last) {
 
 Status Session::keep_alive() {
   nfsfh* handle = nullptr;
-  const int rc = nfs_open2(nfs_, kLeaseProbe, O_RDONLY, 0, &handle);
+  const int rc = open(kLeaseProbe, O_RDONLY, 0, handle);
   if (rc == 0) {
     ++renewals_;
-    const int closed = nfs_close(nfs_, handle);
+    const int closed = close_file(handle);
     if (closed < 0) return fail(closed, "close", kLeaseProbe);
     return {};
   }

@@ -1,7 +1,7 @@
 // How libnfs failures become efsas errors, and which failures leave a libnfs context unusable.
 // libnfs 4.0 reports NFSv4 status codes either as a negative errno or, for codes without an
 // errno, as -ERANGE with only its message naming the status ("... NFS4ERR_EXPIRED(-5)"); a dead
-// connection is -EIO ("nfs_service failed") and a call past nfs_set_timeout is -EINTR
+// connection is -EIO (the session says "connection lost") and a call past nfs_set_timeout is -EINTR
 // ("... Command timed out"). Pure functions.
 #pragma once
 

@@ -22,6 +22,8 @@
 // libnfs's own types, named here only so pointers to them can be held.
 struct nfs_context;
 struct nfsfh;
+struct nfsdir;
+struct nfs_stat_64;
 
 namespace efsas::nfs {
 
@@ -150,8 +152,36 @@ class Session {
  private:
   friend class OpenFile;
   explicit Session(SessionOptions options);
-  // nfs_mount_async driven to completion within options_.timeout; libnfs's return code.
-  int mount(std::string& message);
+  // Every libnfs call that talks to the server is made through its asynchronous form, with its
+  // state owned by the session (see Call): libnfs 4.0's synchronous forms return with their
+  // request still queued when the connection dies, its callback pointing into their stack
+  // frame, and destroying the context then runs that callback on whatever the stack holds.
+  struct Call;
+  static void on_reply(int status, nfs_context* nfs, void* data, void* private_data);
+  // Starts a call (`start` queues it with on_reply and the Call it is given, returning libnfs's
+  // code) and services the context until its callback has run, for at most `limit`. Returns
+  // libnfs's status: >= 0 on success; -errno on failure, with the reason in last_error_. A
+  // stat's attributes go to `stat`, a READ's bytes to `read_into`, an open's nfsfh or an
+  // opendir's nfsdir to `object`. A call that cannot finish (dead connection, no answer) breaks
+  // the session, and its Call is kept until the context is destroyed, which runs its callback.
+  int call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
+           nfs_stat_64* stat = nullptr, std::span<char> read_into = {}, void** object = nullptr);
+  // The calls below, shaped as libnfs's synchronous ones, end within options_.timeout plus a
+  // little: libnfs fails a request at options_.timeout itself.
+  std::chrono::milliseconds call_limit() const;
+  int mount();
+  int lstat(const std::string& path, nfs_stat_64& st);
+  int fstat(nfsfh* handle, nfs_stat_64& st);
+  int open(const std::string& path, int flags, int mode, nfsfh*& handle);
+  int close_file(nfsfh* handle);
+  int pread(nfsfh* handle, std::uint64_t offset, std::span<char> buffer);
+  int fsync(nfsfh* handle);
+  int unlink(const std::string& path);
+  int mkdir(const std::string& path, int mode);
+  int rename(const std::string& from, const std::string& to);
+  int link(const std::string& from, const std::string& to);
+  int opendir(const std::string& path, nfsdir*& handle);
+  int utimes_now(const std::string& path);
   // The regular file under `full`, nullopt when there is none; a directory or link is an error.
   Result<std::optional<FileInfo>> current_file(const std::string& full, std::string_view operation);
   struct WriteWave;
@@ -165,23 +195,14 @@ class Session {
   SessionOptions options_;
   nfs_context* nfs_ = nullptr;
   bool broken_ = false;
-  // A synchronous libnfs call returned because the connection died. libnfs 4.0 then leaves the
-  // call's request queued, its callback pointing into the call's stack frame, which is gone:
-  // destroying the context cancels the request and runs that callback on whatever the stack
-  // holds by then (a crash in strlen). Such a context is closed but never destroyed.
-  bool lost_mid_call_ = false;
+  std::string last_error_;  // the reason of the last failed call
   std::uint64_t renewals_ = 0;
   std::uint64_t temp_counter_ = 0;
   // State of the pipelined WRITEs in flight; lives as long as the context, whose callbacks
   // point at it.
   std::unique_ptr<WriteWave> wave_;
-  // The asynchronous mount's outcome; lives as long as the context, whose callback points at it.
-  struct MountOutcome {
-    bool done = false;
-    int status = 0;
-    std::string message;
-  };
-  std::unique_ptr<MountOutcome> mount_;
+  // Calls that never finished: their callbacks still point at them.
+  std::vector<std::unique_ptr<Call>> unfinished_;
 };
 
 }  // namespace efsas::nfs
