@@ -245,6 +245,19 @@ FileService::Routing FileService::route(const Request& request) const {
   return refuse(json_error(404, "NotFound", "no such route: " + std::string(path)), "other");
 }
 
+FileService::Work FileService::work_of(const Request& request) const {
+  switch (route(request).kind) {
+    case Routing::kList:
+      return Work::kStorage;
+    case Routing::kFile:
+      return is_get_or_head(request.method) ? Work::kRead : Work::kStorage;
+    case Routing::kRefused:
+    case Routing::kMemory:
+      break;
+  }
+  return Work::kMemory;
+}
+
 std::optional<Response> FileService::refuse_before_body(const Request& request) const {
   return route(request).refusal;
 }

@@ -62,27 +62,7 @@ constexpr std::uint64_t kFirstBodyBuffer = 64 * 1024;
 constexpr std::string_view kNoRoomForBody =
     "too many uploads in progress (over the upload memory and spool limits); retry later";
 
-// Whether handling the request may touch storage: everything under /files. The other routes
-// (health, readiness, metrics, the routing table, the status page, and errors such as an unknown
-// route) read memory only.
-bool touches_storage(std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  return path == "/files" || path.starts_with("/files/");
-}
-
-// A GET or HEAD of a file, not of a directory listing: quick on a local disk. Listings are
-// "/files", or end with a slash, written or percent-encoded (FileService::route decodes first).
-bool is_plain_read(std::string_view method, std::string_view target) {
-  if (method != "GET" && method != "HEAD") return false;
-  const std::string_view path = target.substr(0, target.find('?'));
-  const auto ends_with_encoded_slash = [&] {
-    if (path.size() < 3) return false;
-    const std::string_view tail = path.substr(path.size() - 3);
-    return tail == "%2F" || tail == "%2f";
-  };
-  return path.starts_with("/files/") && !path.ends_with('/') && !ends_with_encoded_slash();
-}
-
+// The metrics route of an answer the server gives itself (a timeout, a malformed request).
 std::string route_of(std::string_view target) {
   return target.starts_with("/files/") ? "/files/{path}" : "other";
 }
@@ -584,12 +564,12 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     // size go out with sendfile. Writes (their fsyncs take milliseconds even on a local disk),
     // listings and everything on other storage go to the worker pool, bounded by the request
     // timeout.
-    const bool storage = touches_storage(incoming_.target);
-    inline_ = !storage ||
-              (options().inline_local_io && is_plain_read(incoming_.method, incoming_.target) &&
-               service().storage_is_local());
+    const FileService::Work work = service().work_of(request);
+    const bool quick_read = work == FileService::Work::kRead && options().inline_local_io &&
+                            service().storage_is_local();
+    inline_ = work == FileService::Work::kMemory || quick_read;
     if (inline_) {
-      request.zero_copy = storage;
+      request.zero_copy = quick_read;
       return respond(handle(request));
     }
     handling_ = true;

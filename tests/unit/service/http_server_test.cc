@@ -290,20 +290,27 @@ TEST(HttpServer, AnAbsoluteFormTargetIsServedAsItsPath) {
 // The routes that read memory only are answered on the network thread, whatever the storage:
 // with the only worker held by a hung back-end call, health checks, metrics and the routing table
 // still answer at once, not with a 504 after the request timeout (a load balancer would take the
-// task for dead).
+// task for dead). So are requests under /files refused before any storage is touched.
 TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   HangingServer s(/*local_backend=*/false, 1, std::chrono::seconds(3));
   ASSERT_TRUE(s.server->start().ok());
   const int port = s.server->port();
   auto hung = s.hung_get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the worker takes it
-  for (const char* route : {"/healthz", "/readyz", "/metrics", "/targets", "/"}) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"GET /healthz", "200"},   {"GET /readyz", "200"},
+      {"GET /metrics", "200"},   {"GET /targets", "200"},
+      {"GET /", "200"},          {"GET /files/../b", "400"},
+      {"GET /files/%zz", "400"}, {"POST /files/a", "405"},
+      {"PUT /files/", "405"},    {"DELETE /files/.efsas-put-1", "400"},
+  };
+  for (const auto& [request, status] : cases) {
     const auto started = std::chrono::steady_clock::now();
     const std::string answer = efsas::testing::raw_exchange(
-        port, std::string("GET ") + route + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        port, request + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         kTimeout);
-    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << route << ": " << answer;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << route;
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 " + status)) << request << ": " << answer;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << request;
   }
   EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_TRUE(hung.get().starts_with("HTTP/1.1 504"));

@@ -35,6 +35,14 @@ class FileService {
   FileService(ServiceOptions options, std::shared_ptr<const Clock> clock, Logger logger);
 
   Response handle_request(const Request& request) const;
+  // What handling a request takes, decided by the routing handle_request uses, from its method,
+  // target and header alone.
+  enum class Work {
+    kMemory,   // status routes and refusals: answered from memory
+    kRead,     // a GET or HEAD of one file: quick when storage_is_local()
+    kStorage,  // listings and writes: file I/O that takes long even on a local disk
+  };
+  Work work_of(const Request& request) const;
   // The answer that the method, target and header alone decide (a 4xx: no such route, a bad
   // path, a method not allowed, an unsupported condition), which handle_request would give
   // whatever the body; nullopt when the request needs its body or storage. Lets the server
