@@ -198,7 +198,7 @@ void Session::on_reply(int status, nfs_context*, void* data, void* private_data)
 }
 
 int Session::call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
-                  nfs_stat_64* stat, std::span<char> read_into, void** object) {
+                  Bound bound, nfs_stat_64* stat, std::span<char> read_into, void** object) {
   auto pending = std::make_unique<Call>();
   pending->stat = stat;
   pending->read_into = read_into;
@@ -207,14 +207,14 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
     last_error_ = error_text(nfs_);
     return -EIO;
   }
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto deadline = std::chrono::steady_clock::now() + limit;
   int lost = 0;
   while (!pending->done) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       lost = -ETIMEDOUT;
-      last_error_ = "timed out: no answer within " + std::to_string(limit.count()) + " ms";
+      last_error_ = "timed out: nothing heard within " + std::to_string(limit.count()) + " ms";
       break;
     }
     pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
@@ -227,12 +227,18 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
     // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
     // requests older than nfs_set_timeout.
     if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
-      // The connection is gone, whether or not this call's callback ran first.
+      // The connection is gone, whether or not this call's callback ran first. libnfs's error
+      // text may be left from an earlier call, and name its NFSv4 status: it is not used.
       broken_ = true;
       if (pending->done) break;
       lost = -EIO;
-      last_error_ = "connection lost: " + error_text(nfs_);
+      last_error_ = "connection lost";
       break;
+    }
+    // A call of many requests (a listing reads a large directory page by page) takes as long
+    // as it takes while the server answers; libnfs bounds each request.
+    if (bound == Bound::kSilence && ready > 0 && (pfd.revents & POLLIN) != 0) {
+      deadline = std::chrono::steady_clock::now() + limit;
     }
   }
   if (!pending->done) {
@@ -264,7 +270,7 @@ int Session::mount() {
         return nfs_mount_async(nfs_, options_.server.c_str(), options_.export_path.c_str(),
                                &Session::on_reply, pending);
       },
-      options_.timeout);
+      options_.timeout, Bound::kWholeCall);
 }
 
 int Session::lstat(const std::string& path, nfs_stat_64& st) {
@@ -272,13 +278,13 @@ int Session::lstat(const std::string& path, nfs_stat_64& st) {
       [&](void* pending) {
         return nfs_lstat64_async(nfs_, path.c_str(), &Session::on_reply, pending);
       },
-      call_limit(), &st);
+      call_limit(), Bound::kSilence, &st);
 }
 
 int Session::fstat(nfsfh* handle, nfs_stat_64& st) {
   return call(
       [&](void* pending) { return nfs_fstat64_async(nfs_, handle, &Session::on_reply, pending); },
-      call_limit(), &st);
+      call_limit(), Bound::kSilence, &st);
 }
 
 int Session::open(const std::string& path, int flags, int mode, nfsfh*& handle) {
@@ -287,7 +293,7 @@ int Session::open(const std::string& path, int flags, int mode, nfsfh*& handle) 
       [&](void* pending) {
         return nfs_open2_async(nfs_, path.c_str(), flags, mode, &Session::on_reply, pending);
       },
-      call_limit(), nullptr, {}, &object);
+      call_limit(), Bound::kSilence, nullptr, {}, &object);
   if (rc == 0) handle = static_cast<nfsfh*>(object);
   return rc;
 }
@@ -295,7 +301,7 @@ int Session::open(const std::string& path, int flags, int mode, nfsfh*& handle) 
 int Session::close_file(nfsfh* handle) {
   return call(
       [&](void* pending) { return nfs_close_async(nfs_, handle, &Session::on_reply, pending); },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::pread(nfsfh* handle, std::uint64_t offset, std::span<char> buffer) {
@@ -304,13 +310,13 @@ int Session::pread(nfsfh* handle, std::uint64_t offset, std::span<char> buffer) 
       [&](void* pending) {
         return nfs_pread_async(nfs_, handle, offset, buffer.size(), &Session::on_reply, pending);
       },
-      call_limit(), nullptr, buffer);
+      call_limit(), Bound::kSilence, nullptr, buffer);
 }
 
 int Session::fsync(nfsfh* handle) {
   return call(
       [&](void* pending) { return nfs_fsync_async(nfs_, handle, &Session::on_reply, pending); },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::unlink(const std::string& path) {
@@ -318,7 +324,7 @@ int Session::unlink(const std::string& path) {
       [&](void* pending) {
         return nfs_unlink_async(nfs_, path.c_str(), &Session::on_reply, pending);
       },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::mkdir(const std::string& path, int mode) {
@@ -326,7 +332,7 @@ int Session::mkdir(const std::string& path, int mode) {
       [&](void* pending) {
         return nfs_mkdir2_async(nfs_, path.c_str(), mode, &Session::on_reply, pending);
       },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::rename(const std::string& from, const std::string& to) {
@@ -334,7 +340,7 @@ int Session::rename(const std::string& from, const std::string& to) {
       [&](void* pending) {
         return nfs_rename_async(nfs_, from.c_str(), to.c_str(), &Session::on_reply, pending);
       },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::link(const std::string& from, const std::string& to) {
@@ -342,7 +348,7 @@ int Session::link(const std::string& from, const std::string& to) {
       [&](void* pending) {
         return nfs_link_async(nfs_, from.c_str(), to.c_str(), &Session::on_reply, pending);
       },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 int Session::opendir(const std::string& path, nfsdir*& handle) {
@@ -351,7 +357,7 @@ int Session::opendir(const std::string& path, nfsdir*& handle) {
       [&](void* pending) {
         return nfs_opendir_async(nfs_, path.c_str(), &Session::on_reply, pending);
       },
-      call_limit(), nullptr, {}, &object);
+      call_limit(), Bound::kSilence, nullptr, {}, &object);
   if (rc == 0) handle = static_cast<nfsdir*>(object);
   return rc;
 }
@@ -365,7 +371,7 @@ int Session::utimes_now(const std::string& path) {
       [&](void* pending) {
         return nfs_utimes_async(nfs_, path.c_str(), now, &Session::on_reply, pending);
       },
-      call_limit());
+      call_limit(), Bound::kSilence);
 }
 
 Error Session::fail(int rc, std::string_view operation, std::string_view path) {
@@ -473,8 +479,9 @@ Status Session::write_all(nfsfh* handle, std::uint64_t offset, std::string_view 
     // requests older than nfs_set_timeout (as its own synchronous calls do).
     if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
       // The connection is gone; its pending callbacks may never run, and the context with its
-      // wave must not be used again.
-      return fail_with(-EIO, error_text(nfs_), "write", path);
+      // wave must not be used again. libnfs's error text may be left from an earlier call.
+      broken_ = true;
+      return fail_with(-EIO, "connection lost", "write", path);
     }
   }
   if (wave.error != 0) return fail_with(wave.error, wave.message, "write", path);

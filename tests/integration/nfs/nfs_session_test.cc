@@ -552,5 +552,57 @@ TEST_F(NfsSessionTest, ListingsLeaveNothingBehindInTheSession) {
   EXPECT_LT(after, before + (2u << 20)) << "heap grew by " << (after - before) << " bytes";
 }
 
+// A put whose server dies between two pieces of its body fails as the lost connection it is,
+// whatever an earlier call left in libnfs's error text: here a NOENT, which once made the put a
+// 404 and left the dead session in the pool.
+TEST_F(NfsSessionTest, AServerDyingMidPutFailsAsUnavailableNotAsAnEarlierError) {
+  auto session = connect(1, "dies-mid-put");
+  const auto missing = session->stat("no/such/file");
+  ASSERT_FALSE(missing.ok());
+  ASSERT_EQ(missing.error().code, ErrorCode::kNotFound);
+  int pieces = 0;
+  const auto body = [&](std::span<char> buffer) -> Result<std::size_t> {
+    if (++pieces == 3) return std::size_t{0};
+    if (pieces == 2) cluster->kill(1);
+    std::fill_n(buffer.data(), buffer.size(), 'x');
+    return buffer.size();
+  };
+  const auto put = session->put("dies/f", body, PutMode::kReplace);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, ErrorCode::kUnavailable) << put.error().to_string();
+  EXPECT_TRUE(session->broken());
+}
+
+// A call of many requests lasts as long as the server keeps answering: a listing of 3,000 names
+// (dozens of READDIR pages) through a server that stalls for 90 ms out of every 95 takes far
+// longer than the session's timeout and its grace together, though no request waits long.
+TEST_F(NfsSessionTest, AListingOfManyPagesFromASlowServerIsNotCutShort) {
+  auto session = Session::connect(options_for(2, "slow-list", milliseconds(400)));
+  ASSERT_TRUE(session.ok()) << session.error().to_string();
+  std::filesystem::create_directories(cluster->export_dir() / "slowlist");
+  for (int i = 0; i < 3000; ++i) {
+    testing::write_file(cluster->export_dir() / ("slowlist/f" + std::to_string(i)), "");
+  }
+  std::atomic<bool> listed{false};
+  std::thread staller([&] {
+    while (!listed) {
+      cluster->pause(2);
+      std::this_thread::sleep_for(milliseconds(90));
+      cluster->resume(2);
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  });
+  const auto start = steady_clock::now();
+  auto entries = (*session)->list("slowlist");
+  const auto took = steady_clock::now() - start;
+  listed = true;
+  staller.join();
+  ASSERT_TRUE(entries.ok()) << entries.error().to_string();
+  EXPECT_EQ(entries->size(), 3000u);
+  EXPECT_FALSE((*session)->broken());
+  // Otherwise the server was not slow enough to show anything.
+  EXPECT_GT(took, milliseconds(1400));
+}
+
 }  // namespace
 }  // namespace efsas::nfs

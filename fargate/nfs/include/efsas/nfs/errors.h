@@ -1,8 +1,9 @@
 // How libnfs failures become efsas errors, and which failures leave a libnfs context unusable.
 // libnfs 4.0 reports NFSv4 status codes either as a negative errno or, for codes without an
 // errno, as -ERANGE with only its message naming the status ("... NFS4ERR_EXPIRED(-5)"); a dead
-// connection is -EIO (the session says "connection lost") and a call past nfs_set_timeout is -EINTR
-// ("... Command timed out"). Pure functions.
+// connection fails calls with -EIO (the session's "connection lost") or -EFAULT (libnfs's "RPC
+// ERROR ..."), and a call past nfs_set_timeout with -EINTR ("... Command timed out"). Pure
+// functions.
 #pragma once
 
 #include <string_view>

@@ -158,16 +158,20 @@ class Session {
   // frame, and destroying the context then runs that callback on whatever the stack holds.
   struct Call;
   static void on_reply(int status, nfs_context* nfs, void* data, void* private_data);
+  enum class Bound { kWholeCall, kSilence };
   // Starts a call (`start` queues it with on_reply and the Call it is given, returning libnfs's
-  // code) and services the context until its callback has run, for at most `limit`. Returns
+  // code) and services the context until its callback has run, for at most `limit` in all
+  // (kWholeCall) or until the server has sent nothing for `limit` (kSilence). Returns
   // libnfs's status: >= 0 on success; -errno on failure, with the reason in last_error_. A
   // stat's attributes go to `stat`, a READ's bytes to `read_into`, an open's nfsfh or an
   // opendir's nfsdir to `object`. A call that cannot finish (dead connection, no answer) breaks
   // the session, and its Call is kept until the context is destroyed, which runs its callback.
-  int call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
+  int call(const std::function<int(void*)>& start, std::chrono::milliseconds limit, Bound bound,
            nfs_stat_64* stat = nullptr, std::span<char> read_into = {}, void** object = nullptr);
-  // The calls below, shaped as libnfs's synchronous ones, end within options_.timeout plus a
-  // little: libnfs fails a request at options_.timeout itself.
+  // The calls below are shaped as libnfs's synchronous ones. Some take several requests (a
+  // listing one per page of the directory, a rename two); libnfs fails a request unanswered for
+  // options_.timeout, and call_limit() is the backstop: a little more, without a word from the
+  // server.
   std::chrono::milliseconds call_limit() const;
   int mount();
   int lstat(const std::string& path, nfs_stat_64& st);
