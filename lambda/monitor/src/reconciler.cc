@@ -541,31 +541,31 @@ nlohmann::json RunReport::to_json() const {
           {"errors", errors}};
 }
 
-std::string emf_line(const RunReport& report, const std::string& file_system_id, SystemTime now) {
+std::string emf_line(const std::string& file_system_id, const ScanSummary& scan,
+                     const RunReport* report, SystemTime now) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  nlohmann::json line = {{"FileSystemId", file_system_id}};
   nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& [name, unit] :
-       {std::pair{"FileCount", "Count"}, std::pair{"MountTargets", "Count"},
-        std::pair{"DesiredMountTargets", "Count"}, std::pair{"ScanSeconds", "Seconds"},
-        std::pair{"ScanErrors", "Count"}}) {
+  const auto add = [&](const char* name, const char* unit, nlohmann::json value) {
     metrics.push_back({{"Name", name}, {"Unit", unit}});
+    line[name] = std::move(value);
+  };
+  if (scan.complete) add("FileCount", "Count", scan.files);
+  if (report != nullptr) {
+    add("MountTargets", "Count",
+        static_cast<std::uint64_t>(report->plan.current_mount_targets) + report->created.size());
+    if (scan.complete) add("DesiredMountTargets", "Count", report->plan.desired_mount_targets);
   }
-  const auto mount_targets =
-      static_cast<std::uint64_t>(report.plan.current_mount_targets) + report.created.size();
-  nlohmann::json line = {
-      {"_aws",
-       {{"Timestamp", ms},
-        {"CloudWatchMetrics",
-         nlohmann::json::array({{{"Namespace", "EfsMountAutoscaling"},
-                                 {"Dimensions", nlohmann::json::array({{"FileSystemId"}})},
-                                 {"Metrics", metrics}}})}}},
-      {"FileSystemId", file_system_id},
-      {"FileCount", report.observed.scan.files},
-      {"MountTargets", mount_targets},
-      {"DesiredMountTargets", report.plan.desired_mount_targets},
-      {"ScanSeconds", report.observed.scan.seconds},
-      {"ScanErrors", report.observed.scan.errors}};
+  add("ScanSeconds", "Seconds", scan.seconds);
+  add("ScanErrors", "Count", scan.errors);
+  add("RunErrors", "Count", report != nullptr ? report->errors.size() : std::size_t{1});
+  line["_aws"] = {
+      {"Timestamp", ms},
+      {"CloudWatchMetrics",
+       nlohmann::json::array({{{"Namespace", "EfsMountAutoscaling"},
+                               {"Dimensions", nlohmann::json::array({{"FileSystemId"}})},
+                               {"Metrics", metrics}}})}};
   return line.dump();
 }
 

@@ -56,12 +56,14 @@ Result<RunReport> run_once(CloudApi& cloud, const MonitorConfig& config, const C
                       {{"file_system_id", config.file_system_id},
                        {"scan", {{"files", scan.files}, {"complete", scan.complete}}},
                        {"error", report.error().to_string()}});
-    return report.error();
+  } else {
+    outputs.log.log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "reconcile finished",
+                    report->to_json());
   }
-  outputs.log.log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "reconcile finished",
-                  report->to_json());
+  // Every run is measured, a failed one too: an alarm on RunErrors sees it.
   if (outputs.metrics) {
-    outputs.metrics->write_line(emf_line(*report, config.file_system_id, clock.now()));
+    outputs.metrics->write_line(
+        emf_line(config.file_system_id, scan, report.ok() ? &*report : nullptr, clock.now()));
   }
   return report;
 }

@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "efsas/monitor/run.h"
+#include "efsas/testing/process.h"
 #include "fake_cloud.h"
 
 namespace efsas::monitor {
@@ -675,24 +678,79 @@ TEST(Reconcile, AFailureHalfWayIsRepairedByTheNextRun) {
   EXPECT_EQ(cloud.deployments, 1);
 }
 
+std::vector<std::string> metric_names(const nlohmann::json& emf) {
+  std::vector<std::string> names;
+  for (const auto& m : emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]) {
+    names.push_back(m["Name"]);
+    EXPECT_TRUE(emf.contains(m["Name"])) << m["Name"] << " is declared without a value";
+  }
+  return names;
+}
+
 TEST(Reconcile, EmfLineCarriesTheMetricsAndDimension) {
   FakeCloud cloud;
   ManualClock clock;
   auto report = reconcile(cloud, config(), scan(250), clock, Logger());
   ASSERT_TRUE(report.ok());
-  const auto emf = nlohmann::json::parse(emf_line(*report, kFs, clock.now()));
+  const auto emf = nlohmann::json::parse(emf_line(kFs, scan(250), &*report, clock.now()));
   const auto& directive = emf["_aws"]["CloudWatchMetrics"][0];
+  EXPECT_EQ(directive["Namespace"], "EfsMountAutoscaling");
   EXPECT_EQ(directive["Dimensions"], nlohmann::json::parse(R"([["FileSystemId"]])"));
-  std::vector<std::string> names;
-  for (const auto& m : directive["Metrics"]) names.push_back(m["Name"]);
-  EXPECT_EQ(names, (std::vector<std::string>{"FileCount", "MountTargets", "DesiredMountTargets",
-                                             "ScanSeconds", "ScanErrors"}));
+  EXPECT_EQ(metric_names(emf),
+            (std::vector<std::string>{"FileCount", "MountTargets", "DesiredMountTargets",
+                                      "ScanSeconds", "ScanErrors", "RunErrors"}));
   EXPECT_EQ(emf["FileSystemId"], kFs);
   EXPECT_EQ(emf["FileCount"], 250);
   EXPECT_EQ(emf["MountTargets"], 1);
   EXPECT_EQ(emf["DesiredMountTargets"], 3);
   EXPECT_EQ(emf["ScanErrors"], 2);
+  EXPECT_EQ(emf["RunErrors"], 0);
   EXPECT_EQ(emf["_aws"]["Timestamp"], 1'700'000'000'000LL);
+}
+
+// A partial count is a lower bound: graphed as FileCount it would show the file system shrinking.
+// The run's other figures still go out, and its failed actions are counted.
+TEST(Reconcile, EmfLineOfAPartialScanLeavesOutTheCountAndWhatFollowsFromIt) {
+  FakeCloud cloud;
+  cloud.targets = {target_in_a()};
+  cloud.fail_ecs = true;
+  cloud.failing_puts = 1;
+  ManualClock clock;
+  auto report = reconcile(cloud, config(), scan(250, false), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->ok());
+  const auto emf = nlohmann::json::parse(emf_line(kFs, scan(250, false), &*report, clock.now()));
+  EXPECT_EQ(metric_names(emf),
+            (std::vector<std::string>{"MountTargets", "ScanSeconds", "ScanErrors", "RunErrors"}));
+  EXPECT_FALSE(emf.contains("FileCount"));
+  EXPECT_EQ(emf["MountTargets"], 1);
+  EXPECT_EQ(emf["RunErrors"], report->errors.size());
+}
+
+// A run that cannot read AWS still writes its metrics line: an alarm on RunErrors sees it, where
+// a missing line would look like a quiet run.
+TEST(Reconcile, ARunThatCannotReadAwsStillReportsItsMetrics) {
+  efsas::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "data");
+  for (const char* name : {"a", "b", "c"}) {
+    efsas::testing::write_file(dir.path() / "data" / name, "x");
+  }
+  MonitorConfig c = config();
+  c.mount_path = dir.path().string();
+  c.scan_cache_path = (dir.path() / "cache").string();
+  FakeCloud cloud;
+  cloud.fail_gets_from = 1;
+  ManualClock clock;
+  auto metrics = std::make_shared<MemorySink>();
+  const auto run = run_once(cloud, c, clock, std::nullopt, RunOutputs{Logger(), metrics});
+  ASSERT_FALSE(run.ok());
+  ASSERT_EQ(metrics->lines().size(), 1u);
+  const auto emf = nlohmann::json::parse(metrics->lines()[0]);
+  EXPECT_EQ(metric_names(emf),
+            (std::vector<std::string>{"FileCount", "ScanSeconds", "ScanErrors", "RunErrors"}));
+  EXPECT_EQ(emf["FileCount"], 3);
+  EXPECT_EQ(emf["RunErrors"], 1);
+  EXPECT_EQ(emf["FileSystemId"], kFs);
 }
 
 }  // namespace

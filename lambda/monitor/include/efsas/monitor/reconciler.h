@@ -50,8 +50,12 @@ PlanLimits limits_from(const MonitorConfig& config);
 Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const ScanSummary& scan,
                             const Clock& clock, const Logger& log);
 
-// CloudWatch Embedded Metric Format: one JSON line with FileCount, MountTargets,
-// DesiredMountTargets, ScanSeconds and ScanErrors, dimension FileSystemId.
-std::string emf_line(const RunReport& report, const std::string& file_system_id, SystemTime now);
+// CloudWatch Embedded Metric Format: one JSON line per run, dimension FileSystemId, with
+// ScanSeconds, ScanErrors and RunErrors (the actions that failed; 1 when the run could not read
+// AWS and `report` is null) always; FileCount and DesiredMountTargets only when the scan was
+// complete (a partial count is a lower bound, not a figure to graph); MountTargets when the run
+// read them.
+std::string emf_line(const std::string& file_system_id, const ScanSummary& scan,
+                     const RunReport* report, SystemTime now);
 
 }  // namespace efsas::monitor
