@@ -145,6 +145,13 @@ void SessionPool::note_broken_locked(std::uint64_t mounted_in) {
   suspect_ = true;
 }
 
+void SessionPool::keep_left_behind_locked(std::vector<std::string> names) {
+  for (auto& name : names) {
+    if (left_behind_.size() >= kMaxLeftBehind) break;
+    left_behind_.push_back(std::move(name));
+  }
+}
+
 void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
   std::unique_ptr<Session> to_destroy;
   {
@@ -154,6 +161,7 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     --counters_.in_use;
     if (session && session->broken()) {
       note_broken_locked(slot.generation);
+      keep_left_behind_locked(session->take_left_behind());
       to_destroy = std::move(session);
     } else if (session && slot.generation != generation_) {
       to_destroy = std::move(session);
@@ -195,6 +203,36 @@ void SessionPool::maintain() {
     }
     SessionLease lease(this, index, std::move(session));
   }
+  remove_left_behind();
+}
+
+void SessionPool::remove_left_behind() {
+  std::vector<std::string> names;
+  std::size_t index = slots_.size();
+  std::unique_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    if (left_behind_.empty() || suspect_) return;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& slot = slots_[i];
+      if (slot.leased || !slot.session || slot.generation != generation_) continue;
+      index = i;
+      slot.leased = true;
+      ++counters_.in_use;
+      session = std::move(slot.session);
+      break;
+    }
+    if (!session) return;
+    names = std::exchange(left_behind_, {});
+  }
+  std::size_t removed = 0;
+  std::vector<std::string> later = session->remove_left_behind(std::move(names), removed);
+  {
+    std::lock_guard lock(mutex_);
+    counters_.left_behind_removed += removed;
+    keep_left_behind_locked(std::move(later));
+  }
+  SessionLease lease(this, index, std::move(session));
 }
 
 PoolStats SessionPool::stats() const {
@@ -205,6 +243,7 @@ PoolStats SessionPool::stats() const {
     if (slot.leased || (slot.session && slot.generation == generation_)) ++out.connected;
   }
   out.backing_off = suspect_ && clock_->steady_now() < next_attempt_;
+  out.left_behind = left_behind_.size();
   return out;
 }
 

@@ -543,10 +543,11 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   }
   ++renewals_;
 
-  // From here on the temp file exists: remove it on any failure the context survives.
+  // From here on the temp file exists: remove it on any failure, now if the context survives,
+  // otherwise later through another session (take_left_behind).
   auto abandon = [&](Error error) -> Result<PutResult> {
     if (handle != nullptr && !broken_) close_file(handle);
-    if (!broken_) unlink(temp);
+    if (broken_ || unlink(temp) < 0) left_behind_.push_back(temp);
     return error;
   };
   std::vector<char> buffer(256 * 1024);
@@ -585,7 +586,7 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
     if (rc = link(temp, target); rc < 0) {
       return abandon(final_step_error(fail(rc, "link", target)));
     }
-    unlink(temp);
+    if (unlink(temp) < 0) left_behind_.push_back(temp);
     return result;
   }
   // What is under the name now: read by the check when there is one, just before the RENAME.
@@ -713,6 +714,27 @@ Status Session::refuse_symlinks(std::string_view path, bool include_last) {
     if (!S_ISDIR(mode)) return {};
   }
   return {};
+}
+
+std::vector<std::string> Session::take_left_behind() { return std::exchange(left_behind_, {}); }
+
+std::vector<std::string> Session::remove_left_behind(std::vector<std::string> names,
+                                                     std::size_t& removed) {
+  std::vector<std::string> later;
+  for (auto& name : names) {
+    if (broken_) {
+      later.push_back(std::move(name));
+      continue;
+    }
+    const int rc = unlink(name);
+    if (rc == 0) {
+      ++removed;
+    } else if (const Error error = fail(rc, "unlink", name);
+               error.code != ErrorCode::kNotFound && error.retryable) {
+      later.push_back(std::move(name));
+    }
+  }
+  return later;
 }
 
 Status Session::keep_alive() {

@@ -338,6 +338,44 @@ TEST_F(NfsSessionTest, AStaleSessionFailingAfterARemountLeavesTheNewSessionsAlon
   EXPECT_FALSE(pool.stats().backing_off);
 }
 
+// A put whose server dies mid-write leaves its temporary file behind: the broken session cannot
+// remove it. The pool keeps its name and, once the server is back, removes it through a working
+// session on its next maintenance round, instead of leaving it to the sweep for an hour.
+TEST_F(NfsSessionTest, ATemporaryFileLeftByADeadConnectionIsRemovedOnceTheServerIsBack) {
+  PoolOptions options;
+  options.session = options_for(1, "left-behind", milliseconds(3000));
+  options.sessions = 1;
+  options.min_backoff = milliseconds(50);
+  SessionPool pool(options, std::make_shared<RealClock>());
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+    int pieces = 0;
+    const auto body = [&](std::span<char> buffer) -> Result<std::size_t> {
+      if (++pieces == 3) return std::size_t{0};
+      if (pieces == 2) cluster->kill(1);
+      std::fill_n(buffer.data(), buffer.size(), 'x');
+      return buffer.size();
+    };
+    ASSERT_FALSE((*lease)->put("left/f", body, PutMode::kReplace).ok());
+  }
+  EXPECT_TRUE(has_temp_files(cluster->export_dir() / "left"));
+  EXPECT_EQ(pool.stats().left_behind, 1u);
+  pool.maintain();  // no session works yet: the name is kept
+  EXPECT_EQ(pool.stats().left_behind, 1u);
+
+  cluster->restart(1);
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (steady_clock::now() < deadline && !pool.acquire().ok()) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  pool.maintain();
+  EXPECT_FALSE(has_temp_files(cluster->export_dir() / "left"));
+  EXPECT_EQ(pool.stats().left_behind, 0u);
+  EXPECT_EQ(pool.stats().left_behind_removed, 1u);
+  EXPECT_FALSE(std::filesystem::exists(cluster->export_dir() / "left/f"));
+}
+
 TEST_F(NfsSessionTest, AKilledServerFailsCallsFastAndThePoolRecoversAfterRestart) {
   PoolOptions options;
   options.session = options_for(1, "kill", milliseconds(3000));

@@ -42,7 +42,9 @@ struct PoolStats {
   std::uint64_t connect_failures = 0;  // failed mounts so far
   std::uint64_t broken = 0;            // sessions dropped after a failure
   std::uint64_t keep_alives = 0;
-  bool backing_off = false;  // the last mount failed; new mounts wait for the backoff
+  std::size_t left_behind = 0;            // temporary files of broken sessions, still to remove
+  std::uint64_t left_behind_removed = 0;  // such files removed so far
+  bool backing_off = false;               // the last mount failed; new mounts wait for the backoff
 };
 
 class SessionPool;
@@ -83,8 +85,9 @@ class SessionPool {
   // holding every session while large files stream cannot make a healthy target look down.
   Result<SessionLease> acquire(bool reserved = false);
 
-  // Keeps idle sessions' leases alive. Call it periodically, more often than
-  // keep_alive_interval. Never blocks on a busy session.
+  // Keeps idle sessions' leases alive, and removes through an idle session the temporary files
+  // that sessions broken mid-put left behind (Session::take_left_behind). Call it periodically,
+  // more often than keep_alive_interval. Never blocks on a busy session.
   void maintain();
 
   PoolStats stats() const;
@@ -102,6 +105,8 @@ class SessionPool {
   Result<SessionLease> connect_slot(std::unique_lock<std::mutex>& lock, std::size_t slot);
   // A session of generation `mounted_in` was found broken.
   void note_broken_locked(std::uint64_t mounted_in);
+  void keep_left_behind_locked(std::vector<std::string> names);
+  void remove_left_behind();
 
   const PoolOptions options_;
   const std::shared_ptr<const Clock> clock_;
@@ -118,6 +123,10 @@ class SessionPool {
   SteadyTime next_attempt_{};  // no mount before this while suspect_
   std::chrono::milliseconds backoff_{0};
   PoolStats counters_;
+  // Temporary files broken sessions left behind, at most kMaxLeftBehind (the temporary-file
+  // sweep removes any beyond, in time).
+  static constexpr std::size_t kMaxLeftBehind = 1024;
+  std::vector<std::string> left_behind_;
 };
 
 }  // namespace efsas::nfs

@@ -148,6 +148,15 @@ class Session {
   Status refuse_symlinks(std::string_view path, bool include_last);
   // Renews the lease without touching any file (an OPEN of a name that does not exist).
   Status keep_alive();
+  // The temporary files (absolute paths) that failed puts created and could not remove: the
+  // session broke first, or the REMOVE failed. Their names are this session's own, so another
+  // session may remove them at any time; the list is emptied by this call.
+  std::vector<std::string> take_left_behind();
+  // Removes such files, stopping early if the session breaks; `removed` counts those removed.
+  // Returns the names to try again later (not tried, or refused for a reason that may pass). A
+  // file already gone is forgotten, and so is one refused for good: the temporary-file sweep
+  // has it then.
+  std::vector<std::string> remove_left_behind(std::vector<std::string> names, std::size_t& removed);
 
  private:
   friend class OpenFile;
@@ -200,6 +209,7 @@ class Session {
   nfs_context* nfs_ = nullptr;
   bool broken_ = false;
   std::string last_error_;  // the reason of the last failed call
+  std::vector<std::string> left_behind_;
   std::uint64_t renewals_ = 0;
   std::uint64_t temp_counter_ = 0;
   // State of the pipelined WRITEs in flight; lives as long as the context, whose callbacks
