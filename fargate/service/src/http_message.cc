@@ -150,7 +150,10 @@ RangeResult parse_range(std::string_view header, std::uint64_t size) {
   if (first_text.empty()) {  // suffix: the last N bytes
     const auto n = parse_u64(last_text);
     if (!n) return {};
-    if (*n == 0 || size == 0) return {RangeOutcome::kUnsatisfiable, {}};
+    if (*n == 0) return {RangeOutcome::kUnsatisfiable, {}};
+    // RFC 9110 calls a suffix of an empty file satisfiable, and no Content-Range can name a part
+    // of nothing: the whole (empty) file is sent with 200, as the RFC allows for any Range.
+    if (size == 0) return {};
     const std::uint64_t count = std::min(*n, size);
     return {RangeOutcome::kSatisfiable, {size - count, size - 1}};
   }

@@ -171,6 +171,12 @@ TEST_F(FileServiceTest, RangesAndConditionalReads) {
   Response beyond = call("GET", "/files/r.bin", "", {{"range", "bytes=10-"}});
   EXPECT_EQ(beyond.status, 416);
   EXPECT_EQ(*beyond.header("Content-Range"), "bytes */10");
+  // A suffix of an empty file is the whole empty file: no Content-Range can name part of it.
+  ASSERT_EQ(call("PUT", "/files/empty.bin", "").status, 201);
+  Response empty = call("GET", "/files/empty.bin", "", {{"range", "bytes=-5"}});
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.header("Content-Range"), nullptr);
+  EXPECT_EQ(call("GET", "/files/empty.bin", "", {{"range", "bytes=0-"}}).status, 416);
   // A HEAD ignores Range (RFC 9110 defines it for GET only): it describes the whole file.
   for (const char* range : {"bytes=2-5", "bytes=10-"}) {
     Response head = call("HEAD", "/files/r.bin", "", {{"range", range}});

@@ -50,6 +50,7 @@ TEST(ParseRange, UnsatisfiableAndIgnoredForms) {
   EXPECT_EQ(parse_range("bytes=1000-", 1000).outcome, RangeOutcome::kUnsatisfiable);
   EXPECT_EQ(parse_range("bytes=-0", 1000).outcome, RangeOutcome::kUnsatisfiable);
   EXPECT_EQ(parse_range("bytes=0-", 0).outcome, RangeOutcome::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=-5", 0).outcome, RangeOutcome::kIgnore);  // the whole empty file
   EXPECT_EQ(parse_range("bytes=5-1", 1000).outcome, RangeOutcome::kIgnore);
   EXPECT_EQ(parse_range("bytes=0-1,5-6", 1000).outcome, RangeOutcome::kIgnore);
   EXPECT_EQ(parse_range("items=0-1", 1000).outcome, RangeOutcome::kIgnore);
