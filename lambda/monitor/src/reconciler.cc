@@ -559,6 +559,7 @@ std::string emf_line(const std::string& file_system_id, const ScanSummary& scan,
   }
   add("ScanSeconds", "Seconds", scan.seconds);
   add("ScanErrors", "Count", scan.errors);
+  add("ScanComplete", "Count", scan.complete ? 1 : 0);
   add("RunErrors", "Count", report != nullptr ? report->errors.size() : std::size_t{1});
   line["_aws"] = {
       {"Timestamp", ms},

@@ -698,9 +698,10 @@ TEST(Reconcile, EmfLineCarriesTheMetricsAndDimension) {
   EXPECT_EQ(directive["Dimensions"], nlohmann::json::parse(R"([["FileSystemId"]])"));
   EXPECT_EQ(metric_names(emf),
             (std::vector<std::string>{"FileCount", "MountTargets", "DesiredMountTargets",
-                                      "ScanSeconds", "ScanErrors", "RunErrors"}));
+                                      "ScanSeconds", "ScanErrors", "ScanComplete", "RunErrors"}));
   EXPECT_EQ(emf["FileSystemId"], kFs);
   EXPECT_EQ(emf["FileCount"], 250);
+  EXPECT_EQ(emf["ScanComplete"], 1);
   EXPECT_EQ(emf["MountTargets"], 1);
   EXPECT_EQ(emf["DesiredMountTargets"], 3);
   EXPECT_EQ(emf["ScanErrors"], 2);
@@ -721,8 +722,10 @@ TEST(Reconcile, EmfLineOfAPartialScanLeavesOutTheCountAndWhatFollowsFromIt) {
   ASSERT_FALSE(report->ok());
   const auto emf = nlohmann::json::parse(emf_line(kFs, scan(250, false), &*report, clock.now()));
   EXPECT_EQ(metric_names(emf),
-            (std::vector<std::string>{"MountTargets", "ScanSeconds", "ScanErrors", "RunErrors"}));
+            (std::vector<std::string>{"MountTargets", "ScanSeconds", "ScanErrors", "ScanComplete",
+                                      "RunErrors"}));
   EXPECT_FALSE(emf.contains("FileCount"));
+  EXPECT_EQ(emf["ScanComplete"], 0);
   EXPECT_EQ(emf["MountTargets"], 1);
   EXPECT_EQ(emf["RunErrors"], report->errors.size());
 }
@@ -746,9 +749,10 @@ TEST(Reconcile, ARunThatCannotReadAwsStillReportsItsMetrics) {
   ASSERT_FALSE(run.ok());
   ASSERT_EQ(metrics->lines().size(), 1u);
   const auto emf = nlohmann::json::parse(metrics->lines()[0]);
-  EXPECT_EQ(metric_names(emf),
-            (std::vector<std::string>{"FileCount", "ScanSeconds", "ScanErrors", "RunErrors"}));
+  EXPECT_EQ(metric_names(emf), (std::vector<std::string>{"FileCount", "ScanSeconds", "ScanErrors",
+                                                         "ScanComplete", "RunErrors"}));
   EXPECT_EQ(emf["FileCount"], 3);
+  EXPECT_EQ(emf["ScanComplete"], 1);
   EXPECT_EQ(emf["RunErrors"], 1);
   EXPECT_EQ(emf["FileSystemId"], kFs);
 }

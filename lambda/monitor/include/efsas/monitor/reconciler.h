@@ -51,7 +51,8 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
                             const Clock& clock, const Logger& log);
 
 // CloudWatch Embedded Metric Format: one JSON line per run, dimension FileSystemId, with
-// ScanSeconds, ScanErrors and RunErrors (the actions that failed; 1 when the run could not read
+// ScanSeconds, ScanErrors, ScanComplete (0 when the scan stopped early or could not start: the
+// run could not scale) and RunErrors (the actions that failed; 1 when the run could not read
 // AWS and `report` is null) always; FileCount and DesiredMountTargets only when the scan was
 // complete (a partial count is a lower bound, not a figure to graph); MountTargets when the run
 // read them.
