@@ -2,9 +2,20 @@
 #include "efsas/nfs/pool.h"
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
 #include <utility>
 
 namespace efsas::nfs {
+
+namespace {
+
+// Session numbers are unique in the process, not per pool: two pools of one mount target (a
+// table rebuilt while requests hold the old one) must never share an NFSv4 client name, nor the
+// temporary-file names made from it.
+std::atomic<std::uint64_t> next_client_id{0};
+
+}  // namespace
 
 SessionLease::SessionLease(SessionPool* pool, std::size_t slot, std::unique_ptr<Session> session)
     : pool_(pool), slot_(slot), session_(std::move(session)) {}
@@ -45,7 +56,7 @@ Result<SessionLease> SessionPool::acquire(bool reserved) {
       const std::size_t i = reserved ? usable - 1 - n : n;
       Slot& slot = slots_[i];
       if (slot.leased) continue;
-      if (slot.session && slot.generation != generation_) slot.session.reset();
+      if (slot.session && slot.generation != generation_) retire_locked(std::move(slot.session));
       if (slot.session) {
         slot.leased = true;
         ++counters_.in_use;
@@ -105,7 +116,7 @@ Result<SessionLease> SessionPool::connect_slot(std::unique_lock<std::mutex>& loc
   SessionOptions session_options = options_.session;
   // Two appends: GCC 12 at -O3 warns falsely (-Wrestrict) on `"-" + std::string`.
   session_options.client_name += '-';
-  session_options.client_name += std::to_string(++next_client_id_);
+  session_options.client_name += std::to_string(next_client_id.fetch_add(1) + 1);
 
   lock.unlock();
   Result<std::unique_ptr<Session>> connected = connector_(session_options);
@@ -145,6 +156,11 @@ void SessionPool::note_broken_locked(std::uint64_t mounted_in) {
   suspect_ = true;
 }
 
+std::unique_ptr<Session> SessionPool::retire_locked(std::unique_ptr<Session> session) {
+  keep_left_behind_locked(session->take_left_behind());
+  return session;
+}
+
 void SessionPool::keep_left_behind_locked(std::vector<std::string> names) {
   for (auto& name : names) {
     if (left_behind_.size() >= kMaxLeftBehind) break;
@@ -161,10 +177,9 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     --counters_.in_use;
     if (session && session->broken()) {
       note_broken_locked(slot.generation);
-      keep_left_behind_locked(session->take_left_behind());
-      to_destroy = std::move(session);
+      to_destroy = retire_locked(std::move(session));
     } else if (session && slot.generation != generation_) {
-      to_destroy = std::move(session);
+      to_destroy = retire_locked(std::move(session));
     } else if (session) {
       if (session->lease_renewals() != slot.renewals_seen) {
         slot.renewals_seen = session->lease_renewals();
@@ -186,7 +201,7 @@ void SessionPool::maintain() {
       Slot& slot = slots_[i];
       if (slot.leased || !slot.session) continue;
       if (slot.generation != generation_) {
-        slot.session.reset();
+        retire_locked(std::move(slot.session));
         continue;
       }
       if (now - slot.last_renewal < options_.keep_alive_interval) continue;
@@ -223,7 +238,13 @@ void SessionPool::remove_left_behind() {
       break;
     }
     if (!session) return;
-    names = std::exchange(left_behind_, {});
+    // A few per round: the session is one a request could use, and the keeper thread has
+    // keep-alives to send.
+    const auto take = std::min(left_behind_.size(), kLeftBehindPerRound);
+    names.assign(std::make_move_iterator(left_behind_.begin()),
+                 std::make_move_iterator(left_behind_.begin() + static_cast<std::ptrdiff_t>(take)));
+    left_behind_.erase(left_behind_.begin(),
+                       left_behind_.begin() + static_cast<std::ptrdiff_t>(take));
   }
   std::size_t removed = 0;
   std::vector<std::string> later = session->remove_left_behind(std::move(names), removed);

@@ -8,7 +8,10 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "efsas/clock.h"
 
@@ -61,6 +64,29 @@ TEST(SessionPool, ADeadTargetFailsAtOnceWhileBackingOff) {
   clock->advance(milliseconds(100));
   EXPECT_FALSE(pool.acquire().ok());
   EXPECT_EQ(connector.calls->load(), 3);
+}
+
+// Two pools of one mount target live side by side while requests hold a replaced routing table.
+// Their sessions never share an NFSv4 client name: the server would hand one's state to the
+// other, and the temporary files named after it would collide.
+TEST(SessionPool, TwoPoolsOfOneTargetNeverShareAClientName) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  const Connector recording = [names](const SessionOptions& options) {
+    names->push_back(options.client_name);
+    return Result<std::unique_ptr<Session>>(
+        make_error(ErrorCode::kUnavailable, "connection refused", true));
+  };
+  auto clock = std::make_shared<ManualClock>();
+  SessionPool first(pool_options(), clock, recording);
+  SessionPool second(pool_options(), clock, recording);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_FALSE(first.acquire().ok());
+    EXPECT_FALSE(second.acquire().ok());
+    clock->advance(milliseconds(500));
+  }
+  ASSERT_EQ(names->size(), 6u);
+  EXPECT_EQ(std::set<std::string>(names->begin(), names->end()).size(), names->size());
+  for (const auto& name : *names) EXPECT_TRUE(name.starts_with("unit-")) << name;
 }
 
 TEST(SessionPool, BackoffStopsGrowingAtTheLimit) {

@@ -105,6 +105,8 @@ class SessionPool {
   Result<SessionLease> connect_slot(std::unique_lock<std::mutex>& lock, std::size_t slot);
   // A session of generation `mounted_in` was found broken.
   void note_broken_locked(std::uint64_t mounted_in);
+  // Takes a session out of use, keeping the names of the temporary files it left behind.
+  std::unique_ptr<Session> retire_locked(std::unique_ptr<Session> session);
   void keep_left_behind_locked(std::vector<std::string> names);
   void remove_left_behind();
 
@@ -116,16 +118,16 @@ class SessionPool {
   std::condition_variable released_;
   std::vector<Slot> slots_;
   std::uint64_t generation_ = 0;
-  std::uint64_t next_client_id_ = 0;
   bool suspect_ = false;       // the target failed lately: one mount attempt at a time
   bool mounted_once_ = false;  // until a mount succeeds, one mount attempt at a time
   bool connecting_ = false;    // a mount attempt is in flight while suspect_ or !mounted_once_
   SteadyTime next_attempt_{};  // no mount before this while suspect_
   std::chrono::milliseconds backoff_{0};
   PoolStats counters_;
-  // Temporary files broken sessions left behind, at most kMaxLeftBehind (the temporary-file
+  // Temporary files sessions left behind, at most kMaxLeftBehind (the temporary-file
   // sweep removes any beyond, in time).
   static constexpr std::size_t kMaxLeftBehind = 1024;
+  static constexpr std::size_t kLeftBehindPerRound = 32;
   std::vector<std::string> left_behind_;
 };
 
