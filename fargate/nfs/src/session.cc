@@ -257,7 +257,8 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
 }
 
 std::chrono::milliseconds Session::call_limit() const {
-  return options_.timeout + std::chrono::milliseconds(1000);
+  // Long enough for libnfs to report the timeout first.
+  return options_.timeout + std::min(options_.timeout, std::chrono::milliseconds(1000));
 }
 
 // libnfs times out RPCs, not the TCP connect before the first one: against an address that

@@ -179,8 +179,8 @@ class Session {
            nfs_stat_64* stat = nullptr, std::span<char> read_into = {}, void** object = nullptr);
   // The calls below are shaped as libnfs's synchronous ones. Some take several requests (a
   // listing one per page of the directory, a rename two); libnfs fails a request unanswered for
-  // options_.timeout, and call_limit() is the backstop: a little more, without a word from the
-  // server.
+  // options_.timeout, and call_limit() is the backstop: twice that (at most 1 s more) without a
+  // word from the server.
   std::chrono::milliseconds call_limit() const;
   int mount();
   int lstat(const std::string& path, nfs_stat_64& st);
