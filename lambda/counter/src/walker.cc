@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,25 @@ namespace {
 constexpr std::size_t kBufferSize = 64 * 1024;
 constexpr int kListFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 constexpr int kPathFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// The attributes a rescan trusts a record on, asked of the file system itself: a network file
+// system's client answers a plain stat from its attribute cache (NFS keeps a directory's for up
+// to a minute), where a directory another client changed still shows its old times. Only the
+// fields the walk reads (device, inode, type, mtime, ctime) are filled in. 0, or -1 with errno.
+int fresh_stat(int dir_fd, const char* name, int flags, struct stat& st) {
+  struct statx stx {};
+  if (::statx(dir_fd, name, flags | AT_STATX_FORCE_SYNC,
+              STATX_TYPE | STATX_INO | STATX_MTIME | STATX_CTIME, &stx) != 0) {
+    return -1;
+  }
+  st = {};
+  st.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  st.st_ino = stx.stx_ino;
+  st.st_mode = stx.stx_mode;
+  st.st_mtim = {static_cast<std::time_t>(stx.stx_mtime.tv_sec), stx.stx_mtime.tv_nsec};
+  st.st_ctim = {static_cast<std::time_t>(stx.stx_ctime.tv_sec), stx.stx_ctime.tv_nsec};
+  return 0;
+}
 
 // A directory descriptor kept open while children still refer to it.
 struct DirFd {
@@ -421,9 +441,13 @@ class Walk {
 
   void process_root(Local& local) {
     struct stat st {};
-    if (::fstat(root_fd_->fd, &st) != 0) fail_invariant("walk: fstat on the open root failed");
+    // Without a fresh answer the root is listed: nothing is proved unchanged by a cached one.
+    const bool fresh = fresh_stat(root_fd_->fd, "", AT_EMPTY_PATH, st) == 0;
+    if (!fresh && ::fstat(root_fd_->fd, &st) != 0) {
+      fail_invariant("walk: fstat on the open root failed");
+    }
     std::vector<Item> found;
-    if (const DirRecord* r = in_.previous != nullptr ? lookup(st) : nullptr) {
+    if (const DirRecord* r = fresh && in_.previous != nullptr ? lookup(st) : nullptr) {
       reuse(*r, local);
       adopt(-1, nullptr, {}, r->device, r->subdirectories, found);
     } else {
@@ -480,7 +504,7 @@ class Walk {
   bool prove_unchanged(const Item& item, int parent_fd, Local& local, std::vector<Item>& found) {
     struct stat st {};
     if (item.expected == nullptr || item.expected->subdirectories.empty()) {
-      if (::fstatat(parent_fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (fresh_stat(parent_fd, item.name.c_str(), AT_SYMLINK_NOFOLLOW, st) != 0) {
         fail(local, item.parent, item.name, errno);
         return true;
       }
@@ -500,7 +524,7 @@ class Walk {
       fail(local, item.parent, item.name, errno);
       return true;
     }
-    if (::fstat(fd, &st) != 0) {
+    if (fresh_stat(fd, "", AT_EMPTY_PATH, st) != 0) {
       fail(local, item.parent, item.name, errno);
       ::close(fd);
       return true;

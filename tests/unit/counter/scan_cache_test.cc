@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "efsas/testing/latencyfs.h"
 #include "efsas/testing/process.h"
 #include "tree_helpers.h"
 
@@ -399,6 +400,47 @@ TEST_F(IncrementalTest, PartialScanNeverPoisonsTheCache) {
   const CountResult r = scan();
   EXPECT_TRUE(r.complete);
   EXPECT_EQ(r.counts, reference_count(root_).counts);
+}
+
+// On a network file system the kernel answers a plain stat from its attribute cache (NFS keeps a
+// directory's for up to a minute), where a directory another client changed still shows its old
+// times, and a rescan would reuse its old count. Here latencyfs caches attributes for 60 s, and
+// files are added behind it, in its backing directory, as another client would.
+TEST(IncrementalOverACachingMount, ChangesTheMountHasNotSeenYetAreCounted) {
+  if (!efsas::testing::LatencyFsMount::supported()) {
+    GTEST_SKIP() << "FUSE or latencyfs not available";
+  }
+  efsas::testing::TempDir dir;
+  const auto backing = dir.path() / "backing";
+  const auto mount = dir.path() / "mnt";
+  make_dir(mount);
+  make_dir(backing);
+  make_dir(backing / "a");
+  make_files(backing / "a", 3);
+  make_dir(backing / "a" / "b");
+  make_files(backing / "a" / "b", 2);
+  make_dir(backing / "c");
+  make_files(backing / "c", 4);
+  std::this_thread::sleep_for(kGranularity + std::chrono::milliseconds(20));
+  efsas::testing::LatencyFsMount fs(backing, mount,
+                                    {"--latency-us=0", "-o", "attr_timeout=60,entry_timeout=60"});
+  ASSERT_TRUE(fs.mounted()) << "latencyfs did not mount: " << fs.log();
+  CountOptions options;
+  options.threads = 2;
+  options.timestamp_granularity = kGranularity;
+  options.cache_path = dir.path() / "scan.cache";
+  RealClock clock;
+  const Result<CountResult> first = count_files(mount, options, clock);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_EQ(first->counts.files, 9U);
+
+  make_files(backing / "c", 2, "g");                       // a leaf (a stat by name proves it)
+  efsas::testing::write_file(backing / "a" / "new", "x");  // a parent (an open and a stat)
+  std::this_thread::sleep_for(kGranularity + std::chrono::milliseconds(20));
+  const Result<CountResult> second = count_files(mount, options, clock);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_EQ(second->counts, reference_count(backing).counts);
+  EXPECT_EQ(second->counts.files, 12U);
 }
 
 }  // namespace
