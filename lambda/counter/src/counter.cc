@@ -2,6 +2,7 @@
 #include "efsas/counter/counter.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,6 +166,23 @@ ScanCache next_cache(RootIdentity root, detail::WalkOutput& out,
   return next;
 }
 
+// The options cut down to what the process's open-file limit allows (Lambda's is 1,024): a walk
+// that ran out of descriptors would fail whole subtrees with EMFILE. Each worker holds up to three
+// descriptors (the directory it lists, a parent it re-opened, one being opened); the budget of
+// directories kept open gets what is left after a reserve for the rest of the process.
+CountOptions within_descriptor_limit(CountOptions options) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return options;
+  constexpr rlim_t kReserve = 64;
+  const rlim_t usable = limit.rlim_cur > kReserve + 8 ? limit.rlim_cur - kReserve : 8;
+  const auto most_threads = static_cast<unsigned>(std::max<rlim_t>(1, usable / 4));
+  options.threads = std::min(options.threads == 0 ? 1U : options.threads, most_threads);
+  const rlim_t left = usable - std::min<rlim_t>(usable, 3 * rlim_t{options.threads});
+  options.max_open_directories =
+      std::min(options.max_open_directories, static_cast<std::size_t>(left));
+  return options;
+}
+
 }  // namespace
 
 Result<CountResult> count_files(const std::filesystem::path& root, const CountOptions& options,
@@ -207,7 +225,7 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
   input.racy_after_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             scan_start - options.timestamp_granularity)
                             .count();
-  detail::WalkOutput out = detail::walk(input, options, clock);
+  detail::WalkOutput out = detail::walk(input, within_descriptor_limit(options), clock);
   ::close(fd);
 
   CountResult result = std::move(out.result);

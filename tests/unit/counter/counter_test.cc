@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -173,6 +174,35 @@ TEST(CounterTest, NoDescriptorBudgetStillReachesEveryDirectory) {
   options.max_open_directories = 0;  // every child is reached by re-walking from the root
   options.threads = 8;
   EXPECT_EQ(count(dir.path(), options).counts, reference_count(dir.path()).counts);
+}
+
+// A walk never runs the process out of descriptors, whatever its thread and budget settings:
+// under a low open-file limit (Lambda's is 1,024) it takes fewer, where it used to fail whole
+// subtrees with EMFILE.
+TEST(CounterTest, ALowOpenFileLimitCutsTheWalkDownInsteadOfFailingDirectories) {
+  efsas::testing::TempDir dir;
+  // 300 levels, each with a second subdirectory: going down, the walk keeps every level open
+  // for the sibling it has yet to visit.
+  std::filesystem::path level = dir.path();
+  for (int i = 0; i < 300; ++i) {
+    make_dir(level / "b");
+    make_files(level / "b", 1);
+    make_dir(level / "a");
+    level /= "a";
+  }
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 100;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  CountOptions options;
+  options.threads = 64;
+  options.max_open_directories = 256;
+  const CountResult r = count(dir.path(), options);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(r.errors, 0U) << (r.error_samples.empty() ? "" : r.error_samples[0].message);
+  EXPECT_EQ(r.counts, reference_count(dir.path()).counts);
+  EXPECT_LE(r.threads, 9U);
 }
 
 TEST(CounterTest, ThousandLevelsOfNesting) {
