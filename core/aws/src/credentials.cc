@@ -1,11 +1,14 @@
 // Credentials providers: environment, shared files, ECS container endpoint, IMDSv2, chains.
 #include "efsas/aws/credentials.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -48,10 +51,28 @@ Result<Credentials> parse_credentials_document(const std::string& body, const st
     return make_error(ErrorCode::kUnavailable,
                       source + " reported " + json["Code"].get<std::string>(), true);
   }
+  // Each field a string, or absent (Token); anything else is a broken document, not a crash.
+  const auto field = [&](const char* name) -> std::optional<std::string> {
+    if (!json.contains(name)) return std::string();
+    if (!json[name].is_string()) return std::nullopt;
+    return json[name].get<std::string>();
+  };
   Credentials credentials;
-  credentials.access_key_id = json.value("AccessKeyId", "");
-  credentials.secret_access_key = json.value("SecretAccessKey", "");
-  credentials.session_token = json.value("Token", "");
+  const auto key_id = field("AccessKeyId");
+  const auto secret = field("SecretAccessKey");
+  const auto token = field("Token");
+  const auto has_control = [](const std::optional<std::string>& value) {
+    return value && std::any_of(value->begin(), value->end(),
+                                [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  };
+  if (!key_id || !secret || !token || key_id->empty() || secret->empty() || has_control(key_id) ||
+      has_control(secret) || has_control(token)) {
+    return make_error(ErrorCode::kDataLoss,
+                      source + " returned an unreadable credentials document");
+  }
+  credentials.access_key_id = *key_id;
+  credentials.secret_access_key = *secret;
+  credentials.session_token = *token;
   if (json.contains("Expiration") && json["Expiration"].is_string()) {
     credentials.expiration = parse_iso8601(json["Expiration"].get<std::string>());
     if (!credentials.expiration) {
@@ -120,25 +141,53 @@ class ProfileProvider final : public CredentialsProvider {
   std::filesystem::path credentials_path_, config_path_;
 };
 
-// Caches what `fetch` returns until `refresh_before` its expiration. When a refresh fails while
-// the cached credentials are still valid, those are returned (as the SDKs do).
+// Caches what `fetch` returns until `refresh_before` its expiration. While the cached credentials
+// are still valid, one caller refreshes them and the others go on with them; when a refresh fails,
+// they are used (as the SDKs do) and the next attempt waits kRetryAfterFailure, so that an
+// endpoint that is down costs each call nothing rather than a timeout.
 class RefreshingProvider : public CredentialsProvider {
  public:
+  static constexpr std::chrono::seconds kRetryAfterFailure{10};
+
   RefreshingProvider(std::shared_ptr<const Clock> clock, std::chrono::seconds refresh_before)
       : clock_(std::move(clock)), refresh_before_(refresh_before) {}
 
   Result<Credentials> get() final {
-    std::lock_guard lock(mutex_);
-    const SystemTime now = clock_->now();
-    if (cached_ && (!cached_->expiration || now < *cached_->expiration - refresh_before_)) {
-      return *cached_;
+    std::unique_lock lock(mutex_);
+    while (true) {
+      const SystemTime now = clock_->now();
+      const bool valid = cached_ && (!cached_->expiration || now < *cached_->expiration);
+      if (valid && (!cached_->expiration || now < *cached_->expiration - refresh_before_)) {
+        return *cached_;
+      }
+      if (valid && (refreshing_ || now < retry_after_)) return *cached_;
+      if (!refreshing_) break;
+      refreshed_.wait(lock);  // nothing valid to go on with: the refresh under way decides
     }
-    auto fresh = fetch();
+    refreshing_ = true;
+    lock.unlock();
+    Result<Credentials> fresh = make_error(ErrorCode::kInternal, "credentials fetch threw");
+    try {
+      fresh = fetch();
+    } catch (...) {
+      lock.lock();
+      refreshing_ = false;
+      refreshed_.notify_all();
+      throw;
+    }
+    lock.lock();
+    refreshing_ = false;
+    refreshed_.notify_all();
+    const SystemTime now = clock_->now();
     if (fresh.ok()) {
       cached_ = fresh.value();
+      retry_after_ = {};
       return fresh;
     }
-    if (cached_ && cached_->expiration && now < *cached_->expiration) return *cached_;
+    if (cached_ && cached_->expiration && now < *cached_->expiration) {
+      retry_after_ = now + kRetryAfterFailure;
+      return *cached_;
+    }
     return fresh;
   }
 
@@ -149,6 +198,9 @@ class RefreshingProvider : public CredentialsProvider {
   std::shared_ptr<const Clock> clock_;
   std::chrono::seconds refresh_before_;
   std::mutex mutex_;
+  std::condition_variable refreshed_;
+  bool refreshing_ = false;
+  SystemTime retry_after_{};
   std::optional<Credentials> cached_;
 };
 
@@ -201,7 +253,14 @@ class ContainerProvider final : public RefreshingProvider {
     request.path = endpoint->base_path.empty() ? "/" : endpoint->base_path;
     if (query_at != std::string::npos) request.query = url.substr(query_at + 1);
     request.headers.push_back({"Accept", "application/json"});
-    if (auto token = authorization_token()) request.headers.push_back({"Authorization", *token});
+    if (auto token = authorization_token()) {
+      // A line break would end the header early and start another.
+      if (token->find_first_of("\r\n") != std::string::npos) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "the container authorization token contains a line break");
+      }
+      request.headers.push_back({"Authorization", *token});
+    }
     auto response =
         transport_->send(request, HttpTimeouts{std::chrono::seconds(2), std::chrono::seconds(5)});
     if (!response.ok()) return response.error();
@@ -238,7 +297,7 @@ class ImdsProvider final : public RefreshingProvider {
                std::shared_ptr<const Clock> clock, std::chrono::seconds refresh_before)
       : RefreshingProvider(std::move(clock), refresh_before),
         transport_(std::move(transport)),
-        disabled_(env_value(env, "AWS_EC2_METADATA_DISABLED").value_or("") == "true"),
+        disabled_(env_flag(env, "AWS_EC2_METADATA_DISABLED")),
         endpoint_url_(env_value(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT")
                           .value_or("http://169.254.169.254")) {}
   std::string name() const override { return "imds"; }

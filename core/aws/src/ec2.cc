@@ -2,6 +2,7 @@
 #include "efsas/aws/ec2.h"
 
 #include <pugixml.hpp>
+#include <set>
 
 #include "wire.h"
 
@@ -90,11 +91,12 @@ Result<std::vector<Subnet>> describe_subnets(const AwsClient& client,
                                              const DescribeSubnetsRequest& request) {
   std::vector<Subnet> out;
   std::string token;
+  std::set<std::string> seen;  // a token met again would page round in a circle for good
   do {
     auto page = describe_subnets_page(client, request, token);
     if (!page.ok()) return page.error();
     for (auto& subnet : page->subnets) out.push_back(std::move(subnet));
-    if (!page->next_token.empty() && page->next_token == token) {
+    if (!page->next_token.empty() && !seen.insert(page->next_token).second) {
       return make_error(ErrorCode::kDataLoss, "EC2 returned the same NextToken twice");
     }
     token = page->next_token;

@@ -1,6 +1,8 @@
 // EFS rest-json calls.
 #include "efsas/aws/efs.h"
 
+#include <set>
+
 #include "wire.h"
 
 namespace efsas::aws::efs {
@@ -62,11 +64,12 @@ template <typename T, typename PageFn>
 Result<std::vector<T>> all_pages(PageFn page_fn) {
   std::vector<T> out;
   std::string marker;
+  std::set<std::string> seen;  // a marker met again would page round in a circle for good
   do {
     auto page = page_fn(marker);
     if (!page.ok()) return page.error();
     for (auto& item : page->items) out.push_back(std::move(item));
-    if (!page->next_marker.empty() && page->next_marker == marker) {
+    if (!page->next_marker.empty() && !seen.insert(page->next_marker).second) {
       return make_error(ErrorCode::kDataLoss, "EFS returned the same NextMarker twice");
     }
     marker = page->next_marker;

@@ -113,7 +113,7 @@ Result<Endpoint> parse_endpoint_url(std::string_view url) {
 Result<Endpoint> resolve_endpoint(Service service, std::string_view region,
                                   const Environment& env) {
   const ServiceInfo& info = service_info(service);
-  const bool ignore = env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").value_or("") == "true";
+  const bool ignore = env_flag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
   if (!ignore) {
     const std::string specific = "AWS_ENDPOINT_URL_" + std::string(info.env_suffix);
     if (auto url = env_value(env, specific)) return parse_endpoint_url(*url);

@@ -21,4 +21,12 @@ std::optional<std::string> env_value(const Environment& env, std::string_view na
   return it->second;
 }
 
+bool env_flag(const Environment& env, std::string_view name) {
+  const auto value = env_value(env, name);
+  if (!value || value->size() != 4) return false;
+  std::string lower;
+  for (char c : *value) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return lower == "true";
+}
+
 }  // namespace efsas::aws

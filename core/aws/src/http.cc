@@ -52,6 +52,20 @@ Error transport_error(CURLcode code, const std::string& url, const char* detail)
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return make_error(ErrorCode::kInvalidArgument, message, false);
+    // TLS that cannot work as configured (an unreadable or wrong AWS_CA_BUNDLE, a certificate
+    // that does not verify): the same request fails the same way, so it is not retried.
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return make_error(ErrorCode::kPermissionDenied, message, false);
     default:
       // Refused, reset, dropped, unresolved: the SDKs retry every connection failure.
       return make_error(ErrorCode::kUnavailable, message, true);

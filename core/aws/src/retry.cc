@@ -7,21 +7,14 @@
 namespace efsas::aws {
 
 bool is_throttling_code(std::string_view aws_code) {
-  static constexpr std::array<std::string_view, 14> kCodes = {
-      "Throttling",
-      "ThrottlingException",
-      "ThrottledException",
-      "RequestThrottledException",
-      "TooManyRequestsException",
-      "ProvisionedThroughputExceededException",
-      "TransactionInProgressException",
-      "RequestLimitExceeded",
-      "BandwidthLimitExceeded",
-      "LimitExceededException",
-      "RequestThrottled",
-      "SlowDown",
-      "PriorRequestNotComplete",
-      "EC2ThrottledException"};
+  static constexpr std::array<std::string_view, 15> kCodes = {
+      "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+      "TooManyRequestsException", "ProvisionedThroughputExceededException",
+      "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+      "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+      "EC2ThrottledException",
+      // SSM: too many PutParameter calls on one parameter at once.
+      "TooManyUpdates"};
   return std::find(kCodes.begin(), kCodes.end(), aws_code) != kCodes.end();
 }
 

@@ -72,6 +72,13 @@ TEST_F(CaBundleTest, TrustsTheNamedBundle) {
 TEST_F(CaBundleTest, RefusesAServerTheBundleDoesNotVouchFor) {
   auto response = get_with_bundle((dir_.path() / "other.pem").string());
   ASSERT_FALSE(response.ok());
+  // The same request would fail the same way: not retried, and not taken for a network blip.
+  EXPECT_FALSE(response.error().retryable) << response.error().to_string();
+  EXPECT_EQ(response.error().code, ErrorCode::kPermissionDenied) << response.error().to_string();
+  // So for a bundle that cannot be read.
+  auto unreadable = get_with_bundle((dir_.path() / "no-such-bundle.pem").string());
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_FALSE(unreadable.error().retryable) << unreadable.error().to_string();
   // The system store does not know this self-signed certificate either.
   auto with_default = get_with_bundle("");
   EXPECT_FALSE(with_default.ok());

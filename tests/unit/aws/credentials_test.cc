@@ -196,6 +196,72 @@ TEST(ContainerProvider, KeepsValidCredentialsWhenARefreshFails) {
   EXPECT_FALSE(provider->get().ok());
 }
 
+// An endpoint that fails while the cached credentials are still good is not asked again on every
+// call (each attempt can take seconds): the next attempt waits ten seconds.
+TEST(ContainerProvider, AFailedRefreshIsTriedAgainOnlyAfterAPause) {
+  auto clock = std::make_shared<ManualClock>();
+  CredentialsServer creds(clock);
+  const Environment env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.server.endpoint()}};
+  auto provider = make_container_provider(env, make_curl_transport(), clock);
+  ASSERT_EQ(provider->get()->access_key_id, "AKID1");
+  creds.failing = true;
+  clock->advance(std::chrono::minutes(57));
+  ASSERT_EQ(provider->get()->access_key_id, "AKID1");
+  const std::size_t asked = creds.server.request_count();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(provider->get()->access_key_id, "AKID1");
+  EXPECT_EQ(creds.server.request_count(), asked);
+  clock->advance(std::chrono::seconds(11));
+  creds.failing = false;
+  EXPECT_EQ(provider->get()->access_key_id, "AKID2");
+  EXPECT_EQ(creds.server.request_count(), asked + 1);
+}
+
+// Returns one fixed body, and counts the requests.
+class FixedTransport final : public HttpTransport {
+ public:
+  explicit FixedTransport(std::string body) : body_(std::move(body)) {}
+  Result<HttpResponse> send(const HttpRequest&, const HttpTimeouts&) override {
+    ++requests;
+    return HttpResponse{200, {}, body_};
+  }
+  int requests = 0;
+
+ private:
+  std::string body_;
+};
+
+// A credentials document with a field of the wrong type, or a value that would break a header, is
+// an error naming the source (it once threw, and the process died).
+TEST(ContainerProvider, ABrokenDocumentIsAnErrorNotACrash) {
+  for (const char* body :
+       {R"({"AccessKeyId":"AKID","SecretAccessKey":"s","Token":null})",
+        R"({"AccessKeyId":5,"SecretAccessKey":"s"})",
+        R"({"AccessKeyId":"AKID","SecretAccessKey":""})",
+        R"({"AccessKeyId":"AKID","SecretAccessKey":"s","Token":"t\r\nX-Evil: 1"})"}) {
+    const Environment env = {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds"}};
+    auto credentials = make_container_provider(env, std::make_shared<FixedTransport>(body),
+                                               std::make_shared<ManualClock>())
+                           ->get();
+    ASSERT_FALSE(credentials.ok()) << body;
+    EXPECT_EQ(credentials.error().code, ErrorCode::kDataLoss) << body;
+    EXPECT_NE(credentials.error().message.find("container credentials endpoint"), std::string::npos)
+        << credentials.error().message;
+  }
+}
+
+// The authorization token goes into a header: one with a line break would start another header,
+// and is refused before anything is sent.
+TEST(ContainerProvider, AnAuthorizationTokenWithALineBreakIsRefused) {
+  auto transport = std::make_shared<FixedTransport>(R"({"AccessKeyId":"A","SecretAccessKey":"s"})");
+  const Environment env = {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds"},
+                           {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "abc\r\nX-Evil: 1"}};
+  auto credentials =
+      make_container_provider(env, transport, std::make_shared<ManualClock>())->get();
+  ASSERT_FALSE(credentials.ok());
+  EXPECT_EQ(credentials.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(transport->requests, 0);
+}
+
 TEST(ImdsProvider, FetchesASessionTokenThenTheRoleCredentials) {
   auto clock = std::make_shared<ManualClock>();
   std::atomic<int> fetches{0};
@@ -230,12 +296,16 @@ TEST(ImdsProvider, FetchesASessionTokenThenTheRoleCredentials) {
 }
 
 TEST(ImdsProvider, DisabledByEnvironment) {
-  auto credentials =
-      make_imds_provider({{"AWS_EC2_METADATA_DISABLED", "true"}},
-                         std::make_shared<RecordingTransport>(), std::make_shared<ManualClock>())
-          ->get();
-  ASSERT_FALSE(credentials.ok());
-  EXPECT_EQ(credentials.error().code, ErrorCode::kNotFound);
+  // In any case, as the SDKs read it.
+  for (const char* value : {"true", "TRUE", "True"}) {
+    auto transport = std::make_shared<RecordingTransport>();
+    auto credentials = make_imds_provider({{"AWS_EC2_METADATA_DISABLED", value}}, transport,
+                                          std::make_shared<ManualClock>())
+                           ->get();
+    ASSERT_FALSE(credentials.ok()) << value;
+    EXPECT_EQ(credentials.error().code, ErrorCode::kNotFound) << value;
+    EXPECT_TRUE(transport->last.host.empty()) << value << ": IMDS was asked";
+  }
 }
 
 TEST(DefaultChain, EnvironmentComesFirstAndTheContainerIsNotAsked) {

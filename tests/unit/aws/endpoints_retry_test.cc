@@ -40,10 +40,16 @@ TEST(Endpoints, ServiceSpecificOverrideBeatsTheGlobalOne) {
 }
 
 TEST(Endpoints, OverridesCanBeIgnoredAndMustBeValid) {
-  const Environment ignored = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:5000"},
-                               {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"}};
-  EXPECT_EQ(resolve_endpoint(Service::kEc2, "us-west-2", ignored)->host,
-            "ec2.us-west-2.amazonaws.com");
+  for (const char* on : {"true", "TRUE", "True"}) {  // in any case, as the SDKs read it
+    const Environment ignored = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:5000"},
+                                 {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", on}};
+    EXPECT_EQ(resolve_endpoint(Service::kEc2, "us-west-2", ignored)->host,
+              "ec2.us-west-2.amazonaws.com")
+        << on;
+  }
+  const Environment not_ignored = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:5000"},
+                                   {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "truee"}};
+  EXPECT_EQ(resolve_endpoint(Service::kEc2, "us-west-2", not_ignored)->host, "127.0.0.1:5000");
   for (const char* bad :
        {"127.0.0.1:5000", "ftp://x", "http://", "http://127.0.0.1:50xyz", "http://127.0.0.1:99999",
         "http://127.0.0.1:", "http://host\nX-Injected: 1", "http://a b:5000", "http://user@host",
@@ -89,6 +95,7 @@ TEST(Retry, RetriesThrottlingServerErrorsAndNeverClientErrors) {
   EXPECT_TRUE(is_retryable_response(503, ""));
   EXPECT_TRUE(is_retryable_response(504, ""));
   EXPECT_TRUE(is_retryable_response(400, "RequestTimeout"));
+  EXPECT_TRUE(is_retryable_response(400, "TooManyUpdates"));  // SSM: concurrent PutParameter
   for (const char* code : {"MountTargetConflict", "SubnetNotFound", "ParameterNotFound",
                            "ParameterAlreadyExists", "ValidationException", "AccessDenied",
                            "UnrecognizedClientException", "InvalidSignatureException"}) {

@@ -83,6 +83,19 @@ TEST(Ec2Calls, ARepeatedNextTokenStopsInsteadOfLoopingForever) {
   EXPECT_EQ(server.request_count(), 2u);
 }
 
+// So does a circle of tokens longer than one: A, B, A, ...
+TEST(Ec2Calls, NextTokensGoingRoundInACircleStop) {
+  LoopbackHttpServer server([](const RecordedRequest& r) -> std::optional<std::string> {
+    if (r.body.find("NextToken=A") != std::string::npos)
+      return http_response(200, subnet_page(2, "B"));
+    return http_response(200, subnet_page(1, "A"));
+  });
+  auto subnets = ec2::describe_subnets(*client_for(server), {});
+  ASSERT_FALSE(subnets.ok());
+  EXPECT_EQ(subnets.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(server.request_count(), 3u);
+}
+
 TEST(EfsCalls, RestJsonPathsQueriesAndBodies) {
   LoopbackHttpServer server([](const RecordedRequest& r) -> std::optional<std::string> {
     if (r.method == "DELETE") return http_response(204, "");

@@ -17,5 +17,7 @@ Environment environment_from(const char* const* envp);
 
 // The value when present and non-empty.
 std::optional<std::string> env_value(const Environment& env, std::string_view name);
+// Whether a switch is on: "true" in any case, as the AWS SDKs read their boolean settings.
+bool env_flag(const Environment& env, std::string_view name);
 
 }  // namespace efsas::aws
