@@ -553,8 +553,11 @@ std::string emf_line(const std::string& file_system_id, const ScanSummary& scan,
   };
   if (scan.complete) add("FileCount", "Count", scan.files);
   if (report != nullptr) {
+    // A conflict is an AZ that has a mount target now: made by another run, or by this run's own
+    // create when a retry of it (after a lost answer) met the one the first attempt made.
     add("MountTargets", "Count",
-        static_cast<std::uint64_t>(report->plan.current_mount_targets) + report->created.size());
+        static_cast<std::uint64_t>(report->plan.current_mount_targets) + report->created.size() +
+            report->conflicts.size());
     if (scan.complete) add("DesiredMountTargets", "Count", report->plan.desired_mount_targets);
   }
   add("ScanSeconds", "Seconds", scan.seconds);

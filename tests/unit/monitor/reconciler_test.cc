@@ -121,6 +121,10 @@ TEST(Reconcile, ConflictMeansSomeoneElseCreatedItAndIsNotAnError) {
   EXPECT_EQ(report->conflicts, std::vector<std::string>{"us-east-1a"});
   EXPECT_EQ(cloud.targets.size(), 1u);
   EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+  // The metric counts the mount target the AZ has now, whoever made it (a retried create of this
+  // run's own, which EFS answers with a conflict, too).
+  const auto emf = nlohmann::json::parse(emf_line(kFs, scan(10), &*report, clock.now()));
+  EXPECT_EQ(emf["MountTargets"], 1);
 }
 
 // EFS answers MountTargetConflict also for a subnet in another VPC: with no mount target in the

@@ -22,7 +22,8 @@ struct RunReport {
   Plan plan;
   bool dry_run = false;
   std::vector<MountTarget> created;
-  // AZs where CreateMountTarget said MountTargetConflict: another run got there first.
+  // AZs where CreateMountTarget said MountTargetConflict and a mount target is there now: another
+  // run got there first, or this run's own create did and a retry of it met it.
   std::vector<std::string> conflicts;
   bool published = false;
   std::uint64_t published_generation = 0;
