@@ -206,10 +206,11 @@ Result<CountResult> count_files(const std::filesystem::path& root, const CountOp
     if (!loaded.ok()) {
       state =
           loaded.error().code == ErrorCode::kNotFound ? CacheState::kMissing : CacheState::kInvalid;
-      cache_message = loaded.error().message;
+      cache_message = escape_for_display(loaded.error().message);
     } else if (!(loaded->root == identity)) {
       state = CacheState::kForeign;
-      cache_message = "scan cache describes " + loaded->root.path + ", not " + identity.path;
+      cache_message = "scan cache describes " + escape_for_display(loaded->root.path) + ", not " +
+                      escape_for_display(identity.path);
     } else {
       state = CacheState::kLoaded;
       previous = std::move(loaded).value();

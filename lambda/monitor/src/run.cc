@@ -42,7 +42,9 @@ ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
              {{"path", config.scan_cache_path}, {"error", counted->cache_save_error}});
   }
   for (const auto& e : counted->error_samples) {
-    log.warn("directory could not be read", {{"path", e.path}, {"error", e.message}});
+    // Names may hold any bytes: escaped, as everywhere a path is shown, not mangled by the logger.
+    log.warn("directory could not be read",
+             {{"path", counter::escape_for_display(e.path)}, {"error", e.message}});
   }
   return summary;
 }
