@@ -1,6 +1,7 @@
 // Prometheus text exposition of the service's counters and histograms.
 #include "efsas/service/metrics.h"
 
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 
@@ -20,10 +21,13 @@ std::string escape_label(const std::string& value) {
   return out;
 }
 
+// The shortest text that reads back as the same double: "%g" kept six digits, and a latency sum
+// past a million seconds (a day of traffic) then moved in steps of ten.
 std::string format_double(double value) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
+  const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  if (error != std::errc()) return "NaN";
+  return std::string(buffer, end);
 }
 
 // The method label: a method HTTP defines, or "other" for whatever else a client sends, so that
