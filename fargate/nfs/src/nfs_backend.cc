@@ -16,6 +16,7 @@
 #include "efsas/nfs/pool.h"
 #include "efsas/nfs/session.h"
 #include "efsas/path.h"
+#include "efsas/service/directory_backend.h"  // kNameLockFile, which hosts' writers lock
 
 namespace efsas::nfs {
 
@@ -302,8 +303,8 @@ class NfsBackend final : public Backend {
         const std::string child = current.empty() ? entry.name : current + "/" + entry.name;
         if (entry.is_directory) {
           pending.push_back(child);
-        } else if (is_reserved(entry.name) && entry.ctime < older_than &&
-                   (*lease)->remove(child).ok()) {
+        } else if (is_reserved(entry.name) && entry.name != service::kNameLockFile &&
+                   entry.ctime < older_than && (*lease)->remove(child).ok()) {
           ++removed;
         }
       }

@@ -209,16 +209,18 @@ DIR* open_stream(int dir_fd) {
   return stream;
 }
 
-// Takes an OFD write lock on the whole file, waiting until `deadline`. 0, or the errno: EAGAIN
-// when another writer still held it then; ENOLCK, EINVAL or EOPNOTSUPP when the file system
-// cannot lock.
-int lock_file(int fd, std::chrono::steady_clock::time_point deadline) {
-  struct flock whole {};
-  whole.l_type = F_WRLCK;
-  whole.l_whence = SEEK_SET;
+// Takes an OFD write lock on the byte at `offset`, waiting until `deadline`. 0, or the errno:
+// EAGAIN when another writer still held it then; ENOLCK, EINVAL or EOPNOTSUPP when the file
+// system cannot lock.
+int lock_byte(int fd, std::uint64_t offset, std::chrono::steady_clock::time_point deadline) {
+  struct flock one {};
+  one.l_type = F_WRLCK;
+  one.l_whence = SEEK_SET;
+  one.l_start = static_cast<off_t>(offset);
+  one.l_len = 1;
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
-    if (::fcntl(fd, F_OFD_SETLK, &whole) == 0) return 0;
+    if (::fcntl(fd, F_OFD_SETLK, &one) == 0) return 0;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EACCES) return errno;
     if (std::chrono::steady_clock::now() >= deadline) return EAGAIN;
@@ -346,7 +348,7 @@ class DirectoryBackend final : public Backend {
     } else {
       // The condition is checked again on the file under the name now, locked: no other writer
       // can replace or remove it before the rename (the first check only spared the upload).
-      current = lock_current(dir, std::string(name), path);
+      current = lock_current(root->get(), dir, std::string(name), path);
       if (!current.ok()) return fail(current.error());
       if (auto status = condition_holds(condition, current->exists ? &current->st : nullptr);
           !status.ok()) {
@@ -404,7 +406,7 @@ class DirectoryBackend final : public Backend {
     if (!parent.ok()) return parent.error();
     const std::string leaf(name);
     // Locked until the unlink, as a replacement is until its rename.
-    auto current = lock_current(parent->get(), leaf, path);
+    auto current = lock_current(root->get(), parent->get(), leaf, path);
     if (!current.ok()) return current.error();
     if (!current->exists) return errno_error(ENOENT, "stat", path, true);
     if (auto status = condition_holds(condition, &current->st); !status.ok()) {
@@ -689,56 +691,26 @@ class DirectoryBackend final : public Backend {
     bool exists = false;
     struct stat st {};  // of the file under the name, once locked
     NameLocks::Hold name_lock;
-    Fd file;  // holds the OFD lock (none when the file system cannot lock)
+    Fd lock;  // the lock file, holding the name's byte (none when the file system cannot lock)
   };
 
-  // Locks the file now under `name` in `dir` against every other writer of the name: the name's
-  // in-process lock, then an OFD write lock on the file (on NFS an NFSv4 lock, seen by every
-  // client of the file system), which once granted is checked to be still on the file under the
-  // name; if a rename or unlink won the race, the new file is locked instead. When the file
-  // system cannot lock, or the file cannot be opened for writing, only the in-process lock holds.
-  // `exists` false: no file is under the name (then nothing but the name's lock is held).
-  Result<LockedName> lock_current(int dir, const std::string& name, std::string_view path) {
-    struct stat directory {};
-    if (::fstat(dir, &directory) != 0) return errno_error(errno, "stat directory of", path, true);
+  // Locks `name` in `dir` (the file `path`) against every other writer of it: the name's
+  // in-process lock, then its byte in the lock file at `root` (kNameLockFile: on NFS an NFSv4
+  // lock, seen by every client of the file system), then reads what is under the name. The file
+  // itself is never opened (see kNameLockFile). When the file system cannot lock, or the lock file
+  // cannot be opened for writing, only the in-process lock holds. `exists` false: no file is under
+  // the name.
+  Result<LockedName> lock_current(int root, int dir, const std::string& name,
+                                  std::string_view path) {
     LockedName locked;
-    // A name is keyed by its directory's device and inode, whatever root reached it.
-    locked.name_lock = name_locks_->lock(std::to_string(directory.st_dev) + ":" +
-                                         std::to_string(directory.st_ino) + "/" + name);
-    const auto deadline = std::chrono::steady_clock::now() + kFileLockWait;
-    bool can_lock = true;
-    for (;;) {
-      struct stat now {};
-      if (::fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno != ENOENT) return errno_error(errno, "stat", path, true);
-        locked.file.reset();
-        locked.exists = false;
-        return locked;
-      }
-      if (!S_ISREG(now.st_mode)) return not_a_file(now, path);
-      if (!can_lock || (locked.file.valid() && now.st_dev == locked.st.st_dev &&
-                        now.st_ino == locked.st.st_ino)) {
-        locked.exists = true;
-        locked.st = now;
-        return locked;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        return make_error(ErrorCode::kTimeout, quoted(path, " kept changing while being locked"),
-                          true);
-      }
-      locked.file = Fd{::openat(dir, name.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
-      if (!locked.file.valid()) {
-        if (errno == ENOENT || errno == ELOOP || errno == ENXIO) continue;  // it changed
-        if (errno != EACCES && errno != EPERM && errno != EROFS && errno != ETXTBSY) {
-          return errno_error(errno, "open", path, true);
-        }
-        can_lock = false;
-        continue;
-      }
-      if (::fstat(locked.file.get(), &locked.st) != 0) {
-        return errno_error(errno, "stat", path, true);
-      }
-      const int err = lock_file(locked.file.get(), deadline);
+    // By path, not by directory: each mount target is a mount of its own, so one directory has
+    // as many device and inode numbers as there are targets.
+    locked.name_lock = name_locks_->lock(std::string(path));
+    locked.lock = Fd{::openat(root, std::string(kNameLockFile).c_str(),
+                              O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+    if (locked.lock.valid()) {
+      const int err = lock_byte(locked.lock.get(), name_lock_offset(path),
+                                std::chrono::steady_clock::now() + kFileLockWait);
       if (err == EAGAIN) {
         return make_error(ErrorCode::kTimeout, quoted(path, " is locked by another writer"), true);
       }
@@ -746,9 +718,19 @@ class DirectoryBackend final : public Backend {
         if (err != ENOLCK && err != EINVAL && err != EOPNOTSUPP) {
           return errno_error(err, "lock", path, true);
         }
-        can_lock = false;
+        locked.lock.reset();
       }
+    } else if (errno != EACCES && errno != EPERM && errno != EROFS) {
+      return errno_error(errno, "open the lock file for", path, true);
     }
+    if (::fstatat(dir, name.c_str(), &locked.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) return errno_error(errno, "stat", path, true);
+      locked.exists = false;
+      return locked;
+    }
+    if (!S_ISREG(locked.st.st_mode)) return not_a_file(locked.st, path);
+    locked.exists = true;
+    return locked;
   }
 
   // Removes the directories a failed write created, deepest first, while they are empty: one
@@ -778,7 +760,7 @@ class DirectoryBackend final : public Backend {
       if (::fstatat(directory.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
         subdirectories.emplace_back(name);
-      } else if (S_ISREG(st.st_mode) && is_reserved(name) &&
+      } else if (S_ISREG(st.st_mode) && is_reserved(name) && name != kNameLockFile &&
                  to_system_time(st.st_ctim) < older_than) {
         if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
       }
@@ -826,6 +808,16 @@ class DirectoryBackendFactory final : public BackendFactory {
 };
 
 }  // namespace
+
+std::uint64_t name_lock_offset(std::string_view path) {
+  // FNV-1a: the same in every build and version, which a rolling deployment runs side by side.
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : path) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash >> 2;  // an offset every fcntl and NFSv4 lock takes (below 2^62)
+}
 
 std::shared_ptr<Backend> make_directory_backend(MountTarget target,
                                                 DirectoryBackendOptions options) {

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -259,18 +260,21 @@ TEST_F(DirectoryBackendTest, OneOfConcurrentConditionalWritersWins) {
   expect_one_conditional_writer_wins({backend_}, dir_.path());
 }
 
-// Another task on the file system (here the test) holds the file's lock from its own check to its
+// Another task on the file system (here the test) holds the name's lock from its own check to its
 // rename: a conditional write waits for it, then finds the version it named replaced (412) and
 // changes nothing.
 TEST_F(DirectoryBackendTest, AConditionalWriteWaitsForAnotherTasksLock) {
   auto created = put("shared", "v0");
   ASSERT_TRUE(created.ok());
-  const int other = ::open((dir_.path() / "shared").c_str(), O_RDWR | O_CLOEXEC);
+  const int other = ::open((dir_.path() / std::string(kNameLockFile)).c_str(),
+                           O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(other, 0);
-  struct flock whole {};
-  whole.l_type = F_WRLCK;
-  whole.l_whence = SEEK_SET;
-  ASSERT_EQ(::fcntl(other, F_OFD_SETLK, &whole), 0);
+  struct flock byte {};
+  byte.l_type = F_WRLCK;
+  byte.l_whence = SEEK_SET;
+  byte.l_start = static_cast<off_t>(name_lock_offset("shared"));
+  byte.l_len = 1;
+  ASSERT_EQ(::fcntl(other, F_OFD_SETLK, &byte), 0);
   auto writer = std::async(std::launch::async, [&] {
     MemoryBodySource body("mine");
     WriteCondition condition;
@@ -287,6 +291,44 @@ TEST_F(DirectoryBackendTest, AConditionalWriteWaitsForAnotherTasksLock) {
   EXPECT_EQ(written.error().code, ErrorCode::kPreconditionFailed);
   EXPECT_EQ(read_file(dir_.path() / "shared"), "theirs");
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+// A replacement or removal never opens the file under the name, not even to lock it: on an NFS
+// client, a file open when another is renamed over it or when it is removed is first renamed
+// aside, which empties the name for a moment (another task's create-only write could land there
+// and then be overwritten) and leaves a .nfsXXXX file behind. Watched with inotify.
+TEST_F(DirectoryBackendTest, ReplacingOrRemovingAFileNeverOpensIt) {
+  ASSERT_TRUE(put("watched", "v0").ok());
+  const int watcher = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watcher, 0);
+  ASSERT_GE(::inotify_add_watch(watcher, dir_.path().c_str(), IN_OPEN), 0);
+  const auto opened = [&] {
+    std::vector<std::string> names;
+    alignas(inotify_event) char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(watcher, buffer, sizeof buffer);
+      if (n <= 0) return names;
+      for (ssize_t at = 0; at < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+        if (event->len > 0) names.emplace_back(event->name);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
+    }
+  };
+  auto created = put("watched", "v1");
+  ASSERT_TRUE(created.ok());
+  WriteCondition condition;
+  condition.if_match = created->info.etag;
+  MemoryBodySource body("v2");
+  ASSERT_TRUE(backend_->put("watched", body, condition).ok());
+  auto current = backend_->stat("watched");
+  ASSERT_TRUE(current.ok());
+  WriteCondition remove_condition;
+  remove_condition.if_match = current->etag;
+  ASSERT_TRUE(backend_->remove("watched", remove_condition).ok());
+  for (const std::string& name : opened()) EXPECT_NE(name, "watched") << "the file was opened";
+  ::close(watcher);
+  EXPECT_FALSE(fs::exists(dir_.path() / "watched"));
 }
 
 // A conditional delete that lands while a conditional write of the same version is uploading
@@ -450,8 +492,7 @@ TEST_F(DirectoryBackendTest, ReadsTrustARecentRootCheckWritesNever) {
 
   fs::remove(root);
   fs::create_directory_symlink(dir_.path() / "first", root);
-  fs::remove(dir_.path() / "second" / "g");
-  fs::remove(dir_.path() / "second");
+  fs::remove_all(dir_.path() / "second");
   // The cached root ("second") is gone: the failed read looks again and finds "first".
   auto back = backend->open("f");
   ASSERT_TRUE(back.ok()) << back.error().to_string();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,15 @@
 namespace efsas::service {
 
 inline constexpr std::chrono::nanoseconds kDefaultReadRootCheckInterval = std::chrono::seconds(1);
+
+// Writers of one file system lock a name against each other in one file at its root: an OFD write
+// lock on the byte at name_lock_offset(path) of kNameLockFile, held from a write's last check of
+// the file under the name to its rename or removal. The file under the name is never held open
+// meanwhile: on an NFS client a file that is open when another is renamed over it, or when it is
+// removed, is first renamed aside ("silly rename"), which empties the name for a moment and
+// leaves a .nfsXXXX file behind. The lock file is never removed, by the sweep or otherwise.
+inline constexpr std::string_view kNameLockFile = ".efsas-locks";
+std::uint64_t name_lock_offset(std::string_view path);
 
 struct DirectoryBackendOptions {
   // The directory that stands for the mount target's file system root. It is kept open; a stat

@@ -19,15 +19,18 @@
 
 #include "efsas/path.h"
 #include "efsas/service/backend.h"
+#include "efsas/service/directory_backend.h"
 #include "efsas/testing/process.h"
 
 namespace efsas::testing {
 
-// How many files and directories under `dir` carry the reserved prefix (temporary files).
+// How many files and directories under `dir` carry the reserved prefix (temporary files): all
+// but the directory back end's lock file, which stays.
 inline std::size_t count_reserved(const std::filesystem::path& dir) {
   std::size_t n = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (entry.path().filename().string().starts_with(kReservedPrefix)) ++n;
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(kReservedPrefix) && name != service::kNameLockFile) ++n;
   }
   return n;
 }
