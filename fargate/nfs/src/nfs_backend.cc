@@ -16,7 +16,7 @@
 #include "efsas/nfs/pool.h"
 #include "efsas/nfs/session.h"
 #include "efsas/path.h"
-#include "efsas/service/directory_backend.h"  // kNameLockFile, which hosts' writers lock
+#include "efsas/service/directory_backend.h"  // the lock files hosts' writers lock
 
 namespace efsas::nfs {
 
@@ -303,7 +303,7 @@ class NfsBackend final : public Backend {
         const std::string child = current.empty() ? entry.name : current + "/" + entry.name;
         if (entry.is_directory) {
           pending.push_back(child);
-        } else if (is_reserved(entry.name) && entry.name != service::kNameLockFile &&
+        } else if (is_reserved(entry.name) && !service::is_name_lock_file(entry.name) &&
                    entry.ctime < older_than && (*lease)->remove(child).ok()) {
           ++removed;
         }

@@ -695,21 +695,23 @@ class DirectoryBackend final : public Backend {
   };
 
   // Locks `name` in `dir` (the file `path`) against every other writer of it: the name's
-  // in-process lock, then its byte in the lock file at `root` (kNameLockFile: on NFS an NFSv4
+  // in-process lock, then its byte in its lock file at `root` (name_lock_place: on NFS an NFSv4
   // lock, seen by every client of the file system), then reads what is under the name. The file
-  // itself is never opened (see kNameLockFile). When the file system cannot lock, or the lock file
-  // cannot be opened for writing, only the in-process lock holds. `exists` false: no file is under
-  // the name.
+  // itself is never opened (see kNameLockPrefix). When the file system cannot lock, or the lock
+  // file cannot be opened for writing, only the in-process lock holds. `exists` false: no file is
+  // under the name.
   Result<LockedName> lock_current(int root, int dir, const std::string& name,
                                   std::string_view path) {
     LockedName locked;
     // By path, not by directory: each mount target is a mount of its own, so one directory has
     // as many device and inode numbers as there are targets.
     locked.name_lock = name_locks_->lock(std::string(path));
-    locked.lock = Fd{::openat(root, std::string(kNameLockFile).c_str(),
-                              O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+    const NameLockPlace place = name_lock_place(path);
+    // Writable by whoever may write here (umask permitting): tasks may run as other users.
+    locked.lock =
+        Fd{::openat(root, place.file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666)};
     if (locked.lock.valid()) {
-      const int err = lock_byte(locked.lock.get(), name_lock_offset(path),
+      const int err = lock_byte(locked.lock.get(), place.offset,
                                 std::chrono::steady_clock::now() + kFileLockWait);
       if (err == EAGAIN) {
         return make_error(ErrorCode::kTimeout, quoted(path, " is locked by another writer"), true);
@@ -760,7 +762,7 @@ class DirectoryBackend final : public Backend {
       if (::fstatat(directory.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
         subdirectories.emplace_back(name);
-      } else if (S_ISREG(st.st_mode) && is_reserved(name) && name != kNameLockFile &&
+      } else if (S_ISREG(st.st_mode) && is_reserved(name) && !is_name_lock_file(name) &&
                  to_system_time(st.st_ctim) < older_than) {
         if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
       }
@@ -809,14 +811,19 @@ class DirectoryBackendFactory final : public BackendFactory {
 
 }  // namespace
 
-std::uint64_t name_lock_offset(std::string_view path) {
+NameLockPlace name_lock_place(std::string_view path) {
   // FNV-1a: the same in every build and version, which a rolling deployment runs side by side.
   std::uint64_t hash = 14695981039346656037ULL;
   for (const char c : path) {
     hash ^= static_cast<unsigned char>(c);
     hash *= 1099511628211ULL;
   }
-  return hash >> 2;  // an offset every fcntl and NFSv4 lock takes (below 2^62)
+  static constexpr char kHex[] = "0123456789abcdef";
+  const unsigned file = static_cast<unsigned>(hash % kNameLockFiles);
+  NameLockPlace place;
+  place.file = std::string(kNameLockPrefix) + kHex[file >> 4] + kHex[file & 0xf];
+  place.offset = hash >> 2;  // an offset every fcntl and NFSv4 lock takes (below 2^62)
+  return place;
 }
 
 std::shared_ptr<Backend> make_directory_backend(MountTarget target,

@@ -52,13 +52,13 @@ class FileServiceIntegration : public ::testing::TestWithParam<BackendCase> {
     return http("PUT", url(path), body, headers);
   }
   // Temporary files of writes; the health probe's own file is not one, and may exist at any time,
-  // nor is the directory back end's lock file.
+  // nor are the directory back end's lock files.
   std::size_t temp_files() const {
     std::size_t n = 0;
     for (const auto& entry : fs::recursive_directory_iterator(storage_->data_dir())) {
       const std::string name = entry.path().filename().string();
       if (name.starts_with(".efsas-") && !name.starts_with(".efsas-probe-") &&
-          name != ".efsas-locks") {
+          !name.starts_with(".efsas-locks-")) {
         ++n;
       }
     }

@@ -266,13 +266,13 @@ TEST_F(DirectoryBackendTest, OneOfConcurrentConditionalWritersWins) {
 TEST_F(DirectoryBackendTest, AConditionalWriteWaitsForAnotherTasksLock) {
   auto created = put("shared", "v0");
   ASSERT_TRUE(created.ok());
-  const int other = ::open((dir_.path() / std::string(kNameLockFile)).c_str(),
-                           O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  const NameLockPlace place = name_lock_place("shared");
+  const int other = ::open((dir_.path() / place.file).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(other, 0);
   struct flock byte {};
   byte.l_type = F_WRLCK;
   byte.l_whence = SEEK_SET;
-  byte.l_start = static_cast<off_t>(name_lock_offset("shared"));
+  byte.l_start = static_cast<off_t>(place.offset);
   byte.l_len = 1;
   ASSERT_EQ(::fcntl(other, F_OFD_SETLK, &byte), 0);
   auto writer = std::async(std::launch::async, [&] {

@@ -18,14 +18,22 @@ namespace efsas::service {
 
 inline constexpr std::chrono::nanoseconds kDefaultReadRootCheckInterval = std::chrono::seconds(1);
 
-// Writers of one file system lock a name against each other in one file at its root: an OFD write
-// lock on the byte at name_lock_offset(path) of kNameLockFile, held from a write's last check of
-// the file under the name to its rename or removal. The file under the name is never held open
-// meanwhile: on an NFS client a file that is open when another is renamed over it, or when it is
-// removed, is first renamed aside ("silly rename"), which empties the name for a moment and
-// leaves a .nfsXXXX file behind. The lock file is never removed, by the sweep or otherwise.
-inline constexpr std::string_view kNameLockFile = ".efsas-locks";
-std::uint64_t name_lock_offset(std::string_view path);
+// Writers of one file system lock a name against each other in lock files at its root: an OFD
+// write lock on one byte of one of kNameLockFiles files (".efsas-locks-00" to "-3f"), both
+// chosen by a hash of the path, held from a write's last check of the file under the name to its
+// rename or removal. Several files, because EFS caps the locks held on one file at once. The
+// file under the name is never held open meanwhile: on an NFS client a file that is open when
+// another is renamed over it, or when it is removed, is first renamed aside ("silly rename"),
+// which empties the name for a moment and leaves a .nfsXXXX file behind. Lock files are never
+// removed, by the sweep or otherwise.
+inline constexpr std::string_view kNameLockPrefix = ".efsas-locks-";
+inline constexpr unsigned kNameLockFiles = 64;
+struct NameLockPlace {
+  std::string file;  // a name at the root
+  std::uint64_t offset = 0;
+};
+NameLockPlace name_lock_place(std::string_view path);
+inline bool is_name_lock_file(std::string_view name) { return name.starts_with(kNameLockPrefix); }
 
 struct DirectoryBackendOptions {
   // The directory that stands for the mount target's file system root. It is kept open; a stat

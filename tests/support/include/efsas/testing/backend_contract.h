@@ -25,12 +25,12 @@
 namespace efsas::testing {
 
 // How many files and directories under `dir` carry the reserved prefix (temporary files): all
-// but the directory back end's lock file, which stays.
+// but the directory back end's lock files, which stay.
 inline std::size_t count_reserved(const std::filesystem::path& dir) {
   std::size_t n = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(kReservedPrefix) && name != service::kNameLockFile) ++n;
+    if (name.starts_with(kReservedPrefix) && !service::is_name_lock_file(name)) ++n;
   }
   return n;
 }
