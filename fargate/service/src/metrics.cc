@@ -21,13 +21,16 @@ std::string escape_label(const std::string& value) {
   return out;
 }
 
-// The shortest text that reads back as the same double: "%g" kept six digits, and a latency sum
-// past a million seconds (a day of traffic) then moved in steps of ten.
+// The shortest text that reads back as the same double, in fixed notation ("0.0005", not
+// "5e-04": a bucket's `le` label must not change between versions). "%g" kept six digits, and a
+// latency sum past a million seconds (a day of traffic) then moved in steps of ten.
 std::string format_double(double value) {
-  char buffer[32];
-  const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  if (error != std::errc()) return "NaN";
-  return std::string(buffer, end);
+  char buffer[64];
+  std::to_chars_result written =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+  if (written.ec != std::errc()) written = std::to_chars(buffer, buffer + sizeof buffer, value);
+  if (written.ec != std::errc()) return "NaN";
+  return std::string(buffer, written.ptr);
 }
 
 // The method label: a method HTTP defines, or "other" for whatever else a client sends, so that
