@@ -142,9 +142,10 @@ class ProfileProvider final : public CredentialsProvider {
 };
 
 // Caches what `fetch` returns until `refresh_before` its expiration. While the cached credentials
-// are still valid, one caller refreshes them and the others go on with them; when a refresh fails,
-// they are used (as the SDKs do) and the next attempt waits kRetryAfterFailure, so that an
-// endpoint that is down costs each call nothing rather than a timeout.
+// are still valid, one caller refreshes them and the others go on with them. When a fetch fails,
+// the next waits kRetryAfterFailure: meanwhile callers get the cached credentials while they are
+// valid (as the SDKs do), or that failure, so that an endpoint that is down costs each call
+// nothing rather than a timeout.
 class RefreshingProvider : public CredentialsProvider {
  public:
   static constexpr std::chrono::seconds kRetryAfterFailure{10};
@@ -161,6 +162,8 @@ class RefreshingProvider : public CredentialsProvider {
         return *cached_;
       }
       if (valid && (refreshing_ || now < retry_after_)) return *cached_;
+      // Nothing valid, and the last attempt failed a moment ago: its answer stands until then.
+      if (!refreshing_ && now < retry_after_ && last_failure_) return *last_failure_;
       if (!refreshing_) break;
       refreshed_.wait(lock);  // nothing valid to go on with: the refresh under way decides
     }
@@ -182,12 +185,12 @@ class RefreshingProvider : public CredentialsProvider {
     if (fresh.ok()) {
       cached_ = fresh.value();
       retry_after_ = {};
+      last_failure_.reset();
       return fresh;
     }
-    if (cached_ && cached_->expiration && now < *cached_->expiration) {
-      retry_after_ = now + kRetryAfterFailure;
-      return *cached_;
-    }
+    retry_after_ = now + kRetryAfterFailure;
+    last_failure_ = fresh.error();
+    if (cached_ && cached_->expiration && now < *cached_->expiration) return *cached_;
     return fresh;
   }
 
@@ -201,6 +204,7 @@ class RefreshingProvider : public CredentialsProvider {
   std::condition_variable refreshed_;
   bool refreshing_ = false;
   SystemTime retry_after_{};
+  std::optional<Error> last_failure_;
   std::optional<Credentials> cached_;
 };
 
@@ -310,6 +314,10 @@ class ImdsProvider final : public RefreshingProvider {
     auto token = send(*endpoint, "PUT", "/latest/api/token",
                       {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}});
     if (!token.ok()) return token.error();
+    if (token->find_first_of("\r\n") != std::string::npos) {
+      return make_error(ErrorCode::kDataLoss,
+                        "instance metadata returned a token with a line break");
+    }
     const HttpHeaders auth{{"X-aws-ec2-metadata-token", *token}};
     auto role = send(*endpoint, "GET", "/latest/meta-data/iam/security-credentials/", auth);
     if (!role.ok()) return role.error();

@@ -216,6 +216,26 @@ TEST(ContainerProvider, AFailedRefreshIsTriedAgainOnlyAfterAPause) {
   EXPECT_EQ(creds.server.request_count(), asked + 1);
 }
 
+// So with nothing cached yet: the failure stands for ten seconds instead of costing every caller
+// its own attempt (each can take seconds against an endpoint that does not answer).
+TEST(ContainerProvider, AFailedFirstFetchIsTriedAgainOnlyAfterAPause) {
+  auto clock = std::make_shared<ManualClock>();
+  CredentialsServer creds(clock);
+  creds.failing = true;
+  const Environment env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.server.endpoint()}};
+  auto provider = make_container_provider(env, make_curl_transport(), clock);
+  EXPECT_FALSE(provider->get().ok());
+  EXPECT_EQ(creds.server.request_count(), 1u);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(provider->get().ok());
+  EXPECT_EQ(creds.server.request_count(), 1u);
+  creds.failing = false;
+  clock->advance(std::chrono::seconds(11));
+  auto credentials = provider->get();
+  ASSERT_TRUE(credentials.ok()) << credentials.error().to_string();
+  EXPECT_EQ(credentials->access_key_id, "AKID1");
+  EXPECT_EQ(creds.server.request_count(), 2u);
+}
+
 // Returns one fixed body, and counts the requests.
 class FixedTransport final : public HttpTransport {
  public:
