@@ -46,6 +46,9 @@ int fresh_stat(int dir_fd, const char* name, int flags, struct stat& st) {
   return 0;
 }
 
+// statx itself refused (an old kernel, a seccomp filter): a rescan then lists every directory.
+bool cannot_statx(int err) { return err == ENOSYS || err == EPERM; }
+
 // A directory descriptor kept open while children still refer to it.
 struct DirFd {
   DirFd(int descriptor, std::atomic<std::size_t>* counter) : fd(descriptor), open(counter) {}
@@ -505,6 +508,7 @@ class Walk {
     struct stat st {};
     if (item.expected == nullptr || item.expected->subdirectories.empty()) {
       if (fresh_stat(parent_fd, item.name.c_str(), AT_SYMLINK_NOFOLLOW, st) != 0) {
+        if (cannot_statx(errno)) return false;  // nothing proved: listed
         fail(local, item.parent, item.name, errno);
         return true;
       }
@@ -525,8 +529,10 @@ class Walk {
       return true;
     }
     if (fresh_stat(fd, "", AT_EMPTY_PATH, st) != 0) {
-      fail(local, item.parent, item.name, errno);
+      const int err = errno;
       ::close(fd);
+      if (cannot_statx(err)) return false;
+      fail(local, item.parent, item.name, err);
       return true;
     }
     // The directory now open may differ from the one expected or stat'ed by name (replaced in
