@@ -1,6 +1,7 @@
 // The mount-target list reloader and the static-file source.
 #include "efsas/service/config_reload.h"
 
+#include <algorithm>
 #include <fstream>
 #include <utility>
 
@@ -131,8 +132,16 @@ void ConfigReloader::stop() {
 
 void ConfigReloader::loop(std::chrono::milliseconds interval) {
   std::unique_lock lock(mutex_);
+  // Until a list is in place every file request is answered 503: the source is asked again
+  // sooner, after 1 s, then twice as long each time up to the interval.
+  std::chrono::milliseconds first_list_wait{1000};
   while (!stopping_) {
-    wake_.wait_for(lock, interval, [this] { return stopping_ || triggered_; });
+    std::chrono::milliseconds wait = interval;
+    if (service_.table() == nullptr) {
+      wait = std::min(interval, first_list_wait);
+      first_list_wait = std::min(interval, first_list_wait * 2);
+    }
+    wake_.wait_for(lock, wait, [this] { return stopping_ || triggered_; });
     if (stopping_) break;
     triggered_ = false;
     lock.unlock();

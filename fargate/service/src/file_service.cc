@@ -49,7 +49,9 @@ Response json_response(int status, const nlohmann::json& body) {
 
 Response no_target_response(const RoutingTable* table, const std::string& last_error) {
   if (table == nullptr || table->targets.empty()) {
-    return json_error(503, "Unavailable", "no mount-target list is loaded");
+    Response response = json_error(503, "Unavailable", "no mount-target list is loaded");
+    response.set_header("Retry-After", "1");
+    return response;
   }
   std::string message = "no mount target could serve this request";
   if (!last_error.empty()) message += " (last error: " + last_error + ")";

@@ -177,6 +177,28 @@ TEST_F(ReloadHealthTest, TriggerReloadsAtOnce) {
   EXPECT_EQ(service_.table()->list.generation, 1u);
 }
 
+// Until the first list is in place every file request is 503 (with Retry-After): the source is
+// asked again after a second, not after the poll interval, here an hour.
+TEST_F(ReloadHealthTest, AFirstListThatFailsIsAskedForAgainSoon) {
+  source_->set(make_error(ErrorCode::kUnavailable, "throttled", true));
+  EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kFailed);
+  Request request;
+  request.method = "GET";
+  request.target = "/files/a";
+  const Response refused = service_.handle_request(request);
+  EXPECT_EQ(refused.status, 503);
+  ASSERT_NE(refused.header("Retry-After"), nullptr);
+  reloader_->start(std::chrono::hours(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  source_->set(doc(1, 1));
+  for (int i = 0; i < 500 && !service_.table(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  reloader_->stop();
+  ASSERT_NE(service_.table(), nullptr) << "not asked again within 5 s";
+  EXPECT_EQ(service_.table()->list.generation, 1u);
+}
+
 TEST_F(ReloadHealthTest, ProbesMoveTargetsDownAndUp) {
   source_->set(doc(2, 1));
   ASSERT_EQ(reloader_->reload_once(), ReloadOutcome::kApplied);
