@@ -453,7 +453,11 @@ TEST(FileServiceConfiguration, RunningOutOfDescriptorsPausesAcceptingAndRecovers
        at = log.find("accept failed", at + 1)) {
     ++warnings;
   }
-  EXPECT_EQ(warnings, 1u) << log.substr(0, 2000);
+  // One line per episode, not one per failed accept (thousands in this half second). A new
+  // episode starts only when an accept got through in between: the service's own health probe
+  // may free a descriptor for a moment, so two or three are possible.
+  EXPECT_GE(warnings, 1u);
+  EXPECT_LE(warnings, 3u) << log.substr(0, 2000);
 
   for (const int fd : held) ::close(fd);
   const std::string health = efsas::testing::raw_exchange(
