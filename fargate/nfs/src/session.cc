@@ -217,19 +217,14 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
       last_error_ = "timed out: nothing heard within " + std::to_string(limit.count()) + " ms";
       break;
     }
-    pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(100, left.count())));
-    if (ready < 0 && errno != EINTR) {
+    const Serviced serviced = service_once(std::min(std::chrono::milliseconds(100), left));
+    if (serviced == Serviced::kPollFailed) {
       lost = -EIO;
       last_error_ = "poll failed";
       break;
     }
-    // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
-    // requests older than nfs_set_timeout.
-    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
-      // The connection is gone, whether or not this call's callback ran first. libnfs's error
-      // text may be left from an earlier call, and name its NFSv4 status: it is not used.
-      broken_ = true;
+    if (serviced == Serviced::kLost) {
+      // Whether or not this call's callback ran first.
       if (pending->done) break;
       lost = -EIO;
       last_error_ = "connection lost";
@@ -237,7 +232,7 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
     }
     // A call of many requests (a listing reads a large directory page by page) takes as long
     // as it takes while the server answers; libnfs bounds each request.
-    if (bound == Bound::kSilence && ready > 0 && (pfd.revents & POLLIN) != 0) {
+    if (bound == Bound::kSilence && serviced == Serviced::kHeard) {
       deadline = std::chrono::steady_clock::now() + limit;
     }
   }
@@ -254,6 +249,22 @@ int Session::call(const std::function<int(void*)>& start, std::chrono::milliseco
     *object = pending->object;
   }
   return pending->status;
+}
+
+Session::Serviced Session::service_once(std::chrono::milliseconds wait) {
+  pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
+  const int ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+  if (ready < 0 && errno != EINTR) {
+    broken_ = true;
+    return Serviced::kPollFailed;
+  }
+  // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
+  // requests older than nfs_set_timeout.
+  if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
+    broken_ = true;
+    return Serviced::kLost;
+  }
+  return ready > 0 && (pfd.revents & POLLIN) != 0 ? Serviced::kHeard : Serviced::kQuiet;
 }
 
 std::chrono::milliseconds Session::call_limit() const {
@@ -470,20 +481,12 @@ Status Session::write_all(nfsfh* handle, std::uint64_t offset, std::string_view 
       next += piece;
     }
     if (wave.pending == 0) break;
-    pollfd pfd{nfs_get_fd(nfs_), static_cast<short>(nfs_which_events(nfs_)), 0};
-    const int ready = ::poll(&pfd, 1, 100);
-    if (ready < 0 && errno != EINTR) {
-      broken_ = true;
+    const Serviced serviced = service_once(std::chrono::milliseconds(100));
+    if (serviced == Serviced::kPollFailed) {
       return make_error(ErrorCode::kIo, "nfs write " + std::string(path) + ": poll failed", true);
     }
-    // Serviced on every wake-up, even with nothing to read: that is where libnfs fails the
-    // requests older than nfs_set_timeout (as its own synchronous calls do).
-    if (nfs_service(nfs_, ready > 0 ? pfd.revents : 0) < 0) {
-      // The connection is gone; its pending callbacks may never run, and the context with its
-      // wave must not be used again. libnfs's error text may be left from an earlier call.
-      broken_ = true;
-      return fail_with(-EIO, "connection lost", "write", path);
-    }
+    // The pending callbacks may never run, and the context with its wave must not be used again.
+    if (serviced == Serviced::kLost) return fail_with(-EIO, "connection lost", "write", path);
   }
   if (wave.error != 0) return fail_with(wave.error, wave.message, "write", path);
   if (wave.short_write) {

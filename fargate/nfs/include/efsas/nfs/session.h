@@ -182,6 +182,11 @@ class Session {
   // options_.timeout, and call_limit() is the backstop: twice that (at most 1 s more) without a
   // word from the server.
   std::chrono::milliseconds call_limit() const;
+  // Waits up to `wait` for the connection, then services the context once. A failed poll or a
+  // dead connection (kLost) breaks the session; libnfs's error text may then be left from an
+  // earlier call, naming its NFSv4 status, and is not to be used.
+  enum class Serviced { kQuiet, kHeard, kPollFailed, kLost };
+  Serviced service_once(std::chrono::milliseconds wait);
   int mount();
   int lstat(const std::string& path, nfs_stat_64& st);
   int fstat(nfsfh* handle, nfs_stat_64& st);
