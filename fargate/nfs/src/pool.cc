@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 namespace efsas::nfs {
@@ -57,11 +58,7 @@ Result<SessionLease> SessionPool::acquire(bool reserved) {
       Slot& slot = slots_[i];
       if (slot.leased) continue;
       if (slot.session && slot.generation != generation_) retire_locked(std::move(slot.session));
-      if (slot.session) {
-        slot.leased = true;
-        ++counters_.in_use;
-        return SessionLease(this, i, std::move(slot.session));
-      }
+      if (slot.session) return lease_idle_locked(i);
       if (free_slot == slots_.size()) free_slot = i;
     }
     if (free_slot != slots_.size() && !mounted_once_ && !suspect_ && connecting_) {
@@ -156,6 +153,13 @@ void SessionPool::note_broken_locked(std::uint64_t mounted_in) {
   suspect_ = true;
 }
 
+SessionLease SessionPool::lease_idle_locked(std::size_t index) {
+  Slot& slot = slots_[index];
+  slot.leased = true;
+  ++counters_.in_use;
+  return SessionLease(this, index, std::move(slot.session));
+}
+
 std::unique_ptr<Session> SessionPool::retire_locked(std::unique_ptr<Session> session) {
   keep_left_behind_locked(session->take_left_behind());
   return session;
@@ -193,7 +197,7 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
 }
 
 void SessionPool::maintain() {
-  std::vector<std::pair<std::size_t, std::unique_ptr<Session>>> due;
+  std::vector<SessionLease> due;
   {
     std::lock_guard lock(mutex_);
     const SteadyTime now = clock_->steady_now();
@@ -205,39 +209,31 @@ void SessionPool::maintain() {
         continue;
       }
       if (now - slot.last_renewal < options_.keep_alive_interval) continue;
-      slot.leased = true;
-      ++counters_.in_use;
-      due.emplace_back(i, std::move(slot.session));
+      due.push_back(lease_idle_locked(i));
     }
   }
-  for (auto& [index, session] : due) {
-    (void)session->keep_alive();  // a failure marks the session broken; release handles it
-    {
-      std::lock_guard lock(mutex_);
-      ++counters_.keep_alives;
-    }
-    SessionLease lease(this, index, std::move(session));
+  for (SessionLease& lease : due) {
+    const SessionLease done = std::move(lease);  // given back at once, not after the others
+    (void)done->keep_alive();  // a failure marks the session broken; release handles it
+    std::lock_guard lock(mutex_);
+    ++counters_.keep_alives;
   }
   remove_left_behind();
 }
 
 void SessionPool::remove_left_behind() {
   std::vector<std::string> names;
-  std::size_t index = slots_.size();
-  std::unique_ptr<Session> session;
+  std::optional<SessionLease> lease;
   {
     std::lock_guard lock(mutex_);
     if (left_behind_.empty() || suspect_) return;
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      Slot& slot = slots_[i];
-      if (slot.leased || !slot.session || slot.generation != generation_) continue;
-      index = i;
-      slot.leased = true;
-      ++counters_.in_use;
-      session = std::move(slot.session);
-      break;
+    for (std::size_t i = 0; i < slots_.size() && !lease; ++i) {
+      const Slot& slot = slots_[i];
+      if (!slot.leased && slot.session && slot.generation == generation_) {
+        lease.emplace(lease_idle_locked(i));
+      }
     }
-    if (!session) return;
+    if (!lease) return;
     // A few per round: the session is one a request could use, and the keeper thread has
     // keep-alives to send.
     const auto take = std::min(left_behind_.size(), kLeftBehindPerRound);
@@ -247,13 +243,10 @@ void SessionPool::remove_left_behind() {
                        left_behind_.begin() + static_cast<std::ptrdiff_t>(take));
   }
   std::size_t removed = 0;
-  std::vector<std::string> later = session->remove_left_behind(std::move(names), removed);
-  {
-    std::lock_guard lock(mutex_);
-    counters_.left_behind_removed += removed;
-    keep_left_behind_locked(std::move(later));
-  }
-  SessionLease lease(this, index, std::move(session));
+  std::vector<std::string> later = (*lease)->remove_left_behind(std::move(names), removed);
+  std::lock_guard lock(mutex_);
+  counters_.left_behind_removed += removed;
+  keep_left_behind_locked(std::move(later));
 }
 
 PoolStats SessionPool::stats() const {

@@ -105,6 +105,8 @@ class SessionPool {
   Result<SessionLease> connect_slot(std::unique_lock<std::mutex>& lock, std::size_t slot);
   // A session of generation `mounted_in` was found broken.
   void note_broken_locked(std::uint64_t mounted_in);
+  // Leases out the idle session of slot `index`.
+  SessionLease lease_idle_locked(std::size_t index);
   // Takes a session out of use, keeping the names of the temporary files it left behind.
   std::unique_ptr<Session> retire_locked(std::unique_ptr<Session> session);
   void keep_left_behind_locked(std::vector<std::string> names);
