@@ -41,6 +41,11 @@ std::optional<SystemTime> parse_iso8601(const std::string& text) {
   return system_time_at(seconds);
 }
 
+// Whether a value sent as a header would end it early and start another.
+bool has_line_break(std::string_view value) {
+  return value.find_first_of("\r\n") != std::string_view::npos;
+}
+
 // The JSON document the container endpoint and IMDS both return.
 Result<Credentials> parse_credentials_document(const std::string& body, const std::string& source) {
   const auto json = nlohmann::json::parse(body, nullptr, false);
@@ -169,18 +174,20 @@ class RefreshingProvider : public CredentialsProvider {
     }
     refreshing_ = true;
     lock.unlock();
+    // However the fetch ends (a throw too), the waiters look again.
+    const auto end_refresh = [&] {
+      lock.lock();
+      refreshing_ = false;
+      refreshed_.notify_all();
+    };
     Result<Credentials> fresh = make_error(ErrorCode::kInternal, "credentials fetch threw");
     try {
       fresh = fetch();
     } catch (...) {
-      lock.lock();
-      refreshing_ = false;
-      refreshed_.notify_all();
+      end_refresh();
       throw;
     }
-    lock.lock();
-    refreshing_ = false;
-    refreshed_.notify_all();
+    end_refresh();
     const SystemTime now = clock_->now();
     if (fresh.ok()) {
       cached_ = fresh.value();
@@ -258,8 +265,7 @@ class ContainerProvider final : public RefreshingProvider {
     if (query_at != std::string::npos) request.query = url.substr(query_at + 1);
     request.headers.push_back({"Accept", "application/json"});
     if (auto token = authorization_token()) {
-      // A line break would end the header early and start another.
-      if (token->find_first_of("\r\n") != std::string::npos) {
+      if (has_line_break(*token)) {
         return make_error(ErrorCode::kInvalidArgument,
                           "the container authorization token contains a line break");
       }
@@ -314,7 +320,7 @@ class ImdsProvider final : public RefreshingProvider {
     auto token = send(*endpoint, "PUT", "/latest/api/token",
                       {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}});
     if (!token.ok()) return token.error();
-    if (token->find_first_of("\r\n") != std::string::npos) {
+    if (has_line_break(*token)) {
       return make_error(ErrorCode::kDataLoss,
                         "instance metadata returned a token with a line break");
     }
