@@ -73,6 +73,18 @@ Result<std::string> read_all(Session& session, const std::string& path) {
   return out;
 }
 
+// A body of two buffers' worth of 'x' that kills server `instance` before handing over its second:
+// the put's first WRITEs went through, the next ones meet a dead connection.
+BodyReader body_killing_server(std::size_t instance) {
+  auto pieces = std::make_shared<int>(0);
+  return [pieces, instance](std::span<char> buffer) -> Result<std::size_t> {
+    if (++*pieces == 3) return std::size_t{0};
+    if (*pieces == 2) cluster->kill(instance);
+    std::fill_n(buffer.data(), buffer.size(), 'x');
+    return buffer.size();
+  };
+}
+
 bool has_temp_files(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     if (entry.path().filename().string().starts_with(".efsas-put-")) return true;
@@ -350,14 +362,7 @@ TEST_F(NfsSessionTest, ATemporaryFileLeftByADeadConnectionIsRemovedOnceTheServer
   {
     auto lease = pool.acquire();
     ASSERT_TRUE(lease.ok()) << lease.error().to_string();
-    int pieces = 0;
-    const auto body = [&](std::span<char> buffer) -> Result<std::size_t> {
-      if (++pieces == 3) return std::size_t{0};
-      if (pieces == 2) cluster->kill(1);
-      std::fill_n(buffer.data(), buffer.size(), 'x');
-      return buffer.size();
-    };
-    ASSERT_FALSE((*lease)->put("left/f", body, PutMode::kReplace).ok());
+    ASSERT_FALSE((*lease)->put("left/f", body_killing_server(1), PutMode::kReplace).ok());
   }
   EXPECT_TRUE(has_temp_files(cluster->export_dir() / "left"));
   EXPECT_EQ(pool.stats().left_behind, 1u);
@@ -598,14 +603,7 @@ TEST_F(NfsSessionTest, AServerDyingMidPutFailsAsUnavailableNotAsAnEarlierError) 
   const auto missing = session->stat("no/such/file");
   ASSERT_FALSE(missing.ok());
   ASSERT_EQ(missing.error().code, ErrorCode::kNotFound);
-  int pieces = 0;
-  const auto body = [&](std::span<char> buffer) -> Result<std::size_t> {
-    if (++pieces == 3) return std::size_t{0};
-    if (pieces == 2) cluster->kill(1);
-    std::fill_n(buffer.data(), buffer.size(), 'x');
-    return buffer.size();
-  };
-  const auto put = session->put("dies/f", body, PutMode::kReplace);
+  const auto put = session->put("dies/f", body_killing_server(1), PutMode::kReplace);
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, ErrorCode::kUnavailable) << put.error().to_string();
   EXPECT_TRUE(session->broken());

@@ -181,14 +181,24 @@ TEST(ContainerProvider, RefreshesFiveMinutesBeforeExpiry) {
   EXPECT_EQ(creds.fetches.load(), 2);
 }
 
+// A container provider holding AKID1 (an hour long) three minutes before it expires, its endpoint
+// failing from now on: a refresh is due and cannot succeed.
+struct FailingRefresh {
+  FailingRefresh() {
+    EXPECT_EQ(provider->get()->access_key_id, "AKID1");
+    creds.failing = true;
+    clock->advance(std::chrono::minutes(57));
+  }
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  CredentialsServer creds{clock};
+  std::shared_ptr<CredentialsProvider> provider =
+      make_container_provider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.server.endpoint()}},
+                              make_curl_transport(), clock);
+};
+
 TEST(ContainerProvider, KeepsValidCredentialsWhenARefreshFails) {
-  auto clock = std::make_shared<ManualClock>();
-  CredentialsServer creds(clock);
-  const Environment env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.server.endpoint()}};
-  auto provider = make_container_provider(env, make_curl_transport(), clock);
-  ASSERT_EQ(provider->get()->access_key_id, "AKID1");
-  creds.failing = true;
-  clock->advance(std::chrono::minutes(57));
+  FailingRefresh refresh;
+  auto& [clock, creds, provider] = refresh;
   auto still = provider->get();
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(still->access_key_id, "AKID1");
@@ -199,13 +209,8 @@ TEST(ContainerProvider, KeepsValidCredentialsWhenARefreshFails) {
 // An endpoint that fails while the cached credentials are still good is not asked again on every
 // call (each attempt can take seconds): the next attempt waits ten seconds.
 TEST(ContainerProvider, AFailedRefreshIsTriedAgainOnlyAfterAPause) {
-  auto clock = std::make_shared<ManualClock>();
-  CredentialsServer creds(clock);
-  const Environment env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.server.endpoint()}};
-  auto provider = make_container_provider(env, make_curl_transport(), clock);
-  ASSERT_EQ(provider->get()->access_key_id, "AKID1");
-  creds.failing = true;
-  clock->advance(std::chrono::minutes(57));
+  FailingRefresh refresh;
+  auto& [clock, creds, provider] = refresh;
   ASSERT_EQ(provider->get()->access_key_id, "AKID1");
   const std::size_t asked = creds.server.request_count();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(provider->get()->access_key_id, "AKID1");

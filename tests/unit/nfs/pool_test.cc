@@ -22,8 +22,11 @@ using std::chrono::milliseconds;
 
 struct FailingConnector {
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  // The client name of every attempt (attempts here come from one thread at a time).
+  std::shared_ptr<std::vector<std::string>> names = std::make_shared<std::vector<std::string>>();
   Result<std::unique_ptr<Session>> operator()(const SessionOptions& options) const {
     calls->fetch_add(1);
+    names->push_back(options.client_name);
     EXPECT_FALSE(options.client_name.empty());
     return make_error(ErrorCode::kUnavailable, "connection refused", true);
   }
@@ -70,23 +73,19 @@ TEST(SessionPool, ADeadTargetFailsAtOnceWhileBackingOff) {
 // Their sessions never share an NFSv4 client name: the server would hand one's state to the
 // other, and the temporary files named after it would collide.
 TEST(SessionPool, TwoPoolsOfOneTargetNeverShareAClientName) {
-  auto names = std::make_shared<std::vector<std::string>>();
-  const Connector recording = [names](const SessionOptions& options) {
-    names->push_back(options.client_name);
-    return Result<std::unique_ptr<Session>>(
-        make_error(ErrorCode::kUnavailable, "connection refused", true));
-  };
+  FailingConnector connector;
   auto clock = std::make_shared<ManualClock>();
-  SessionPool first(pool_options(), clock, recording);
-  SessionPool second(pool_options(), clock, recording);
+  SessionPool first(pool_options(), clock, connector);
+  SessionPool second(pool_options(), clock, connector);
   for (int round = 0; round < 3; ++round) {
     EXPECT_FALSE(first.acquire().ok());
     EXPECT_FALSE(second.acquire().ok());
     clock->advance(milliseconds(500));
   }
-  ASSERT_EQ(names->size(), 6u);
-  EXPECT_EQ(std::set<std::string>(names->begin(), names->end()).size(), names->size());
-  for (const auto& name : *names) EXPECT_TRUE(name.starts_with("unit-")) << name;
+  const std::vector<std::string>& names = *connector.names;
+  ASSERT_EQ(names.size(), 6u);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+  for (const auto& name : names) EXPECT_TRUE(name.starts_with("unit-")) << name;
 }
 
 TEST(SessionPool, BackoffStopsGrowingAtTheLimit) {
