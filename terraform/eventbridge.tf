@@ -23,7 +23,13 @@ resource "aws_lambda_permission" "eventbridge" {
 # A failed run is not retried by Lambda (by default it retries an asynchronous event twice, a
 # minute or two apart): the next scheduled run repairs what one left undone, and retries would
 # let more than max_creates_per_run mount targets be created within one schedule interval.
+#
+# An event that finds the previous run still going (reserved concurrency 1) is throttled, and
+# Lambda keeps retrying it for up to six hours by default, so events would queue up behind a
+# slow run. An event older than one run's timeout and a minute is dropped instead: by then the
+# previous run has ended, and the next scheduled event does the same work.
 resource "aws_lambda_function_event_invoke_config" "file_monitor" {
-  function_name          = aws_lambda_function.file_monitor.function_name
-  maximum_retry_attempts = 0
+  function_name                = aws_lambda_function.file_monitor.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = var.lambda_timeout + 60
 }

@@ -54,7 +54,6 @@ data "aws_iam_policy_document" "lambda" {
     actions = [
       "ec2:DescribeSubnets",
       "ec2:DescribeAvailabilityZones",
-      "ec2:DescribeVpcs",
     ]
     resources = ["*"]
   }

@@ -44,8 +44,9 @@ variable "lambda_schedule_expression" {
   default     = "rate(5 minutes)"
 
   validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.lambda_schedule_expression))
-    error_message = "lambda_schedule_expression must be an EventBridge expression such as \"rate(5 minutes)\" or \"cron(0/5 * * * ? *)\"."
+    # EventBridge wants the singular unit for 1 and the plural for more: "rate(1 hour)", "rate(5 minutes)".
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(.+\\))$", var.lambda_schedule_expression))
+    error_message = "lambda_schedule_expression must be an EventBridge expression such as \"rate(5 minutes)\", \"rate(1 hour)\" or \"cron(0/5 * * * ? *)\"."
   }
 }
 

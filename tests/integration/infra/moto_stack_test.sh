@@ -99,6 +99,9 @@ check "the schedule runs every 5 minutes" expect_eq "rate(5 minutes)" \
 check "a failed run is left to the next scheduled one, not retried" expect_eq 0 \
   aws_text lambda get-function-event-invoke-config --function-name "$function_name" \
   --query MaximumRetryAttempts
+check "an event held back by a run still going is dropped after the run's timeout and a minute" \
+  expect_eq 360 aws_text lambda get-function-event-invoke-config \
+  --function-name "$function_name" --query MaximumEventAgeInSeconds
 parameter_lists() {
   local want_count=$1
   aws_cli ssm get-parameter --name "$parameter" --query Parameter.Value --output text |
@@ -200,43 +203,33 @@ else
 fi
 
 # --- file-monitor scales the stack -----------------------------------------------------------
-if "$file_monitor" run --help >/dev/null 2>&1; then
-  efs=$work/efs
-  mkdir -p "$efs"
-  for i in $(seq 1 12); do
-    : >"$efs/file-$i"
-  done
-  run_log=$work/run.log
-  run_file_monitor() {
-    env EFS_FILE_SYSTEM_ID="$fs" EFS_MOUNT_PATH="$efs" EFS_TARGET_DIRECTORY=/ \
-      FILE_COUNT_THRESHOLD=5 SSM_PARAMETER_NAME="$parameter" \
-      ECS_CLUSTER_NAME="$(out ecs_cluster_name)" ECS_SERVICE_NAME="$(out ecs_service_name)" \
-      CANDIDATE_SUBNET_IDS="$(terraform -chdir="$stack" output -json private_subnet_ids |
-        python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)))')" \
-      MOUNT_TARGET_SECURITY_GROUP_IDS="$(out mount_target_security_group_id)" \
-      MAX_MOUNT_TARGETS=3 MAX_CREATES_PER_RUN=1 SCAN_CACHE_PATH="" \
-      "$file_monitor" run >"$run_log" 2>&1
-  }
-  check "file-monitor run (12 files, threshold 5) against the deployed stack" run_file_monitor
-  check "it created a mount target in a second AZ" expect_eq "${region}a	${region}c" \
-    aws_text efs describe-mount-targets --file-system-id "$fs" \
-    --query 'sort(MountTargets[].AvailabilityZoneName)'
-  published() {
-    local generation
-    generation=$(parameter_lists 2) && ((generation > 1))
-  }
-  check "it published both mount targets with a higher generation" published
-  if any_failed; then
-    sed 's/^/     | /' "$run_log" | tail -n 30
-  fi
-else
-  echo "SKIP file-monitor has no run subcommand yet: the scaling step is not exercised"
-  # The out-of-band mount target destroy_all.sh must cope with, made here with the AWS CLI.
-  second_subnet=$(terraform -chdir="$stack" output -json private_subnet_ids |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)[1])')
-  check "a mount target outside Terraform's state (AWS CLI)" \
-    aws_cli efs create-mount-target --file-system-id "$fs" --subnet-id "$second_subnet" \
-    --security-groups "$(out mount_target_security_group_id)"
+efs=$work/efs
+mkdir -p "$efs"
+for i in $(seq 1 12); do
+  : >"$efs/file-$i"
+done
+run_log=$work/run.log
+run_file_monitor() {
+  env EFS_FILE_SYSTEM_ID="$fs" EFS_MOUNT_PATH="$efs" EFS_TARGET_DIRECTORY=/ \
+    FILE_COUNT_THRESHOLD=5 SSM_PARAMETER_NAME="$parameter" \
+    ECS_CLUSTER_NAME="$(out ecs_cluster_name)" ECS_SERVICE_NAME="$(out ecs_service_name)" \
+    CANDIDATE_SUBNET_IDS="$(terraform -chdir="$stack" output -json private_subnet_ids |
+      python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)))')" \
+    MOUNT_TARGET_SECURITY_GROUP_IDS="$(out mount_target_security_group_id)" \
+    MAX_MOUNT_TARGETS=3 MAX_CREATES_PER_RUN=1 SCAN_CACHE_PATH="" \
+    "$file_monitor" run >"$run_log" 2>&1
+}
+check "file-monitor run (12 files, threshold 5) against the deployed stack" run_file_monitor
+check "it created a mount target in a second AZ" expect_eq "${region}a	${region}c" \
+  aws_text efs describe-mount-targets --file-system-id "$fs" \
+  --query 'sort(MountTargets[].AvailabilityZoneName)'
+published() {
+  local generation
+  generation=$(parameter_lists 2) && ((generation > 1))
+}
+check "it published both mount targets with a higher generation" published
+if any_failed; then
+  sed 's/^/     | /' "$run_log" | tail -n 30
 fi
 
 # --- deploy again, still without an image ----------------------------------------------------

@@ -63,6 +63,13 @@ for message in "fargate_cpu must be one of" "lambda_schedule_expression must be"
 done
 check "eight bad values, eight errors" \
   test "$(grep -c 'Invalid value for variable' <<<"$rejected")" -eq 8
+# EventBridge refuses a plural unit for 1 and a singular one for more.
+for expression in "rate(1 minutes)" "rate(5 minute)" "rate(0 minutes)"; do
+  rejected=$(tf_eval 'var.aws_region' -var "lambda_schedule_expression=$expression")
+  check "rejected: $expression" grep -qF "lambda_schedule_expression must be" <<<"$rejected"
+done
+accepted=$(tf_eval 'var.lambda_schedule_expression' -var 'lambda_schedule_expression=rate(1 hour)')
+check "accepted: rate(1 hour)" test "$accepted" = '"rate(1 hour)"'
 # A limit checked against another variable.
 rejected=$(tf_eval 'var.aws_region' -var body_limit_bytes=2000 -var upload_memory_limit_bytes=1000)
 check "rejected: upload_memory_limit_bytes below body_limit_bytes" \
