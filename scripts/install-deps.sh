@@ -7,8 +7,8 @@ usage() {
   cat <<'USAGE'
 Usage: scripts/install-deps.sh [--check]
 
-Installs the Debian packages this project builds, tests and runs with, and checks for the
-Python tools (moto, boto3, awscli) and Terraform that the integration tests and the demo use.
+Installs the Debian packages this project builds, tests and runs with, moto (pip) and the aws
+CLI, and checks for Terraform, which the infrastructure tests and the demo's default stack use.
   --check   only report what is missing; install nothing (exit 1 if anything is missing)
 USAGE
 }
@@ -30,11 +30,18 @@ packages=(
   nfs-ganesha nfs-ganesha-vfs
   libfuse3-dev fuse3
   busybox-static
-  wrk hyperfine nginx fd-find gunicorn python3-flask python3-matplotlib
+  wrk hyperfine nginx fd-find gunicorn python3-flask python3-pip python3-matplotlib
   chromium
   shellcheck
   clang libclang-rt-14-dev
 )
+
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+else
+  sudo=()
+fi
+apt_updated=0
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -47,13 +54,9 @@ if ((${#missing[@]} > 0)); then
   if ((check_only)); then
     echo "install-deps: missing Debian packages: ${missing[*]}" >&2
   else
-    if [[ $(id -u) -ne 0 ]]; then
-      sudo=(sudo)
-    else
-      sudo=()
-    fi
     echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]}"
     "${sudo[@]}" apt-get update -q
+    apt_updated=1
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
       "${missing[@]}"
     missing=()
@@ -85,7 +88,9 @@ else
         "$python_bin" -m pip download --no-deps -d "$(mktemp -d)" "$module" >/dev/null 2>&1; then
         extra=""
         [[ $module == moto ]] && extra="moto[server]"
-        "$python_bin" -m pip install -q "${extra:-$module}"
+        # Debian's own python3 refuses pip installs outside a virtual environment (PEP 668).
+        "$python_bin" -m pip install -q "${extra:-$module}" 2>/dev/null ||
+          "$python_bin" -m pip install -q --break-system-packages "${extra:-$module}"
       else
         echo "install-deps: Python module '$module' is missing and pip cannot reach an index;" \
           "install it (pip install 'moto[server]' boto3 flask) or use a machine that has it" >&2
@@ -98,21 +103,28 @@ if ! command -v moto_server >/dev/null 2>&1; then
   echo "install-deps: moto_server is not on PATH (pip install 'moto[server]')" >&2
   problems=1
 fi
+# The aws CLI and Terraform are needed only by the infrastructure tests, which skip without
+# them, and by the demo's default stack (`make demo DEMO_STACK=cli` does without).
+if ! command -v aws >/dev/null 2>&1 && ((check_only == 0)); then
+  ((apt_updated)) || "${sudo[@]}" apt-get update -q || true
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+    awscli || true
+fi
 if ! command -v aws >/dev/null 2>&1; then
-  echo "install-deps: the aws CLI is missing (pip install awscli); scripts/ use it" >&2
-  problems=1
+  echo "install-deps: note: the aws CLI is missing (apt-get install awscli); the" \
+    "infrastructure tests skip and the demo needs DEMO_STACK=cli" >&2
 fi
 if ! command -v terraform >/dev/null 2>&1; then
-  echo "install-deps: terraform is missing; the infrastructure tests need Terraform >= 1.9" \
-    "and the AWS provider (see README: Terraform without internet)" >&2
-  problems=1
+  echo "install-deps: note: terraform is missing; the infrastructure tests skip and the demo" \
+    "needs DEMO_STACK=cli. Install Terraform >= 1.9 and the AWS provider (docs/deploy.md," \
+    "\"Before you start\")" >&2
 fi
 
 if ((${#missing[@]} > 0)); then
   exit 1
 fi
 if ((problems)); then
-  echo "install-deps: some optional tools are missing (above); tests that need them will fail" >&2
+  echo "install-deps: some tools the tests need are missing (above)" >&2
   exit 1
 fi
 echo "install-deps: everything is installed"
