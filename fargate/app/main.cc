@@ -207,6 +207,16 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
   // Checked below, for flag and environment alike.
   app.add_option("--storage-backend", config->storage_backend, "STORAGE_BACKEND (directory|nfs)");
   app.add_option("--mount-path-template", config->mount_path_template, "MOUNT_PATH_TEMPLATE");
+  app.add_option("--nfs-export-path", config->nfs_export_path,
+                 "NFS_EXPORT_PATH: the directory of the export that is served (nfs back end)");
+  app.add_option("--nfs-uid", config->nfs_uid, "NFS_UID: the user id sent with NFS calls");
+  app.add_option("--nfs-gid", config->nfs_gid, "NFS_GID: the group id sent with NFS calls");
+  app.add_option("--nfs-sessions-per-target", config->nfs_sessions_per_target,
+                 "NFS_SESSIONS_PER_TARGET: NFS connections kept to each mount target");
+  app.add_option("--nfs-timeout-ms", config->nfs_timeout_ms,
+                 "NFS_TIMEOUT_MS: time an NFS call may go unanswered");
+  app.add_option("--nfs-address-map", config->nfs_address_map,
+                 "NFS_ADDRESS_MAP: ip=host:port,... to reach mount targets at other addresses");
   app.add_option("--body-limit-bytes", config->body_limit_bytes, "BODY_LIMIT_BYTES");
   app.add_option("--upload-memory-limit-bytes", config->upload_memory_limit_bytes,
                  "UPLOAD_MEMORY_LIMIT_BYTES: request bodies held in memory at once, at most");
@@ -244,7 +254,7 @@ int parse_config(const Environment& env, int argc, char** argv, Config* config) 
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? -1 : code;  // -1: --help was shown
+    return code == 0 ? -1 : 2;  // -1: --help was shown
   }
   if (const std::string problem = out_of_range(*config); !problem.empty()) {
     std::fprintf(stderr, "file-service: %s\n", problem.c_str());

@@ -3,6 +3,8 @@
 // mount targets, a server killed mid-load (no GET fails, the target is marked down and comes
 // back after a restart), and a hung server (requests fail over after NFS_TIMEOUT_MS, never hang).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -234,6 +236,32 @@ TEST_F(NfsFileService, AnUploadAnswered504CountsAgainstTheMemoryLimitUntilItsWor
                          std::chrono::seconds(20)));
   EXPECT_EQ(get("/files/hung/c").body, std::string(800, 'c'));
   EXPECT_EQ(get("/files/hung/b").status, 404);
+}
+
+// NFS_EXPORT_PATH serves a directory below the export's root, and nothing outside it;
+// NFS_UID and NFS_GID are the identity the files are written with (as an EFS access point would
+// impose its own).
+TEST_F(NfsFileService, ServesTheExportPathItIsGivenWithTheIdentityItIsGiven) {
+  constexpr uid_t kUid = 4321;
+  constexpr gid_t kGid = 4322;
+  const auto tenant = storage_.data_dir() / "tenant";
+  std::filesystem::create_directories(tenant);
+  ASSERT_EQ(::chown(tenant.c_str(), kUid, kGid), 0);
+  write_file(storage_.data_dir() / "outside.txt", "not served");
+  start({{"NFS_EXPORT_PATH", "/tenant"},
+         {"NFS_UID", std::to_string(kUid)},
+         {"NFS_GID", std::to_string(kGid)}});
+
+  ASSERT_EQ(put("/files/inside/a.txt", "served").status, 201);
+  const auto written = tenant / "inside" / "a.txt";
+  EXPECT_EQ(read_file(written), "served");
+  struct stat st {};
+  ASSERT_EQ(::stat(written.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kUid);
+  EXPECT_EQ(st.st_gid, kGid);
+  EXPECT_FALSE(std::filesystem::exists(storage_.data_dir() / "inside"));
+  EXPECT_EQ(get("/files/inside/a.txt").body, "served");
+  EXPECT_EQ(get("/files/outside.txt").status, 404);
 }
 
 }  // namespace

@@ -184,11 +184,26 @@ TEST(FileServiceConfiguration, SettingsOutOfRangeAreRefused) {
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"--request-timeout-ms", "0", "REQUEST_TIMEOUT_MS"},
            {"--port", "70000", "PORT"},
-           {"--worker-threads", "0", "WORKER_THREADS"}}) {
+           {"--worker-threads", "0", "WORKER_THREADS"},
+           {"--nfs-timeout-ms", "0", "NFS_TIMEOUT_MS"},
+           {"--nfs-sessions-per-target", "300", "NFS_SESSIONS_PER_TARGET"}}) {
     const auto result =
         efsas::testing::run_command({file_service_binary().string(), flag, value}, base);
     EXPECT_EQ(result.status, 2) << flag << " " << value << ": " << result.output;
     EXPECT_NE(result.output.find(name + " must be between"), std::string::npos) << result.output;
+  }
+}
+
+// A flag whose value is not a number stops file-service with the same status as a bad variable,
+// naming the flag.
+TEST(FileServiceConfiguration, AFlagThatIsNotANumberIsRefused) {
+  const std::map<std::string, std::string> base = {{"MOUNT_TARGETS_JSON", "{}"},
+                                                   {"MOUNT_PATH_TEMPLATE", "/nonexistent/{id}"}};
+  for (const std::string flag : {"--port", "--nfs-uid", "--nfs-timeout-ms"}) {
+    const auto result =
+        efsas::testing::run_command({file_service_binary().string(), flag, "eighty"}, base);
+    EXPECT_EQ(result.status, 2) << flag << ": " << result.output;
+    EXPECT_NE(result.output.find(flag), std::string::npos) << result.output;
   }
 }
 
