@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -351,7 +352,8 @@ Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
     return make_error(ErrorCode::kIo, "cannot read scan cache " + path.string() + ": " +
                                           std::strerror(error_number));
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO put at the cache's path must not hang the run (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return read_error(errno);
   const auto read_some = [fd](char* out, std::size_t max) {
     for (;;) {
@@ -366,6 +368,11 @@ Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
     const int saved = errno;
     ::close(fd);
     return read_error(saved);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::kIo,
+                      "cannot read scan cache " + path.string() + ": not a regular file");
   }
   std::string header(kHeaderSize, '\0');
   std::size_t got = 0;
@@ -395,8 +402,10 @@ Result<ScanCache> load_scan_cache(const std::filesystem::path& path) {
 }
 
 Status save_scan_cache(const std::filesystem::path& path, const ScanCache& cache) {
-  const std::string temp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of a name no one could plant beforehand (the directory may be a shared /tmp):
+  // never a symlink or another process's file opened and truncated.
+  std::string temp = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     return make_error(ErrorCode::kIo, "cannot create " + temp + ": " + std::strerror(errno));
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -109,6 +110,39 @@ TEST(ScanCacheTest, SaveReplacesAtomicallyAndLoadReadsBack) {
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
   EXPECT_EQ(entries, 1);
   EXPECT_FALSE(save_scan_cache(dir.path() / "missing-dir" / "c", sample_cache()).ok());
+}
+
+// Something other than a file at the cache's path is refused at once: a FIFO (no writer) once
+// hung the run, and a directory is not read as an empty cache.
+TEST(ScanCacheTest, APathThatIsNotAFileIsRefusedWithoutWaiting) {
+  efsas::testing::TempDir dir;
+  const auto fifo = dir.path() / "fifo.cache";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto from_fifo = load_scan_cache(fifo);
+  ASSERT_FALSE(from_fifo.ok());
+  EXPECT_EQ(from_fifo.error().code, ErrorCode::kIo);
+  EXPECT_NE(from_fifo.error().message.find("not a regular file"), std::string::npos)
+      << from_fifo.error().message;
+  const auto from_directory = load_scan_cache(dir.path());
+  ASSERT_FALSE(from_directory.ok());
+  EXPECT_EQ(from_directory.error().code, ErrorCode::kIo);
+}
+
+// The temporary file a save writes is a new one: a symlink planted where it could be guessed
+// (in a shared /tmp) is never followed, so the file it points at keeps its content.
+TEST(ScanCacheTest, SavingNeverWritesThroughAPlantedSymlink) {
+  efsas::testing::TempDir dir;
+  const auto path = dir.path() / "scan.cache";
+  const auto victim = dir.path() / "victim";
+  efsas::testing::write_file(victim, "keep me");
+  for (const std::string& guess :
+       {path.string() + ".tmp." + std::to_string(::getpid()), path.string() + ".tmp"}) {
+    std::filesystem::create_symlink(victim, guess);
+  }
+  ASSERT_TRUE(save_scan_cache(path, sample_cache()).ok());
+  EXPECT_EQ(efsas::testing::read_file(victim), "keep me");
+  EXPECT_TRUE(load_scan_cache(path).ok());
+  EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::symlink_status(path)));
 }
 
 // A cache of several megabytes: the file is written and read a chunk at a time, so fields and
