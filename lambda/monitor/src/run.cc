@@ -24,6 +24,9 @@ ScanSummary scan_files(const MonitorConfig& config, const Clock& clock,
   summary.errors = counted->errors;
   summary.seconds = counted->seconds();
   summary.complete = counted->complete;
+  summary.cache = std::string(counter::to_string(counted->cache_state));
+  summary.directories_read = counted->directories_read;
+  summary.directories_reused = counted->directories_reused;
   nlohmann::json fields = counter::to_json(*counted);
   fields["directory"] = config.scan_directory();
   if (!counted->complete) {

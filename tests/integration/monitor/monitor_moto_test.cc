@@ -261,7 +261,10 @@ TEST_F(MonitorMoto, DiscoversTheVpcsSubnetsFromAnExistingMountTarget) {
   EXPECT_EQ(azs(), (std::set<std::string>{"us-east-1a", "us-east-1b"}));
 }
 
-TEST_F(MonitorMoto, ConcurrentRunsNeverPutTwoMountTargetsInOneAz) {
+// Concurrent runs share the work: each AZ's mount target is created by one run, and a run that
+// finds another's (before creating, or as a conflict from EFS) reports no error. Whatever order
+// they published in, the standing document lists all three.
+TEST_F(MonitorMoto, ConcurrentRunsCreateEachMountTargetOnceAndReportNoError) {
   add_files(100);
   auto e = env(10);
   e["MAX_CREATES_PER_RUN"] = "3";
@@ -275,7 +278,17 @@ TEST_F(MonitorMoto, ConcurrentRunsNeverPutTwoMountTargetsInOneAz) {
       options.log_file = dir_.path() / ("run" + std::to_string(round) + std::to_string(i) + ".log");
       runs.push_back(std::make_unique<testing::Process>(options));
     }
-    for (auto& p : runs) EXPECT_EQ(p->wait(std::chrono::seconds(60)), 0) << p->log();
+    // The AZs the runs say they created a mount target in: each once, and only in the first round.
+    std::multiset<std::string> created_in;
+    for (auto& p : runs) {
+      EXPECT_EQ(p->wait(std::chrono::seconds(60)), 0) << p->log();
+      const json report = find_report(p->log());
+      ASSERT_TRUE(report.is_object()) << p->log();
+      EXPECT_EQ(report["errors"], json::array()) << p->log();
+      for (const auto& t : report["created"]) created_in.insert(t["availability_zone"]);
+    }
+    const std::multiset<std::string> all = {"us-east-1a", "us-east-1b", "us-east-1c"};
+    EXPECT_EQ(created_in, round == 0 ? all : std::multiset<std::string>());
     std::map<std::string, int> per_az;
     for (const auto& t : mount_targets()) ++per_az[t.availability_zone];
     EXPECT_EQ(per_az.size(), 3u);
@@ -318,18 +331,40 @@ TEST_F(MonitorMoto, MalformedParameterIsReportedAndReplacedWithAHigherGeneration
   EXPECT_EQ(document().generation, 41u);
 }
 
+// A run that publishes asks ECS for a new deployment of the service (UpdateService with
+// forceNewDeployment), as the seed did; a run with nothing to publish, or with
+// FORCE_ECS_DEPLOYMENT=false, does not. ECS is reached through a proxy that records the calls.
 TEST_F(MonitorMoto, PublishingForcesAnEcsDeploymentWhenConfigured) {
+  testing::FaultProxy ecs(moto_->port());
+  // The UpdateService calls ECS received since the last look, each with its forceNewDeployment.
+  const auto update_calls = [&ecs] {
+    std::vector<json> calls;
+    for (const auto& request : ecs.requests()) {
+      if (request.header("x-amz-target").ends_with(".UpdateService")) {
+        calls.push_back(json::parse(request.body, nullptr, false));
+      }
+    }
+    ecs.clear_requests();
+    return calls;
+  };
   add_files(1);
   auto e = env(10);
   e["ECS_CLUSTER_NAME"] = "efsas";
   e["ECS_SERVICE_NAME"] = ecs_service_;
+  e["AWS_ENDPOINT_URL_ECS"] = ecs.endpoint();
   const Outcome outcome = run(e);
   ASSERT_EQ(outcome.status, 0) << outcome.output;
   EXPECT_EQ(outcome.report["ecs_deployment_forced"], true);
+  const auto forced = update_calls();
+  ASSERT_EQ(forced.size(), 1u);
+  EXPECT_EQ(forced[0]["service"], ecs_service_);
+  EXPECT_EQ(forced[0]["cluster"], "efsas");
+  EXPECT_EQ(forced[0]["forceNewDeployment"], true);
   // No change, no deployment.
   const Outcome again = run(e);
   ASSERT_EQ(again.status, 0);
   EXPECT_EQ(again.report["ecs_deployment_forced"], false);
+  EXPECT_TRUE(update_calls().empty());
 
   e["FORCE_ECS_DEPLOYMENT"] = "false";
   add_files(20);
@@ -337,6 +372,7 @@ TEST_F(MonitorMoto, PublishingForcesAnEcsDeploymentWhenConfigured) {
   ASSERT_EQ(off.status, 0);
   EXPECT_EQ(off.report["published"], true);
   EXPECT_EQ(off.report["ecs_deployment_forced"], false);
+  EXPECT_TRUE(update_calls().empty());
 }
 
 // ECS failing after the document was published: the next run finds the document unchanged but
@@ -683,6 +719,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   ASSERT_EQ(invocations[0]["status"], "succeeded") << invocations.dump();
   EXPECT_EQ(invocations[0]["response"]["created"].size(), 1u);
   EXPECT_TRUE(fs::exists(dir_.path() / "scan.cache"));  // kept in /tmp for the next invocation
+  EXPECT_EQ(invocations[0]["response"]["scan"]["cache"], "missing");
   EXPECT_EQ(mount_targets().size(), 1u);
 
   // Warm invocation: the same process, the cache reused, the second AZ added.
@@ -690,6 +727,7 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
   invocations = api.results(60)["invocations"];
   ASSERT_EQ(invocations.size(), 2u);
   ASSERT_EQ(invocations[1]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[1]["response"]["scan"]["cache"], "loaded") << invocations.dump();
   EXPECT_EQ(mount_targets().size(), 2u);
 
   // An invocation whose deadline has already come: the scan stops at once, no AWS call is sent

@@ -28,6 +28,11 @@ struct ScanSummary {
   double seconds = 0;
   // False when the walk stopped early (deadline) or failed: the count is a lower bound.
   bool complete = false;
+  // The scan cache: "disabled", "missing", "loaded", "invalid" or "foreign" (counter's
+  // CacheState), and how many directories were listed and how many proven unchanged.
+  std::string cache = "disabled";
+  std::uint64_t directories_read = 0;
+  std::uint64_t directories_reused = 0;
 };
 
 enum class DocumentState { kMissing, kMalformed, kValid };
