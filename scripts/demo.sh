@@ -47,6 +47,7 @@ Options (environment variable in brackets):
   --log-dir DIR         keep every process's log there (by default only when the demo
                         fails, in $TMPDIR/efsas-demo-logs) [DEMO_LOG_DIR]
   --plain               no progress bar redrawn in place (automatic when not on a terminal)
+                        [DEMO_PLAIN=1]
   -h, --help            show this help
 
 Needs: moto_server, python3 with boto3, curl; terraform and the AWS CLI for --stack terraform;

@@ -17,8 +17,8 @@ The seed's four steps:
   2. terraform apply                       (terraform/)
   3. build and push the file-service image (scripts/build_and_push_fargate.sh)
   4. update the ECS service                (aws ecs update-service --force-new-deployment)
-and then one run of file-monitor, so the mount-target list and the data directory exist before
-the first scheduled run.
+and then one run of file-monitor, so the data directory exists before the first scheduled run
+(Terraform creates the mount-target list itself).
 
 When an image is built, the ECR repository is created first (terraform apply -target) and the
 image pushed before the full apply, so the service never points at an image that is not there yet.
