@@ -7,9 +7,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "efsas/service/file_service.h"
 #include "fuzz_check.h"
@@ -67,17 +69,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ServiceSandbox& sandbox = ServiceSandbox::get();
   sandbox.populate();
   const Request request = parse(std::string_view(reinterpret_cast<const char*>(data), size));
+  // What a GET of the PUT's path answers before and after it.
+  const auto read_back = [&] {
+    Request get;
+    get.method = "GET";
+    get.target = request.target.substr(0, request.target.find('?'));
+    return sandbox.service().handle_request(get);
+  };
+  std::optional<std::pair<int, std::string>> before;
+  if (request.method == "PUT") {
+    Response read = read_back();
+    before.emplace(read.status, body_of(read));
+  }
   const Response response = sandbox.service().handle_request(request);
   FUZZ_CHECK(response.status >= 200 && response.status <= 599, "an HTTP status");
   (void)body_of(response);
 
-  if (request.method == "PUT" && (response.status == 200 || response.status == 201)) {
-    Request get;
-    get.method = "GET";
-    get.target = request.target.substr(0, request.target.find('?'));
-    const Response read = sandbox.service().handle_request(get);
-    FUZZ_CHECK(read.status == 200, "a file just uploaded can be read");
-    FUZZ_CHECK(body_of(read) == *request.body, "a file reads back as it was uploaded");
+  if (before) {
+    Response read = read_back();
+    if (response.status == 201 || response.status == 204) {
+      FUZZ_CHECK(read.status == 200, "a file just uploaded can be read");
+      FUZZ_CHECK(body_of(read) == *request.body, "a file reads back as it was uploaded");
+    } else if (response.status >= 400) {
+      const std::pair<int, std::string> after{read.status, body_of(read)};
+      FUZZ_CHECK(after == *before, "a refused upload changes nothing");
+    }
   }
 
   sandbox.check_untouched();

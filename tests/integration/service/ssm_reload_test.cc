@@ -1,6 +1,6 @@
 // file-service reading its mount-target list from SSM Parameter Store (moto_server): a new
 // generation becomes active without a restart, a malformed one and an outage keep the last good
-// list, SIGHUP polls at once.
+// list, SIGHUP polls at once, and the task is ready only once it has a list.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -79,8 +79,7 @@ TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
   EXPECT_EQ(http("GET", service_->url("/readyz")).status, 200);
 
   publish(storage_->list_document(3, 3));
-  service_->process().signal(SIGHUP);
-  EXPECT_TRUE(eventually([&] { return generation() == 3; }, std::chrono::seconds(3)));
+  ASSERT_TRUE(eventually([&] { return generation() == 3; })) << service_->log();
 
   // An outage of the parameter store keeps the list too.
   moto_.reset();
@@ -95,6 +94,35 @@ TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
   })) << service_->log();
   EXPECT_EQ(generation(), 3u);
   EXPECT_EQ(http("GET", service_->url("/files/a.txt")).status, 200);
+}
+
+// With no list in the parameter store yet, the task is alive but not ready (the load balancer
+// sends it nothing) and file requests are 503; it turns ready once a list is published.
+TEST_F(SsmReloadTest, ReadyOnlyOnceAListIsLoaded) {
+  std::map<std::string, std::string> env = moto_.client_env();
+  env["SSM_PARAMETER_NAME"] = kParameter;
+  env["CONFIG_POLL_SECONDS"] = "1";
+  service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  EXPECT_EQ(http("GET", service_->url("/healthz")).status, 200);
+  EXPECT_EQ(http("GET", service_->url("/readyz")).status, 503);
+  EXPECT_EQ(http("GET", service_->url("/files/a.txt")).status, 503);
+  publish(storage_->list_document(1, 2));
+  EXPECT_TRUE(eventually([&] { return http("GET", service_->url("/readyz")).status == 200; }))
+      << service_->log();
+  EXPECT_EQ(http("PUT", service_->url("/files/a.txt"), "a").status, 201);
+}
+
+// SIGHUP reads the parameter at once, whatever the poll interval (an hour here).
+TEST_F(SsmReloadTest, SighupReadsTheParameterAtOnce) {
+  publish(storage_->list_document(1, 3));
+  std::map<std::string, std::string> env = moto_.client_env();
+  env["SSM_PARAMETER_NAME"] = kParameter;
+  env["CONFIG_POLL_SECONDS"] = "3600";
+  service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  ASSERT_TRUE(eventually([&] { return generation() == 1; })) << service_->log();
+  publish(storage_->list_document(2, 2));
+  service_->process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return generation() == 2; })) << service_->log();
 }
 
 }  // namespace
