@@ -1,9 +1,11 @@
 // `file-monitor count`: the built binary on a real tree, text and JSON output, exit codes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "efsas/testing/process.h"
 #include "tree_helpers.h"
@@ -75,17 +77,25 @@ TEST_F(CountCliTest, PrintsOneJsonObject) {
   EXPECT_EQ(j.at("directory"), root_.string());
 }
 
+// Once its directories are older than the timestamp granularity (2 s), a tree counted with a
+// cache is counted again without listing any directory, to the same figures.
 TEST_F(CountCliTest, CacheMakesTheSecondRunIncremental) {
   const std::string cache = (dir_.path() / "scan.cache").string();
-  // The tree was just created: with the default granularity its directories are too fresh to
-  // trust, so the second run lists them again; the count is right either way.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   const auto first = run_command({binary(), "count", root_.string(), "--json", "--cache", cache});
   ASSERT_EQ(first.status, 0) << first.output;
-  EXPECT_EQ(nlohmann::json::parse(first.output).at("cache"), "missing");
+  const nlohmann::json full = nlohmann::json::parse(first.output);
+  EXPECT_EQ(full.at("cache"), "missing");
+  EXPECT_EQ(full.at("directories_read"), 4);
   const auto second = run_command({binary(), "count", root_.string(), "--json", "--cache", cache});
   ASSERT_EQ(second.status, 0) << second.output;
   const nlohmann::json j = nlohmann::json::parse(second.output);
   EXPECT_EQ(j.at("cache"), "loaded");
+  EXPECT_EQ(j.at("directories_read"), 0) << second.output;
+  EXPECT_EQ(j.at("directories_reused"), 4) << second.output;
+  for (const char* figure : {"files", "directories", "other", "errors"}) {
+    EXPECT_EQ(j.at(figure), full.at(figure)) << figure;
+  }
   EXPECT_EQ(j.at("files"), 10);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <thread>
+#include <tuple>
 
 #include "efsas/counter/counter.h"
 #include "efsas/testing/process.h"
@@ -90,6 +91,71 @@ RC_GTEST_PROP(CounterProperty, EqualsReferenceOnRandomTrees, ()) {
   RC_ASSERT(r->complete);
 }
 
+// Whether `path` is `dir` or below it.
+bool within(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  const std::string p = path.string();
+  const std::string d = dir.string();
+  return p == d || p.starts_with(d + "/");
+}
+
+// `dirs` after the directory `from` (and all below it) became `to`.
+void rename_in(std::vector<std::filesystem::path>& dirs, const std::filesystem::path& from,
+               const std::filesystem::path& to) {
+  for (auto& d : dirs) {
+    if (within(d, from)) d = to / std::filesystem::relative(d, from);
+    d = d.lexically_normal();
+    if (d.string().ends_with("/")) d = d.parent_path();
+  }
+}
+
+// The changes a scan cache can get wrong, besides new entries: a directory moved elsewhere (its
+// inode and counts now under another name), two directories swapping names, a directory removed
+// and made again under its old name (its inode possibly reused), one file removed. `pick` chooses
+// among the directories below the root.
+enum class Change { kMove, kSwap, kRecreate, kRemoveFile };
+
+void apply_change(std::vector<std::filesystem::path>& dirs, Change change, std::size_t pick,
+                  std::size_t other, int& n) {
+  namespace fs = std::filesystem;
+  if (change == Change::kRemoveFile) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(dirs[0])) {
+      if (fs::is_regular_file(entry.symlink_status())) {
+        files.push_back(entry.path());
+      }
+    }
+    if (!files.empty()) fs::remove(files[pick % files.size()]);
+    return;
+  }
+  if (dirs.size() <= 1) return;
+  const fs::path a = dirs[1 + pick % (dirs.size() - 1)];
+  if (change == Change::kRecreate) {
+    fs::remove_all(a);
+    std::erase_if(dirs, [&](const fs::path& d) { return within(d, a) && d != a; });
+    testing::make_dir(a);
+    for (int i = 0; i < static_cast<int>(other % 4); ++i) {
+      testing::make_file(a / ("r" + std::to_string(n++)));
+    }
+    return;
+  }
+  const fs::path b = dirs[other % dirs.size()];  // may be the root
+  if (change == Change::kMove) {
+    if (within(b, a)) return;  // not into itself
+    const fs::path to = b / ("m" + std::to_string(n++));
+    fs::rename(a, to);
+    rename_in(dirs, a, to);
+    return;
+  }
+  if (b == dirs[0] || within(a, b) || within(b, a)) return;  // Change::kSwap of unrelated dirs
+  const fs::path parked = dirs[0] / ("swap" + std::to_string(n++));
+  fs::rename(a, parked);
+  rename_in(dirs, a, parked);
+  fs::rename(b, a);
+  rename_in(dirs, b, a);
+  fs::rename(parked, b);
+  rename_in(dirs, parked, b);
+}
+
 // File timestamps come from the kernel's clock: the scans use RealClock with a small
 // granularity, and the changes run with no pause, so they often land within the same
 // timestamp tick as the scan before them.
@@ -116,14 +182,18 @@ RC_GTEST_PROP(CounterProperty, IncrementalRescanEqualsFullScanAfterRandomChanges
         static_cast<std::size_t>(*rc::gen::inRange(0, 3)), rc::gen::inRange<std::size_t>(1, 1000));
     for (std::size_t r : removals) {
       if (dirs.size() <= 1) break;
-      const std::size_t i = 1 + r % (dirs.size() - 1);
-      std::error_code ec;
-      std::filesystem::remove_all(dirs[i], ec);
-      std::erase_if(dirs, [&](const std::filesystem::path& p) {
-        return p.string().rfind(dirs[i].string(), 0) == 0 && p != dirs[i];
-      });
-      dirs.erase(dirs.begin() + static_cast<std::ptrdiff_t>(i));
+      const std::filesystem::path gone = dirs[1 + r % (dirs.size() - 1)];
+      std::filesystem::remove_all(gone);
+      std::erase_if(dirs, [&](const std::filesystem::path& p) { return within(p, gone); });
     }
+    const auto moves =
+        *rc::gen::container<std::vector<std::tuple<Change, std::size_t, std::size_t>>>(
+            static_cast<std::size_t>(*rc::gen::inRange(0, 4)),
+            rc::gen::tuple(rc::gen::element(Change::kMove, Change::kSwap, Change::kRecreate,
+                                            Change::kRemoveFile),
+                           rc::gen::inRange<std::size_t>(0, 1000),
+                           rc::gen::inRange<std::size_t>(0, 1000)));
+    for (const auto& [change, pick, other] : moves) apply_change(dirs, change, pick, other, n);
     const Result<CountResult> incremental = count_files(root, options, clock);
     RC_ASSERT(incremental.ok());
     RC_ASSERT(incremental->cache_state == CacheState::kLoaded);
