@@ -690,9 +690,11 @@ TEST_P(FileServiceIntegration, BodiesPastTheMemoryLimitAreSpooledAndPastBothLimi
   // One upload under way holds 800 bytes of memory; the next finds no room and spools.
   // (One after the other: the server reads connections on two threads.)
   const int in_memory = begin_upload(service_->port(), "/files/budget/memory", 800, 100);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(eventually([&] { return metric("file_service_upload_memory_bytes") == 800; }))
+      << get("/metrics").body;
   const int spooled = begin_upload(service_->port(), "/files/budget/spooled", 800, 700);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(eventually([&] { return metric("file_service_upload_spool_bytes") == 700; }))
+      << get("/metrics").body;
   // Memory has 200 bytes left and the spool 300: an 800-byte body fits neither.
   const auto refused = put("/files/budget/refused", std::string(800, 'r'));
   EXPECT_EQ(refused.status, 503) << refused.body;
@@ -746,7 +748,8 @@ TEST_P(FileServiceIntegration, LargeBodiesSpoolWholeAndAnExpectingClientIsRefuse
          {"UPLOAD_SPOOL_LIMIT_BYTES", std::to_string(3 * kMiB)}});
   // Half of a 2 MiB body in memory: its buffer has grown to take all of the memory.
   const int held = begin_upload(service_->port(), "/files/large/held", 2 * kMiB, kMiB + 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(eventually([&] { return metric("file_service_upload_memory_bytes") > kMiB; }))
+      << get("/metrics").body;
   std::string body(2 * kMiB, '\0');
   for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 131) % 253);
   EXPECT_EQ(put("/files/large/spooled", body).status, 201);
@@ -755,7 +758,9 @@ TEST_P(FileServiceIntegration, LargeBodiesSpoolWholeAndAnExpectingClientIsRefuse
   // 1.5 MiB more in the spool: a 2 MiB body fits neither there nor in memory.
   const int spooling =
       begin_upload(service_->port(), "/files/large/spooling", 2 * kMiB, kMiB + kMiB / 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(eventually([&] {
+    return metric("file_service_upload_spool_bytes") >= static_cast<double>(kMiB + kMiB / 2);
+  })) << get("/metrics").body;
   const int expecting = connect_loopback(service_->port());
   const std::string head = "PUT /files/large/expecting HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                            std::to_string(2 * kMiB) + "\r\nExpect: 100-continue\r\n\r\n";
@@ -820,9 +825,12 @@ TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {
   ::send(busy, body.data(), 1000, MSG_NOSIGNAL);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   service_->process().signal(SIGTERM);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // New connections are refused while the upload in progress may still finish.
-  EXPECT_EQ(connect_loopback(service_->port()), -1);
+  EXPECT_TRUE(eventually([&] {
+    const int fd = connect_loopback(service_->port());
+    if (fd >= 0) ::close(fd);
+    return fd == -1;
+  }));
   ::send(busy, body.data() + 1000, body.size() - 1000, MSG_NOSIGNAL);
   std::string response;
   char buffer[4096];

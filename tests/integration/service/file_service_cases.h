@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -65,6 +66,13 @@ class FileServiceIntegration : public ::testing::TestWithParam<BackendCase> {
     return n;
   }
   nlohmann::json targets() { return nlohmann::json::parse(get("/targets").body); }
+  // The value of an unlabelled series in /metrics; -1 when it is not there.
+  double metric(const std::string& series) {
+    const std::string body = "\n" + get("/metrics").body;
+    const auto at = body.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
+  }
   bool target_healthy(const std::string& id) {
     const nlohmann::json doc = targets();
     for (const auto& t : doc["mount_targets"]) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -49,11 +50,19 @@ class HangingBackend final : public Backend {
     }
     cv_.notify_all();
   }
+  // Whether a call is hanging within `timeout`: the request has reached the back end.
+  bool wait_until_hung(std::chrono::milliseconds timeout = kTimeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [this] { return hanging_ > 0; });
+  }
 
  private:
   Error hang() {
     std::unique_lock lock(mutex_);
+    ++hanging_;
+    cv_.notify_all();
     cv_.wait(lock, [this] { return released_; });
+    --hanging_;
     return make_error(ErrorCode::kUnavailable, "released");
   }
   MountTarget target_;
@@ -61,6 +70,7 @@ class HangingBackend final : public Backend {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool released_ = false;
+  int hanging_ = 0;
 };
 
 class HangingFactory final : public BackendFactory {
@@ -121,7 +131,12 @@ class SlowCloseReader final : public FileReader {
     info_.size = 2 << 20;
     info_.etag = "\"slow\"";
   }
-  ~SlowCloseReader() override { closed_.wait_for(std::chrono::seconds(3)); }
+  ~SlowCloseReader() override {
+    ++closings;
+    closed_.wait_for(std::chrono::seconds(3));
+  }
+  // Readers whose closing has begun, in the whole test binary.
+  static inline std::atomic<int> closings{0};
   const FileInfo& info() const override { return info_; }
   Result<std::size_t> read_at(std::uint64_t offset, std::span<char> buffer) override {
     const auto n = static_cast<std::size_t>(
@@ -192,13 +207,18 @@ TEST(HttpServer, ClosingAFileOnNetworkStorageNeverStallsTheNetworkThread) {
     options.access_log = false;
     HttpServer server(options, service, Logger());
     ASSERT_TRUE(server.start().ok());
+    const int before = SlowCloseReader::closings.load();
     auto file = std::async(std::launch::async, [port = server.port(), method] {
       return efsas::testing::raw_exchange(
           port,
           std::string(method) + " /files/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
           kTimeout);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // sent, and the reader let go
+    // Sent, and the reader let go: its close is under way (and waits for the test).
+    for (int i = 0; i < 1000 && SlowCloseReader::closings.load() == before; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_GT(SlowCloseReader::closings.load(), before) << method << ": the reader never closed";
     const auto started = std::chrono::steady_clock::now();
     const std::string health = efsas::testing::raw_exchange(
         server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
@@ -220,6 +240,7 @@ void expect_hung_request_times_out_while_loop_answers(bool local_backend, bool i
   ASSERT_TRUE(s.server->start().ok());
   const int port = s.server->port();
   auto hung = s.hung_get();
+  ASSERT_TRUE(s.factory.backend->wait_until_hung());
   // Meanwhile the loop keeps answering: every health check returns while the hung request is
   // still waiting for its timeout.
   for (int i = 0; i < 5; ++i) {
@@ -259,7 +280,7 @@ TEST(HttpServer, EveryFormOfAListingIsHandledOnTheWorkerPool) {
       return efsas::testing::raw_exchange(
           port, std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n", kTimeout);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_TRUE(s.factory.backend->wait_until_hung()) << target;
     const auto started = std::chrono::steady_clock::now();
     const std::string health = efsas::testing::raw_exchange(
         port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
@@ -296,7 +317,7 @@ TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   ASSERT_TRUE(s.server->start().ok());
   const int port = s.server->port();
   auto hung = s.hung_get();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the worker takes it
+  ASSERT_TRUE(s.factory.backend->wait_until_hung());  // the only worker holds it
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"GET /healthz", "200"},   {"GET /readyz", "200"},
       {"GET /metrics", "200"},   {"GET /targets", "200"},
