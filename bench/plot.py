@@ -449,6 +449,29 @@ def page_link(docs, component):
     return f"[script]({sources[component]})"
 
 
+def earlier_parts(old):
+    """The previous index's machine line, and its status row and section of each component.
+
+    A run of some components only (--only) keeps the others' figures from the run before."""
+    if BEGIN not in old or END not in old:
+        return "", {}, {}
+    block = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+    machine_line = next((line[len("- Machine: "):] for line in block.splitlines()
+                         if line.startswith("- Machine: ")), "")
+    by_title = {title: component for component, title in TITLES.items()}
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells and cells[0] in by_title:
+            rows[by_title[cells[0]]] = cells
+    sections = {}
+    for part in block.split("\n### ")[1:]:
+        title = part.split("\n", 1)[0].strip()
+        if title in by_title:
+            sections[by_title[title]] = "### " + part.rstrip("\n") + "\n"
+    return machine_line, rows, sections
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, type=Path)
@@ -468,8 +491,26 @@ def main():
     fs_get = service_rows.get(("GET 4KiB", "file-service"))
     service_rate = spread(fs_get["rps"]) if fs_get else None
 
+    index = docs / "benchmarks.md"
+    old = index.read_text() if index.exists() else "# Benchmarks\n"
+    earlier_machine, earlier_rows, earlier_sections = earlier_parts(old)
+    this_machine = f"{m['cpu']}, {m['mhz']}"
+
     sections, status_rows, quick = [], [], False
-    for component, run in runs.items():
+    for component in COMPONENTS:
+        if component not in runs:
+            if component in earlier_rows:
+                row = list(earlier_rows[component])
+                quick |= row[1] == "quick"
+                where = ("" if earlier_machine.startswith(this_machine)
+                         else f" on {earlier_machine.split(',')[0]}")
+                if "(earlier run" not in row[1]:
+                    row[1] += f" (earlier run{where})"
+                status_rows.append(row)
+                if component in earlier_sections:
+                    sections.append(earlier_sections[component])
+            continue
+        run = runs[component]
         start, end = int(run.get("start", 0)), int(run.get("end", 0))
         load = load_during(results, start, end)
         quick |= run.get("mode") == "quick"
@@ -527,8 +568,6 @@ def main():
     lines += sections
     lines += [END, ""]
 
-    index = docs / "benchmarks.md"
-    old = index.read_text() if index.exists() else "# Benchmarks\n"
     if BEGIN in old and END in old:
         head = old[:old.index(BEGIN)]
         tail = old[old.index(END) + len(END):].lstrip("\n")
