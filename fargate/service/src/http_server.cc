@@ -51,8 +51,9 @@ using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
 namespace {
 
 constexpr std::size_t kHeaderLimit = 64 * 1024;
-constexpr std::size_t kSocketRead = 64 * 1024;  // at most, per read from a connection
-constexpr std::size_t kReadChunk = 256 * 1024;  // per read from a file without a descriptor
+constexpr std::size_t kSocketRead = 64 * 1024;      // at most, per read from a connection
+constexpr std::size_t kIdleBufferBytes = 8 * 1024;  // kept by a connection between requests
+constexpr std::size_t kReadChunk = 256 * 1024;      // per read from a file without a descriptor
 constexpr std::size_t kSendfileChunk = 4 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Spooled body bytes are handed to a worker to write in batches of at least this much.
@@ -152,6 +153,8 @@ struct IncomingRequest {
   std::string target;
   std::vector<std::pair<std::string, std::string>> fields;  // lower-case name, value
   std::size_t field_count = 0;                              // the first field_count are this one's
+  int version = 11;                                         // 10 for HTTP/1.0
+  int hosts = 0;                                            // Host fields
   bool expect_continue = false;
   std::string body;   // in memory; a body that does not fit goes to the session's spool file
   bool grew = false;  // a field list or a string grew past what is kept
@@ -164,6 +167,8 @@ struct IncomingRequest {
     method.clear();
     target.clear();
     field_count = 0;
+    version = 11;
+    hosts = 0;
     expect_continue = false;
     body.clear();
   }
@@ -188,8 +193,10 @@ class RequestParser final : public http::basic_parser<true> {
   }
 
  private:
-  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
-                       beast::error_code&) override {
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code&) override {
+    version_ = version;
+    request_.version = version;
     request_.method.assign(method.data(), method.size());
     const std::string_view origin = origin_form(std::string_view(target.data(), target.size()));
     request_.target.assign(origin.data(), origin.size());
@@ -199,9 +206,26 @@ class RequestParser final : public http::basic_parser<true> {
     ec = http::error::bad_version;  // a request parser never sees a status line
   }
   void on_field_impl(http::field field, beast::string_view name, beast::string_view value,
-                     beast::error_code&) override {
+                     beast::error_code& ec) override {
+    // A trailer field (after a chunked body) is not merged into the header (RFC 9110 6.5.1): an
+    // If-Match or Range there would pass any proxy that checks headers.
+    if (header_done_) return;
+    if (field == http::field::transfer_encoding) {
+      // "chunked", once, is the only coding served. Beast frames a body whose final coding is not
+      // chunked ("chunked, chunked", "gzip") as empty, and the bytes after the header would be
+      // read as the next request, where a proxy in front may frame it otherwise (RFC 9112 6.3:
+      // 400 and close); HTTP/1.0 has no Transfer-Encoding (6.1).
+      if (transfer_encoding_seen_ || version_ < 11 || !beast::iequals(value, "chunked")) {
+        ec = http::error::bad_transfer_encoding;
+        return;
+      }
+      transfer_encoding_seen_ = true;
+    }
+    if (field == http::field::host) ++request_.hosts;
     if (field == http::field::expect && beast::iequals(value, "100-continue")) {
-      request_.expect_continue = true;
+      // An HTTP/1.0 client does not wait for 100 Continue, and must not be sent one (RFC 9110
+      // 10.1.1).
+      request_.expect_continue = version_ >= 11;
     }
     auto& fields = request_.fields;
     if (request_.field_count == fields.size()) fields.emplace_back();
@@ -215,7 +239,7 @@ class RequestParser final : public http::basic_parser<true> {
                      value.size() > IncomingRequest::kKeptBytes ||
                      name.size() > IncomingRequest::kKeptBytes;
   }
-  void on_header_impl(beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override { header_done_ = true; }
   // Beast has checked the length against the body limit already. Nothing is set aside for it:
   // memory is taken as bytes arrive, so a client that declares much and sends nothing holds
   // nothing.
@@ -240,6 +264,9 @@ class RequestParser final : public http::basic_parser<true> {
 
   IncomingRequest& request_;
   BodySink& sink_;
+  int version_ = 11;
+  bool header_done_ = false;
+  bool transfer_encoding_seen_ = false;
 };
 
 class Session;
@@ -392,15 +419,18 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   }
 
   // Reads what the socket has into the buffer, then goes on with `Next`. A closed or failed
-  // connection just closes: there is nobody to answer.
+  // connection just closes: there is nobody to answer. A header is read as it comes (Beast's
+  // read_size: what the buffer has room for, 512 bytes at least); a body kSocketRead at a time,
+  // not the 512 bytes a read that the buffer's room would be once the parser has taken all.
   template <void (Session::*Next)()>
-  void read_more() {
-    socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kSocketRead)),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->close();
-                              self->buffer_.commit(n);
-                              ((*self).*Next)();
-                            });
+  void read_more(bool body = false) {
+    socket_.async_read_some(
+        buffer_.prepare(body ? kSocketRead : beast::read_size(buffer_, kSocketRead)),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) return self->close();
+          self->buffer_.commit(n);
+          ((*self).*Next)();
+        });
   }
 
   void on_header(beast::error_code ec) {
@@ -418,6 +448,12 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
                              std::to_string(service().options().body_limit) + " bytes");
       }
       return fail_fast(400, "BadRequest", "malformed request: " + ec.message());
+    }
+    // RFC 9112 3.2: an HTTP/1.1 request without a Host field, or any with more than one, is 400.
+    if (incoming_.hosts > 1 || (incoming_.version >= 11 && incoming_.hosts == 0)) {
+      return fail_fast(400, "BadRequest",
+                       incoming_.hosts > 1 ? "malformed request: more than one Host field"
+                                           : "malformed request: an HTTP/1.1 request needs Host");
     }
     if (incoming_.expect_continue && !parser_->is_done()) {
       // The client waits for "100 Continue" before it sends the body: when the header alone
@@ -457,7 +493,13 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       return flush_spool();
     }
     if (parser_->is_done()) return on_body();
-    read_more<&Session::parse_body>();
+    // What the parser leaves in the buffer is a chunk-size line or a trailer not yet complete:
+    // Beast 1.81 puts no limit on either, so one connection could make it grow for as long as
+    // it sends.
+    if (buffer_.size() > kHeaderLimit) {
+      return fail_fast(400, "BadRequest", "malformed request: a chunk line or trailer too long");
+    }
+    read_more<&Session::parse_body>(/*body=*/true);
   }
 
   // Spooled bytes are written by a worker: a write into the page cache can wait for writeback
@@ -875,6 +917,18 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     }
     drop_response();
     if (!keep_alive_) return close();
+    if (buffer_.size() > 0) {
+      // A pipelined request is in the buffer already. It is parsed from the loop, not from here:
+      // a response sent at once (local storage, inline) would otherwise parse the next one inside
+      // this call, as deep as one read holds requests (some 1,600 of the shortest in 64 KiB), and
+      // other connections on the loop would wait for them all.
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+      return;
+    }
+    // An idle connection holds no large buffer: a body's reads grew this one to kSocketRead, and
+    // a large download's chunk to kReadChunk.
+    if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+    if (chunk_.capacity() > kIdleBufferBytes) std::vector<char>().swap(chunk_);
     do_read();
   }
 

@@ -597,6 +597,88 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
   EXPECT_EQ(temp_files(), 0u);
 }
 
+// Framing a proxy in front could read otherwise is refused with 400 and the connection closed
+// (RFC 9112 6.1, 6.3, 3.2): a Transfer-Encoding that is not exactly "chunked" (Beast would take
+// the body as empty, replace the file with nothing and read the body as the next request), one
+// on HTTP/1.0, a missing or repeated Host. A chunk line that never ends is refused instead of
+// held, trailer fields are not taken as header fields, and an HTTP/1.0 client gets no 100.
+TEST_P(FileServiceIntegration, FramingAProxyCouldReadOtherwiseIsRefused) {
+  start();
+  ASSERT_EQ(put("/files/frame/kept", "original").status, 201);
+  const auto status_line = [](const std::string& answer) {
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  for (const std::string coding : {"chunked, chunked", "gzip", "gzip, chunked", "identity"}) {
+    const std::string answer =
+        raw_exchange(service_->port(),
+                     "PUT /files/frame/kept HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                         "\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(status_line(answer), "HTTP/1.1 400 Bad Request") << coding << ": " << answer;
+    EXPECT_EQ(count_of(answer, "HTTP/1.1 "), 1u) << coding << ": " << answer;
+  }
+  const std::string twice =
+      raw_exchange(service_->port(),
+                   "PUT /files/frame/kept HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(status_line(twice), "HTTP/1.1 400 Bad Request") << twice;
+  const std::string old_chunked =
+      raw_exchange(service_->port(),
+                   "PUT /files/frame/kept HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(status_line(old_chunked), "HTTP/1.1 400 Bad Request") << old_chunked;
+  EXPECT_EQ(get("/files/frame/kept").body, "original");
+
+  EXPECT_EQ(status_line(raw_exchange(service_->port(), "GET /files/frame/kept HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_line(raw_exchange(
+                service_->port(), "GET /files/frame/kept HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_line(raw_exchange(service_->port(), "GET /files/frame/kept HTTP/1.0\r\n\r\n")),
+            "HTTP/1.1 200 OK");
+
+  // A chunk-size line that goes on and on: refused once it passes the header limit, not kept.
+  const std::string endless = raw_exchange(service_->port(),
+                                           "PUT /files/frame/endless HTTP/1.1\r\nHost: x\r\n"
+                                           "Transfer-Encoding: chunked\r\n\r\n1;" +
+                                               std::string(200 * 1024, 'a'));
+  EXPECT_EQ(status_line(endless), "HTTP/1.1 400 Bad Request") << endless.substr(0, 300);
+  EXPECT_FALSE(fs::exists(storage_->data_dir() / "frame" / "endless"));
+
+  // A trailer is not a header: an If-Match there does not make the PUT conditional.
+  const std::string trailer = raw_exchange(service_->port(),
+                                           "PUT /files/frame/kept HTTP/1.1\r\nHost: x\r\n"
+                                           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                           "3\r\nnew\r\n0\r\nIf-Match: \"not-the-etag\"\r\n\r\n");
+  EXPECT_EQ(status_line(trailer), "HTTP/1.1 204 No Content") << trailer;
+  EXPECT_EQ(get("/files/frame/kept").body, "new");
+
+  // HTTP/1.0 does not know 100 Continue: the body follows the header, and the answer is final.
+  const std::string old_expect =
+      raw_exchange(service_->port(),
+                   "PUT /files/frame/old HTTP/1.0\r\nContent-Length: 3\r\n"
+                   "Expect: 100-continue\r\n\r\nold");
+  EXPECT_EQ(status_line(old_expect), "HTTP/1.1 201 Created") << old_expect;
+  EXPECT_EQ(read_file(storage_->data_dir() / "frame" / "old"), "old");
+  EXPECT_EQ(temp_files(), 0u);
+}
+
+// Thousands of requests pipelined in one write, some 1,600 at a time in the service's buffer,
+// are all answered, and the service goes on serving.
+TEST_P(FileServiceIntegration, ThousandsOfPipelinedRequestsAreAllAnswered) {
+  start();
+  ASSERT_EQ(put("/files/pipe/a", "p").status, 201);
+  constexpr int kRequests = 3000;
+  // The first request's large header makes the service read the rest 64 KiB at a time: some
+  // 1,600 requests at once in its buffer.
+  std::string requests =
+      "GET /files/pipe/a HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(60 * 1024, 'p') + "\r\n\r\n";
+  for (int i = 1; i < kRequests; ++i) requests += "GET /files/pipe/a HTTP/1.1\r\nHost: x\r\n\r\n";
+  requests += "GET /files/pipe/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string answers = raw_exchange(service_->port(), requests, std::chrono::seconds(60));
+  EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK\r\n"), static_cast<std::size_t>(kRequests + 1));
+  EXPECT_EQ(get("/healthz").status, 200);
+}
+
 // Every wait has its timeout: a body that stops coming (BODY_TIMEOUT_MS), a keep-alive connection
 // with no next request and a client that stops reading its response (IDLE_TIMEOUT_MS, which also
 // bounds each write's progress). The server closes the connection; nothing is written.
