@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace efsas::lambda {
 namespace {
@@ -99,6 +100,18 @@ Status run_runtime_loop(RuntimeTransport& transport, const Handler& handler, con
   for (std::size_t served = 0;
        !options.max_invocations.has_value() || served < *options.max_invocations; ++served) {
     auto invocation = client.next();
+    // A hiccup of the Runtime API (a reset connection, a 502) is not worth a cold start and the
+    // loss of the warm scan cache; a 500 (its container error) ends the loop at once.
+    auto delay = options.retry_delay;
+    for (int retry = 0; !invocation.ok() && invocation.error().code != ErrorCode::kInternal &&
+                        retry < options.next_retries;
+         ++retry) {
+      log.warn("runtime: cannot fetch the next invocation; asking again",
+               {{"error", invocation.error().to_string()}, {"retry", retry + 1}});
+      std::this_thread::sleep_for(delay);
+      delay *= 2;
+      invocation = client.next();
+    }
     if (!invocation.ok()) {
       log.error("runtime: cannot fetch the next invocation",
                 {{"error", invocation.error().to_string()}});

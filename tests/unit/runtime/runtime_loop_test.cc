@@ -133,9 +133,19 @@ class ScriptedTransport final : public RuntimeTransport {
   int response_status = 202;
   std::vector<std::optional<std::string>> deadline_headers{"1800000000000"};
   std::vector<HttpRequest> posted;
+  // The first GETs fail: with no answer (0), or with this status.
+  std::vector<int> next_failures;
+  int gets = 0;
 
   Result<HttpResponse> send(const HttpRequest& request) override {
     if (request.method == "GET") {
+      ++gets;
+      if (!next_failures.empty()) {
+        const int status = next_failures.front();
+        next_failures.erase(next_failures.begin());
+        if (status == 0) return make_error(ErrorCode::kIo, "connection reset");
+        return HttpResponse{status, {}, "busy"};
+      }
       if (served_ >= deadline_headers.size()) return make_error(ErrorCode::kIo, "no more events");
       HttpResponse next{
           200, {{"lambda-runtime-aws-request-id", "req-" + std::to_string(++served_)}}, "{}"};
@@ -165,6 +175,34 @@ TEST(RuntimeLoop, ARejectedResponseIsReportedAsAnError) {
   const auto body = json::parse(transport.posted[1].body);
   EXPECT_EQ(body["errorType"], "Runtime.PostResponseFailed");
   EXPECT_NE(body["errorMessage"].get<std::string>().find("413"), std::string::npos);
+}
+
+// A /next that fails for a moment (a reset connection, a 502) is asked again, so a warm
+// environment (and its scan cache) is kept; one that keeps failing ends the loop after three
+// retries, and a 500 (the container error) at once.
+TEST(RuntimeLoop, AFailedNextIsAskedAgainExceptAfterAContainerError) {
+  const auto handler = [](const Invocation&) { return InvocationResponse::ok("{}"); };
+  LoopOptions options{1};
+  options.retry_delay = std::chrono::milliseconds(1);
+
+  ScriptedTransport hiccup;
+  hiccup.next_failures = {0, 502, 0};
+  EXPECT_TRUE(run_runtime_loop(hiccup, handler, Logger(), options).ok());
+  EXPECT_EQ(hiccup.gets, 4);
+  ASSERT_EQ(hiccup.posted.size(), 1u);
+
+  ScriptedTransport gone;
+  gone.next_failures = {0, 0, 0, 0, 0};
+  EXPECT_FALSE(run_runtime_loop(gone, handler, Logger(), options).ok());
+  EXPECT_EQ(gone.gets, 4);
+  EXPECT_TRUE(gone.posted.empty());
+
+  ScriptedTransport broken;
+  broken.next_failures = {500};
+  const Status status = run_runtime_loop(broken, handler, Logger(), options);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(broken.gets, 1);
 }
 
 // A 500 from the Runtime API is its container error: the state cannot be recovered, and the

@@ -4,6 +4,7 @@
 // Thread safety: run_runtime_loop is single-threaded; a transport is used from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -104,9 +105,14 @@ std::string error_body(const std::string& error_type, const std::string& error_m
 struct LoopOptions {
   // Stop after this many invocations (tests); run until /next fails when absent.
   std::optional<std::size_t> max_invocations;
+  // A /next that fails (no answer, a status other than 500) is asked again this many times, the
+  // first after `retry_delay`, each later one after twice the wait before, before the loop ends.
+  int next_retries = 3;
+  std::chrono::milliseconds retry_delay{100};
 };
 
-// Runs invocations until /next fails, or the Runtime API answers a post with 500 (its container
+// Runs invocations until /next fails (a 500 at once, anything else after its retries), or the
+// Runtime API answers a post with 500 (its container
 // error, after which a runtime must exit), returned as the error; or until max_invocations.
 // A handler that returns a failure or throws is reported through .../error, and so is an
 // invocation marked invalid (its handler is not called); the loop goes on.
