@@ -49,10 +49,24 @@ lambda::InvocationResponse handle(const lambda::Invocation& invocation,
   }
   const Logger request_log = log.with({{"request_id", invocation.request_id}});
   monitor::MonitorConfig config = base;
-  // An event may ask for a dry run: {"dry_run": true}. Anything else in it is ignored.
-  const auto event = nlohmann::json::parse(invocation.payload, nullptr, false);
-  if (event.is_object() && event.contains("dry_run") && event["dry_run"].is_boolean()) {
-    config.dry_run = config.dry_run || event["dry_run"].get<bool>();
+  // An event may ask for a dry run: {"dry_run": true}; its other members are ignored (a
+  // scheduled event has many). A payload that is not a JSON object, or a dry_run that is not a
+  // boolean ("true", 1), is refused before anything is read or changed: taken as "no dry run",
+  // the operator's dry run would have acted.
+  const auto event = invocation.payload.find_first_not_of(" \t\r\n") == std::string::npos
+                         ? nlohmann::json::object()
+                         : nlohmann::json::parse(invocation.payload, nullptr, false);
+  if (!event.is_object()) {
+    return lambda::InvocationResponse::failure("Runtime.InvalidEvent",
+                                               "the event is not a JSON object; nothing was done");
+  }
+  if (const auto dry_run = event.find("dry_run"); dry_run != event.end()) {
+    if (!dry_run->is_boolean()) {
+      return lambda::InvocationResponse::failure(
+          "Runtime.InvalidEvent",
+          "dry_run must be true or false, got " + dry_run->dump() + "; nothing was done");
+    }
+    config.dry_run = config.dry_run || dry_run->get<bool>();
   }
   // Lambda always sends a deadline; without one the scan runs to the end (as the CLI's does)
   // rather than stopping at once and never scaling.

@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
     // Subcommands report their own failures and throw RuntimeError only to set the exit code.
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // The message, then 1 as for any bad configuration (CLI11's own codes are above 100); 0
+    // after --help.
+    return app.exit(e) == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "file-monitor: %s\n", e.what());
     return 1;

@@ -51,9 +51,17 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
   out["parameter"] = {{"name", config->ssm_parameter_name},
                       {"version", parameter->has_value() ? (*parameter)->version : 0},
                       {"value", parameter->has_value() ? (*parameter)->value : ""}};
+  if (!scan) {
+    // Nothing was counted: no desired count, and no scan figures that look like a count of 0.
+    out["scan"] = nullptr;
+    out["desired_mount_targets"] = nullptr;
+  }
+  // What a run would fail on (a describe call refused, ...) fails status too: "change nothing"
+  // alone would hide it.
+  const int status = report->ok() ? 0 : 1;
   if (json) {
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
+    return status;
   }
   std::printf("file system   %s (%s) %s, %d mount target(s)\n", fs->id.c_str(), fs->name.c_str(),
               fs->life_cycle_state.c_str(), fs->number_of_mount_targets);
@@ -82,12 +90,12 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
                 static_cast<unsigned long long>(report->observed.scan.files),
                 config->scan_directory().c_str(),
                 report->observed.scan.complete ? "" : " (incomplete)");
+    std::printf(
+        "desired       %d mount target(s) (threshold %llu, max %d)\n", plan.desired_mount_targets,
+        static_cast<unsigned long long>(config->file_count_threshold), config->max_mount_targets);
   } else {
     std::printf("files         not counted (--no-scan): scaling not evaluated\n");
   }
-  std::printf(
-      "desired       %d mount target(s) (threshold %llu, max %d)\n", plan.desired_mount_targets,
-      static_cast<unsigned long long>(config->file_count_threshold), config->max_mount_targets);
   std::string actions;
   auto add = [&actions](const std::string& action) {
     actions += (actions.empty() ? "" : "; ") + action;
@@ -101,8 +109,14 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
     if (plan.force_ecs_deployment) add("redeploy the ECS service");
   }
   std::printf("a run would   %s\n", actions.empty() ? "change nothing" : actions.c_str());
-  for (const auto& note : plan.notes) std::printf("note          %s\n", note.c_str());
-  return 0;
+  for (const auto& note : plan.notes) {
+    // Without a count, the planner's "scan incomplete" note says nothing the files line does not.
+    if (scan || note.find("scan incomplete") == std::string::npos) {
+      std::printf("note          %s\n", note.c_str());
+    }
+  }
+  for (const auto& error : report->errors) std::printf("error         %s\n", error.c_str());
+  return status;
 }
 
 }  // namespace

@@ -618,6 +618,41 @@ TEST_F(MonitorMoto, StatusShowsStateAndWhatARunWouldDo) {
   EXPECT_EQ(mount_targets().size(), 1u);  // status changed nothing
 }
 
+// What a run would fail on fails status too: with EC2 answering 500, status lists the error and
+// exits 1 (as `run --dry-run` does) instead of saying a run would change nothing. Without a count
+// (--no-scan) it shows no desired count and no scan figures.
+TEST_F(MonitorMoto, StatusSaysWhatARunWouldFailOnAndWhatItDidNotCount) {
+  add_files(15);
+  testing::FaultProxy ec2(moto_->port());
+  auto e = env(10);
+  e["AWS_ENDPOINT_URL_EC2"] = ec2.endpoint();
+  ec2.inject(testing::Fault::kHttp500, 1000);
+  const auto failing = run_command({binary().string(), "status"}, e);
+  EXPECT_EQ(failing.status, 1) << failing.output;
+  EXPECT_NE(failing.output.find("\nerror         "), std::string::npos) << failing.output;
+  const auto dry_run = run_command({binary().string(), "run", "--dry-run"}, e);
+  EXPECT_EQ(dry_run.status, 1) << dry_run.output;
+  EXPECT_TRUE(mount_targets().empty());
+
+  ec2.inject(testing::Fault::kHttp500, 0);
+  const auto unscanned = run_command({binary().string(), "status", "--no-scan", "--json"}, e);
+  ASSERT_EQ(unscanned.status, 0) << unscanned.output;
+  json status;
+  std::istringstream lines(unscanned.output);
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("file_system")) status = j;
+  }
+  ASSERT_TRUE(status.is_object()) << unscanned.output;
+  EXPECT_TRUE(status["scan"].is_null()) << status.dump();
+  EXPECT_TRUE(status["desired_mount_targets"].is_null()) << status.dump();
+  EXPECT_TRUE(status["planned_creates"].empty()) << status.dump();
+  const auto text = run_command({binary().string(), "status", "--no-scan"}, e);
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_EQ(text.output.find("desired "), std::string::npos) << text.output;
+  EXPECT_EQ(text.output.find("scan incomplete"), std::string::npos) << text.output;
+}
+
 TEST_F(MonitorMoto, ADirectoryThatCannotBeCountedNeverScales) {
   auto e = env(10);
   e["EFS_TARGET_DIRECTORY"] = "no-such-directory";
@@ -758,6 +793,46 @@ TEST_F(MonitorMoto, LambdaModeReconcilesPerEventAndKeepsTheScanCacheWarm) {
       << "log lines carry the request id";
   EXPECT_NE(log.find("\"CloudWatchMetrics\""), std::string::npos);
   EXPECT_NE(log.find("invocation has no Lambda-Runtime-Deadline-Ms"), std::string::npos);
+}
+
+// An event {"dry_run": true} runs without acting; one whose dry_run is not a boolean, or that is
+// not a JSON object, is refused and changes nothing (taken as "no dry run" it would have acted);
+// an empty payload is a plain run.
+TEST_F(MonitorMoto, LambdaModeDryRunEventsActOnNothingAndMalformedOnesAreRefused) {
+  testing::RuntimeApiFixture api;
+  add_files(15);
+  auto e = env(10);
+  e["AWS_LAMBDA_RUNTIME_API"] = api.host_port();
+  testing::ProcessOptions options;
+  options.argv = {binary().string(), "lambda"};
+  options.env = e;
+  options.log_file = dir_.path() / "bootstrap.log";
+  testing::Process bootstrap(options);
+
+  api.enqueue(R"({"dry_run": true})");
+  api.enqueue(R"({"dry_run": "true"})");
+  api.enqueue(R"({"dry_run": 1})");
+  api.enqueue("not json");
+  api.enqueue("[]");
+  json invocations = api.results(60)["invocations"];
+  ASSERT_EQ(invocations.size(), 5u) << bootstrap.log();
+  ASSERT_EQ(invocations[0]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[0]["response"]["dry_run"], true);
+  EXPECT_EQ(invocations[0]["response"]["planned_creates"].size(), 1u);
+  EXPECT_EQ(invocations[0]["response"]["created"].size(), 0u);
+  for (std::size_t i = 1; i < 5; ++i) {
+    ASSERT_EQ(invocations[i]["status"], "failed") << invocations.dump();
+    EXPECT_EQ(invocations[i]["error"]["errorType"], "Runtime.InvalidEvent") << invocations.dump();
+  }
+  EXPECT_TRUE(mount_targets().empty());
+  EXPECT_FALSE(parameter().has_value());
+
+  api.enqueue("");
+  invocations = api.results(60)["invocations"];
+  ASSERT_EQ(invocations.size(), 6u);
+  ASSERT_EQ(invocations[5]["status"], "succeeded") << invocations.dump();
+  EXPECT_EQ(invocations[5]["response"]["dry_run"], false);
+  EXPECT_EQ(mount_targets().size(), 1u);
 }
 
 TEST_F(MonitorMoto, LambdaModeReportsAFailedRunAndServesTheNextEvent) {

@@ -115,10 +115,15 @@ TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
   const auto file = run_command({binary(), "count", (root_ / "f0").string()});
   EXPECT_EQ(file.status, 1);
   EXPECT_NE(file.output.find("not a directory"), std::string::npos) << file.output;
+  // Usage errors exit 1 too, with CLI11's message (not its own codes, above 100).
   const auto no_dir = run_command({binary(), "count"});
-  EXPECT_NE(no_dir.status, 0);
+  EXPECT_EQ(no_dir.status, 1) << no_dir.output;
   const auto bad_threads = run_command({binary(), "count", root_.string(), "--threads", "0"});
-  EXPECT_NE(bad_threads.status, 0);
+  EXPECT_EQ(bad_threads.status, 1) << bad_threads.output;
+  const auto unknown = run_command({binary(), "count", root_.string(), "--no-such-flag"});
+  EXPECT_EQ(unknown.status, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("--no-such-flag"), std::string::npos) << unknown.output;
+  EXPECT_EQ(run_command({binary(), "count", "--help"}).status, 0);
 }
 
 // SCAN_THREADS from the environment is checked as `run` checks it, and named when it is wrong; a
@@ -126,7 +131,7 @@ TEST_F(CountCliTest, BadDirectoryExitsNonZeroWithAMessage) {
 TEST_F(CountCliTest, ScanThreadsFromTheEnvironmentIsCheckedAndNamed) {
   for (const std::string value : {"0", "1025", "3x", "-2"}) {
     const auto r = run_command({binary(), "count", root_.string()}, {{"SCAN_THREADS", value}});
-    EXPECT_NE(r.status, 0) << value << ": " << r.output;
+    EXPECT_EQ(r.status, 1) << value << ": " << r.output;
     EXPECT_NE(r.output.find("SCAN_THREADS must be a whole number from 1 to 1024"),
               std::string::npos)
         << value << ": " << r.output;
@@ -150,7 +155,7 @@ TEST_F(CountCliTest, ScanThreadsFromTheEnvironmentIsCheckedAndNamed) {
 TEST_F(CountCliTest, TimeoutsBeyondAYearAreRefused) {
   for (const std::string value : {"1e12", "inf", "nan", "-1", "soon"}) {
     const auto r = run_command({binary(), "count", root_.string(), "--timeout", value});
-    EXPECT_NE(r.status, 0) << value << ": " << r.output;
+    EXPECT_EQ(r.status, 1) << value << ": " << r.output;
     EXPECT_NE(r.output.find("--timeout"), std::string::npos) << value << ": " << r.output;
   }
   const auto r =
