@@ -67,8 +67,11 @@ ReloadOutcome ConfigReloader::reload_once() {
   std::erase_if(retired_, [](const auto& table) { return table.use_count() == 1; });
   auto fail = [&](const std::string& what, const Error& error) {
     service_.metrics().record_reload(false);
-    logger_.warn("mount-target list not applied; keeping the last good list",
-                 {{"source", source_->describe()}, {"reason", what}, {"error", error.to_string()}});
+    // The same failure is the same problem whatever its message (which may carry a request id).
+    report_problem(
+        what + " " + std::string(to_string(error.code)) + " " + error.remote_code,
+        "mount-target list not applied; keeping the last good list",
+        {{"source", source_->describe()}, {"reason", what}, {"error", error.to_string()}});
     return ReloadOutcome::kFailed;
   };
   auto document = source_->fetch();
@@ -80,14 +83,18 @@ ReloadOutcome ConfigReloader::reload_once() {
   if (current) {
     if (list->generation < current->list.generation) {
       service_.metrics().record_stale_generation();
-      logger_.warn("ignoring an older mount-target list",
-                   {{"generation", list->generation}, {"active", current->list.generation}});
+      report_problem("stale " + std::to_string(list->generation),
+                     "ignoring an older mount-target list",
+                     {{"generation", list->generation}, {"active", current->list.generation}});
       return ReloadOutcome::kStale;
     }
     if (list->generation == current->list.generation) {
       if (!same_content(*list, current->list)) {
-        logger_.warn("mount-target list changed without a new generation; ignored",
-                     {{"generation", list->generation}});
+        report_problem("same generation " + std::to_string(list->generation),
+                       "mount-target list changed without a new generation; ignored",
+                       {{"generation", list->generation}});
+      } else {
+        problem_over();
       }
       return ReloadOutcome::kUnchanged;
     }
@@ -100,10 +107,31 @@ ReloadOutcome ConfigReloader::reload_once() {
   service_.set_table(std::move(*table));
   if (current) retired_.push_back(current);
   service_.metrics().record_reload(true);
+  problem_over();
   logger_.info(
       "mount-target list applied",
       {{"source", source_->describe()}, {"generation", generation}, {"mount_targets", ids}});
   return ReloadOutcome::kApplied;
+}
+
+void ConfigReloader::report_problem(const std::string& key, std::string_view message,
+                                    nlohmann::json fields) {
+  if (key != problem_) {
+    problem_ = key;
+    problem_polls_ = 0;
+  }
+  ++problem_polls_;
+  if (problem_polls_ > 1) fields["polls_in_a_row"] = problem_polls_;
+  const bool power_of_two = (problem_polls_ & (problem_polls_ - 1)) == 0;
+  logger_.log(power_of_two ? LogLevel::kWarn : LogLevel::kDebug, message, fields);
+}
+
+void ConfigReloader::problem_over() {
+  if (problem_polls_ == 0) return;
+  logger_.info("mount-target list polls are back to normal",
+               {{"source", source_->describe()}, {"polls_with_a_problem", problem_polls_}});
+  problem_.clear();
+  problem_polls_ = 0;
 }
 
 void ConfigReloader::start(std::chrono::milliseconds interval) {

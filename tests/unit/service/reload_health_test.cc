@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -168,6 +169,47 @@ TEST_F(ReloadHealthTest, BadDocumentsAndOutagesKeepTheLastGoodList) {
   EXPECT_EQ(reloader_->reload_once(), ReloadOutcome::kFailed);
   EXPECT_EQ(service_.table()->list.generation, 1u);
   EXPECT_EQ(service_.metrics().reload_failures(), 3u);
+}
+
+// An outage of the source that lasts is not a warning every poll: one when it begins, then at its
+// 2nd, 4th, 8th poll in a row, and one line when it ends. Another problem starts its own count.
+TEST_F(ReloadHealthTest, AProblemThatLastsIsLoggedWhenItBeginsLessOftenAfterAndWhenItEnds) {
+  auto sink = std::make_shared<MemorySink>();
+  auto source = std::make_unique<ScriptedSource>();
+  ScriptedSource* scripted = source.get();
+  ConfigReloader reloader(std::move(source), factory_, HealthPolicy{3, 2}, service_,
+                          Logger(sink, LogLevel::kInfo, std::make_shared<RealClock>()));
+  const auto count = [&](std::string_view level, std::string_view message) {
+    int n = 0;
+    for (const auto& line : sink->lines()) {
+      const auto j = nlohmann::json::parse(line);
+      n += j.value("level", "") == level && j.value("message", "") == message ? 1 : 0;
+    }
+    return n;
+  };
+  constexpr std::string_view kKept = "mount-target list not applied; keeping the last good list";
+  constexpr std::string_view kOver = "mount-target list polls are back to normal";
+  scripted->set(doc(2, 3));
+  ASSERT_EQ(reloader.reload_once(), ReloadOutcome::kApplied);
+  for (int i = 0; i < 9; ++i) {
+    // Each failure with a message of its own, as AWS errors carry request ids.
+    scripted->set(make_error(ErrorCode::kUnavailable, "throttled " + std::to_string(i), true));
+    EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kFailed);
+  }
+  EXPECT_EQ(count("warn", kKept), 4);  // polls 1, 2, 4 and 8
+  EXPECT_EQ(service_.metrics().reload_failures(), 9u);
+  EXPECT_EQ(count("info", kOver), 0);
+  scripted->set(doc(2, 3));
+  EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kUnchanged);
+  EXPECT_EQ(count("info", kOver), 1);
+  EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kUnchanged);
+  EXPECT_EQ(count("info", kOver), 1);
+  // A stale document is another problem: a warning at once.
+  scripted->set(doc(2, 1));
+  EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kStale);
+  EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kStale);
+  EXPECT_EQ(reloader.reload_once(), ReloadOutcome::kStale);
+  EXPECT_EQ(count("warn", "ignoring an older mount-target list"), 2);
 }
 
 // With a list in place the loop waits its whole interval (an hour here); a trigger (SIGHUP) makes

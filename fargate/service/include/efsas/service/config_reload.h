@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -50,6 +52,11 @@ class ConfigReloader {
 
  private:
   void loop(std::chrono::milliseconds interval);
+  // A problem that comes back poll after poll (the source down, a stale document) is a warning
+  // when it begins or changes, then again at its 2nd, 4th, 8th, ... poll in a row, at debug level
+  // in between; its end is logged once. `key` tells one problem from another.
+  void report_problem(const std::string& key, std::string_view message, nlohmann::json fields);
+  void problem_over();
 
   std::unique_ptr<ListSource> source_;
   std::shared_ptr<BackendFactory> factory_;
@@ -62,6 +69,9 @@ class ConfigReloader {
   // later table kept, and an NFS back end's destructor waits for its keep-alive call (up to
   // NFS_TIMEOUT_MS): a request, a probe round or a /metrics page must never be the one to wait.
   std::vector<std::shared_ptr<const RoutingTable>> retired_;
+  // The problem the last polls met, and how many polls in a row; guarded by reload_mutex_.
+  std::string problem_;
+  std::uint64_t problem_polls_ = 0;
 
   std::mutex mutex_;
   std::condition_variable wake_;
