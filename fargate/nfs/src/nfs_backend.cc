@@ -59,7 +59,8 @@ NameCheck condition_on(const WriteCondition& condition, std::string_view path,
                        service::NameLocks::Hold& hold, bool missing_is_404 = false) {
   return [condition, name = std::string(path), &hold,
           missing_is_404](const CurrentFile& read_current) -> Status {
-    hold = name_locks().lock(name);
+    hold = name_locks().lock(name, std::chrono::steady_clock::now() + service::kNameLockWait);
+    if (!hold.held()) return service::name_busy(name);
     auto current = read_current();
     if (!current.ok()) return current.error();
     if (!current->has_value() && missing_is_404) {

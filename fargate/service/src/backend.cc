@@ -74,12 +74,26 @@ void NameLocks::Hold::release() {
   locks_ = nullptr;
 }
 
-NameLocks::Hold NameLocks::lock(std::string key) {
+Error name_busy(std::string_view path) {
+  Error error = make_error(ErrorCode::kUnavailable,
+                           "'" + std::string(path) + "' is being written by another writer", true);
+  error.remote_code = std::string(kNameBusy);
+  return error;
+}
+
+NameLocks::Hold NameLocks::lock(std::string key, SteadyTime deadline) {
   std::unique_lock lock(mutex_);
   Entry& entry = entries_[key];
   ++entry.waiting;
-  released_.wait(lock, [&] { return !entry.held; });
+  const auto free = [&] { return !entry.held; };
+  bool got = true;
+  if (deadline == SteadyTime::max()) {
+    released_.wait(lock, free);
+  } else {
+    got = released_.wait_until(lock, deadline, free);
+  }
   --entry.waiting;
+  if (!got) return Hold();  // still held by another, who erases the entry when done
   entry.held = true;
   return Hold(this, std::move(key));
 }

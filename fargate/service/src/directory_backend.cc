@@ -109,9 +109,12 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
       return make_error(ErrorCode::kConflict, std::move(message), retryable);
     case ENOSPC:
     case EDQUOT:
+      return make_error(ErrorCode::kResourceExhausted, std::move(message), retryable);
     case EMFILE:
     case ENFILE:
-      return make_error(ErrorCode::kResourceExhausted, std::move(message), retryable);
+      // The task (or the host) is out of descriptors, not the file system out of space: a busy
+      // moment that passes, 503 and not 507.
+      return make_error(ErrorCode::kUnavailable, std::move(message), true);
     case EACCES:
     case EPERM:
     case EROFS:
@@ -184,10 +187,6 @@ class UndoUnlessDismissed {
   bool armed_ = true;
 };
 
-// How long a replacement or removal waits for another writer's lock on the file before it gives
-// up (503): locks are held from a last check to a rename, not for a whole upload.
-constexpr std::chrono::seconds kFileLockWait{5};
-
 // Whether a write or removal may go ahead on the file whose stat is `st` (null: there is none).
 Status condition_holds(const WriteCondition& condition, const struct stat* st) {
   if (st == nullptr) return check_write_condition(condition, nullptr);
@@ -195,10 +194,18 @@ Status condition_holds(const WriteCondition& condition, const struct stat* st) {
   return check_write_condition(condition, &info);
 }
 
+// A copy of the descriptor `fd` (of `path`), or why there is none: out of descriptors is as
+// likely here as anywhere (a copy unchecked once made a write fail with EBADF, a 500).
+Result<Fd> copy_of(int fd, std::string_view path) {
+  Fd copy{::fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+  if (!copy.valid()) return errno_error(errno, "open", path, true);
+  return copy;
+}
+
 // A directory stream over a copy of `dir_fd` (which stays the caller's): closedir() it. Null,
 // with errno set, when it cannot be opened.
 DIR* open_stream(int dir_fd) {
-  const int copy = ::dup(dir_fd);
+  const int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return nullptr;
   DIR* stream = ::fdopendir(copy);
   if (stream == nullptr) {
@@ -386,8 +393,7 @@ class DirectoryBackend final : public Backend {
 
   Result<FileInfo> stat(std::string_view path) override {
     return read_with_root([&](int root) -> Result<FileInfo> {
-      auto fd =
-          path.empty() ? Result<Fd>(Fd{::dup(root)}) : resolve(root, path, O_PATH | O_CLOEXEC);
+      auto fd = path.empty() ? copy_of(root, path) : resolve(root, path, O_PATH | O_CLOEXEC);
       if (!fd.ok()) return fd.error();
       struct stat st {};
       if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat", path, false);
@@ -637,7 +643,9 @@ class DirectoryBackend final : public Backend {
     }
     // Kernels before 5.6, and paths too long to pass whole: walk one component at a time,
     // never following a link.
-    Fd current{::dup(root)};
+    auto root_copy = copy_of(root, path);
+    if (!root_copy.ok()) return root_copy.error();
+    Fd current = std::move(root_copy).value();
     std::string_view rest = path;
     while (!rest.empty()) {
       const auto slash = rest.find('/');
@@ -659,11 +667,13 @@ class DirectoryBackend final : public Backend {
   // durable only if the directory is) and its path is added to `created`, outermost first.
   static Result<Fd> open_directory(int root, std::string_view path, bool create,
                                    std::vector<std::string>* created = nullptr) {
-    if (path.empty()) return Fd{::dup(root)};
+    if (path.empty()) return copy_of(root, path);
     constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     auto fd = resolve(root, path, kFlags);
     if (fd.ok() || !create || fd.error().code != ErrorCode::kNotFound) return fd;
-    Fd current{::dup(root)};
+    auto root_copy = copy_of(root, path);
+    if (!root_copy.ok()) return root_copy.error();
+    Fd current = std::move(root_copy).value();
     std::string_view rest = path;
     while (!rest.empty()) {
       const auto slash = rest.find('/');
@@ -705,17 +715,16 @@ class DirectoryBackend final : public Backend {
     LockedName locked;
     // By path, not by directory: each mount target is a mount of its own, so one directory has
     // as many device and inode numbers as there are targets.
-    locked.name_lock = name_locks_->lock(std::string(path));
+    const SteadyTime give_up = std::chrono::steady_clock::now() + kNameLockWait;
+    locked.name_lock = name_locks_->lock(std::string(path), give_up);
+    if (!locked.name_lock.held()) return name_busy(path);
     const NameLockPlace place = name_lock_place(path);
     // Writable by whoever may write here (umask permitting): tasks may run as other users.
     locked.lock =
         Fd{::openat(root, place.file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666)};
     if (locked.lock.valid()) {
-      const int err = lock_byte(locked.lock.get(), place.offset,
-                                std::chrono::steady_clock::now() + kFileLockWait);
-      if (err == EAGAIN) {
-        return make_error(ErrorCode::kTimeout, quoted(path, " is locked by another writer"), true);
-      }
+      const int err = lock_byte(locked.lock.get(), place.offset, give_up);
+      if (err == EAGAIN) return name_busy(path);
       if (err != 0) {
         if (err != ENOLCK && err != EINVAL && err != EOPNOTSUPP) {
           return errno_error(err, "lock", path, true);

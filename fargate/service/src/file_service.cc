@@ -32,6 +32,8 @@ Response method_not_allowed(std::string_view allow, std::string_view route) {
 Response error_response(const Error& error, std::string_view target_id, int status = 0) {
   Response response = json_error(status != 0 ? status : status_for(error.code),
                                  to_string(error.code), error.message);
+  // Every 503 says when to try again, whatever made it (the Errors table in http-api.md).
+  if (response.status == 503) response.set_header("Retry-After", "1");
   if (!target_id.empty()) {
     response.mount_target = std::string(target_id);
     response.set_header("X-Mount-Target", std::string(target_id));
@@ -95,6 +97,9 @@ Response over_targets(const RoutingTable* table, Metrics& metrics, std::string_v
     Result<Response> answer = attempt(*entry);
     if (answer.ok()) return std::move(answer).value();
     const Error& error = answer.error();
+    // Another writer held the name: every target would wait for the same lock again (and write
+    // the whole body again first). Not the target's failure either.
+    if (error.remote_code == kNameBusy) return error_response(error, id, 503);
     if (is_failover_error(error) && (rule == Failover::kRead || error.retryable)) {
       entry->status->failures.fetch_add(1);
       last_error = id + ": " + error.to_string();
@@ -359,8 +364,14 @@ Response FileService::get_file(const Request& request, const std::string& path, 
         // Range is defined for GET only (RFC 9110 14.2): a HEAD describes the whole file.
         const auto* range_header = head ? nullptr : request.header("range");
         const auto* if_range = request.header("if-range");
-        if (range_header != nullptr && (if_range == nullptr || *if_range == info.etag ||
-                                        *if_range == response.headers[last_modified].second)) {
+        // An If-Range date holds only as a strong validator (RFC 9110 13.1.5, 8.8.2.2): the file
+        // last changed at least a second before now. A file replaced within the second of the
+        // client's copy has the same date, and a range of it would be spliced onto the old
+        // bytes; such a request gets the whole file. An entity tag is compared as it is.
+        const bool date_is_strong = info.modified + std::chrono::seconds(1) <= clock_->now();
+        if (range_header != nullptr &&
+            (if_range == nullptr || *if_range == info.etag ||
+             (date_is_strong && *if_range == response.headers[last_modified].second))) {
           const RangeResult parsed = parse_range(*range_header, info.size);
           if (parsed.outcome == RangeOutcome::kUnsatisfiable) {
             Response unsatisfiable = json_error(

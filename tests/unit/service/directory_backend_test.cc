@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -432,6 +433,38 @@ TEST_F(DirectoryBackendTest, MissingRootIsUnavailableAndRetryable) {
   ASSERT_FALSE(written.ok());
   EXPECT_TRUE(written.error().retryable);
   EXPECT_TRUE(backend_->probe().ok());
+  EXPECT_EQ(count_reserved(dir_.path()), 0u);
+}
+
+// A task out of file descriptors is busy, not out of space: its calls fail as unavailable and
+// retryable (503), never as out of space (507), and work again once descriptors are free.
+TEST_F(DirectoryBackendTest, RunningOutOfDescriptorsIsUnavailableNotOutOfSpace) {
+  ASSERT_TRUE(put("a.txt", "a").ok());
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::size_t open_now = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++open_now;
+  }
+  struct rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, open_now + 64);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
+  const int open_errno = errno;
+  auto read = backend_->open("a.txt");
+  MemoryBodySource body("b");
+  auto written = backend_->put("b.txt", body, {});
+  for (const int fd : filler) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(open_errno, EMFILE);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::kUnavailable) << read.error().to_string();
+  EXPECT_TRUE(read.error().retryable);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::kUnavailable) << written.error().to_string();
+  EXPECT_TRUE(backend_->open("a.txt").ok());
+  EXPECT_TRUE(put("b.txt", "b").ok());
   EXPECT_EQ(count_reserved(dir_.path()), 0u);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -210,6 +211,26 @@ TEST_F(FileServiceTest, RangesAndConditionalReads) {
   EXPECT_EQ(stale.body, "0123456789");
   Response fresh = call("GET", "/files/r.bin", "", {{"range", "bytes=0-1"}, {"if-range", etag}});
   EXPECT_EQ(fresh.status, 206);
+}
+
+// An If-Range date holds only as a strong validator: for a file changed within the last second
+// (a replacement within that second carries the same date, and its range would be spliced onto
+// the client's old bytes) the whole file is sent; for an older file, the range.
+TEST_F(FileServiceTest, AnIfRangeDateHoldsOnlyForAFileOlderThanASecond) {
+  write_file(data() / "d.bin", "0123456789");
+  const std::string date = *call("HEAD", "/files/d.bin").header("Last-Modified");
+  Response fresh = call("GET", "/files/d.bin", "", {{"range", "bytes=0-1"}, {"if-range", date}});
+  EXPECT_EQ(fresh.status, 200);
+  EXPECT_EQ(fresh.body, "0123456789");
+
+  const struct timespec hour_ago { ::time(nullptr) - 3600, 0 };
+  const struct timespec times[2] = {hour_ago, hour_ago};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (data() / "d.bin").c_str(), times, 0), 0);
+  const std::string old_date = *call("HEAD", "/files/d.bin").header("Last-Modified");
+  ASSERT_NE(old_date, date);
+  Response kept = call("GET", "/files/d.bin", "", {{"range", "bytes=0-1"}, {"if-range", old_date}});
+  EXPECT_EQ(kept.status, 206);
+  EXPECT_EQ(kept.body, "01");
 }
 
 TEST_F(FileServiceTest, ConditionalWrites) {
@@ -519,6 +540,38 @@ TEST_F(FileServiceTest, NoTargetThatCanServeIs503) {
   for (const auto& entry : service_.table()->targets) {
     EXPECT_EQ(entry.status->requests.load(), 2u) << entry.target.id;
   }
+}
+
+// A write that gave up waiting for another writer of its name is 503 with Retry-After at once:
+// every target reaches the same lock, so none other is tried (each would first take the whole
+// body again), and the target is not counted as failing.
+TEST_F(FileServiceTest, ANameBusyWithAnotherWriterIs503WithoutTryingOtherTargets) {
+  FailingFactory busy(name_busy("x"));
+  service_.set_table(*build_routing_table(make_list(3, 2), nullptr, busy, HealthPolicy{}));
+  const Response response = call("PUT", "/files/x", "y");
+  EXPECT_EQ(response.status, 503);
+  ASSERT_NE(response.header("Retry-After"), nullptr);
+  std::uint64_t tried = 0;
+  for (const auto& entry : service_.table()->targets) {
+    tried += entry.status->requests.load();
+    EXPECT_EQ(entry.status->failures.load(), 0u) << entry.target.id;
+  }
+  EXPECT_EQ(tried, 1u);
+}
+
+// A lock on a name held by another is waited for until its deadline, then given up (an empty
+// hold); once released it is taken at once.
+TEST(NameLocksTest, AWaitForAHeldNameEndsAtItsDeadline) {
+  NameLocks locks;
+  auto first = locks.lock("a");
+  ASSERT_TRUE(first.held());
+  const auto started = std::chrono::steady_clock::now();
+  auto refused = locks.lock("a", started + std::chrono::milliseconds(50));
+  EXPECT_FALSE(refused.held());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(50));
+  EXPECT_TRUE(locks.lock("b", started).held());  // other names are free
+  first = NameLocks::Hold();
+  EXPECT_TRUE(locks.lock("a", std::chrono::steady_clock::now()).held());
 }
 
 TEST_F(FileServiceTest, BackEndErrorsMapToStatuses) {

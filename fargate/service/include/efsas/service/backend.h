@@ -5,6 +5,7 @@
 // service runs them on its worker pool and enforces timeouts there, so a back end need not.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -134,6 +135,15 @@ struct WriteCondition {
 // (null: there is none): PreconditionFailed when it may not. Every back end decides with this.
 Status check_write_condition(const WriteCondition& condition, const FileInfo* current);
 
+// How long a write waits for another writer of its name (in this process, or another task's
+// lock file) before it gives up.
+inline constexpr std::chrono::seconds kNameLockWait{5};
+// Error::remote_code of a write that gave up so: the name is busy. Every mount target reaches the
+// same file system, and so the same lock: no other target is tried, and the answer is 503 with
+// Retry-After.
+inline constexpr std::string_view kNameBusy = "NameBusy";
+Error name_busy(std::string_view path);
+
 // In-process locks on names, for the back ends of one process (they all reach one file system):
 // a replacement or removal holds its name's lock from its last check to its rename or removal, so
 // no other writer in the process can change the name in between. Each back end chooses its keys.
@@ -149,6 +159,7 @@ class NameLocks {
     Hold(const Hold&) = delete;
     Hold& operator=(const Hold&) = delete;
     ~Hold() { release(); }
+    bool held() const { return locks_ != nullptr; }
 
    private:
     friend class NameLocks;
@@ -158,8 +169,8 @@ class NameLocks {
     std::string key_;
   };
 
-  // Waits while another holds `key`.
-  Hold lock(std::string key);
+  // Waits while another holds `key`, until `deadline`: then an empty Hold (held() false).
+  Hold lock(std::string key, SteadyTime deadline = SteadyTime::max());
 
  private:
   struct Entry {
