@@ -633,7 +633,16 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       request.reset();  // the body's memory goes before its share of the upload budget does
       asio::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
         self->worker_holds_body_ = false;
-        if (!self->handling_) return self->release_upload();  // the 504 went out already
+        if (!self->handling_) {
+          // The 504 went out already. The late answer's file reader is let go of by a worker: on
+          // network storage its close is a round trip, which a slow target (the reason for the
+          // 504) would make the network thread, and every connection on it, wait for.
+          if (response.stream && response.stream->reader) {
+            asio::post(self->server_->workers,
+                       [reader = std::move(response.stream->reader)]() mutable { reader.reset(); });
+          }
+          return self->release_upload();
+        }
         self->handling_ = false;
         self->request_timer_.cancel();
         self->respond(std::move(response));

@@ -152,14 +152,17 @@ class SlowCloseReader final : public FileReader {
 
 class SlowCloseBackend final : public Backend {
  public:
-  SlowCloseBackend(MountTarget target, std::shared_future<void> closed)
-      : target_(std::move(target)), closed_(std::move(closed)) {}
+  // With `opened`, an open waits for it first (a target slower than the request timeout).
+  SlowCloseBackend(MountTarget target, std::shared_future<void> closed,
+                   std::shared_future<void> opened = {})
+      : target_(std::move(target)), closed_(std::move(closed)), opened_(std::move(opened)) {}
   const MountTarget& target() const override { return target_; }
   bool local() const override { return false; }
   Result<PutResult> put(std::string_view, BodySource&, const WriteCondition&) override {
     return unused();
   }
   Result<std::shared_ptr<FileReader>> open(std::string_view) override {
+    if (opened_.valid()) opened_.wait();
     return std::shared_ptr<FileReader>(std::make_shared<SlowCloseReader>(closed_));
   }
   Result<FileInfo> stat(std::string_view) override { return unused(); }
@@ -177,18 +180,64 @@ class SlowCloseBackend final : public Backend {
   static Error unused() { return make_error(ErrorCode::kUnavailable, "not in this test"); }
   MountTarget target_;
   std::shared_future<void> closed_;
+  std::shared_future<void> opened_;
 };
 
 class SlowCloseFactory final : public BackendFactory {
  public:
-  explicit SlowCloseFactory(std::shared_future<void> closed) : closed_(std::move(closed)) {}
+  explicit SlowCloseFactory(std::shared_future<void> closed, std::shared_future<void> opened = {})
+      : closed_(std::move(closed)), opened_(std::move(opened)) {}
   Result<std::shared_ptr<Backend>> create(const MountTarget& target) override {
-    return std::shared_ptr<Backend>(std::make_shared<SlowCloseBackend>(target, closed_));
+    return std::shared_ptr<Backend>(std::make_shared<SlowCloseBackend>(target, closed_, opened_));
   }
 
  private:
   std::shared_future<void> closed_;
+  std::shared_future<void> opened_;
 };
+
+// Waits until a SlowCloseReader's close has begun since `before` closings; false after 10 s.
+bool wait_for_closing(int before) {
+  for (int i = 0; i < 1000 && SlowCloseReader::closings.load() == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return SlowCloseReader::closings.load() > before;
+}
+
+// A read answered 504 (its target slower than REQUEST_TIMEOUT_MS) whose open comes back later:
+// the late answer's reader, on network storage, is closed by a worker, and the only network
+// thread goes on answering meanwhile.
+TEST(HttpServer, ALateAnswerAfterA504IsClosedOffTheNetworkThread) {
+  std::promise<void> open;
+  std::promise<void> close;
+  SlowCloseFactory factory(close.get_future().share(), open.get_future().share());
+  FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
+  service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 2;
+  options.request_timeout = std::chrono::milliseconds(300);
+  options.access_log = false;
+  HttpServer server(options, service, Logger());
+  ASSERT_TRUE(server.start().ok());
+  const std::string late = efsas::testing::raw_exchange(
+      server.port(), "GET /files/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
+  EXPECT_TRUE(late.starts_with("HTTP/1.1 504")) << late;
+  const int before = SlowCloseReader::closings.load();
+  open.set_value();  // the open returns now, long after the 504
+  ASSERT_TRUE(wait_for_closing(before)) << "the late reader was never let go of";
+  const auto started = std::chrono::steady_clock::now();
+  const std::string health = efsas::testing::raw_exchange(
+      server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << "the health check waited for the close";
+  close.set_value();
+  server.shutdown(std::chrono::seconds(2));
+  server.wait();
+}
 
 // Letting go of a file read from network storage never stalls the network thread: after a GET
 // and a HEAD of a file whose reader takes long to close, the same (only) network thread answers a
@@ -215,10 +264,7 @@ TEST(HttpServer, ClosingAFileOnNetworkStorageNeverStallsTheNetworkThread) {
           kTimeout);
     });
     // Sent, and the reader let go: its close is under way (and waits for the test).
-    for (int i = 0; i < 1000 && SlowCloseReader::closings.load() == before; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_GT(SlowCloseReader::closings.load(), before) << method << ": the reader never closed";
+    ASSERT_TRUE(wait_for_closing(before)) << method << ": the reader never closed";
     const auto started = std::chrono::steady_clock::now();
     const std::string health = efsas::testing::raw_exchange(
         server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", kTimeout);
