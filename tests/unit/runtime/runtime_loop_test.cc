@@ -235,7 +235,7 @@ TEST(RuntimeLoop, DeadlineHeaderIsParsedAndABadOneMakesTheInvocationInvalid) {
   EXPECT_EQ(invocation->invalid, "");
 
   for (const std::string value :
-       {"not-a-number", "1800000000000abc", "-5", " 1800000000000", "99999999999999999999"}) {
+       {"", "not-a-number", "1800000000000abc", "-5", " 1800000000000", "99999999999999999999"}) {
     ScriptedTransport bad;
     bad.deadline_headers = {value};
     auto rejected = RuntimeClient(bad).next();
