@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,13 +177,18 @@ TEST_P(FileServiceIntegration, ReadersNeverSeeATornFile) {
   std::atomic<int> torn{0};
   std::atomic<int> reads{0};
   std::atomic<int> errors{0};
+  std::mutex first_error_mutex;
+  std::string first_error;
   std::vector<std::thread> readers;
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
       while (!done) {
         auto got = get("/files/hot.bin");
         if (got.status != 200) {
-          ++errors;
+          if (++errors == 1) {
+            std::lock_guard lock(first_error_mutex);
+            first_error = std::to_string(got.status) + " " + got.body.substr(0, 300);
+          }
           continue;
         }
         ++reads;
@@ -201,7 +207,7 @@ TEST_P(FileServiceIntegration, ReadersNeverSeeATornFile) {
   done = true;
   for (auto& reader : readers) reader.join();
   EXPECT_EQ(torn.load(), 0);
-  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(errors.load(), 0) << first_error;
   EXPECT_GT(reads.load(), 10);
   EXPECT_EQ(temp_files(), 0u);
 }
