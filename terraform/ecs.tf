@@ -11,6 +11,38 @@ resource "aws_ecr_repository" "file_service" {
   }
 }
 
+# Every push of a mutable tag leaves the image it replaced untagged, and every deploy with a tag
+# of its own adds one: without a policy the repository (and its storage bill) only grows. Untagged
+# images go after a week; of the rest the newest ecr_keep_images stay, enough to roll back.
+resource "aws_ecr_lifecycle_policy" "file_service" {
+  repository = aws_ecr_repository.file_service.name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Untagged images (replaced by a push of their tag) after 7 days"
+        selection = {
+          tagStatus   = "untagged"
+          countType   = "sinceImagePushed"
+          countUnit   = "days"
+          countNumber = 7
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Only the newest ${var.ecr_keep_images} images"
+        selection = {
+          tagStatus   = "any"
+          countType   = "imageCountMoreThan"
+          countNumber = var.ecr_keep_images
+        }
+        action = { type = "expire" }
+      },
+    ]
+  })
+}
+
 resource "aws_ecs_cluster" "main" {
   name = local.ecs_cluster_name
 

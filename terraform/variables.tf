@@ -508,6 +508,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "ecr_keep_images" {
+  description = "Images the ECR repository keeps, newest first (untagged ones go after 7 days): enough to roll file-service back that many deploys."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ecr_keep_images >= 1 && var.ecr_keep_images <= 1000 && floor(var.ecr_keep_images) == var.ecr_keep_images
+    error_message = "ecr_keep_images must be a whole number from 1 to 1000."
+  }
+}
+
 variable "ecr_force_delete" {
   description = "Let terraform destroy delete the ECR repository even when it still holds images (they can be rebuilt from source)."
   type        = bool

@@ -99,6 +99,18 @@ check "the schedule runs every 5 minutes" expect_eq "rate(5 minutes)" \
 check "a failed run is left to the next scheduled one, not retried" expect_eq 0 \
   aws_text lambda get-function-event-invoke-config --function-name "$function_name" \
   --query MaximumRetryAttempts
+ecr_rules() {
+  aws_cli ecr get-lifecycle-policy --repository-name efs-mount-autoscaling-file-service \
+    --query lifecyclePolicyText --output text | python3 -c '
+import json, sys
+rules = sorted(json.load(sys.stdin)["rules"], key=lambda r: r["rulePriority"])
+assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"], rules
+assert rules[0]["selection"]["countNumber"] == 7, rules
+assert rules[1]["selection"]["countType"] == "imageCountMoreThan", rules
+assert rules[1]["selection"]["countNumber"] == 30, rules
+'
+}
+check "the image repository drops untagged images after a week and keeps the newest 30" ecr_rules
 check "an event held back by a run still going is dropped after the run's timeout and a minute" \
   expect_eq 360 aws_text lambda get-function-event-invoke-config \
   --function-name "$function_name" --query MaximumEventAgeInSeconds

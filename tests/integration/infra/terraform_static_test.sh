@@ -54,15 +54,15 @@ check "terraform.tfvars.example and -var overrides are accepted" \
 rejected=$(tf_eval 'var.aws_region' -var fargate_cpu=300 \
   -var 'lambda_schedule_expression=every 5 minutes' -var efs_target_directory=/data/../etc \
   -var file_count_threshold=0 -var az_count=1 -var file_service_storage_backend=s3 \
-  -var 'alb_ingress_cidr_blocks=["everyone"]' -var aws_region=tokyo)
+  -var 'alb_ingress_cidr_blocks=["everyone"]' -var aws_region=tokyo -var ecr_keep_images=0)
 for message in "fargate_cpu must be one of" "lambda_schedule_expression must be" \
   "efs_target_directory must be" "file_count_threshold must be" "az_count must be" \
   "file_service_storage_backend must be" "alb_ingress_cidr_blocks must hold" \
-  "aws_region must be"; do
+  "aws_region must be" "ecr_keep_images must be"; do
   check "rejected: ${message% must*}" grep -qF "$message" <<<"$rejected"
 done
-check "eight bad values, eight errors" \
-  test "$(grep -c 'Invalid value for variable' <<<"$rejected")" -eq 8
+check "nine bad values, nine errors" \
+  test "$(grep -c 'Invalid value for variable' <<<"$rejected")" -eq 9
 # EventBridge refuses a plural unit for 1 and a singular one for more.
 for expression in "rate(1 minutes)" "rate(5 minute)" "rate(0 minutes)"; do
   rejected=$(tf_eval 'var.aws_region' -var "lambda_schedule_expression=$expression")
