@@ -1,7 +1,9 @@
-// RuntimeTransport over libcurl: one reused easy handle, no overall timeout (/next long-polls).
+// RuntimeTransport over libcurl: one reused easy handle, no overall timeout for a GET (/next
+// long-polls), a bounded one for a POST.
 #include <curl/curl.h>
 
 #include <cctype>
+#include <chrono>
 #include <string>
 
 #include "efsas/lambda/runtime.h"
@@ -32,8 +34,10 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 class CurlTransport final : public RuntimeTransport {
  public:
-  explicit CurlTransport(std::string host_port)
-      : base_("http://" + std::move(host_port)), curl_(curl_easy_init()) {}
+  CurlTransport(std::string host_port, std::chrono::milliseconds post_timeout)
+      : base_("http://" + std::move(host_port)),
+        post_timeout_(post_timeout),
+        curl_(curl_easy_init()) {}
   ~CurlTransport() override {
     if (curl_ != nullptr) curl_easy_cleanup(curl_);
   }
@@ -55,7 +59,8 @@ class CurlTransport final : public RuntimeTransport {
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 0L);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS,
+                     request.method == "POST" ? static_cast<long>(post_timeout_.count()) : 0L);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, on_header);
@@ -81,13 +86,15 @@ class CurlTransport final : public RuntimeTransport {
 
  private:
   std::string base_;
+  std::chrono::milliseconds post_timeout_;
   CURL* curl_;
 };
 
 }  // namespace
 
-std::unique_ptr<RuntimeTransport> make_http_transport(std::string host_port) {
-  return std::make_unique<CurlTransport>(std::move(host_port));
+std::unique_ptr<RuntimeTransport> make_http_transport(std::string host_port,
+                                                      std::chrono::milliseconds post_timeout) {
+  return std::make_unique<CurlTransport>(std::move(host_port), post_timeout);
 }
 
 }  // namespace efsas::lambda

@@ -75,13 +75,17 @@ struct HttpResponse {
 class RuntimeTransport {
  public:
   virtual ~RuntimeTransport() = default;
-  // Sends one request and waits for its response without a time limit (/next long-polls).
+  // Sends one request and waits for its response: a GET without a time limit (/next
+  // long-polls), a POST (a response or an error, answered at once) up to the transport's limit.
   // Errors only for transport failures; any HTTP status is a response.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 
 // HTTP/1.1 over libcurl to `host_port` (the value of AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001").
-std::unique_ptr<RuntimeTransport> make_http_transport(std::string host_port);
+// A POST not answered within `post_timeout` fails (the loop then goes on to /next) instead of
+// holding the environment until Lambda times the invocation out.
+std::unique_ptr<RuntimeTransport> make_http_transport(
+    std::string host_port, std::chrono::milliseconds post_timeout = std::chrono::seconds(30));
 
 // The Runtime API calls, one function each.
 class RuntimeClient {
