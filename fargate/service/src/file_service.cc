@@ -32,8 +32,6 @@ Response method_not_allowed(std::string_view allow, std::string_view route) {
 Response error_response(const Error& error, std::string_view target_id, int status = 0) {
   Response response = json_error(status != 0 ? status : status_for(error.code),
                                  to_string(error.code), error.message);
-  // Every 503 says when to try again, whatever made it (the Errors table in http-api.md).
-  if (response.status == 503) response.set_header("Retry-After", "1");
   if (!target_id.empty()) {
     response.mount_target = std::string(target_id);
     response.set_header("X-Mount-Target", std::string(target_id));
@@ -51,15 +49,11 @@ Response json_response(int status, const nlohmann::json& body) {
 
 Response no_target_response(const RoutingTable* table, const std::string& last_error) {
   if (table == nullptr || table->targets.empty()) {
-    Response response = json_error(503, "Unavailable", "no mount-target list is loaded");
-    response.set_header("Retry-After", "1");
-    return response;
+    return json_error(503, "Unavailable", "no mount-target list is loaded");
   }
   std::string message = "no mount target could serve this request";
   if (!last_error.empty()) message += " (last error: " + last_error + ")";
-  Response response = json_error(503, "Unavailable", message);
-  response.set_header("Retry-After", "1");
-  return response;
+  return json_error(503, "Unavailable", message);
 }
 
 SystemTime truncate_to_seconds(SystemTime t) {

@@ -73,6 +73,7 @@ Response json_error(int status, std::string_view code, std::string_view message)
   nlohmann::json body = {{"error", {{"status", status}, {"code", code}, {"message", message}}}};
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   response.set_header("Content-Type", "application/json");
+  if (status == 503) response.set_header("Retry-After", "1");
   return response;
 }
 

@@ -195,7 +195,6 @@ class RequestParser final : public http::basic_parser<true> {
  private:
   void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
                        int version, beast::error_code&) override {
-    version_ = version;
     request_.version = version;
     request_.method.assign(method.data(), method.size());
     const std::string_view origin = origin_form(std::string_view(target.data(), target.size()));
@@ -215,7 +214,7 @@ class RequestParser final : public http::basic_parser<true> {
       // chunked ("chunked, chunked", "gzip") as empty, and the bytes after the header would be
       // read as the next request, where a proxy in front may frame it otherwise (RFC 9112 6.3:
       // 400 and close); HTTP/1.0 has no Transfer-Encoding (6.1).
-      if (transfer_encoding_seen_ || version_ < 11 || !beast::iequals(value, "chunked")) {
+      if (transfer_encoding_seen_ || request_.version < 11 || !beast::iequals(value, "chunked")) {
         ec = http::error::bad_transfer_encoding;
         return;
       }
@@ -225,7 +224,7 @@ class RequestParser final : public http::basic_parser<true> {
     if (field == http::field::expect && beast::iequals(value, "100-continue")) {
       // An HTTP/1.0 client does not wait for 100 Continue, and must not be sent one (RFC 9110
       // 10.1.1).
-      request_.expect_continue = version_ >= 11;
+      request_.expect_continue = request_.version >= 11;
     }
     auto& fields = request_.fields;
     if (request_.field_count == fields.size()) fields.emplace_back();
@@ -264,7 +263,6 @@ class RequestParser final : public http::basic_parser<true> {
 
   IncomingRequest& request_;
   BodySink& sink_;
-  int version_ = 11;
   bool header_done_ = false;
   bool transfer_encoding_seen_ = false;
 };
@@ -634,13 +632,9 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
       asio::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
         self->worker_holds_body_ = false;
         if (!self->handling_) {
-          // The 504 went out already. The late answer's file reader is let go of by a worker: on
-          // network storage its close is a round trip, which a slow target (the reason for the
-          // 504) would make the network thread, and every connection on it, wait for.
-          if (response.stream && response.stream->reader) {
-            asio::post(self->server_->workers,
-                       [reader = std::move(response.stream->reader)]() mutable { reader.reset(); });
-          }
+          // The 504 went out already; the late answer goes as any answer does (its reader's
+          // close, a round trip to the slow target that caused the 504, on a worker).
+          self->let_go_of(response);
           return self->release_upload();
         }
         self->handling_ = false;
@@ -765,7 +759,6 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     keep_alive_ = false;
     drain_ = true;  // the client may still be sending: read it away so it sees the answer
     Response response = json_error(status, code, message);
-    if (status == 503) response.set_header("Retry-After", "1");
     response.route = route_of(incoming_.target);
     respond(std::move(response));
   }
@@ -944,13 +937,14 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
   // A file reader on network storage closes with a round trip (an NFS CLOSE): a worker lets go
   // of it, not the network thread, which a slow or hung mount target would otherwise stall with
   // every connection it serves.
-  void drop_response() {
-    if (response_.stream && response_.stream->reader && !inline_) {
+  void let_go_of(Response& response) {
+    if (response.stream && response.stream->reader && !inline_) {
       asio::post(server_->workers,
-                 [reader = std::move(response_.stream->reader)]() mutable { reader.reset(); });
+                 [reader = std::move(response.stream->reader)]() mutable { reader.reset(); });
     }
-    response_ = Response{};
+    response = Response{};
   }
+  void drop_response() { let_go_of(response_); }
 
   void close() {
     release_upload();
@@ -1049,7 +1043,6 @@ void HttpServer::Impl::on_accept(Loop& loop, beast::error_code ec, Socket socket
     // Answer at once without a session, built as every other answer is; a full send buffer just
     // loses the courtesy.
     Response refusal = json_error(503, "Unavailable", "too many connections; retry later");
-    refusal.set_header("Retry-After", "1");
     std::string bytes;
     serialize_head(bytes, refusal, http_date_now(service.clock()), /*keep_alive=*/false,
                    /*with_length=*/true);

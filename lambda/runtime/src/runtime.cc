@@ -58,8 +58,9 @@ Result<Invocation> RuntimeClient::next() {
   invocation.function_arn = header(*response, "lambda-runtime-invoked-function-arn");
   invocation.trace_id = header(*response, "lambda-runtime-trace-id");
   // Present but empty is not absent: a value that is not a number is invalid.
-  if (response->headers.contains("lambda-runtime-deadline-ms")) {
-    const std::string deadline = header(*response, "lambda-runtime-deadline-ms");
+  if (const auto it = response->headers.find("lambda-runtime-deadline-ms");
+      it != response->headers.end()) {
+    const std::string& deadline = it->second;
     // Milliseconds since the epoch: digits only, all of them.
     std::int64_t deadline_ms = 0;
     const char* end = deadline.data() + deadline.size();

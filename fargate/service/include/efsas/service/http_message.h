@@ -87,7 +87,8 @@ struct Response {
   std::uint64_t content_length() const { return stream ? stream->length : body.size(); }
 };
 
-// A JSON error body: {"error": {"status": 404, "code": "NotFound", "message": "..."}}.
+// A JSON error body: {"error": {"status": 404, "code": "NotFound", "message": "..."}}. A 503
+// also says when to try again (Retry-After: 1), whatever made it.
 Response json_error(int status, std::string_view code, std::string_view message);
 
 // Percent-decodes a URL path. InvalidArgument for a malformed escape ("%4", "%zz").
