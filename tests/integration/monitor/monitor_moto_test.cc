@@ -114,13 +114,18 @@ class MonitorMoto : public ::testing::Test {
 
   static fs::path binary() { return testing::binary_dir() / "lambda/app/file-monitor"; }
 
-  static json find_report(const std::string& output) {
+  // The first line of `output` that is a JSON object with `member` and is not a log line (no
+  // level); null when there is none.
+  static json json_line_with(const std::string& output, const std::string& member) {
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) {
       const json j = json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("planned_creates") && !j.contains("level")) return j;
+      if (j.is_object() && j.contains(member) && !j.contains("level")) return j;
     }
     return nullptr;
+  }
+  static json find_report(const std::string& output) {
+    return json_line_with(output, "planned_creates");
   }
 
   Outcome run(const std::map<std::string, std::string>& environment,
@@ -601,12 +606,7 @@ TEST_F(MonitorMoto, StatusShowsStateAndWhatARunWouldDo) {
   ASSERT_EQ(run(env(10)).status, 0);
   const auto result = run_command({binary().string(), "status", "--json"}, env(10));
   ASSERT_EQ(result.status, 0) << result.output;
-  json status;
-  std::istringstream lines(result.output);
-  for (std::string line; std::getline(lines, line);) {
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("file_system")) status = j;
-  }
+  const json status = json_line_with(result.output, "file_system");
   ASSERT_TRUE(status.is_object()) << result.output;
   EXPECT_EQ(status["file_system"]["id"], file_system_id_);
   EXPECT_EQ(status["mount_targets"].size(), 1u);
@@ -637,12 +637,7 @@ TEST_F(MonitorMoto, StatusSaysWhatARunWouldFailOnAndWhatItDidNotCount) {
   ec2.inject(testing::Fault::kHttp500, 0);
   const auto unscanned = run_command({binary().string(), "status", "--no-scan", "--json"}, e);
   ASSERT_EQ(unscanned.status, 0) << unscanned.output;
-  json status;
-  std::istringstream lines(unscanned.output);
-  for (std::string line; std::getline(lines, line);) {
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("file_system")) status = j;
-  }
+  const json status = json_line_with(unscanned.output, "file_system");
   ASSERT_TRUE(status.is_object()) << unscanned.output;
   EXPECT_TRUE(status["scan"].is_null()) << status.dump();
   EXPECT_TRUE(status["desired_mount_targets"].is_null()) << status.dump();

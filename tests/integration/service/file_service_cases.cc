@@ -405,13 +405,16 @@ int begin_upload(int port, const std::string& path, std::size_t size, std::size_
   return fd;
 }
 
+// The first line of an answer: "HTTP/1.1 201 Created".
+std::string status_line(const std::string& answer) { return answer.substr(0, answer.find("\r\n")); }
+
 // Sends the upload's other `rest` bytes and returns the answer's status line.
 std::string finish_upload(int fd, std::size_t rest) {
   const std::string tail(rest, 'h');
   EXPECT_EQ(::send(fd, tail.data(), tail.size(), MSG_NOSIGNAL), static_cast<ssize_t>(rest));
   const std::string answer = receive_until(fd, "\r\n\r\n");
   ::close(fd);
-  return answer.substr(0, answer.find("\r\n"));
+  return status_line(answer);
 }
 
 std::size_t count_of(std::string_view text, std::string_view needle) {
@@ -567,8 +570,7 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
   EXPECT_TRUE(old.ends_with("hello")) << old;
 
   const auto answer_to = [&](const std::string& request) {
-    const std::string got = raw_exchange(service_->port(), request);
-    return got.substr(0, got.find("\r\n"));
+    return status_line(raw_exchange(service_->port(), request));
   };
   EXPECT_EQ(answer_to("NOT HTTP AT ALL\r\n\r\n"), "HTTP/1.1 400 Bad Request");
   EXPECT_EQ(answer_to("GET /files/wire/a HTTP/1.1\r\nno colon here\r\n\r\n"),
@@ -611,9 +613,6 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
 TEST_P(FileServiceIntegration, FramingAProxyCouldReadOtherwiseIsRefused) {
   start();
   ASSERT_EQ(put("/files/frame/kept", "original").status, 201);
-  const auto status_line = [](const std::string& answer) {
-    return answer.substr(0, answer.find("\r\n"));
-  };
   for (const std::string coding : {"chunked, chunked", "gzip", "gzip, chunked", "identity"}) {
     const std::string answer =
         raw_exchange(service_->port(),

@@ -46,6 +46,13 @@ class SsmReloadTest : public ::testing::Test {
     return nlohmann::json::parse(response.body)["generation"].get<std::uint64_t>();
   }
   std::string metrics() { return http("GET", service_->url("/metrics")).body; }
+  // file-service reading its list from the parameter in moto, polling every `poll_seconds`.
+  void start(int poll_seconds) {
+    std::map<std::string, std::string> env = moto_.client_env();
+    env["SSM_PARAMETER_NAME"] = kParameter;
+    env["CONFIG_POLL_SECONDS"] = std::to_string(poll_seconds);
+    service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  }
 
   efsas::testing::MotoServer moto_;
   std::shared_ptr<efsas::aws::AwsClient> client_;
@@ -55,10 +62,7 @@ class SsmReloadTest : public ::testing::Test {
 
 TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
   publish(storage_->list_document(1, 3));
-  std::map<std::string, std::string> env = moto_.client_env();
-  env["SSM_PARAMETER_NAME"] = kParameter;
-  env["CONFIG_POLL_SECONDS"] = "1";
-  service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  start(1);
   ASSERT_TRUE(eventually([&] { return generation() == 1; })) << service_->log();
   const auto pid = service_->process().pid();
   ASSERT_EQ(http("PUT", service_->url("/files/a.txt"), "a").status, 201);
@@ -99,10 +103,7 @@ TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
 // With no list in the parameter store yet, the task is alive but not ready (the load balancer
 // sends it nothing) and file requests are 503; it turns ready once a list is published.
 TEST_F(SsmReloadTest, ReadyOnlyOnceAListIsLoaded) {
-  std::map<std::string, std::string> env = moto_.client_env();
-  env["SSM_PARAMETER_NAME"] = kParameter;
-  env["CONFIG_POLL_SECONDS"] = "1";
-  service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  start(1);
   EXPECT_EQ(http("GET", service_->url("/healthz")).status, 200);
   EXPECT_EQ(http("GET", service_->url("/readyz")).status, 503);
   EXPECT_EQ(http("GET", service_->url("/files/a.txt")).status, 503);
@@ -115,10 +116,7 @@ TEST_F(SsmReloadTest, ReadyOnlyOnceAListIsLoaded) {
 // SIGHUP reads the parameter at once, whatever the poll interval (an hour here).
 TEST_F(SsmReloadTest, SighupReadsTheParameterAtOnce) {
   publish(storage_->list_document(1, 3));
-  std::map<std::string, std::string> env = moto_.client_env();
-  env["SSM_PARAMETER_NAME"] = kParameter;
-  env["CONFIG_POLL_SECONDS"] = "3600";
-  service_ = std::make_unique<ServiceProcess>(*storage_, "", env);
+  start(3600);
   ASSERT_TRUE(eventually([&] { return generation() == 1; })) << service_->log();
   publish(storage_->list_document(2, 2));
   service_->process().signal(SIGHUP);

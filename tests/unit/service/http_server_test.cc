@@ -25,6 +25,18 @@ namespace {
 // How long one exchange may take: longer than the server's request timeout of 3 s.
 constexpr std::chrono::seconds kTimeout{10};
 
+// A server on a free loopback port with one network thread (what must not stall), `workers`
+// workers and no access log.
+ServerOptions one_loop_options(int workers) {
+  ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = workers;
+  options.access_log = false;
+  return options;
+}
+
 // Every open() blocks until released, like a file system whose server stopped answering.
 class HangingBackend final : public Backend {
  public:
@@ -92,13 +104,8 @@ struct HangingServer {
                 bool inline_local_io = true)
       : factory(local_backend), service(ServiceOptions{}, std::make_shared<RealClock>(), Logger()) {
     service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-    ServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.io_threads = 1;
-    options.worker_threads = workers;
+    ServerOptions options = one_loop_options(workers);
     options.request_timeout = request_timeout;
-    options.access_log = false;
     options.inline_local_io = inline_local_io;
     server = std::make_unique<HttpServer>(options, service, Logger());
   }
@@ -213,13 +220,8 @@ TEST(HttpServer, ALateAnswerAfterA504IsClosedOffTheNetworkThread) {
   SlowCloseFactory factory(close.get_future().share(), open.get_future().share());
   FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
   service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-  ServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.io_threads = 1;
-  options.worker_threads = 2;
+  ServerOptions options = one_loop_options(2);
   options.request_timeout = std::chrono::milliseconds(300);
-  options.access_log = false;
   HttpServer server(options, service, Logger());
   ASSERT_TRUE(server.start().ok());
   const std::string late = efsas::testing::raw_exchange(
@@ -248,13 +250,7 @@ TEST(HttpServer, ClosingAFileOnNetworkStorageNeverStallsTheNetworkThread) {
     SlowCloseFactory factory(close.get_future().share());
     FileService service(ServiceOptions{}, std::make_shared<RealClock>(), Logger());
     service.set_table(*build_routing_table(make_list(1, 1), nullptr, factory, HealthPolicy{}));
-    ServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.io_threads = 1;
-    options.worker_threads = 2;
-    options.access_log = false;
-    HttpServer server(options, service, Logger());
+    HttpServer server(one_loop_options(2), service, Logger());
     ASSERT_TRUE(server.start().ok());
     const int before = SlowCloseReader::closings.load();
     auto file = std::async(std::launch::async, [port = server.port(), method] {
