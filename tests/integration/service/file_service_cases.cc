@@ -260,7 +260,8 @@ TEST_P(FileServiceIntegration, FailoverKeepsEveryRequestWorking) {
   std::vector<std::string> paths;
   for (int i = 0; i < 30; ++i) {
     paths.push_back("/files/fo/file-" + std::to_string(i));
-    ASSERT_EQ(put(paths.back(), "v1-" + std::to_string(i)).status, 201);
+    const auto created = put(paths.back(), "v1-" + std::to_string(i));
+    ASSERT_EQ(created.status, 201) << created.body << service_->log();
   }
   const std::string down = storage_->target_id(1);
   storage_->make_unavailable(1);

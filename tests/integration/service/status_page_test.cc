@@ -70,7 +70,7 @@ std::string dump_dom(const fs::path& chromium, const std::string& url) {
   command +=
       "> " + shell_quote(out.string()) + " 2>" + shell_quote((profile.path() / "err").string());
   const auto result =
-      efsas::testing::run_command({"sh", "-c", command}, {}, std::chrono::seconds(40));
+      efsas::testing::run_command({"sh", "-c", command}, {}, std::chrono::seconds(120));
   EXPECT_EQ(result.status, 0) << "chromium failed:\n" << read_file(profile.path() / "err");
   return read_file(out);
 }
