@@ -161,7 +161,9 @@ ServiceProcess::ServiceProcess(const StorageFixture& storage, const fs::path& li
   options.env["PORT"] = "0";
   if (!list_file.empty()) options.env["MOUNT_TARGETS_FILE"] = list_file.string();
   options.env["HEALTH_INTERVAL_MS"] = "100";
-  options.env["HEALTH_TIMEOUT_MS"] = "500";
+  // Probes often, each with the default bound (1 s): a probe slowed by a loaded machine is not a
+  // failure.
+  options.env["HEALTH_TIMEOUT_MS"] = "1000";
   options.env["SHUTDOWN_GRACE_SECONDS"] = "5";
   options.env["WORKER_THREADS"] = "8";
   options.env["IO_THREADS"] = "2";
