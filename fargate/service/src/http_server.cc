@@ -103,9 +103,11 @@ void append_number(std::string& out, std::uint64_t value) {
   out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
 }
 
-// Writes the status line and header of a response into `out` (its capacity is reused).
+// Writes the status line and header of a response into `out` (its capacity is reused). An
+// HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3, and clients such as ab
+// look for it); an HTTP/1.1 one unless told otherwise.
 void serialize_head(std::string& out, const Response& response, std::string_view date,
-                    bool keep_alive, bool with_length) {
+                    bool keep_alive, bool with_length, bool http10 = false) {
   out.clear();
   out += "HTTP/1.1 "sv;
   append_number(out, static_cast<std::uint64_t>(response.status));
@@ -117,7 +119,11 @@ void serialize_head(std::string& out, const Response& response, std::string_view
   out += "Server: file-service\r\nDate: "sv;
   out += date;
   out += "\r\n"sv;
-  if (!keep_alive) out += "Connection: close\r\n"sv;
+  if (!keep_alive) {
+    out += "Connection: close\r\n"sv;
+  } else if (http10) {
+    out += "Connection: keep-alive\r\n"sv;
+  }
   if (with_length) {
     out += "Content-Length: "sv;
     append_number(out, response.content_length());
@@ -783,7 +789,8 @@ class Session final : public std::enable_shared_from_this<Session>, public BodyS
     if (incoming_.method == "HEAD") response_.head = true;
     if (server_->stopping) keep_alive_ = false;
     const bool no_body = response_.status == 204 || response_.status == 304;
-    serialize_head(head_, response_, http_date_now(service().clock()), keep_alive_, !no_body);
+    serialize_head(head_, response_, http_date_now(service().clock()), keep_alive_, !no_body,
+                   incoming_.version < 11);
     if (response_.stream && !response_.head && response_.stream->length > 0) return send_head();
     if (response_.head || no_body) response_.body.clear();
     bytes_out_ = response_.body.size();

@@ -569,6 +569,17 @@ TEST_P(FileServiceIntegration, RequestsOnTheWire) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
   EXPECT_TRUE(old.starts_with("HTTP/1.1 200")) << old;
   EXPECT_TRUE(old.ends_with("hello")) << old;
+  // HTTP/1.0 asking for keep-alive is told it is kept (an HTTP/1.0 client closes otherwise), and
+  // its next request on the connection is answered.
+  const std::string kept = raw_exchange(service_->port(),
+                                        "GET /files/wire/a HTTP/1.0\r\nConnection: keep-alive\r\n"
+                                        "\r\nGET /files/wire/a HTTP/1.0\r\n\r\n",
+                                        std::chrono::seconds(10));
+  const auto second = kept.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << kept;
+  EXPECT_NE(kept.substr(0, second).find("\r\nConnection: keep-alive\r\n"), std::string::npos)
+      << kept;
+  EXPECT_NE(kept.substr(second).find("\r\nConnection: close\r\n"), std::string::npos) << kept;
 
   const auto answer_to = [&](const std::string& request) {
     return status_line(raw_exchange(service_->port(), request));
