@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -136,6 +137,49 @@ TEST_P(FileServiceIntegration, TheLongestPathIsReadAsItWasWritten) {
   EXPECT_EQ(put(over, "x").status, 400);
   EXPECT_EQ(get(over).status, 400);
   EXPECT_EQ(http("DELETE", url(over)).status, 400);
+}
+
+// ACCESS_LOG: one JSON line per request on standard error, saying what was asked, what was
+// answered and where it was served; with ACCESS_LOG=false, none.
+TEST_P(FileServiceIntegration, TheAccessLogHasALinePerRequestWithWhatWasDone) {
+  const auto request_lines = [&](const std::string& target) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream log(service_->log());
+    for (std::string line; std::getline(log, line);) {
+      const auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_object() && doc.value("message", "") == "request" &&
+          doc.value("target", "") == target) {
+        lines.push_back(doc);
+      }
+    }
+    return lines;
+  };
+  start();
+  const auto written = put("/files/logged/a%20b", "12345");
+  ASSERT_EQ(written.status, 201);
+  ASSERT_EQ(get("/files/logged/a%20b").body, "12345");
+  EXPECT_EQ(get("/files/logged/none").status, 404);
+  // A line is written once the answer is out: the client may see the answer first.
+  ASSERT_TRUE(eventually([&] { return request_lines("/files/logged/none").size() == 1; }))
+      << service_->log();
+  const auto lines = request_lines("/files/logged/a%20b");
+  ASSERT_EQ(lines.size(), 2u) << service_->log();
+  EXPECT_EQ(lines[0]["method"], "PUT");
+  EXPECT_EQ(lines[0]["status"], 201);
+  EXPECT_EQ(lines[0]["bytes_in"], 5);
+  EXPECT_EQ(lines[0]["mount_target"], written.header("x-mount-target"));
+  EXPECT_EQ(lines[0]["level"], "info");
+  EXPECT_TRUE(lines[0]["remote"].get<std::string>().starts_with("127.0.0.1")) << lines[0];
+  EXPECT_GE(lines[0]["duration_ms"].get<double>(), 0.0);
+  EXPECT_EQ(lines[1]["method"], "GET");
+  EXPECT_EQ(lines[1]["status"], 200);
+  EXPECT_EQ(lines[1]["bytes_out"], 5);
+  EXPECT_EQ(request_lines("/files/logged/none")[0]["status"], 404);
+
+  start({{"ACCESS_LOG", "false"}});
+  ASSERT_EQ(get("/files/logged/a%20b").status, 200);
+  ASSERT_EQ(put("/files/logged/c", "c").status, 201);
+  EXPECT_TRUE(request_lines("/files/logged/c").empty()) << service_->log();
 }
 
 // A configuration that cannot work is refused at start, with the reason, before anything runs.
