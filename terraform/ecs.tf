@@ -120,12 +120,17 @@ resource "aws_ecs_task_definition" "file_service" {
     # SIGTERM first; file-service finishes in-flight requests within SHUTDOWN_GRACE_SECONDS.
     stopTimeout = 30
 
+    # Non-blocking: when CloudWatch Logs is slow, log lines wait in a 25 MB buffer (and past it
+    # are dropped) instead of blocking the service's writes to stderr, which the network threads
+    # make for each request's access-log line.
     logConfiguration = {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.ecs.name
         awslogs-region        = var.aws_region
         awslogs-stream-prefix = "file-service"
+        mode                  = "non-blocking"
+        max-buffer-size       = "25m"
       }
     }
   }])

@@ -158,6 +158,14 @@ alb_idle_timeout() {
 check "the load balancer drops idle connections after 60 s" expect_eq 60 alb_idle_timeout
 check "the tasks keep them 5 s longer (no 502 on a connection just closed)" expect_eq 65000 \
   task_env IDLE_TIMEOUT_MS
+task_log_mode() {
+  aws_text ecs describe-task-definition --task-definition "$(aws_text ecs describe-services \
+    --cluster "$(out ecs_cluster_name)" --services "$(out ecs_service_name)" \
+    --query 'services[0].taskDefinition')" \
+    --query 'taskDefinition.containerDefinitions[0].logConfiguration.options.mode'
+}
+check "a slow CloudWatch Logs never blocks the service's log writes" expect_eq non-blocking \
+  task_log_mode
 check "the log groups keep 30 days" expect_eq "30	30" \
   aws_text logs describe-log-groups --log-group-name-prefix / \
   --query "logGroups[?logGroupName=='$(out lambda_log_group)' || logGroupName=='$(out ecs_log_group)'].retentionInDays"
