@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # file-service against nginx (the anchor) and the original Flask service, on loopback with wrk:
-# GET of random 4 KiB files (10,000) and of random 1 MiB files, then PUT of 4 KiB files with
-# fsync. Servers take turns (alternating rounds) so that a busy machine hurts them alike.
+# GET of random 4 KiB files (10,000) and of random 1 MiB files, then PUT of 4 KiB and of 1 MiB
+# files with fsync. Servers take turns (alternating rounds) so that a busy machine hurts them alike.
 # Usage: bench/service/run.sh [path/to/file-service]   (default: build/release/fargate/app/file-service)
 # Env: DURATION (s per run, default 10), ROUNDS (default 2), THREADS (2), CONNECTIONS (64),
 #      SMALL_COUNT (10000), LARGE_COUNT (200).
@@ -199,4 +199,7 @@ for round in $(seq 1 "${rounds}"); do
   done
   read -r rps p50 p99 cpu errors <<<"$(run_wrk file-service random_put.lua put "${small_count}")"
   echo "| ${round} | PUT 4KiB (fsync) | file-service | ${rps} | ${p50} | ${p99} | ${cpu} | ${errors} |"
+  read -r rps p50 p99 cpu errors <<<"$(BENCH_SIZE=1048576 run_wrk file-service random_put.lua \
+    putl "${large_count}")"
+  echo "| ${round} | PUT 1MiB (fsync) | file-service | ${rps} | ${p50} | ${p99} | ${cpu} | ${errors} |"
 done
