@@ -16,7 +16,8 @@ The seed's four steps:
   1. package file-monitor for Lambda      (scripts/deploy_lambda.sh)
   2. terraform apply                       (terraform/)
   3. build and push the file-service image (scripts/build_and_push_fargate.sh)
-  4. update the ECS service                (aws ecs update-service --force-new-deployment)
+  4. update the ECS service                (aws ecs update-service --force-new-deployment),
+     unless the apply gave the service a new task definition: ECS rolls the tasks to it already
 and then one run of file-monitor, so the data directory exists before the first scheduled run
 (Terraform creates the mount-target list itself).
 
@@ -136,7 +137,19 @@ else
   fi
 fi
 
+# The task definition the ECS service runs; nothing before the first apply (no outputs yet) or
+# when it cannot be read.
+service_task_definition() {
+  local region cluster service
+  region=$(tf_output "$terraform_dir" aws_region 2>/dev/null) &&
+    cluster=$(tf_output "$terraform_dir" ecs_cluster_name 2>/dev/null) &&
+    service=$(tf_output "$terraform_dir" ecs_service_name 2>/dev/null) || return 0
+  aws_cli ecs describe-services --region "$region" --cluster "$cluster" --services "$service" \
+    --query 'services[0].taskDefinition' --output text 2>/dev/null | grep -v '^None$' || true
+}
+
 # --- 2. terraform apply ----------------------------------------------------------------------
+task_definition_before=$(service_task_definition)
 log "step 2/4: terraform apply in $terraform_dir"
 terraform -chdir="$terraform_dir" apply -input=false "${approve[@]}" "${tf_args[@]}"
 
@@ -146,9 +159,21 @@ service=$(tf_output "$terraform_dir" ecs_service_name)
 function_name=$(tf_output "$terraform_dir" lambda_function_name)
 
 # --- 4. Roll the ECS service -----------------------------------------------------------------
-log "step 4/4: new deployment of $service in $cluster"
-aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
-  --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
+# A new task definition (a new image tag, a changed setting) already started a rolling
+# deployment, and a new service its first one: forcing another would replace every task twice.
+# With the same task definition, the tasks are replaced so that they pull the image again (a tag
+# pushed anew) and start afresh.
+task_definition_after=$(service_task_definition)
+if [[ -z $task_definition_before && -n $task_definition_after ]]; then
+  log "step 4/4: skipped (the apply created $service; its first deployment starts the tasks)"
+elif [[ -n $task_definition_after && $task_definition_after != "$task_definition_before" ]]; then
+  log "step 4/4: skipped (the apply moved $service to ${task_definition_after##*/}; ECS rolls" \
+    "the tasks to it)"
+else
+  log "step 4/4: new deployment of $service in $cluster"
+  aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
+    --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
+fi
 
 # --- First run of file-monitor ---------------------------------------------------------------
 if ((skip_invoke == 0)); then

@@ -50,6 +50,8 @@ else
   exit 1
 fi
 check "deploy_all.sh says the image steps were skipped" grep -q "step 3/4: skipped" "$deploy_log"
+check "a new service is not given a second deployment" \
+  grep -q "step 4/4: skipped (the apply created" "$deploy_log"
 
 out() { tf_output "$stack" "$1"; }
 fs=$(out efs_file_system_id)
@@ -253,6 +255,11 @@ if any_failed; then
 fi
 
 # --- deploy again, still without an image ----------------------------------------------------
+deployment_id() {
+  aws_text ecs describe-services --cluster "$(out ecs_cluster_name)" \
+    --services "$(out ecs_service_name)" --query 'services[0].deployments[0].id'
+}
+deployment_before=$(deployment_id)
 redeploy_log=$work/redeploy.log
 if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
   --terraform-dir "$stack" --lambda-zip "$zip" >"$redeploy_log" 2>&1; then
@@ -263,6 +270,25 @@ else
 fi
 check "the tasks keep the image they ran (not the variable's default)" expect_eq pushed-before \
   task_image
+# Nothing changed in the task definition: the tasks are replaced (a tag may have been pushed anew).
+deployment_after=$(deployment_id)
+check "with the same task definition, a new deployment is forced" \
+  test "$deployment_after" != "$deployment_before"
+
+# --- deploy a new image tag: the apply's own deployment, not a second one ---------------------
+tag_log=$work/new-tag.log
+if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
+  --image-tag pushed-later --terraform-dir "$stack" --lambda-zip "$zip" >"$tag_log" 2>&1; then
+  pass "deploy_all.sh --skip-image --image-tag pushed-later"
+else
+  fail "deploy_all.sh --skip-image --image-tag pushed-later"
+  tail -n 30 "$tag_log" | sed 's/^/     | /'
+fi
+check "the tasks run the new tag" expect_eq pushed-later task_image
+check "a new task definition is not given a second, forced deployment" \
+  expect_eq "$deployment_after" deployment_id
+check "deploy_all.sh says ECS rolls the tasks to the new task definition" \
+  grep -q "step 4/4: skipped (the apply moved" "$tag_log"
 
 # --- destroy, when the mount targets cannot be listed -----------------------------------------
 # An aws on PATH whose describe-mount-targets fails (as with expired credentials); every other
