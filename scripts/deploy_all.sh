@@ -90,22 +90,38 @@ done
 approve=()
 ((auto_approve)) && approve=(-auto-approve)
 
+terraform -chdir="$terraform_dir" init -input=false >/dev/null ||
+  die "terraform init failed in $terraform_dir (run it there to see why)"
+# The stack's Lambda architecture (its variables as the apply will see them): file-monitor must
+# be built for it, or every invocation fails with an exec format error.
+console_errors=$(mktemp)
+lambda_architecture=$(echo 'var.lambda_architecture' |
+  terraform -chdir="$terraform_dir" console "${tf_args[@]}" 2>"$console_errors") ||
+  die "terraform could not evaluate the stack's variables: $(cat "$console_errors")"
+rm -f "$console_errors"
+lambda_architecture=${lambda_architecture//\"/}
+
 # --- 1. Package file-monitor -----------------------------------------------------------------
 if [[ -n $lambda_zip ]]; then
   [[ -f $lambda_zip ]] || die "--lambda-zip: no such file: $lambda_zip"
   lambda_zip=$(realpath "$lambda_zip")
   log "step 1/4: using the Lambda package $lambda_zip"
+  require_tool unzip "install unzip (Debian: apt-get install unzip)"
+  packaged=$(mktemp)
+  unzip -p "$lambda_zip" bin/file-monitor >"$packaged" 2>/dev/null || true
+  built_for=$(elf_architecture <"$packaged")
+  rm -f "$packaged"
+  [[ $built_for == "$lambda_architecture" ]] ||
+    die "the file-monitor in $lambda_zip is built for $built_for, but the stack's" \
+      "lambda_architecture is $lambda_architecture"
 else
   lambda_zip="$EFSAS_ROOT/build/lambda/file-monitor.zip"
-  log "step 1/4: packaging file-monitor for Lambda"
-  package_args=(--output "$lambda_zip")
+  log "step 1/4: packaging file-monitor for Lambda ($lambda_architecture)"
+  package_args=(--output "$lambda_zip" --architecture "$lambda_architecture")
   [[ -n $lambda_binary ]] && package_args+=(--binary "$lambda_binary")
   "$EFSAS_ROOT/scripts/deploy_lambda.sh" "${package_args[@]}"
 fi
 tf_args+=(-var "lambda_package_path=$lambda_zip")
-
-terraform -chdir="$terraform_dir" init -input=false >/dev/null ||
-  die "terraform init failed in $terraform_dir (run it there to see why)"
 
 # --- 3 (before 2 when there is an image). Build and push -------------------------------------
 if ((skip_image == 0)); then

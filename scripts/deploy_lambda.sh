@@ -24,6 +24,8 @@ Options:
   --build-dir DIR    build directory for the release build (default: build/release)
   --output ZIP       where to write the zip (default: build/lambda/file-monitor.zip)
   --stage-dir DIR    also leave the unzipped package in DIR (it is emptied first)
+  --architecture A   the Lambda's architecture, x86_64 (default) or arm64 (lambda_architecture):
+                     a binary built for another one is refused, as Lambda could not run it
   -h, --help         show this help
 
 Environment:
@@ -35,16 +37,23 @@ binary=""
 build_dir="$EFSAS_ROOT/build/release"
 output="$EFSAS_ROOT/build/lambda/file-monitor.zip"
 stage_dir=""
+architecture=x86_64
 while (($# > 0)); do
   case "$1" in
     --binary) binary=${2:?--binary needs a path}; shift 2 ;;
     --build-dir) build_dir=${2:?--build-dir needs a directory}; shift 2 ;;
     --output) output=${2:?--output needs a path}; shift 2 ;;
     --stage-dir) stage_dir=${2:?--stage-dir needs a directory}; shift 2 ;;
+    --architecture) architecture=${2:?--architecture needs x86_64 or arm64}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) log "unknown argument: $1"; usage >&2; exit 2 ;;
   esac
 done
+
+case $architecture in
+  x86_64 | arm64) ;;
+  *) log "--architecture must be x86_64 or arm64, not '$architecture'"; usage >&2; exit 2 ;;
+esac
 
 require_tool ldd "install libc-bin (Debian: apt-get install libc-bin)"
 require_tool zip "install zip (Debian: apt-get install zip)"
@@ -59,6 +68,10 @@ if [[ -z $binary ]]; then
   [[ -n $binary ]] || die "the build finished but no file-monitor binary was found in $build_dir"
 fi
 [[ -f $binary && -x $binary ]] || die "$binary is not an executable file"
+built_for=$(elf_architecture <"$binary")
+[[ $built_for == "$architecture" ]] ||
+  die "$binary is built for $built_for, but the Lambda runs $architecture (lambda_architecture):" \
+    "build on an $architecture host, or set lambda_architecture to match"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

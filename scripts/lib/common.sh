@@ -106,3 +106,25 @@ wait_until() {
     sleep 0.2
   done
 }
+
+# elf_architecture: the Lambda architecture name (x86_64, arm64) of the ELF executable read from
+# standard input, from its header's e_machine field; "not an ELF executable" or "e_machine N"
+# for anything else.
+elf_architecture() {
+  local header magic machine
+  local -a bytes
+  header=$(head -c 20 | od -An -v -tu1 | tr -s ' \n' ' ')
+  read -r -a bytes <<<"$header"
+  magic="${bytes[0]:-} ${bytes[1]:-} ${bytes[2]:-} ${bytes[3]:-}"
+  if [[ $magic != "127 69 76 70" || ${#bytes[@]} -lt 20 ]]; then
+    echo "not an ELF executable"
+    return 0
+  fi
+  # e_machine is at offset 18; the Lambda architectures are little-endian.
+  machine=$((bytes[18] + 256 * bytes[19]))
+  case $machine in
+    62) echo x86_64 ;;
+    183) echo arm64 ;;
+    *) echo "e_machine $machine" ;;
+  esac
+}

@@ -51,6 +51,23 @@ sleep 1 # a different wall-clock second must not change the bytes
 "$SOURCE_DIR/scripts/deploy_lambda.sh" --binary "$file_monitor" --output "$work/again.zip" \
   >/dev/null 2>&1
 check "packaging twice gives the same zip" cmp "$zip" "$work/again.zip"
+host_architecture=$(uname -m)
+[[ $host_architecture == aarch64 ]] && host_architecture=arm64
+other_architecture=arm64
+[[ $host_architecture == arm64 ]] && other_architecture=x86_64
+refuses_other_architecture() {
+  local out
+  if out=$("$SOURCE_DIR/scripts/deploy_lambda.sh" --binary "$file_monitor" \
+    --architecture "$other_architecture" --output "$work/other.zip" 2>&1); then
+    echo "packaged a $host_architecture binary for $other_architecture"
+    return 1
+  fi
+  [[ ! -e $work/other.zip ]] || { echo "a zip was written"; return 1; }
+  grep -q "is built for $host_architecture, but the Lambda runs $other_architecture" <<<"$out" ||
+    { echo "unclear message: $out"; return 1; }
+}
+check "a binary built for another architecture than the Lambda's is refused" \
+  refuses_other_architecture
 check "the zip holds bootstrap, the binary, its loader and libc" \
   bash -c "unzip -Z1 '$zip' | grep -qx bootstrap && unzip -Z1 '$zip' | grep -qx bin/file-monitor &&
            unzip -Z1 '$zip' | grep -q '^lib/ld-linux' && unzip -Z1 '$zip' | grep -qx lib/libc.so.6"

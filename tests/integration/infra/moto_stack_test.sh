@@ -275,6 +275,19 @@ deployment_after=$(deployment_id)
 check "with the same task definition, a new deployment is forced" \
   test "$deployment_after" != "$deployment_before"
 
+# --- a package for another architecture than the stack's: refused before the apply -------------
+wrong_arch_log=$work/wrong-architecture.log
+if TF_VAR_lambda_architecture=arm64 "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image \
+  --skip-invoke --auto-approve --terraform-dir "$stack" --lambda-zip "$zip" \
+  >"$wrong_arch_log" 2>&1; then
+  fail "deploy_all.sh deployed an x86_64 package to an arm64 Lambda"
+else
+  check "deploy_all.sh refuses a package built for another architecture than the stack's" \
+    grep -q "is built for x86_64, but the stack's lambda_architecture is arm64" "$wrong_arch_log"
+  check "and applies nothing" expect_eq x86_64 aws_text lambda get-function-configuration \
+    --function-name "$function_name" --query 'Architectures[0]'
+fi
+
 # --- deploy a new image tag: the apply's own deployment, not a second one ---------------------
 tag_log=$work/new-tag.log
 if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
