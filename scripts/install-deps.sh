@@ -23,7 +23,7 @@ esac
 
 # Build and test dependencies, each a Debian 12 package.
 packages=(
-  build-essential cmake ninja-build pkg-config ccache git curl ca-certificates zip unzip
+  build-essential cmake ninja-build pkg-config ccache git curl ca-certificates zip unzip openssl
   libboost1.81-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libcli11-dev libnfs-dev libgtest-dev libgmock-dev librapidcheck-dev
   libbenchmark-dev gcovr

@@ -34,14 +34,25 @@ resource "aws_lb_target_group" "file_service" {
   }
 }
 
+# Port 80 serves the files itself only without a certificate. With one, it answers every request
+# with a redirect to HTTPS (301), and serves no file in clear text once TLS is configured.
 resource "aws_lb_listener" "http" {
   load_balancer_arn = aws_lb.file_service.arn
   port              = 80
   protocol          = "HTTP"
 
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.file_service.arn
+    type             = var.alb_certificate_arn == "" ? "forward" : "redirect"
+    target_group_arn = var.alb_certificate_arn == "" ? aws_lb_target_group.file_service.arn : null
+
+    dynamic "redirect" {
+      for_each = var.alb_certificate_arn == "" ? [] : [1]
+      content {
+        port        = "443"
+        protocol    = "HTTPS"
+        status_code = "HTTP_301"
+      }
+    }
   }
 }
 

@@ -472,7 +472,7 @@ variable "alb_ingress_cidr_blocks" {
 }
 
 variable "alb_certificate_arn" {
-  description = "ACM certificate ARN; when set the load balancer also listens for HTTPS on 443."
+  description = "ACM certificate ARN; when set the load balancer listens for HTTPS on 443, and port 80 only redirects there."
   type        = string
   default     = ""
 

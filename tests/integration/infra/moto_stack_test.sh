@@ -303,6 +303,29 @@ check "a new task definition is not given a second, forced deployment" \
 check "deploy_all.sh says ECS rolls the tasks to the new task definition" \
   grep -q "step 4/4: skipped (the apply moved" "$tag_log"
 
+# --- with a certificate: HTTPS on 443, and port 80 only redirects there ------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=files.example.com \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+certificate_arn=$(aws_text acm import-certificate --certificate "fileb://$work/tls.crt" \
+  --private-key "fileb://$work/tls.key" --query CertificateArn)
+tls_log=$work/tls.log
+if TF_VAR_alb_certificate_arn=$certificate_arn "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image \
+  --skip-invoke --auto-approve --terraform-dir "$stack" --lambda-zip "$zip" >"$tls_log" 2>&1; then
+  pass "deploy_all.sh with alb_certificate_arn"
+else
+  fail "deploy_all.sh with alb_certificate_arn"
+  tail -n 30 "$tls_log" | sed 's/^/     | /'
+fi
+listener_action() {
+  aws_text elbv2 describe-listeners --load-balancer-arn "$(aws_text elbv2 \
+    describe-load-balancers --names efs-mount-autoscaling-alb \
+    --query 'LoadBalancers[0].LoadBalancerArn')" \
+    --query "Listeners[?Port==\`$1\`].DefaultActions[0].[Type, RedirectConfig.Protocol, RedirectConfig.Port, RedirectConfig.StatusCode] | [0]"
+}
+check "port 443 forwards to the tasks" expect_eq "forward	None	None	None" listener_action 443
+check "port 80 redirects to HTTPS on 443 (301) and serves nothing itself" \
+  expect_eq "redirect	HTTPS	443	HTTP_301" listener_action 80
+
 # --- destroy, when the mount targets cannot be listed -----------------------------------------
 # An aws on PATH whose describe-mount-targets fails (as with expired credentials); every other
 # call goes to the real CLI. destroy_all.sh must stop there, not take the failure for "none".
