@@ -2,9 +2,12 @@
 #include "efsas/aws/client.h"
 
 #include <charconv>
+#include <ctime>
 #include <mutex>
+#include <optional>
 #include <pugixml.hpp>
 #include <random>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -12,6 +15,24 @@
 
 namespace efsas::aws {
 namespace {
+
+// Error codes AWS gives a request whose signing time is too far from its own clock (SigV4 allows
+// five minutes), or whose signature then fails for that reason. The last three are also given to
+// signatures wrong for other reasons: correct_clock_skew checks the response's Date first.
+bool is_clock_skew_code(std::string_view code) {
+  return code == "RequestTimeTooSkewed" || code == "RequestExpired" ||
+         code == "RequestInTheFuture" || code == "InvalidSignatureException" ||
+         code == "SignatureDoesNotMatch" || code == "AuthFailure";
+}
+
+// An HTTP Date in the IMF-fixdate form AWS sends ("Wed, 25 Nov 2026 19:30:00 GMT").
+std::optional<SystemTime> parse_imf_date(std::string_view text) {
+  std::tm tm{};
+  const std::string copy(text);
+  const char* end = ::strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return system_time_at(static_cast<std::int64_t>(::timegm(&tm)));
+}
 
 constexpr std::string_view kUserAgent = "efsas-aws/0.1";
 
@@ -210,7 +231,7 @@ Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoin
   sigv4::SigningParams params;
   params.region = config_.region;
   params.service = std::string(info.signing_name);
-  params.time = config_.clock->now();
+  params.time = config_.clock->now() + clock_offset();
   sigv4::sign_request(http, credentials.value(), params);
   http.headers.push_back({"User-Agent", std::string(kUserAgent)});  // not signed, as in the SDKs
 
@@ -232,7 +253,26 @@ Result<HttpResponse> AwsClient::attempt(const ApiRequest& request, const Endpoin
          {"aws_request_id", find_header(response->headers, "x-amzn-RequestId").value_or("")}});
   }
   if (response->status >= 200 && response->status < 300) return response;
-  return parse_error_response(request.protocol, response.value());
+  Error error = parse_error_response(request.protocol, response.value());
+  correct_clock_skew(response.value(), params.time, error);
+  return error;
+}
+
+void AwsClient::correct_clock_skew(const HttpResponse& response, SystemTime signed_at,
+                                   Error& error) const {
+  if (!is_clock_skew_code(error.remote_code)) return;
+  const auto date = find_header(response.headers, "Date");
+  if (!date) return;
+  const auto server_now = parse_imf_date(*date);
+  if (!server_now) return;
+  const auto skew = std::chrono::duration_cast<std::chrono::milliseconds>(*server_now - signed_at);
+  if (skew < kSkewTolerance && skew > -kSkewTolerance) return;
+  const auto offset =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*server_now - config_.clock->now());
+  clock_offset_->store(offset.count());
+  config_.logger.warn("aws clock skew corrected: signing with the time AWS gave",
+                      {{"offset_ms", offset.count()}, {"error", error.remote_code}});
+  error.retryable = true;
 }
 
 Result<std::shared_ptr<AwsClient>> make_aws_client(const Environment& env,

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "efsas/aws/sigv4.h"
@@ -121,6 +125,70 @@ TEST(AwsClient, NeverRetriesAClientError) {
   EXPECT_NE(response.error().message.find("nope"), std::string::npos);
   EXPECT_FALSE(response.error().retryable);
   EXPECT_EQ(f.clock->total_slept().count(), 0);
+}
+
+// A server whose clock is `ahead` of the client's start time and that, as AWS does, refuses a
+// signature more than five minutes off its own time with `code`, stating its time in Date.
+efsas::testing::HttpHandler checks_signing_time(std::chrono::seconds ahead, std::string code) {
+  const SystemTime server_now = ManualClock().now() + ahead;
+  return [=](const RecordedRequest& request) -> std::optional<std::string> {
+    std::tm tm{};
+    const std::string amz_date = request.header("X-Amz-Date");
+    if (::strptime(amz_date.c_str(), "%Y%m%dT%H%M%SZ", &tm) == nullptr) {
+      return http_response(400, R"({"__type":"MissingAuthenticationToken"})");
+    }
+    const auto signed_at = system_time_at(::timegm(&tm));
+    if (signed_at < server_now - std::chrono::minutes(5) ||
+        signed_at > server_now + std::chrono::minutes(5)) {
+      return http_response(403,
+                           R"({"__type":")" + code + R"(","message":"Signature expired: )" +
+                               amz_date + " is now earlier than " +
+                               format_amz_date(server_now - std::chrono::minutes(5)) + R"("})",
+                           {{"Date", format_http_date(server_now)}});
+    }
+    return http_response(200, R"({"Parameter":{"Name":"/x","Value":"v"}})",
+                         {{"Date", format_http_date(server_now)}});
+  };
+}
+
+// A machine whose clock is an hour behind: the refusal's Date tells the client AWS's time, the
+// call is signed again with it and succeeds, and later calls are signed right the first time.
+TEST(AwsClient, AClockAnHourOffIsCorrectedFromTheRefusalsDate) {
+  Fixture f(checks_signing_time(std::chrono::hours(1), "InvalidSignatureException"));
+  auto response = f.client->call(ssm_get());
+  ASSERT_TRUE(response.ok()) << response.error().to_string();
+  EXPECT_EQ(f.server.request_count(), 2u);
+  EXPECT_NEAR(std::chrono::duration<double>(f.client->clock_offset()).count(), 3600.0, 5.0);
+  ASSERT_TRUE(f.client->call(ssm_get()).ok());
+  EXPECT_EQ(f.server.request_count(), 3u);
+  bool logged = false;
+  for (const auto& line : f.sink->lines()) {
+    logged = logged || line.find("aws clock skew corrected") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+}
+
+// A clock ahead of AWS's (RequestInTheFuture, as EC2 says it) is corrected the same way.
+TEST(AwsClient, AClockAheadIsCorrectedToo) {
+  Fixture f(checks_signing_time(-std::chrono::hours(2), "RequestTimeTooSkewed"));
+  ASSERT_TRUE(f.client->call(ssm_get()).ok());
+  EXPECT_EQ(f.server.request_count(), 2u);
+  EXPECT_NEAR(std::chrono::duration<double>(f.client->clock_offset()).count(), -7200.0, 5.0);
+}
+
+// A signature refused while the clocks agree is wrong for another reason (a bad secret key): it
+// is not retried, and the clock is left alone.
+TEST(AwsClient, ASignatureRefusedWithTheClocksInAgreementIsNotRetried) {
+  const SystemTime now = ManualClock().now();
+  Fixture f(fail_then_succeed(
+      100, http_response(403, R"({"__type":"InvalidSignatureException","message":"bad"})",
+                         {{"Date", format_http_date(now)}})));
+  auto response = f.client->call(ssm_get());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().remote_code, "InvalidSignatureException");
+  EXPECT_FALSE(response.error().retryable);
+  EXPECT_EQ(f.server.request_count(), 1u);
+  EXPECT_EQ(f.client->clock_offset().count(), 0);
 }
 
 TEST(AwsClient, RetriesThrottlingAndDroppedConnections) {

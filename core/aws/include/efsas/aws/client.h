@@ -4,7 +4,9 @@
 // many threads at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,15 +67,28 @@ class AwsClient {
   const Clock& clock() const { return *config_.clock; }
   // Tokens left in the retry quota shared by this client's calls.
   int retry_tokens() const { return quota_->available(); }
+  // How far AWS's clock is ahead of this client's (negative: behind), as learnt from a request
+  // refused for its signing time; every signature since adds it. Shared by copies of the client.
+  std::chrono::milliseconds clock_offset() const {
+    return std::chrono::milliseconds(clock_offset_->load());
+  }
 
  private:
   Result<HttpResponse> attempt(const ApiRequest& request, const Endpoint& endpoint,
                                const HttpTimeouts& timeouts) const;
+  // For a response refused for its signing time (RequestTimeTooSkewed, a signature expired...):
+  // learns the offset from the response's Date and makes the error retryable, the way the AWS
+  // SDKs correct clock skew. Only when the Date is more than kSkewTolerance away from the time
+  // the request was signed with: a signature that is wrong for another reason is not retried.
+  void correct_clock_skew(const HttpResponse& response, SystemTime signed_at, Error& error) const;
+  static constexpr std::chrono::minutes kSkewTolerance{4};
 
   AwsClientConfig config_;
   std::optional<SteadyTime> deadline_;
   RandomSource random_;
   std::shared_ptr<RetryQuota> quota_;
+  std::shared_ptr<std::atomic<std::int64_t>> clock_offset_ =
+      std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 // The app-edge factory: region, endpoint overrides and the default credentials chain from `env`.
