@@ -74,8 +74,8 @@ bool outcome_unknown(const Error& error) {
           error.code == ErrorCode::kIo);
 }
 
-// Runs `attempt` on the path's mount targets (RoutingTable::candidates: the healthy ones, then the
-// unhealthy ones) in that order until one answers. `attempt(entry)` returns the response, or the
+// Runs `attempt` on the path's mount targets (RoutingTable::candidates: the healthy ones, or all
+// when none is) in ranking order until one answers. `attempt(entry)` returns the response, or the
 // back end's error: a failover error moves on (counted as the target's failure), any other error
 // is the answer. With no target left, 503.
 template <class Attempt>

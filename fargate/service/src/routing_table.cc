@@ -50,10 +50,9 @@ RoutingTable::Candidates RoutingTable::candidates(std::string_view path) const {
     const TargetEntry& entry = targets[index];
     if (entry.status->healthy()) out.targets.push_back(&entry);
   }
-  out.fail_open = out.targets.empty() && !ranking.empty();
-  for (const std::size_t index : ranking) {
-    const TargetEntry& entry = targets[index];
-    if (!entry.status->healthy()) out.targets.push_back(&entry);
+  if (out.targets.empty() && !ranking.empty()) {
+    out.fail_open = true;
+    for (const std::size_t index : ranking) out.targets.push_back(&targets[index]);
   }
   return out;
 }

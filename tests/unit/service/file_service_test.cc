@@ -7,14 +7,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "efsas/service/directory_backend.h"
 #include "efsas/testing/process.h"
@@ -522,35 +520,6 @@ TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysNo
   ASSERT_EQ(served.status, 200);
   EXPECT_EQ(*served.header("X-Mount-Target"), first.target.id);
   EXPECT_NE(call("GET", "/metrics").body.find("\nfile_service_fail_open_requests_total 2\n"),
-            std::string::npos);
-}
-
-// A target marked down is still tried, last: when every healthy target fails a request, one whose
-// probes failed (a probe that ran late, say) may serve it, and the answer is not 503. Healthy
-// targets still go first, in the path's ranking.
-TEST_F(FileServiceTest, TargetsMarkedDownAreTriedWhenEveryHealthyOneFails) {
-  const std::string path = "last/resort.txt";
-  ASSERT_EQ(call("PUT", "/files/" + path, "v1").status, 201);
-  const std::string healthy = primary_for(path);
-  std::vector<std::string> down;
-  for (const auto& entry : service_.table()->targets) {
-    if (entry.target.id == healthy) continue;
-    for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "slow");
-    ASSERT_FALSE(entry.status->healthy());
-    down.push_back(entry.target.id);
-  }
-  // While the healthy target serves, the ones marked down get nothing.
-  EXPECT_EQ(*call("GET", "/files/" + path).header("X-Mount-Target"), healthy);
-
-  fs::remove(dir_.path() / healthy);  // the only healthy target's root disappears
-  const Response read = call("GET", "/files/" + path);
-  EXPECT_EQ(read.status, 200) << read.body;
-  EXPECT_EQ(read.body, "v1");
-  EXPECT_NE(std::find(down.begin(), down.end(), *read.header("X-Mount-Target")), down.end());
-  const Response written = call("PUT", "/files/" + path, "v2");
-  EXPECT_EQ(written.status, 204) << written.body;
-  EXPECT_EQ(read_file(data() / path), "v2");
-  EXPECT_NE(call("GET", "/metrics").body.find("\nfile_service_fail_open_requests_total 0\n"),
             std::string::npos);
 }
 

@@ -62,12 +62,12 @@ struct RoutingTable {
   std::vector<TargetEntry> targets;  // the list's available targets, in router index order
   Router router{std::vector<std::string>{}};
 
-  // The targets a request for a normalised path tries, best first: the healthy ones in the path's
-  // rendezvous ranking, then the unhealthy ones in that ranking as a last resort. With no target
-  // healthy (`fail_open`) that is every target in ranking order, as a load balancer does with no
-  // healthy target left. A probe can fail where requests do not (a probe that runs late on a
-  // loaded host, a mount that refuses the probe's write but serves reads), and a request reaches
-  // a target that is really down only after every healthy one failed it: it would have been 503.
+  // The targets a request for a normalised path tries, best first: the path's rendezvous ranking
+  // with unhealthy targets left out. When no target is healthy, every target in ranking order
+  // (`fail_open`), as a load balancer does with no healthy target left: a probe can fail where
+  // requests do not (a probe that runs late on a loaded host, a mount that refuses the probe's
+  // write but serves reads), and a request to a target that is really down only fails as it would
+  // have without being tried.
   struct Candidates {
     std::vector<const TargetEntry*> targets;
     bool fail_open = false;
