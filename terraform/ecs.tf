@@ -196,5 +196,8 @@ resource "aws_ecs_service" "file_service" {
     rollback = true
   }
 
-  depends_on = [aws_lb_listener.http, aws_iam_role_policy.task_execution]
+  # A listener that forwards to the target group must exist before the service is created (ECS
+  # refuses a target group with no load balancer): port 80's, or with a certificate, 443's (80
+  # then only redirects).
+  depends_on = [aws_lb_listener.http, aws_lb_listener.https, aws_iam_role_policy.task_execution]
 }
