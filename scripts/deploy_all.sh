@@ -95,11 +95,17 @@ terraform -chdir="$terraform_dir" init -input=false >/dev/null ||
 # The stack's Lambda architecture (its variables as the apply will see them): file-monitor must
 # be built for it, or every invocation fails with an exec format error.
 console_errors=$(mktemp)
-lambda_architecture=$(echo 'var.lambda_architecture' |
+console_out=$(echo 'var.lambda_architecture' |
   terraform -chdir="$terraform_dir" console "${tf_args[@]}" 2>"$console_errors") ||
   die "terraform could not evaluate the stack's variables: $(cat "$console_errors")"
 rm -f "$console_errors"
+# The value is the last line; warnings (an undeclared variable in a shared .tfvars) come before it.
+lambda_architecture=$(tail -n 1 <<<"$console_out")
 lambda_architecture=${lambda_architecture//\"/}
+case $lambda_architecture in
+  x86_64 | arm64) ;;
+  *) die "could not read the stack's lambda_architecture; terraform console said: $console_out" ;;
+esac
 
 # --- 1. Package file-monitor -----------------------------------------------------------------
 if [[ -n $lambda_zip ]]; then
@@ -153,15 +159,21 @@ else
   fi
 fi
 
-# The task definition the ECS service runs; nothing before the first apply (no outputs yet) or
-# when it cannot be read.
+# The task definition the ECS service runs: nothing before the first apply (no outputs yet),
+# "unknown" when the service cannot be described.
 service_task_definition() {
-  local region cluster service
-  region=$(tf_output "$terraform_dir" aws_region 2>/dev/null) &&
-    cluster=$(tf_output "$terraform_dir" ecs_cluster_name 2>/dev/null) &&
-    service=$(tf_output "$terraform_dir" ecs_service_name 2>/dev/null) || return 0
-  aws_cli ecs describe-services --region "$region" --cluster "$cluster" --services "$service" \
-    --query 'services[0].taskDefinition' --output text 2>/dev/null | grep -v '^None$' || true
+  local region cluster service arn
+  # Without outputs, `terraform output -raw` prints a warning where the value would be (exit 0).
+  region=$(tf_output "$terraform_dir" aws_region 2>/dev/null) || return 0
+  cluster=$(tf_output "$terraform_dir" ecs_cluster_name 2>/dev/null) || return 0
+  service=$(tf_output "$terraform_dir" ecs_service_name 2>/dev/null) || return 0
+  [[ $region =~ ^[a-z0-9-]+$ && $cluster =~ ^[A-Za-z0-9_-]+$ && $service =~ ^[A-Za-z0-9_-]+$ ]] ||
+    return 0
+  arn=$(aws_cli ecs describe-services --region "$region" --cluster "$cluster" \
+    --services "$service" --query 'services[0].taskDefinition' --output text 2>/dev/null) ||
+    arn=unknown
+  [[ -n $arn && $arn != None ]] || arn=unknown
+  echo "$arn"
 }
 
 # --- 2. terraform apply ----------------------------------------------------------------------
@@ -179,8 +191,13 @@ function_name=$(tf_output "$terraform_dir" lambda_function_name)
 # deployment, and a new service its first one: forcing another would replace every task twice.
 # With the same task definition, the tasks are replaced so that they pull the image again (a tag
 # pushed anew) and start afresh.
+# When either could not be read, the deployment is forced, as a deploy always did before.
 task_definition_after=$(service_task_definition)
-if [[ -z $task_definition_before && -n $task_definition_after ]]; then
+if [[ $task_definition_after == unknown || $task_definition_before == unknown ]]; then
+  log "step 4/4: new deployment of $service in $cluster (its task definition could not be read)"
+  aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
+    --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
+elif [[ -z $task_definition_before && -n $task_definition_after ]]; then
   log "step 4/4: skipped (the apply created $service; its first deployment starts the tasks)"
 elif [[ -n $task_definition_after && $task_definition_after != "$task_definition_before" ]]; then
   log "step 4/4: skipped (the apply moved $service to ${task_definition_after##*/}; ECS rolls" \

@@ -24,8 +24,9 @@ Options:
   --build-dir DIR    build directory for the release build (default: build/release)
   --output ZIP       where to write the zip (default: build/lambda/file-monitor.zip)
   --stage-dir DIR    also leave the unzipped package in DIR (it is emptied first)
-  --architecture A   the Lambda's architecture, x86_64 (default) or arm64 (lambda_architecture):
-                     a binary built for another one is refused, as Lambda could not run it
+  --architecture A   the Lambda's architecture (lambda_architecture), x86_64 or arm64; default:
+                     this host's. A binary built for another one is refused, as Lambda could
+                     not run it (scripts/deploy_all.sh passes the stack's)
   -h, --help         show this help
 
 Environment:
@@ -37,7 +38,7 @@ binary=""
 build_dir="$EFSAS_ROOT/build/release"
 output="$EFSAS_ROOT/build/lambda/file-monitor.zip"
 stage_dir=""
-architecture=x86_64
+architecture=""
 while (($# > 0)); do
   case "$1" in
     --binary) binary=${2:?--binary needs a path}; shift 2 ;;
@@ -50,14 +51,18 @@ while (($# > 0)); do
   esac
 done
 
+require_tool ldd "install libc-bin (Debian: apt-get install libc-bin)"
+require_tool zip "install zip (Debian: apt-get install zip)"
+require_tool sha256sum "install coreutils"
+
+if [[ -z $architecture ]]; then
+  architecture=$(uname -m)
+  [[ $architecture == aarch64 ]] && architecture=arm64
+fi
 case $architecture in
   x86_64 | arm64) ;;
   *) log "--architecture must be x86_64 or arm64, not '$architecture'"; usage >&2; exit 2 ;;
 esac
-
-require_tool ldd "install libc-bin (Debian: apt-get install libc-bin)"
-require_tool zip "install zip (Debian: apt-get install zip)"
-require_tool sha256sum "install coreutils"
 
 if [[ -z $binary ]]; then
   require_tool cmake "install cmake, or pass --binary with a built file-monitor"

@@ -15,6 +15,12 @@ done
 setup_terraform_cli_config
 export TF_IN_AUTOMATION=1 NO_COLOR=1 TF_CLI_ARGS_apply=-no-color TF_CLI_ARGS_plan=-no-color \
   TF_CLI_ARGS_destroy=-no-color
+# The Lambda's architecture is this host's, the one file-monitor was built for.
+host_architecture=$(uname -m)
+[[ $host_architecture == aarch64 ]] && host_architecture=arm64
+other_architecture=arm64
+[[ $host_architecture == arm64 ]] && other_architecture=x86_64
+export TF_VAR_lambda_architecture=$host_architecture
 
 work=$(mktemp -d)
 cleanup() {
@@ -277,15 +283,16 @@ check "with the same task definition, a new deployment is forced" \
 
 # --- a package for another architecture than the stack's: refused before the apply -------------
 wrong_arch_log=$work/wrong-architecture.log
-if TF_VAR_lambda_architecture=arm64 "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image \
-  --skip-invoke --auto-approve --terraform-dir "$stack" --lambda-zip "$zip" \
+if TF_VAR_lambda_architecture=$other_architecture "$SOURCE_DIR/scripts/deploy_all.sh" \
+  --skip-image --skip-invoke --auto-approve --terraform-dir "$stack" --lambda-zip "$zip" \
   >"$wrong_arch_log" 2>&1; then
-  fail "deploy_all.sh deployed an x86_64 package to an arm64 Lambda"
+  fail "deploy_all.sh deployed an $host_architecture package to an $other_architecture Lambda"
 else
   check "deploy_all.sh refuses a package built for another architecture than the stack's" \
-    grep -q "is built for x86_64, but the stack's lambda_architecture is arm64" "$wrong_arch_log"
-  check "and applies nothing" expect_eq x86_64 aws_text lambda get-function-configuration \
-    --function-name "$function_name" --query 'Architectures[0]'
+    grep -q "is built for $host_architecture, but the stack's lambda_architecture is" \
+    "$wrong_arch_log"
+  check "and applies nothing" expect_eq "$host_architecture" aws_text lambda \
+    get-function-configuration --function-name "$function_name" --query 'Architectures[0]'
 fi
 
 # --- deploy a new image tag: the apply's own deployment, not a second one ---------------------
@@ -298,6 +305,9 @@ else
   tail -n 30 "$tag_log" | sed 's/^/     | /'
 fi
 check "the tasks run the new tag" expect_eq pushed-later task_image
+# moto gives a forced deployment a new id but keeps the id when UpdateService changes the task
+# definition (ECS would start a new primary deployment for that too): an unchanged id here means
+# no deployment was forced.
 check "a new task definition is not given a second, forced deployment" \
   expect_eq "$deployment_after" deployment_id
 check "deploy_all.sh says ECS rolls the tasks to the new task definition" \
