@@ -179,7 +179,12 @@ TEST_P(FileServiceIntegration, TheAccessLogHasALinePerRequestWithWhatWasDone) {
   start({{"ACCESS_LOG", "false"}});
   ASSERT_EQ(get("/files/logged/a%20b").status, 200);
   ASSERT_EQ(put("/files/logged/c", "c").status, 201);
+  // Once the process has exited, every line it would have written is in the log.
+  service_->process().signal(SIGTERM);
+  service_->process().wait(std::chrono::seconds(10));
+  EXPECT_FALSE(service_->process().running());
   EXPECT_TRUE(request_lines("/files/logged/c").empty()) << service_->log();
+  EXPECT_TRUE(request_lines("/files/logged/a%20b").empty()) << service_->log();
 }
 
 // A configuration that cannot work is refused at start, with the reason, before anything runs.
