@@ -55,10 +55,7 @@ require_tool ldd "install libc-bin (Debian: apt-get install libc-bin)"
 require_tool zip "install zip (Debian: apt-get install zip)"
 require_tool sha256sum "install coreutils"
 
-if [[ -z $architecture ]]; then
-  architecture=$(uname -m)
-  [[ $architecture == aarch64 ]] && architecture=arm64
-fi
+[[ -n $architecture ]] || architecture=$(host_lambda_architecture)
 case $architecture in
   x86_64 | arm64) ;;
   *) log "--architecture must be x86_64 or arm64, not '$architecture'"; usage >&2; exit 2 ;;

@@ -107,6 +107,15 @@ wait_until() {
   done
 }
 
+# host_lambda_architecture: this machine's architecture by its Lambda name (x86_64, arm64), or
+# uname's name for one Lambda does not have.
+host_lambda_architecture() {
+  local machine
+  machine=$(uname -m)
+  [[ $machine == aarch64 ]] && machine=arm64
+  echo "$machine"
+}
+
 # elf_architecture: the Lambda architecture name (x86_64, arm64) of the ELF executable read from
 # standard input, from its header's e_machine field; "not an ELF executable" or "e_machine N"
 # for anything else.

@@ -51,10 +51,8 @@ sleep 1 # a different wall-clock second must not change the bytes
 "$SOURCE_DIR/scripts/deploy_lambda.sh" --binary "$file_monitor" --output "$work/again.zip" \
   >/dev/null 2>&1
 check "packaging twice gives the same zip" cmp "$zip" "$work/again.zip"
-host_architecture=$(uname -m)
-[[ $host_architecture == aarch64 ]] && host_architecture=arm64
-other_architecture=arm64
-[[ $host_architecture == arm64 ]] && other_architecture=x86_64
+host_architecture=$(host_lambda_architecture)
+other_architecture=$(other_lambda_architecture)
 refuses_other_architecture() {
   local out
   if out=$("$SOURCE_DIR/scripts/deploy_lambda.sh" --binary "$file_monitor" \

@@ -68,3 +68,12 @@ moto_env() {
 
 # shellcheck source=scripts/lib/common.sh disable=SC1091
 source "$SOURCE_DIR/scripts/lib/common.sh"
+
+# The Lambda architecture this host is not: a file-monitor built here is wrong for it.
+other_lambda_architecture() {
+  if [[ $(host_lambda_architecture) == arm64 ]]; then
+    echo x86_64
+  else
+    echo arm64
+  fi
+}

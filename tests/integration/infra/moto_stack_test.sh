@@ -16,10 +16,8 @@ setup_terraform_cli_config
 export TF_IN_AUTOMATION=1 NO_COLOR=1 TF_CLI_ARGS_apply=-no-color TF_CLI_ARGS_plan=-no-color \
   TF_CLI_ARGS_destroy=-no-color
 # The Lambda's architecture is this host's, the one file-monitor was built for.
-host_architecture=$(uname -m)
-[[ $host_architecture == aarch64 ]] && host_architecture=arm64
-other_architecture=arm64
-[[ $host_architecture == arm64 ]] && other_architecture=x86_64
+host_architecture=$(host_lambda_architecture)
+other_architecture=$(other_lambda_architecture)
 export TF_VAR_lambda_architecture=$host_architecture
 
 work=$(mktemp -d)
