@@ -159,25 +159,26 @@ else
   fi
 fi
 
-# The task definition the ECS service runs: nothing before the first apply (no outputs yet),
+# service_task_definition REGION CLUSTER SERVICE: the task definition the ECS service runs, or
 # "unknown" when the service cannot be described.
 service_task_definition() {
-  local region cluster service arn
-  # Without outputs, `terraform output -raw` prints a warning where the value would be (exit 0).
-  region=$(tf_output "$terraform_dir" aws_region 2>/dev/null) || return 0
-  cluster=$(tf_output "$terraform_dir" ecs_cluster_name 2>/dev/null) || return 0
-  service=$(tf_output "$terraform_dir" ecs_service_name 2>/dev/null) || return 0
-  [[ $region =~ ^[a-z0-9-]+$ && $cluster =~ ^[A-Za-z0-9_-]+$ && $service =~ ^[A-Za-z0-9_-]+$ ]] ||
-    return 0
-  arn=$(aws_cli ecs describe-services --region "$region" --cluster "$cluster" \
-    --services "$service" --query 'services[0].taskDefinition' --output text 2>/dev/null) ||
-    arn=unknown
+  local arn
+  arn=$(aws_cli ecs describe-services --region "$1" --cluster "$2" --services "$3" \
+    --query 'services[0].taskDefinition' --output text 2>/dev/null) || arn=unknown
   [[ -n $arn && $arn != None ]] || arn=unknown
   echo "$arn"
 }
 
 # --- 2. terraform apply ----------------------------------------------------------------------
-task_definition_before=$(service_task_definition)
+# Nothing before the first apply: without outputs, `terraform output -raw` prints a warning where
+# the value would be (and exits 0).
+task_definition_before=""
+if region=$(tf_output "$terraform_dir" aws_region 2>/dev/null) &&
+  cluster=$(tf_output "$terraform_dir" ecs_cluster_name 2>/dev/null) &&
+  service=$(tf_output "$terraform_dir" ecs_service_name 2>/dev/null) &&
+  [[ $region =~ ^[a-z0-9-]+$ && $cluster =~ ^[A-Za-z0-9_-]+$ && $service =~ ^[A-Za-z0-9_-]+$ ]]; then
+  task_definition_before=$(service_task_definition "$region" "$cluster" "$service")
+fi
 log "step 2/4: terraform apply in $terraform_dir"
 terraform -chdir="$terraform_dir" apply -input=false "${approve[@]}" "${tf_args[@]}"
 
@@ -192,18 +193,20 @@ function_name=$(tf_output "$terraform_dir" lambda_function_name)
 # With the same task definition, the tasks are replaced so that they pull the image again (a tag
 # pushed anew) and start afresh.
 # When either could not be read, the deployment is forced, as a deploy always did before.
-task_definition_after=$(service_task_definition)
+task_definition_after=$(service_task_definition "$region" "$cluster" "$service")
+skipped=""
+forced=""
 if [[ $task_definition_after == unknown || $task_definition_before == unknown ]]; then
-  log "step 4/4: new deployment of $service in $cluster (its task definition could not be read)"
-  aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
-    --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
-elif [[ -z $task_definition_before && -n $task_definition_after ]]; then
-  log "step 4/4: skipped (the apply created $service; its first deployment starts the tasks)"
-elif [[ -n $task_definition_after && $task_definition_after != "$task_definition_before" ]]; then
-  log "step 4/4: skipped (the apply moved $service to ${task_definition_after##*/}; ECS rolls" \
-    "the tasks to it)"
+  forced=" (its task definition could not be read)"
+elif [[ -z $task_definition_before ]]; then
+  skipped="the apply created $service; its first deployment starts the tasks"
+elif [[ $task_definition_after != "$task_definition_before" ]]; then
+  skipped="the apply moved $service to ${task_definition_after##*/}; ECS rolls the tasks to it"
+fi
+if [[ -n $skipped ]]; then
+  log "step 4/4: skipped ($skipped)"
 else
-  log "step 4/4: new deployment of $service in $cluster"
+  log "step 4/4: new deployment of $service in $cluster$forced"
   aws_cli ecs update-service --region "$region" --cluster "$cluster" --service "$service" \
     --force-new-deployment --query 'service.deployments[0].id' --output text >/dev/null
 fi
