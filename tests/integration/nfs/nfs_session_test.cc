@@ -1,12 +1,9 @@
 // Each known problem of libnfs 4.0's NFSv4 client, checked against real nfs-ganesha servers
 // through the session and pool wrappers: chunked writes, replace and create-only puts, reading
 // through another mount target, errors, concurrency, and a killed or hung server.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +20,7 @@
 #include "efsas/nfs/session.h"
 #include "efsas/testing/ganesha.h"
 #include "efsas/testing/process.h"
+#include "efsas/testing/silent_listener.h"
 
 namespace efsas::nfs {
 namespace {
@@ -520,46 +518,9 @@ TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterRes
   EXPECT_TRUE(recovered) << "calls did not work again after SIGCONT";
 }
 
-// A listener whose accept queue is full drops every further SYN, as an address does that no
-// longer answers (a deleted mount target, a failed AZ, a security group): the kernel would retry
-// the connect for about two minutes.
-class SilentAddress {
- public:
-  explicit SilentAddress(const char* address) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in where{};
-    where.sin_family = AF_INET;
-    where.sin_port = htons(2049);
-    ::inet_pton(AF_INET, address, &where.sin_addr);
-    auto* raw = reinterpret_cast<sockaddr*>(&where);
-    if (::bind(listener_, raw, sizeof where) != 0 || ::listen(listener_, 0) != 0) {
-      error_ = std::string("cannot listen on ") + address + ":2049: " + std::strerror(errno);
-      return;
-    }
-    // Fill the queue: these connections are never accepted.
-    for (int i = 0; i < 4; ++i) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      (void)::connect(fd, raw, sizeof where);
-      fillers_.push_back(fd);
-    }
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  ~SilentAddress() {
-    for (int fd : fillers_) ::close(fd);
-    if (listener_ >= 0) ::close(listener_);
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  int listener_ = -1;
-  std::vector<int> fillers_;
-  std::string error_;
-};
-
 TEST_F(NfsSessionTest, AMountToAnAddressThatDropsConnectionsFailsWithinTheTimeout) {
-  SilentAddress silent("127.0.0.9");
+  testing::SilentListener silent(testing::SilentListener::Kind::kDropsConnections, "127.0.0.9",
+                                 2049);
   if (!silent.error().empty()) GTEST_SKIP() << silent.error();
   SessionOptions options;
   options.server = "127.0.0.9";

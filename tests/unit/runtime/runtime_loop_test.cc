@@ -1,11 +1,7 @@
 // The Runtime API loop against tools/lambda-runtime-api, a local stand-in for Lambda's service:
 // success, handler errors and exceptions, init errors, a Runtime API that goes away, and the
 // deadline header (absent, malformed).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -16,6 +12,7 @@
 #include <vector>
 
 #include "efsas/lambda/runtime.h"
+#include "efsas/testing/silent_listener.h"
 #include "runtime_api_fixture.h"
 
 namespace efsas::lambda {
@@ -125,22 +122,13 @@ TEST(RuntimeLoop, ReturnsAnErrorWhenTheRuntimeApiGoesAway) {
 // holding the environment until Lambda times the invocation out. Here a socket that listens and
 // never reads.
 TEST(RuntimeLoop, APostThatIsNeverAnsweredFailsAfterItsLimit) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  auto transport = make_http_transport("127.0.0.1:" + std::to_string(ntohs(address.sin_port)),
-                                       std::chrono::milliseconds(300));
+  testing::SilentListener silent(testing::SilentListener::Kind::kNeverReads, "127.0.0.1");
+  ASSERT_TRUE(silent.error().empty()) << silent.error();
+  auto transport = make_http_transport(silent.host_port(), std::chrono::milliseconds(300));
   const auto started = std::chrono::steady_clock::now();
   const Status posted =
       RuntimeClient(*transport).post_response("req-1", InvocationResponse::ok("{}"));
   const auto took = std::chrono::steady_clock::now() - started;
-  ::close(listener);
   ASSERT_FALSE(posted.ok());
   EXPECT_EQ(posted.error().code, ErrorCode::kIo) << posted.error().to_string();
   // It waited for its limit (libcurl's timers may fire a fraction of a millisecond early), and
