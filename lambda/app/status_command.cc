@@ -44,10 +44,13 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
     return 1;
   }
   nlohmann::json out = report->to_json();
-  out["file_system"] = {{"id", fs->id},
-                        {"name", fs->name},
-                        {"life_cycle_state", fs->life_cycle_state},
-                        {"number_of_mount_targets", fs->number_of_mount_targets}};
+  out["file_system"] = {
+      {"id", fs->id},
+      {"name", fs->name},
+      {"life_cycle_state", fs->life_cycle_state},
+      {"number_of_mount_targets", fs->number_of_mount_targets},
+      {"availability_zone", fs->availability_zone.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(fs->availability_zone)}};
   out["parameter"] = {{"name", config->ssm_parameter_name},
                       {"version", parameter->has_value() ? (*parameter)->version : 0},
                       {"value", parameter->has_value() ? (*parameter)->value : ""}};
@@ -63,8 +66,10 @@ int show_status(const MonitorFlags& flags, bool json, bool scan) {
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return status;
   }
-  std::printf("file system   %s (%s) %s, %d mount target(s)\n", fs->id.c_str(), fs->name.c_str(),
-              fs->life_cycle_state.c_str(), fs->number_of_mount_targets);
+  const std::string zone =
+      fs->availability_zone.empty() ? "" : ", One Zone in " + fs->availability_zone;
+  std::printf("file system   %s (%s) %s, %d mount target(s)%s\n", fs->id.c_str(), fs->name.c_str(),
+              fs->life_cycle_state.c_str(), fs->number_of_mount_targets, zone.c_str());
   for (const auto& t : report->observed.mount_targets) {
     std::printf("  %-24s %-12s %-16s %-26s %s\n", t.id.c_str(), t.availability_zone.c_str(),
                 t.ip_address.c_str(), t.subnet_id.c_str(), t.state.c_str());

@@ -31,6 +31,8 @@ FileSystemDescription parse_file_system(const nlohmann::json& json) {
   out.throughput_mode = str(json, "ThroughputMode");
   const auto encrypted = json.find("Encrypted");
   out.encrypted = encrypted != json.end() && encrypted->is_boolean() && encrypted->get<bool>();
+  out.availability_zone_name = str(json, "AvailabilityZoneName");
+  out.availability_zone_id = str(json, "AvailabilityZoneId");
   return out;
 }
 

@@ -46,7 +46,7 @@ class AwsCloud final : public CloudApi {
     }
     const auto& fs = systems->front();
     return FileSystemInfo{fs.file_system_id, fs.name, fs.life_cycle_state,
-                          fs.number_of_mount_targets};
+                          fs.number_of_mount_targets, fs.availability_zone_name};
   }
 
   Result<std::vector<MountTarget>> describe_mount_targets(

@@ -11,6 +11,8 @@ bool occupies_az(const std::string& state) {
   return state != "deleting" && state != "deleted" && state != "error";
 }
 
+bool blocks_az(const std::string& state) { return state != "deleted"; }
+
 int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_count,
                           int max_mount_targets) {
   if (threshold == 0) threshold = 1;
@@ -65,8 +67,16 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   Plan plan;
   plan.notes = observed.notes;
   std::set<std::string> used_azs;
+  std::set<std::string> blocked_azs;  // held by a mount target that does not serve it
   for (const auto& target : observed.mount_targets) {
-    if (!occupies_az(target.state)) continue;
+    if (!occupies_az(target.state)) {
+      if (!blocks_az(target.state)) continue;
+      blocked_azs.insert(target.availability_zone);
+      plan.notes.push_back(target.id + " in " + target.availability_zone + " is " + target.state +
+                           ": not counted, and EFS takes no other mount target in that AZ until " +
+                           (target.state == "error" ? "it is deleted" : "it is gone"));
+      continue;
+    }
     ++plan.current_mount_targets;
     used_azs.insert(target.availability_zone);
     if (target.state != "available") {
@@ -78,26 +88,51 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     }
   }
 
+  // A One Zone file system takes a mount target in its own AZ alone.
+  std::vector<Subnet> subnets;
+  std::size_t other_zone_subnets = 0;
+  for (const auto& subnet : observed.subnets) {
+    if (observed.one_zone_az.empty() || subnet.availability_zone == observed.one_zone_az) {
+      subnets.push_back(subnet);
+    } else {
+      ++other_zone_subnets;
+    }
+  }
+  if (other_zone_subnets > 0) {
+    plan.notes.push_back("One Zone file system in " + observed.one_zone_az +
+                         ": it can have one mount target, in that AZ; " +
+                         std::to_string(other_zone_subnets) +
+                         " candidate subnet(s) in other AZs left out");
+  }
   std::set<std::string> candidate_azs;
-  for (const auto& subnet : observed.subnets) candidate_azs.insert(subnet.availability_zone);
-  // AZs already served count too: the cap is how many AZs could hold a mount target.
+  for (const auto& subnet : subnets) candidate_azs.insert(subnet.availability_zone);
+  // AZs already served count too: the cap is how many AZs could hold a mount target. An AZ held
+  // by a mount target in `error` counts: the gap between desired and current shows it.
   std::set<std::string> possible_azs = candidate_azs;
   possible_azs.insert(used_azs.begin(), used_azs.end());
+  if (!observed.one_zone_az.empty()) possible_azs = {observed.one_zone_az};
   plan.desired_mount_targets =
       desired_mount_targets(observed.scan.files, limits.file_count_threshold,
                             static_cast<int>(possible_azs.size()), limits.max_mount_targets);
 
-  plan.scaling_allowed = observed.scan.complete;
+  const bool file_system_ready =
+      observed.file_system_state.empty() || observed.file_system_state == "available";
+  plan.scaling_allowed = observed.scan.complete && file_system_ready;
   if (!observed.scan.complete) {
     plan.notes.push_back("scan incomplete (" + std::to_string(observed.scan.files) +
                          " files so far): no scaling this run");
+  }
+  if (!file_system_ready) {
+    plan.notes.push_back("file system is " + observed.file_system_state +
+                         ": EFS creates mount targets only for an available one");
   }
   const int missing = plan.desired_mount_targets - plan.current_mount_targets;
   if (plan.scaling_allowed && missing > 0) {
     const int budget = std::min(missing, std::max(0, limits.max_creates_per_run));
     std::set<std::string> seen_azs = used_azs;
+    seen_azs.insert(blocked_azs.begin(), blocked_azs.end());
     seen_azs.insert(observed.failed_azs.begin(), observed.failed_azs.end());
-    for (const auto& subnet : creation_order(observed.subnets)) {
+    for (const auto& subnet : creation_order(subnets)) {
       if (static_cast<int>(plan.creates.size()) >= budget) break;
       if (seen_azs.count(subnet.availability_zone) != 0) continue;
       if (subnet.available_ip_addresses <= 0) {

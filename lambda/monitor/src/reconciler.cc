@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace efsas::monitor {
@@ -123,6 +124,8 @@ Result<std::vector<Subnet>> candidate_subnets(CloudApi& cloud, const MonitorConf
 }
 
 // Reads the mount targets again into `latest`; false, with the error reported, when it cannot.
+// One this run created that the listing does not show yet is kept: planned again without it, the
+// run would try its AZ again.
 bool refresh_mount_targets(CloudApi& cloud, const MonitorConfig& config, std::string_view when,
                            Observation& latest, RunReport& report) {
   auto targets = cloud.describe_mount_targets(config.file_system_id);
@@ -132,7 +135,31 @@ bool refresh_mount_targets(CloudApi& cloud, const MonitorConfig& config, std::st
     return false;
   }
   latest.mount_targets = std::move(targets).value();
+  for (const MountTarget& made : report.created) {
+    const bool listed = std::any_of(latest.mount_targets.begin(), latest.mount_targets.end(),
+                                    [&](const MountTarget& t) { return t.id == made.id; });
+    if (!listed) latest.mount_targets.push_back(made);
+  }
   return true;
+}
+
+// Whether a failed CreateMountTarget leaves the run free to try the next AZ. Not when the outcome
+// is unknown (a timeout or a 5xx after the retries: EFS may have created it, and another in the
+// next AZ could pass the desired count), nor when the refusal is about the file system, its
+// security groups or the account, which every other subnet would meet too.
+bool next_az_may_succeed(const Error& error) {
+  if (error.retryable) return false;
+  static const std::set<std::string, std::less<>> kWholeRun = {"IncorrectFileSystemLifeCycleState",
+                                                               "FileSystemNotFound",
+                                                               "NetworkInterfaceLimitExceeded",
+                                                               "SecurityGroupNotFound",
+                                                               "SecurityGroupLimitExceeded",
+                                                               "AccessDeniedException",
+                                                               "AccessDenied",
+                                                               "UnauthorizedOperation",
+                                                               "ThrottlingException",
+                                                               "TooManyRequests"};
+  return error.code != ErrorCode::kPermissionDenied && kWholeRun.count(error.remote_code) == 0;
 }
 
 bool az_occupied(const std::vector<MountTarget>& targets, const std::string& az) {
@@ -193,6 +220,10 @@ bool create_mount_targets(CloudApi& cloud, const MonitorConfig& config, const Pl
                                            {"error", error.to_string()}});
     report.errors.push_back("CreateMountTarget in " + create.subnet_id + " (" +
                             create.availability_zone + "): " + error.to_string());
+    if (!next_az_may_succeed(error)) {
+      log.info("no other mount target is tried in this run", {{"error", error.to_string()}});
+      break;
+    }
     latest.failed_azs.insert(create.availability_zone);
   }
   return true;
@@ -393,6 +424,10 @@ Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const 
   Observation observed;
   observed.file_system_id = config.file_system_id;
   observed.scan = scan;
+  auto file_system = cloud.describe_file_system(config.file_system_id);
+  if (!file_system.ok()) return file_system.error();
+  observed.file_system_state = file_system->life_cycle_state;
+  observed.one_zone_az = file_system->availability_zone;
   auto targets = cloud.describe_mount_targets(config.file_system_id);
   if (!targets.ok()) return targets.error();
   observed.mount_targets = std::move(targets).value();

@@ -165,7 +165,7 @@ class MonitorMoto : public ::testing::Test {
     return list.ok() ? *list : MountTargetList{};
   }
 
-  static constexpr std::size_t kScenarios = 26;
+  static constexpr std::size_t kScenarios = 27;
   static testing::MotoServer* moto_;
   static json* worlds_;
   static std::string* setup_error_;
@@ -616,6 +616,36 @@ TEST_F(MonitorMoto, StatusShowsStateAndWhatARunWouldDo) {
   ASSERT_EQ(status["planned_creates"].size(), 1u);
   EXPECT_EQ(status["planned_creates"][0]["availability_zone"], "us-east-1b");
   EXPECT_EQ(mount_targets().size(), 1u);  // status changed nothing
+}
+
+// A One Zone file system (DescribeFileSystems names its AZ) can have one mount target, in that
+// AZ: however many files, runs create it there and nothing else, and status says which AZ.
+TEST_F(MonitorMoto, AOneZoneFileSystemGetsOneMountTargetInItsOwnAz) {
+  const auto made = run_command(
+      {"python3", "-c",
+       "import boto3, sys, uuid\n"
+       "efs = boto3.client('efs', endpoint_url=sys.argv[1], region_name='us-east-1',\n"
+       "                   aws_access_key_id='test', aws_secret_access_key='test')\n"
+       "print(efs.create_file_system(CreationToken=str(uuid.uuid4()),\n"
+       "                             AvailabilityZoneName='us-east-1b')['FileSystemId'])\n",
+       moto_->endpoint()});
+  ASSERT_EQ(made.status, 0) << made.output;
+  file_system_id_ = last_line(made.output);
+  add_files(100);
+  auto e = env(10);
+  e["MAX_CREATES_PER_RUN"] = "3";
+  for (int run_number = 0; run_number < 2; ++run_number) {
+    const Outcome outcome = run(e);
+    ASSERT_EQ(outcome.status, 0) << outcome.output;
+    EXPECT_EQ(outcome.report["desired_mount_targets"], 1);
+    EXPECT_TRUE(outcome.report["errors"].empty()) << outcome.output;
+  }
+  EXPECT_EQ(azs(), std::set<std::string>{"us-east-1b"});
+  EXPECT_EQ(mount_targets().size(), 1u);
+  EXPECT_EQ(document().mount_targets.size(), 1u);
+  const auto status = run_command({binary().string(), "status", "--no-scan"}, e);
+  ASSERT_EQ(status.status, 0) << status.output;
+  EXPECT_NE(status.output.find("One Zone in us-east-1b"), std::string::npos) << status.output;
 }
 
 // What a run would fail on fails status too: with EC2 answering 500, status lists the error and

@@ -26,6 +26,14 @@ class FakeCloud final : public CloudApi {
                                  {"subnet-0000000c", "us-east-1c", "use1-az3", "vpc-1", 100}};
   std::vector<MountTarget> targets;
   std::string new_target_state = "available";
+  std::string file_system_state = "available";
+  std::string one_zone_az;  // set: a One Zone file system in this AZ
+  // The next CreateMountTargets create their mount target and then time out, as a call whose
+  // answer was lost after the retries.
+  int creates_that_time_out = 0;
+  // The next DescribeMountTargets leave out the newest mount target, as EFS's listing may for a
+  // moment after CreateMountTarget returned.
+  int listings_behind = 0;
   std::optional<ParameterValue> parameter;
   std::vector<std::string> puts;
   int deployments = 0;
@@ -53,9 +61,14 @@ class FakeCloud final : public CloudApi {
   std::optional<SystemTime> deployed_at = SystemTime(std::chrono::seconds(1'700'000'000));
 
   Result<FileSystemInfo> describe_file_system(const std::string& id) override {
-    return FileSystemInfo{id, "fs", "available", static_cast<int>(targets.size())};
+    return FileSystemInfo{id, "fs", file_system_state, static_cast<int>(targets.size()),
+                          one_zone_az};
   }
   Result<std::vector<MountTarget>> describe_mount_targets(const std::string&) override {
+    if (listings_behind > 0 && !targets.empty()) {
+      --listings_behind;
+      return std::vector<MountTarget>(targets.begin(), targets.end() - 1);
+    }
     return targets;
   }
   Result<std::vector<Subnet>> describe_subnets(const std::vector<std::string>& ids,
@@ -95,11 +108,21 @@ class FakeCloud final : public CloudApi {
     }
     const auto s = std::find_if(subnets.begin(), subnets.end(),
                                 [&](const Subnet& x) { return x.id == subnet_id; });
+    const auto refuse = [](const char* code, const char* message) {
+      Error e = make_error(ErrorCode::kRemote, message);
+      e.remote_code = code;
+      return e;
+    };
+    if (file_system_state != "available") {
+      return refuse("IncorrectFileSystemLifeCycleState", "file system is not available");
+    }
+    if (!one_zone_az.empty() && s->availability_zone != one_zone_az) {
+      return refuse("AvailabilityZonesMismatch", "subnet is not in the file system's AZ");
+    }
+    // As EFS: any mount target not yet deleted holds its AZ, one in `error` too.
     for (const auto& t : targets) {
-      if (t.availability_zone == s->availability_zone && occupies_az(t.state)) {
-        Error e = make_error(ErrorCode::kRemote, "mount target already exists in this AZ");
-        e.remote_code = "MountTargetConflict";
-        return e;
+      if (t.availability_zone == s->availability_zone && blocks_az(t.state)) {
+        return refuse("MountTargetConflict", "mount target already exists in this AZ");
       }
     }
     char id[32];
@@ -107,6 +130,10 @@ class FakeCloud final : public CloudApi {
     targets.push_back(MountTarget{id, s->availability_zone, s->availability_zone_id, s->id,
                                   "10.0.0." + std::to_string(targets.size() + 10),
                                   new_target_state});
+    if (creates_that_time_out > 0) {
+      --creates_that_time_out;
+      return make_error(ErrorCode::kTimeout, "CreateMountTarget: operation timed out", true);
+    }
     return targets.back();
   }
   Result<std::optional<ParameterValue>> get_parameter(const std::string&) override {

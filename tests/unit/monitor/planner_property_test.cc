@@ -35,14 +35,14 @@ rc::Gen<World> gen_world() {
                                             name, "use1-az" + std::to_string(az), "vpc-1",
                                             *rc::gen::inRange<std::int64_t>(0, 3)});
       }
-      // At most one live target per AZ (EFS's own rule), maybe some dead ones.
+      // At most one target not yet deleted per AZ (EFS's own rule), maybe some deleted ones.
       const int targets = *rc::gen::inRange(0, 3);
-      bool live = false;
+      bool held = false;
       for (int t = 0; t < targets; ++t) {
         std::string state = *rc::gen::elementOf(kStates);
-        if (occupies_az(state)) {
-          if (live) state = "deleted";
-          live = true;
+        if (blocks_az(state)) {
+          if (held) state = "deleted";
+          held = true;
         }
         w.observed.mount_targets.push_back(
             MountTarget{"fsmt-" + std::to_string(100 + az * 10 + t), name,
@@ -60,6 +60,12 @@ rc::Gen<World> gen_world() {
       w.observed.document.list = document_for(w.observed.file_system_id, w.observed.mount_targets,
                                               *rc::gen::inRange<std::uint64_t>(0, 60), kNow);
     }
+    if (*rc::gen::weightedElement<bool>({{4, false}, {1, true}})) {
+      w.observed.one_zone_az =
+          "us-east-1" + std::string(1, static_cast<char>('a' + *rc::gen::inRange(0, az_count)));
+    }
+    w.observed.file_system_state =
+        *rc::gen::weightedElement<std::string>({{6, "available"}, {1, ""}, {1, "updating"}});
     w.observed.scan.files = *rc::gen::inRange<std::uint64_t>(0, 1000);
     w.observed.scan.complete = *rc::gen::weightedElement<bool>({{4, true}, {1, false}});
     w.limits.file_count_threshold = *rc::gen::inRange<std::uint64_t>(1, 200);
@@ -89,13 +95,15 @@ void apply(Observation& o, const Plan& plan, bool created_available, int& next_i
   }
 }
 
-TEST(PlannerProperties, NeverTwoLiveMountTargetsInOneAz) {
+// EFS refuses a second mount target in an AZ while any other is not yet deleted (one in `error`
+// or `deleting` too): a plan never asks for one.
+TEST(PlannerProperties, NeverTwoMountTargetsInOneAz) {
   ASSERT_TRUE(rc::check([] {
     World w = *gen_world();
     const Plan plan = plan_reconcile(w.observed, w.limits, kNow);
     std::map<std::string, int> per_az;
     for (const auto& t : w.observed.mount_targets) {
-      if (occupies_az(t.state)) ++per_az[t.availability_zone];
+      if (blocks_az(t.state)) ++per_az[t.availability_zone];
     }
     for (const auto& c : plan.creates) ++per_az[c.availability_zone];
     for (const auto& [az, count] : per_az) RC_ASSERT(count <= 1);
@@ -117,6 +125,23 @@ TEST(PlannerProperties, CreationsAreBoundedAndUseSubnetsWithFreeAddresses) {
       RC_ASSERT(it != w.observed.subnets.end());
       RC_ASSERT(it->available_ip_addresses > 0);
       RC_ASSERT(it->availability_zone == c.availability_zone);
+    }
+  }));
+}
+
+// A One Zone file system can have one mount target, in its own AZ; and EFS creates mount targets
+// only for an available file system.
+TEST(PlannerProperties, CreationsOnlyWhereEfsTakesThem) {
+  ASSERT_TRUE(rc::check([] {
+    World w = *gen_world();
+    const Plan plan = plan_reconcile(w.observed, w.limits, kNow);
+    if (!w.observed.one_zone_az.empty()) {
+      RC_ASSERT(plan.desired_mount_targets == 1);
+      for (const auto& c : plan.creates) RC_ASSERT(c.availability_zone == w.observed.one_zone_az);
+    }
+    if (!w.observed.file_system_state.empty() && w.observed.file_system_state != "available") {
+      RC_ASSERT(plan.creates.empty());
+      RC_ASSERT(!plan.scaling_allowed);
     }
   }));
 }

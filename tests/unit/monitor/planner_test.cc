@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace efsas::monitor {
 namespace {
 
@@ -116,20 +118,76 @@ TEST(Planner, CreatingTargetHoldsItsAzButIsNotPublished) {
   EXPECT_EQ(plan.publish->mount_targets.size(), 2u);
 }
 
-TEST(Planner, DeletingTargetFreesItsAzAndLeavesTheDocument) {
+bool has_note(const Plan& plan, const std::string& text) {
+  return std::any_of(plan.notes.begin(), plan.notes.end(),
+                     [&](const std::string& note) { return note.find(text) != std::string::npos; });
+}
+
+// A mount target being deleted no longer counts and leaves the document, but EFS takes no other
+// in its AZ until it is gone: the plan goes to the next AZ instead of a create EFS would refuse.
+TEST(Planner, DeletingTargetLeavesTheDocumentAndHoldsItsAzUntilGone) {
   Observation o = fresh(10);
   o.mount_targets = {target("fsmt-1", "us-east-1a", "subnet-a", "deleting")};
   o.document.state = DocumentState::kValid;
   o.document.list =
       document_for(o.file_system_id, {target("fsmt-1", "us-east-1a", "subnet-a")}, 3, kNow);
-  const Plan plan = plan_reconcile(o, limits(), kNow);
-  // The AZ is free again (EFS may still answer MountTargetConflict until the deletion ends;
-  // the run treats that as done and the next run checks again).
+  Plan plan = plan_reconcile(o, limits(), kNow);
+  EXPECT_EQ(plan.current_mount_targets, 0);
   ASSERT_EQ(plan.creates.size(), 1u);
-  EXPECT_EQ(plan.creates[0].subnet_id, "subnet-a");
+  EXPECT_EQ(plan.creates[0].subnet_id, "subnet-b");
+  EXPECT_TRUE(has_note(plan, "fsmt-1 in us-east-1a is deleting"));
   ASSERT_TRUE(plan.publish.has_value());
   EXPECT_TRUE(plan.publish->mount_targets.empty());
   EXPECT_EQ(plan.publish->generation, 4u);
+
+  o.mount_targets[0].state = "deleted";  // gone: the AZ is free again
+  plan = plan_reconcile(o, limits(), kNow);
+  ASSERT_EQ(plan.creates.size(), 1u);
+  EXPECT_EQ(plan.creates[0].subnet_id, "subnet-a");
+}
+
+// A mount target in `error` holds its AZ until an operator deletes it, and the note says so. It
+// is not counted, so desired stays above current while it is there.
+TEST(Planner, FailedTargetHoldsItsAzAndAsksToBeDeleted) {
+  Observation o = fresh(250);
+  o.subnets = {subnet("subnet-a", "us-east-1a"), subnet("subnet-b", "us-east-1b")};
+  o.mount_targets = {target("fsmt-1", "us-east-1a", "subnet-a"),
+                     target("fsmt-2", "us-east-1b", "subnet-b", "error")};
+  const Plan plan = plan_reconcile(o, limits(100, 3), kNow);
+  EXPECT_EQ(plan.desired_mount_targets, 2);
+  EXPECT_EQ(plan.current_mount_targets, 1);
+  EXPECT_TRUE(plan.creates.empty());
+  EXPECT_TRUE(has_note(plan, "fsmt-2 in us-east-1b is error"));
+  EXPECT_TRUE(has_note(plan, "until it is deleted"));
+}
+
+// A One Zone file system can have one mount target, in its own AZ (EFS refuses others with
+// AvailabilityZonesMismatch).
+TEST(Planner, OneZoneFileSystemGetsOneMountTargetInItsOwnAz) {
+  Observation o = fresh(1000);
+  o.one_zone_az = "us-east-1b";
+  Plan plan = plan_reconcile(o, limits(100, 3), kNow);
+  EXPECT_EQ(plan.desired_mount_targets, 1);
+  ASSERT_EQ(plan.creates.size(), 1u);
+  EXPECT_EQ(plan.creates[0].subnet_id, "subnet-b");
+  EXPECT_TRUE(has_note(plan, "One Zone file system in us-east-1b"));
+
+  o.mount_targets = {target("fsmt-1", "us-east-1b", "subnet-b")};
+  plan = plan_reconcile(o, limits(100, 3), kNow);
+  EXPECT_EQ(plan.desired_mount_targets, 1);
+  EXPECT_TRUE(plan.creates.empty());
+  EXPECT_FALSE(has_note(plan, "no usable subnet"));
+}
+
+// EFS creates mount targets only for an `available` file system; the document is still kept.
+TEST(Planner, FileSystemNotAvailableCreatesNothingButStillPublishes) {
+  Observation o = fresh(500);
+  o.file_system_state = "updating";
+  const Plan plan = plan_reconcile(o, limits(), kNow);
+  EXPECT_FALSE(plan.scaling_allowed);
+  EXPECT_TRUE(plan.creates.empty());
+  EXPECT_TRUE(has_note(plan, "file system is updating"));
+  EXPECT_TRUE(plan.publish.has_value());
 }
 
 TEST(Planner, PartialScanNeverScalesButStillPublishes) {

@@ -160,6 +160,91 @@ TEST(Reconcile, ASubnetThatKeepsFailingDoesNotBlockTheOtherAzs) {
   EXPECT_EQ(azs, (std::set<std::string>{"us-east-1a", "us-east-1c"}));
 }
 
+// A create whose answer is lost (a timeout after the retries) may have made its mount target: the
+// run creates no other, which could pass the desired count, and the next run sees what exists.
+TEST(Reconcile, ACreateWhoseOutcomeIsUnknownEndsTheRunsCreations) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.creates_that_time_out = 1;
+  MonitorConfig c = config(100);
+  c.max_creates_per_run = 3;
+  auto report = reconcile(cloud, c, scan(150), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("timed out"), std::string::npos);
+  EXPECT_TRUE(report->created.empty());
+  ASSERT_EQ(cloud.targets.size(), 1u);  // the lost answer's mount target, and no second one
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+
+  // The next run finds it in us-east-1a and adds the second one the count asks for.
+  auto next = reconcile(cloud, c, scan(150), clock, Logger());
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->ok());
+  ASSERT_EQ(next->created.size(), 1u);
+  EXPECT_EQ(next->created[0].availability_zone, "us-east-1b");
+  EXPECT_EQ(cloud.targets.size(), 2u);
+}
+
+// A refusal about the file system, its security groups or the account would meet every other
+// subnet too: one attempt, not one per AZ.
+TEST(Reconcile, ARefusalEverySubnetWouldMeetIsTriedOnce) {
+  FakeCloud cloud;
+  ManualClock clock;
+  int attempts = 0;
+  cloud.before_create = [&] { ++attempts; };
+  for (const auto& s : cloud.subnets) cloud.refused[s.id] = "SecurityGroupNotFound";
+  MonitorConfig c = config(100);
+  c.max_creates_per_run = 3;
+  auto report = reconcile(cloud, c, scan(250), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(attempts, 1);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("SecurityGroupNotFound"), std::string::npos);
+  EXPECT_TRUE(cloud.targets.empty());
+  EXPECT_TRUE(report->published);  // the (empty) list is still created
+}
+
+// EFS's listing may not show a mount target for a moment after CreateMountTarget returned. A run
+// allowed several creations does not take that for a free AZ: it goes on to the next AZ, and its
+// metric counts each mount target once.
+TEST(Reconcile, AMountTargetTheListingDoesNotShowYetStillHoldsItsAz) {
+  FakeCloud cloud;
+  ManualClock clock;
+  MonitorConfig c = config(100);
+  c.max_creates_per_run = 2;
+  int creates = 0;
+  cloud.before_create = [&] {
+    if (++creates == 1) cloud.listings_behind = 1;  // the listing after this create lags
+  };
+  auto report = reconcile(cloud, c, scan(250), clock, Logger());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+  ASSERT_EQ(report->created.size(), 2u);
+  EXPECT_NE(report->created[0].availability_zone, report->created[1].availability_zone);
+  EXPECT_TRUE(report->conflicts.empty());
+  EXPECT_EQ(creates, 2);
+  const auto emf = nlohmann::json::parse(emf_line(kFs, scan(250), &*report, clock.now()));
+  EXPECT_EQ(emf["MountTargets"], 2);
+}
+
+// DescribeFileSystems says a file system is One Zone: its one mount target goes in its AZ, however
+// many files and candidate AZs there are.
+TEST(Reconcile, AOneZoneFileSystemGetsItsMountTargetInItsOwnAzOnly) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.one_zone_az = "us-east-1b";
+  MonitorConfig c = config(100);
+  c.max_creates_per_run = 3;
+  for (int run = 0; run < 2; ++run) {
+    auto report = reconcile(cloud, c, scan(1000), clock, Logger());
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok()) << report->to_text();
+    EXPECT_EQ(report->plan.desired_mount_targets, 1);
+  }
+  ASSERT_EQ(cloud.targets.size(), 1u);
+  EXPECT_EQ(cloud.targets[0].availability_zone, "us-east-1b");
+}
+
 TEST(Reconcile, CandidateSubnetsOfAnotherVpcAreLeftOutWithANote) {
   FakeCloud cloud;
   ManualClock clock;

@@ -24,6 +24,10 @@ struct FileSystemDescription {
   std::string performance_mode{};
   std::string throughput_mode{};
   bool encrypted = false;
+  // Set for a One Zone file system only: the AZ it lives in, the one AZ that can hold its mount
+  // target.
+  std::string availability_zone_name{};
+  std::string availability_zone_id{};
 };
 
 struct MountTargetDescription {

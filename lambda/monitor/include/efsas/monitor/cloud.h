@@ -26,6 +26,7 @@ struct FileSystemInfo {
   std::string name;
   std::string life_cycle_state;
   int number_of_mount_targets = 0;
+  std::string availability_zone;  // a One Zone file system's AZ; empty for a Regional one
 };
 
 struct ParameterValue {

@@ -51,6 +51,11 @@ struct PublishedDocument {
 
 struct Observation {
   std::string file_system_id;
+  // DescribeFileSystems' LifeCycleState; mount targets are created only when `available` (or
+  // when it was not read: empty).
+  std::string file_system_state;
+  // A One Zone file system's AZ: it can have one mount target, in that AZ. Empty: Regional.
+  std::string one_zone_az;
   std::vector<MountTarget> mount_targets;  // every state
   std::vector<Subnet> subnets;             // the candidate subnets
   std::string subnets_error;               // why they could not be read (then none)
@@ -80,7 +85,7 @@ struct PlannedCreate {
 struct Plan {
   int desired_mount_targets = 0;
   int current_mount_targets = 0;  // existing and not being deleted
-  bool scaling_allowed = false;   // false on a partial scan
+  bool scaling_allowed = false;   // false on a partial scan, or a file system not `available`
   std::vector<PlannedCreate> creates;
   std::optional<MountTargetList> publish;  // the document to write, when its content changes
   bool force_ecs_deployment = false;
@@ -92,8 +97,12 @@ struct Plan {
   bool changes_anything() const { return !creates.empty() || publish.has_value(); }
 };
 
-// Mount-target states that occupy an AZ (anything but deleting/deleted/error).
+// Mount-target states that count as the AZ's mount target (anything but deleting/deleted/error).
 bool occupies_az(const std::string& state);
+
+// Mount-target states after which EFS takes no other mount target in the AZ (all but `deleted`):
+// one `deleting` or in `error` holds its AZ without serving it, until it is gone.
+bool blocks_az(const std::string& state);
 
 // ceil(files / threshold), at least 1, at most az_count and max_mount_targets (and >= 1).
 int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_count,
