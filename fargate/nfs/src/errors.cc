@@ -1,6 +1,7 @@
 // libnfs failure classification; see errors.h for the shapes libnfs 4.0 reports.
 #include "efsas/nfs/errors.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <string>
@@ -89,6 +90,15 @@ std::string_view nfs4_status_in(std::string_view message) {
     ++end;
   }
   return message.substr(start, end - start);
+}
+
+bool refusal_moves_open_sequence(std::string_view status) {
+  constexpr std::array<std::string_view, 8> kKeepsSequence = {
+      "NFS4ERR_STALE_CLIENTID", "NFS4ERR_STALE_STATEID", "NFS4ERR_BAD_STATEID",
+      "NFS4ERR_BAD_SEQID",      "NFS4ERR_BADXDR",        "NFS4ERR_RESOURCE",
+      "NFS4ERR_NOFILEHANDLE",   "NFS4ERR_MOVED"};
+  return status.starts_with("NFS4ERR_") &&
+         std::find(kKeepsSequence.begin(), kKeepsSequence.end(), status) == kKeepsSequence.end();
 }
 
 Failure classify_failure(int rc, std::string_view message, std::string_view operation,

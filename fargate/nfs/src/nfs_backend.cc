@@ -304,7 +304,7 @@ class NfsBackend final : public Backend {
         const std::string child = current.empty() ? entry.name : current + "/" + entry.name;
         if (entry.is_directory) {
           pending.push_back(child);
-        } else if (is_reserved(entry.name) && !service::is_name_lock_file(entry.name) &&
+        } else if (is_reserved(entry.name) && !service::is_kept_reserved_file(entry.name) &&
                    entry.ctime < older_than && (*lease)->remove(child).ok()) {
           ++removed;
         }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "efsas/nfs/errors.h"
+#include "efsas/path.h"
 
 namespace efsas::nfs {
 
@@ -80,8 +81,7 @@ Error symlink_error(std::string_view operation, const std::string& path) {
                     "nfs " + std::string(operation) + " " + path + ": is a symbolic link");
 }
 
-// A name in the reserved namespace that no one creates: OPENing it renews the lease.
-constexpr const char* kLeaseProbe = "/.efsas-lease-probe";
+const std::string kLeaseProbe = "/" + std::string(kLeaseProbeName);
 
 }  // namespace
 
@@ -390,6 +390,23 @@ Error Session::fail(int rc, std::string_view operation, std::string_view path) {
   return fail_with(rc, last_error_, operation, path);
 }
 
+// libnfs 4.0 moves its NFSv4 open sequence (the open-owner's seqid) on only when an OPEN
+// succeeds, while a server that follows RFC 7530 moves it on for most refusals of the OPEN too.
+// After such a refusal libnfs's next OPEN reuses a seqid the server has seen: the server answers
+// it from its replay cache (the earlier refusal, whatever file is asked for) or with
+// NFS4ERR_BAD_SEQID, and the session could open no file again. So it is given up, unless the
+// refusal can only have come from the LOOKUPs before the OPEN, which the server then never
+// reached: NOENT for an exclusive create (a create never finds its own name missing).
+Error Session::fail_open(int rc, std::string_view operation, std::string_view path,
+                         bool exclusive_create) {
+  const std::string status(nfs4_status_in(last_error_));
+  Error error = fail(rc, operation, path);
+  if (refusal_moves_open_sequence(status) && !(exclusive_create && status == "NFS4ERR_NOENT")) {
+    broken_ = true;
+  }
+  return error;
+}
+
 Error Session::fail_with(int rc, std::string_view message, std::string_view operation,
                          std::string_view path) {
   Failure failure = classify_failure(rc, message, operation, path);
@@ -413,9 +430,21 @@ Result<FileInfo> Session::stat(std::string_view path) {
 
 Result<OpenFile> Session::open_read(std::string_view path) {
   const std::string full = absolute(path);
-  nfsfh* handle = nullptr;
-  int rc = open(full, O_RDONLY | O_NOFOLLOW, 0, handle);
+  // Looked up first: a refused lookup costs nothing, a refused OPEN the session (fail_open). A
+  // name that is missing (a GET of a file that does not exist) is the usual refusal.
+  nfs_stat_64 found{};
+  int rc = lstat(full, found);
   if (rc < 0) return fail(rc, "open", full);
+  const auto kind = static_cast<mode_t>(found.nfs_mode) & S_IFMT;
+  if (kind == S_IFLNK) return symlink_error("open", full);
+  if (kind == S_IFDIR)
+    return make_error(ErrorCode::kConflict, "nfs open " + full + ": is a directory");
+  if (kind != S_IFREG) {
+    return make_error(ErrorCode::kConflict, "nfs open " + full + ": not a regular file");
+  }
+  nfsfh* handle = nullptr;
+  rc = open(full, O_RDONLY | O_NOFOLLOW, 0, handle);
+  if (rc < 0) return fail_open(rc, "open", full, false);
   ++renewals_;
   OpenFile file(this, handle, full, FileInfo{});
   nfs_stat_64 st{};
@@ -536,11 +565,11 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   // is plain, and name the temp file so that no one else can hold it.
   int rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
   if (rc < 0) {
-    Error error = fail(rc, "create", temp);
+    Error error = fail_open(rc, "create", temp, true);
     if (error.code == ErrorCode::kNotFound && !broken_) {
       if (Status made = make_directories(parent_of(target)); !made.ok()) return made.error();
       rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
-      if (rc < 0) return fail(rc, "create", temp);
+      if (rc < 0) return fail_open(rc, "create", temp, true);
     } else {
       return error;
     }
@@ -614,14 +643,14 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
   const std::string full = absolute(path);
   if (data.size() > kMaxWriteChunk) fail_invariant("probe data larger than one WRITE");
   nfsfh* handle = nullptr;
-  int rc = open(full, O_RDWR | O_CREAT | O_EXCL, 0644, handle);
-  if (rc < 0) {
-    Error error = fail(rc, "create", full);
-    if (error.code != ErrorCode::kAlreadyExists || broken_) return error;
-    if ((rc = unlink(full)) < 0) return fail(rc, "unlink", full);
-    rc = open(full, O_RDWR | O_CREAT | O_EXCL, 0644, handle);
-    if (rc < 0) return fail(rc, "create", full);
+  // A probe file left by a probe that never finished is removed first: creating over it would
+  // be refused, and a refused OPEN costs the session (fail_open).
+  nfs_stat_64 left{};
+  if (lstat(full, left) == 0) {
+    if (int rc = unlink(full); rc < 0) return fail(rc, "unlink", full);
   }
+  int rc = open(full, O_RDWR | O_CREAT | O_EXCL, 0644, handle);
+  if (rc < 0) return fail_open(rc, "create", full, true);
   ++renewals_;
   // The name goes at once: the server keeps the open file, and the probe's name is visible
   // for one round trip instead of five.
@@ -741,22 +770,30 @@ std::vector<std::string> Session::remove_left_behind(std::vector<std::string> na
   return later;
 }
 
+// An OPEN renews the client's lease (libnfs has no RENEW). It must succeed (see fail_open), so it
+// opens a file that exists: the reserved lease probe at the export's root, made by the first
+// session that finds it missing.
 Status Session::keep_alive() {
+  nfs_stat_64 found{};
   nfsfh* handle = nullptr;
-  const int rc = open(kLeaseProbe, O_RDONLY, 0, handle);
-  if (rc == 0) {
-    ++renewals_;
-    const int closed = close_file(handle);
-    if (closed < 0) return fail(closed, "close", kLeaseProbe);
-    return {};
+  int rc = lstat(kLeaseProbe, found);
+  bool create = false;
+  if (rc < 0) {
+    Error error = fail(rc, "keep-alive lookup", kLeaseProbe);
+    if (error.code != ErrorCode::kNotFound) return error;
+    create = true;
+  } else if ((static_cast<mode_t>(found.nfs_mode) & S_IFMT) != S_IFREG) {
+    return make_error(ErrorCode::kConflict,
+                      "nfs keep-alive " + kLeaseProbe + ": not a regular file; remove it");
   }
-  Error error = fail(rc, "keep-alive open", kLeaseProbe);
-  // NOENT is the expected answer; the OPEN still renewed the lease on the server.
-  if (error.code == ErrorCode::kNotFound) {
-    ++renewals_;
-    return {};
+  rc = create ? open(kLeaseProbe, O_WRONLY | O_CREAT | O_EXCL, 0644, handle)
+              : open(kLeaseProbe, O_RDONLY | O_NOFOLLOW, 0, handle);
+  if (rc < 0) return fail_open(rc, "keep-alive open", kLeaseProbe, create);
+  ++renewals_;
+  if (const int closed = close_file(handle); closed < 0) {
+    return fail(closed, "close", kLeaseProbe);
   }
-  return error;
+  return {};
 }
 
 }  // namespace efsas::nfs

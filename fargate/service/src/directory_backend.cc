@@ -771,7 +771,7 @@ class DirectoryBackend final : public Backend {
       if (::fstatat(directory.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
         subdirectories.emplace_back(name);
-      } else if (S_ISREG(st.st_mode) && is_reserved(name) && !is_name_lock_file(name) &&
+      } else if (S_ISREG(st.st_mode) && is_reserved(name) && !is_kept_reserved_file(name) &&
                  to_system_time(st.st_ctim) < older_than) {
         if (::unlinkat(directory.get(), entry->d_name, 0) == 0) ++removed;
       }

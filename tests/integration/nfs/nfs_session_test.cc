@@ -200,12 +200,16 @@ TEST_F(NfsSessionTest, NfsErrorsBecomeErrorCodesAndLeaveTheSessionUsable) {
   auto remove_dir = session->remove("errors/dir");
   ASSERT_FALSE(remove_dir.ok());
   EXPECT_EQ(remove_dir.error().code, ErrorCode::kConflict);
-  auto under_file = session->put("errors/dir/file/child", "x", PutMode::kReplace);
-  ASSERT_FALSE(under_file.ok());
-  EXPECT_EQ(under_file.error().code, ErrorCode::kConflict);
 
   EXPECT_FALSE(session->broken());
   EXPECT_EQ(*read_all(*session, "errors/dir/file"), "x");
+
+  // A create the server refuses in its OPEN (here under a name that is a file) costs the session
+  // (nfs_seqid_test says why); the error is still the one the server gave.
+  auto under_file = session->put("errors/dir/file/child", "x", PutMode::kReplace);
+  ASSERT_FALSE(under_file.ok());
+  EXPECT_EQ(under_file.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(session->broken());
   EXPECT_FALSE(has_temp_files(cluster->export_dir()));
 }
 
@@ -574,7 +578,7 @@ TEST_F(NfsSessionTest, AServerDyingMidPutFailsAsUnavailableNotAsAnEarlierError) 
 // (dozens of READDIR pages) through a server that stalls for 90 ms out of every 95 takes far
 // longer than the session's timeout and its grace together, though no request waits long.
 TEST_F(NfsSessionTest, AListingOfManyPagesFromASlowServerIsNotCutShort) {
-  auto session = Session::connect(options_for(2, "slow-list", milliseconds(300)));
+  auto session = Session::connect(options_for(2, "slow-list", milliseconds(500)));
   ASSERT_TRUE(session.ok()) << session.error().to_string();
   std::filesystem::create_directories(cluster->export_dir() / "slowlist");
   for (int i = 0; i < 5'000; ++i) {
@@ -597,8 +601,8 @@ TEST_F(NfsSessionTest, AListingOfManyPagesFromASlowServerIsNotCutShort) {
   ASSERT_TRUE(entries.ok()) << entries.error().to_string();
   EXPECT_EQ(entries->size(), 5'000u);
   EXPECT_FALSE((*session)->broken());
-  // Otherwise the server was not slow enough to show anything: the call's backstop is 600 ms.
-  EXPECT_GT(took, milliseconds(1200));
+  // Otherwise the server was not slow enough to show anything: the call's backstop is 1 s.
+  EXPECT_GT(took, milliseconds(2000));
 }
 
 }  // namespace

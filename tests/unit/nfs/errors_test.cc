@@ -133,6 +133,20 @@ TEST(NfsErrors, AFinalStepIsUnknownUnlessTheServerSaidItDidNotAct) {
   EXPECT_FALSE(exists.retryable);
 }
 
+// RFC 7530 9.1.7: a refused OPEN or CLOSE moves the open-owner's sequence id on, except for the
+// few refusals that could not be tied to the owner.
+TEST(NfsErrors, MostRefusalsMoveTheOpenSequenceOn) {
+  for (const char* status : {"NFS4ERR_NOENT", "NFS4ERR_EXIST", "NFS4ERR_ACCESS", "NFS4ERR_NOTDIR",
+                             "NFS4ERR_ISDIR", "NFS4ERR_SYMLINK", "NFS4ERR_DELAY"}) {
+    EXPECT_TRUE(refusal_moves_open_sequence(status)) << status;
+  }
+  for (const char* status : {"NFS4ERR_STALE_CLIENTID", "NFS4ERR_STALE_STATEID",
+                             "NFS4ERR_BAD_STATEID", "NFS4ERR_BAD_SEQID", "NFS4ERR_BADXDR",
+                             "NFS4ERR_RESOURCE", "NFS4ERR_NOFILEHANDLE", "NFS4ERR_MOVED", ""}) {
+    EXPECT_FALSE(refusal_moves_open_sequence(status)) << status;
+  }
+}
+
 TEST(NfsErrors, PlainErrnosMapWhenThereIsNoStatus) {
   EXPECT_EQ(classify_failure(-ENOENT, "", "stat", "/f").error.code, ErrorCode::kNotFound);
   EXPECT_EQ(classify_failure(-EACCES, "", "stat", "/f").error.code, ErrorCode::kPermissionDenied);

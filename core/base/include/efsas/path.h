@@ -12,6 +12,9 @@ namespace efsas {
 
 // Names starting with this prefix are the service's own temporary files; clients cannot use them.
 inline constexpr std::string_view kReservedPrefix = ".efsas-";
+// The empty file at the root that the NFS back end's keep-alive opens (nfs::Session::keep_alive);
+// no temporary-file sweep removes it.
+inline constexpr std::string_view kLeaseProbeName = ".efsas-lease-probe";
 inline constexpr std::size_t kMaxSegmentBytes = 255;
 inline constexpr std::size_t kMaxPathBytes = 4096;
 

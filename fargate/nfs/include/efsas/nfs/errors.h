@@ -36,6 +36,12 @@ std::string_view nfs4_status_in(std::string_view message);
 Failure classify_failure(int rc, std::string_view message, std::string_view operation,
                          std::string_view path);
 
+// Whether a server that follows RFC 7530 (9.1.7) moves an open-owner's sequence id on when it
+// refuses an OPEN, OPEN_CONFIRM or CLOSE with `status` ("NFS4ERR_NOENT"): for every status but
+// the few that say the request could not be tied to its owner (stale or bad ids, bad encoding,
+// no file handle, no resources, a moved file system).
+bool refusal_moves_open_sequence(std::string_view status);
+
 // `error` (from classify_failure) as the failure of a call that changes a name: the RENAME or
 // LINK that publishes a put, the REMOVE of a delete. Such a call may have happened although it
 // failed: a timeout, a lost connection or a server I/O error leaves the outcome unknown, so the

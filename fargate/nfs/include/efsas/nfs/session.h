@@ -146,7 +146,8 @@ class Session {
   // O_NOFOLLOW. Stops quietly at the first component that does not exist or is not a directory,
   // leaving that answer to the operation itself. One LOOKUP round trip per component.
   Status refuse_symlinks(std::string_view path, bool include_last);
-  // Renews the lease without touching any file (an OPEN of a name that does not exist).
+  // Renews the lease: an OPEN and CLOSE of the lease probe (efsas::kLeaseProbeName at the
+  // export's root, an empty file made by the first keep-alive that finds it missing).
   Status keep_alive();
   // The temporary files (absolute paths) that failed puts created and could not remove: the
   // session broke first, or the REMOVE failed. Their names are this session's own, so another
@@ -204,6 +205,9 @@ class Session {
   Result<std::optional<FileInfo>> current_file(const std::string& full, std::string_view operation);
   struct WriteWave;
   Error fail(int rc, std::string_view operation, std::string_view path);
+  // fail() for an OPEN (open, create), which also gives the session up when the refusal left
+  // libnfs's open sequence behind the server's (see the definition).
+  Error fail_open(int rc, std::string_view operation, std::string_view path, bool exclusive_create);
   Error fail_with(int rc, std::string_view message, std::string_view operation,
                   std::string_view path);
   Status write_all(nfsfh* handle, std::uint64_t offset, std::string_view data,

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "efsas/mount_target_list.h"
+#include "efsas/path.h"
 #include "efsas/result.h"
 #include "efsas/service/backend.h"
 
@@ -34,6 +35,10 @@ struct NameLockPlace {
 };
 NameLockPlace name_lock_place(std::string_view path);
 inline bool is_name_lock_file(std::string_view name) { return name.starts_with(kNameLockPrefix); }
+// The reserved files no temporary-file sweep removes.
+inline bool is_kept_reserved_file(std::string_view name) {
+  return is_name_lock_file(name) || name == efsas::kLeaseProbeName;
+}
 
 struct DirectoryBackendOptions {
   // The directory that stands for the mount target's file system root. It is kept open; a stat
