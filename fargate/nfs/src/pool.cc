@@ -185,6 +185,9 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     } else if (session && slot.generation != generation_) {
       to_destroy = retire_locked(std::move(session));
     } else if (session) {
+      // What it could not remove while healthy (a REMOVE refused with DELAY, say) is removed by
+      // the keeper's rounds, as for a session that broke.
+      keep_left_behind_locked(session->take_left_behind());
       if (session->lease_renewals() != slot.renewals_seen) {
         slot.renewals_seen = session->lease_renewals();
         slot.last_renewal = clock_->steady_now();

@@ -541,6 +541,41 @@ TEST_F(NfsSessionTest, AMountToAnAddressThatDropsConnectionsFailsWithinTheTimeou
 
 // libnfs caches the listing of every closed directory unless told not to, and over NFSv4 never
 // reads it back: listing a directory again and again must not keep its entries.
+// A healthy session whose REMOVE of a failed put's temporary file is refused keeps the name too:
+// the pool takes it when the session comes back, and removes it on a later round. Here the put's
+// directory turns read-only under a client that is not root, then writable again.
+TEST_F(NfsSessionTest, ATemporaryFileAHealthySessionCouldNotRemoveIsRemovedLater) {
+  constexpr int kUid = 4321;
+  const auto dir = cluster->export_dir() / "refused-remove";
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(::chown(dir.c_str(), kUid, kUid), 0);
+  PoolOptions options;
+  options.session = options_for(0, "refused-remove", milliseconds(3000));
+  options.session.uid = kUid;
+  options.session.gid = kUid;
+  options.sessions = 1;
+  SessionPool pool(options, std::make_shared<RealClock>());
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+    const BodyReader fails_after_locking_the_directory = [&](std::span<char>) {
+      std::filesystem::permissions(dir, std::filesystem::perms(0555));
+      return Result<std::size_t>(make_error(ErrorCode::kIo, "client went away"));
+    };
+    ASSERT_FALSE((*lease)
+                     ->put("refused-remove/f", fails_after_locking_the_directory, PutMode::kReplace)
+                     .ok());
+    EXPECT_FALSE((*lease)->broken());
+  }
+  EXPECT_TRUE(has_temp_files(dir));
+  EXPECT_EQ(pool.stats().left_behind, 1u);
+
+  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  pool.maintain();
+  EXPECT_FALSE(has_temp_files(dir));
+  EXPECT_EQ(pool.stats().left_behind_removed, 1u);
+}
+
 TEST_F(NfsSessionTest, ListingsLeaveNothingBehindInTheSession) {
   auto session = connect(0, "dircache");
   std::filesystem::create_directories(cluster->export_dir() / "dircache");
