@@ -26,7 +26,7 @@ constexpr std::array kStatusRules{
     StatusRule{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict, false, Fault::kNone},
     StatusRule{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied, false, Fault::kNone},
     StatusRule{"NFS4ERR_PERM", ErrorCode::kPermissionDenied, false, Fault::kNone},
-    StatusRule{"NFS4ERR_ROFS", ErrorCode::kPermissionDenied, false, Fault::kNone},
+    StatusRule{"NFS4ERR_ROFS", ErrorCode::kUnavailable, false, Fault::kNone},
     StatusRule{"NFS4ERR_WRONGSEC", ErrorCode::kPermissionDenied, false, Fault::kNone},
     StatusRule{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted, false, Fault::kNone},
     StatusRule{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted, false, Fault::kNone},

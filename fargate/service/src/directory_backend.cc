@@ -117,8 +117,10 @@ Error errno_error(int err, std::string_view what, std::string_view path, bool re
       return make_error(ErrorCode::kUnavailable, std::move(message), true);
     case EACCES:
     case EPERM:
-    case EROFS:
       return make_error(ErrorCode::kPermissionDenied, std::move(message), retryable);
+    // A mount that is read-only may be this mount target's alone (a host mount made so): another
+    // may take the write.
+    case EROFS:
     case ESTALE:
     case ENODEV:
     case ENXIO:

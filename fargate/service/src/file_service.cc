@@ -146,7 +146,10 @@ int status_for(ErrorCode code) {
       return 400;
     case ErrorCode::kResourceExhausted:
       return 507;
+    // The file system's answer about the file (its owner and mode, an access point's identity):
+    // every mount target of it gives the same, and asking again will not change it.
     case ErrorCode::kPermissionDenied:
+      return 403;
     case ErrorCode::kUnavailable:
     case ErrorCode::kTimeout:
     case ErrorCode::kIo:
@@ -161,7 +164,6 @@ bool is_failover_error(const Error& error) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kTimeout:
     case ErrorCode::kIo:
-    case ErrorCode::kPermissionDenied:
     case ErrorCode::kDataLoss:
       return true;
     default:

@@ -262,6 +262,19 @@ TEST_F(NfsFileService, ServesTheExportPathItIsGivenWithTheIdentityItIsGiven) {
   EXPECT_FALSE(std::filesystem::exists(storage_.data_dir() / "inside"));
   EXPECT_EQ(get("/files/inside/a.txt").body, "served");
   EXPECT_EQ(get("/files/outside.txt").status, 404);
+
+  // What that identity may not do is 403: every mount target would refuse it alike, so it is
+  // neither tried on the others nor answered 503 (which asks the client to come back).
+  write_file(tenant / "private.txt", "root's");
+  ::chmod((tenant / "private.txt").c_str(), 0600);
+  std::filesystem::create_directories(tenant / "locked");
+  const auto refused_read = get("/files/private.txt");
+  EXPECT_EQ(refused_read.status, 403) << refused_read.body;
+  EXPECT_NE(refused_read.body.find("PermissionDenied"), std::string::npos) << refused_read.body;
+  const auto refused_write = put("/files/locked/b.txt", "not allowed");
+  EXPECT_EQ(refused_write.status, 403) << refused_write.body;
+  EXPECT_FALSE(std::filesystem::exists(tenant / "locked" / "b.txt"));
+  EXPECT_EQ(get("/files/inside/a.txt").body, "served");  // and the service goes on
 }
 
 }  // namespace

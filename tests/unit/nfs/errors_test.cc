@@ -68,6 +68,8 @@ TEST(NfsErrors, AnswersAboutTheRequestKeepTheContext) {
         Case{"NFS4ERR_ISDIR", ErrorCode::kConflict}, Case{"NFS4ERR_NOTDIR", ErrorCode::kConflict},
         Case{"NFS4ERR_NOTEMPTY", ErrorCode::kConflict},
         Case{"NFS4ERR_ACCESS", ErrorCode::kPermissionDenied},
+        // A read-only mount may be one mount target's alone: another may take the write.
+        Case{"NFS4ERR_ROFS", ErrorCode::kUnavailable},
         Case{"NFS4ERR_NOSPC", ErrorCode::kResourceExhausted},
         Case{"NFS4ERR_DQUOT", ErrorCode::kResourceExhausted},
         Case{"NFS4ERR_NAMETOOLONG", ErrorCode::kInvalidArgument}}) {
