@@ -134,8 +134,9 @@ Failure classify_failure(int rc, std::string_view message, std::string_view oper
       return make(ErrorCode::kConflict, false, Fault::kNone, operation, path, message);
     case EACCES:
     case EPERM:
-    case EROFS:
       return make(ErrorCode::kPermissionDenied, false, Fault::kNone, operation, path, message);
+    case EROFS:
+      return make(ErrorCode::kUnavailable, false, Fault::kNone, operation, path, message);
     case ENOSPC:
     case EDQUOT:
     case EFBIG:

@@ -199,6 +199,11 @@ void Session::on_reply(int status, nfs_context*, void* data, void* private_data)
 
 int Session::call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
                   Bound bound, nfs_stat_64* stat, std::span<char> read_into, void** object) {
+  if (broken_) {
+    // Given up already: against a hung server each call would wait out its limit again.
+    last_error_ = "session broken";
+    return -EIO;
+  }
   auto pending = std::make_unique<Call>();
   pending->stat = stat;
   pending->read_into = read_into;
@@ -563,13 +568,22 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   nfsfh* handle = nullptr;
   // libnfs 4.0 turns O_CREAT into an exclusive create anyway; ask for it so that the intent
   // is plain, and name the temp file so that no one else can hold it.
+  // A create that timed out or lost its connection may have made the file: its name is kept
+  // for removal later (take_left_behind), as for a put that failed after its create.
+  auto create_failed = [&](int code) {
+    Error error = fail_open(code, "create", temp, true);
+    if (broken_ && (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable)) {
+      left_behind_.push_back(temp);
+    }
+    return error;
+  };
   int rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
   if (rc < 0) {
-    Error error = fail_open(rc, "create", temp, true);
+    Error error = create_failed(rc);
     if (error.code == ErrorCode::kNotFound && !broken_) {
       if (Status made = make_directories(parent_of(target)); !made.ok()) return made.error();
       rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
-      if (rc < 0) return fail_open(rc, "create", temp, true);
+      if (rc < 0) return create_failed(rc);
     } else {
       return error;
     }

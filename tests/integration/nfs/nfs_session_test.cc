@@ -466,6 +466,39 @@ TEST_F(NfsSessionTest, ACallCutOffByADeadConnectionLeavesNothingBehindToCrashOn)
   EXPECT_EQ(session, nullptr);
 }
 
+// A create that times out may still reach the server, which makes the temporary file once it
+// answers again. The session keeps the name, and a working session removes it; and a session
+// given up fails its next calls at once instead of waiting on the hung server again.
+TEST_F(NfsSessionTest, ACreateThatTimedOutLeavesItsNameForRemovalAndTheSessionFailsFast) {
+  auto session = Session::connect(options_for(2, "create-timeout", milliseconds(500)));
+  ASSERT_TRUE(session.ok()) << session.error().to_string();
+  std::filesystem::create_directories(cluster->export_dir() / "late");
+  cluster->pause(2);
+  auto put = (*session)->put("late/f", "x", PutMode::kReplace);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, ErrorCode::kTimeout) << put.error().to_string();
+  EXPECT_TRUE((*session)->broken());
+  const auto start = steady_clock::now();
+  auto again = (*session)->stat("late");
+  EXPECT_FALSE(again.ok());
+  EXPECT_LT(steady_clock::now() - start, milliseconds(100));
+  auto left = (*session)->take_left_behind();
+  ASSERT_EQ(left.size(), 1u);
+
+  cluster->resume(2);
+  // The server makes the file once it reads the create.
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (steady_clock::now() < deadline && !has_temp_files(cluster->export_dir() / "late")) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(has_temp_files(cluster->export_dir() / "late"));
+  auto fresh = connect(2, "create-timeout-after");
+  std::size_t removed = 0;
+  EXPECT_TRUE(fresh->remove_left_behind(left, removed).empty());
+  EXPECT_EQ(removed, 1u);
+  EXPECT_FALSE(has_temp_files(cluster->export_dir() / "late"));
+}
+
 TEST_F(NfsSessionTest, AHungServerFailsCallsAfterTheTimeoutAndWorksAgainAfterResume) {
   PoolOptions options;
   options.session = options_for(2, "hang", milliseconds(1000));
