@@ -492,9 +492,9 @@ TEST_F(FileServiceTest, FailsOverWhenTheFirstTargetIsUnavailable) {
 
 // With no healthy mount target left, requests try them all in ranking order (fail open): a probe
 // can fail where requests do not, and the service does not refuse what it can serve. A path still
-// goes first to the target it goes to when all are up. /readyz says not ready all the same, and a
-// metric counts those requests.
-TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysNotReady) {
+// goes first to the target it goes to when all are up. /readyz stays 200 (a load balancer would
+// otherwise stop every task at once), saying "degraded", and a metric counts those requests.
+TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysDegraded) {
   const std::string primary = primary_for("x");
   for (const auto& entry : service_.table()->targets) {
     for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "down");
@@ -507,7 +507,10 @@ TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysNo
   const Response read = call("GET", "/files/x");
   EXPECT_EQ(read.status, 200);
   EXPECT_EQ(read.body, "y");
-  EXPECT_EQ(call("GET", "/readyz").status, 503);
+  const Response degraded = call("GET", "/readyz");
+  EXPECT_EQ(degraded.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(degraded.body)["status"], "degraded");
+  EXPECT_EQ(nlohmann::json::parse(degraded.body)["healthy_mount_targets"], 0);
   EXPECT_EQ(call("GET", "/healthz").status, 200);
   EXPECT_NE(call("GET", "/metrics").body.find("\nfile_service_fail_open_requests_total 2\n"),
             std::string::npos);
@@ -515,7 +518,7 @@ TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysNo
   const auto& first = service_.table()->targets.front();
   EXPECT_FALSE(first.status->record_probe(true, ""));
   EXPECT_TRUE(first.status->record_probe(true, ""));
-  EXPECT_EQ(call("GET", "/readyz").status, 200);
+  EXPECT_EQ(nlohmann::json::parse(call("GET", "/readyz").body)["status"], "ready");
   const Response served = call("GET", "/files/x");
   ASSERT_EQ(served.status, 200);
   EXPECT_EQ(*served.header("X-Mount-Target"), first.target.id);
