@@ -30,7 +30,8 @@ Options:
   --skip-invoke          do not run file-monitor once after the deployment
   --image-tag TAG        tag for the new image (default: the git commit, e.g. 1a2b3c4d5e6f);
                          with --skip-image, a pushed image to run (default: the one running)
-  --platform PLATFORM    image platform (default linux/amd64; linux/arm64 for ARM64 tasks)
+  --platform PLATFORM    image platform (default: the one fargate_cpu_architecture names,
+                         linux/amd64 for X86_64 and linux/arm64 for ARM64; another is refused)
   --lambda-binary PATH   package this file-monitor binary instead of building one
   --lambda-zip PATH      use this Lambda zip as it is (no build, no packaging)
   --terraform-dir DIR    Terraform working directory (default: terraform/)
@@ -47,7 +48,7 @@ auto_approve=0
 skip_image=0
 skip_invoke=0
 image_tag=""
-platform="linux/amd64"
+platform=""
 lambda_binary=""
 lambda_zip=""
 terraform_dir="$EFSAS_ROOT/terraform"
@@ -92,20 +93,38 @@ approve=()
 
 terraform -chdir="$terraform_dir" init -input=false >/dev/null ||
   die "terraform init failed in $terraform_dir (run it there to see why)"
-# The stack's Lambda architecture (its variables as the apply will see them): file-monitor must
-# be built for it, or every invocation fails with an exec format error.
-console_errors=$(mktemp)
-console_out=$(echo 'var.lambda_architecture' |
-  terraform -chdir="$terraform_dir" console "${tf_args[@]}" 2>"$console_errors") ||
-  die "terraform could not evaluate the stack's variables: $(cat "$console_errors")"
-rm -f "$console_errors"
-# The value is the last line; warnings (an undeclared variable in a shared .tfvars) come before it.
-lambda_architecture=$(tail -n 1 <<<"$console_out")
-lambda_architecture=${lambda_architecture//\"/}
+# stack_variable NAME: the stack's variable NAME as the apply will see it (its defaults, the
+# --var-file files and TF_VAR_ variables), unquoted; dies with terraform's words if it cannot.
+stack_variable() {
+  local errors out value
+  errors=$(mktemp)
+  out=$(echo "var.$1" | terraform -chdir="$terraform_dir" console "${tf_args[@]}" 2>"$errors") ||
+    die "terraform could not evaluate the stack's variables: $(cat "$errors")"
+  rm -f "$errors"
+  # The value is the last line; warnings (an undeclared variable in a shared .tfvars) come first.
+  value=$(tail -n 1 <<<"$out")
+  printf '%s\n' "${value//\"/}"
+}
+
+# The architectures the stack runs: file-monitor must be built for the Lambda's, or every
+# invocation fails with an exec format error; the image for the tasks', or none of them starts.
+lambda_architecture=$(stack_variable lambda_architecture)
 case $lambda_architecture in
   x86_64 | arm64) ;;
-  *) die "could not read the stack's lambda_architecture; terraform console said: $console_out" ;;
+  *) die "could not read the stack's lambda_architecture; terraform console said: $lambda_architecture" ;;
 esac
+task_architecture=$(stack_variable fargate_cpu_architecture)
+case $task_architecture in
+  X86_64) task_platform=linux/amd64 ;;
+  ARM64) task_platform=linux/arm64 ;;
+  *) die "could not read the stack's fargate_cpu_architecture; terraform console said: $task_architecture" ;;
+esac
+if [[ -z $platform ]]; then
+  platform=$task_platform
+elif [[ $platform != "$task_platform" ]]; then
+  die "--platform $platform: the stack's tasks run on $task_platform (fargate_cpu_architecture" \
+    "$task_architecture)"
+fi
 
 # --- 1. Package file-monitor -----------------------------------------------------------------
 if [[ -n $lambda_zip ]]; then

@@ -293,6 +293,17 @@ else
     get-function-configuration --function-name "$function_name" --query 'Architectures[0]'
 fi
 
+# --- an image platform other than the tasks': refused before the apply ------------------------
+wrong_platform_log=$work/wrong-platform.log
+if TF_VAR_fargate_cpu_architecture=X86_64 "$SOURCE_DIR/scripts/deploy_all.sh" \
+  --skip-image --skip-invoke --auto-approve --terraform-dir "$stack" --lambda-zip "$zip" \
+  --platform linux/arm64 >"$wrong_platform_log" 2>&1; then
+  fail "deploy_all.sh built a linux/arm64 image for X86_64 tasks"
+else
+  check "deploy_all.sh refuses an image platform the tasks do not run" \
+    grep -q -- "--platform linux/arm64: the stack's tasks run on linux/amd64" "$wrong_platform_log"
+fi
+
 # --- deploy a new image tag: the apply's own deployment, not a second one ---------------------
 tag_log=$work/new-tag.log
 if "$SOURCE_DIR/scripts/deploy_all.sh" --skip-image --skip-invoke --auto-approve \
