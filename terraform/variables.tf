@@ -156,6 +156,12 @@ variable "efs_performance_mode" {
     condition     = contains(["generalPurpose", "maxIO"], var.efs_performance_mode)
     error_message = "efs_performance_mode must be generalPurpose or maxIO."
   }
+
+  # EFS refuses the file system otherwise, after the plan was accepted.
+  validation {
+    condition     = !(var.efs_performance_mode == "maxIO" && var.efs_throughput_mode == "elastic")
+    error_message = "efs_performance_mode maxIO cannot be used with efs_throughput_mode elastic (EFS refuses it); choose bursting or provisioned throughput."
+  }
 }
 
 variable "efs_throughput_mode" {

@@ -74,6 +74,12 @@ check "accepted: rate(1 hour)" test "$accepted" = '"rate(1 hour)"'
 rejected=$(tf_eval 'var.aws_region' -var body_limit_bytes=2000 -var upload_memory_limit_bytes=1000)
 check "rejected: upload_memory_limit_bytes below body_limit_bytes" \
   grep -qF "upload_memory_limit_bytes must be at least body_limit_bytes" <<<"$rejected"
+rejected=$(tf_eval 'var.aws_region' -var efs_performance_mode=maxIO)
+check "rejected: maxIO with the default elastic throughput" \
+  grep -qF "efs_performance_mode maxIO cannot be used with efs_throughput_mode elastic" <<<"$rejected"
+accepted=$(tf_eval 'var.efs_performance_mode' -var efs_performance_mode=maxIO \
+  -var efs_throughput_mode=bursting)
+check "accepted: maxIO with bursting throughput" test "$accepted" = '"maxIO"'
 
 # Every variable has a description.
 undocumented=$(awk '/^variable "/ { name = $2; described = 0 }
