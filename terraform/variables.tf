@@ -475,6 +475,12 @@ variable "alb_ingress_cidr_blocks" {
     condition     = alltrue([for c in var.alb_ingress_cidr_blocks : can(cidrnetmask(c))])
     error_message = "alb_ingress_cidr_blocks must hold IPv4 CIDR blocks such as \"10.0.0.0/8\"."
   }
+
+  # Empty stands for the VPC's own block, which no one outside the VPC is in.
+  validation {
+    condition     = var.alb_internal || length(var.alb_ingress_cidr_blocks) > 0
+    error_message = "alb_ingress_cidr_blocks must name the networks allowed in when alb_internal is false: the default, the VPC's own block, would let no one from outside reach an internet-facing load balancer."
+  }
 }
 
 variable "alb_certificate_arn" {

@@ -77,6 +77,12 @@ check "rejected: upload_memory_limit_bytes below body_limit_bytes" \
 rejected=$(tf_eval 'var.aws_region' -var efs_performance_mode=maxIO)
 check "rejected: maxIO with the default elastic throughput" \
   grep -qF "efs_performance_mode maxIO cannot be used with efs_throughput_mode elastic" <<<"$rejected"
+rejected=$(tf_eval 'var.aws_region' -var alb_internal=false)
+check "rejected: an internet-facing load balancer without alb_ingress_cidr_blocks" \
+  grep -qF "alb_ingress_cidr_blocks must name the networks allowed in" <<<"$rejected"
+accepted=$(tf_eval 'var.alb_internal' -var alb_internal=false \
+  -var 'alb_ingress_cidr_blocks=["203.0.113.0/24"]')
+check "accepted: an internet-facing load balancer with its networks" test "$accepted" = false
 accepted=$(tf_eval 'var.efs_performance_mode' -var efs_performance_mode=maxIO \
   -var efs_throughput_mode=bursting)
 check "accepted: maxIO with bursting throughput" test "$accepted" = '"maxIO"'
