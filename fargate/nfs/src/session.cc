@@ -150,6 +150,11 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   // libnfs keeps the listing of every closed directory (up to 129 per context) for NFSv3 to
   // read again; over NFSv4 it never does, so the cache only grows until the context goes.
   nfs_set_dircache(nfs, 0);
+  // Never reconnect a context: writes go out UNSTABLE and libnfs does not check the write
+  // verifier, so a connection silently made anew after a server restart could COMMIT and
+  // publish a file whose bytes the server lost. A dead connection breaks the session instead
+  // (libnfs 4.0 does not reconnect NFSv4 anyway; this keeps it so if that changes).
+  nfs_set_autoreconnect(nfs, 0);
   if (options.uid) nfs_set_uid(nfs, *options.uid);
   if (options.gid) nfs_set_gid(nfs, *options.gid);
   const int rc = session->mount();
