@@ -33,9 +33,23 @@ std::vector<Subnet> creation_order(std::vector<Subnet> subnets) {
   return subnets;
 }
 
+namespace {
+
+// The entry `published` has for `target` when `target` is updating (see document_for).
+const MountTarget* published_entry(const MountTargetList* published, const MountTarget& target) {
+  if (published == nullptr || target.state != "updating") return nullptr;
+  for (const auto& entry : published->mount_targets) {
+    if (entry.id == target.id) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 MountTargetList document_for(const std::string& file_system_id,
                              const std::vector<MountTarget>& mount_targets,
-                             std::uint64_t generation, SystemTime now) {
+                             std::uint64_t generation, SystemTime now,
+                             const MountTargetList* published) {
   MountTargetList list;
   list.file_system_id = file_system_id;
   list.generation = generation;
@@ -43,6 +57,8 @@ MountTargetList document_for(const std::string& file_system_id,
   for (const auto& target : mount_targets) {
     if (target.state == "available" && is_dotted_ipv4(target.ip_address)) {
       list.mount_targets.push_back(target);
+    } else if (const MountTarget* kept = published_entry(published, target)) {
+      list.mount_targets.push_back(*kept);
     }
   }
   std::sort(list.mount_targets.begin(), list.mount_targets.end(),
@@ -79,7 +95,12 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     }
     ++plan.current_mount_targets;
     used_azs.insert(target.availability_zone);
-    if (target.state != "available") {
+    const MountTargetList* published =
+        observed.document.state == DocumentState::kValid ? &observed.document.list : nullptr;
+    if (published_entry(published, target) != nullptr) {
+      plan.notes.push_back(target.id + " in " + target.availability_zone +
+                           " is updating: kept in the document, as it serves meanwhile");
+    } else if (target.state != "available") {
       plan.notes.push_back(target.id + " in " + target.availability_zone + " is " + target.state +
                            ": not published yet");
     } else if (!is_dotted_ipv4(target.ip_address)) {
@@ -156,7 +177,8 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
   const PublishedDocument& current = observed.document;
   const std::optional<std::uint64_t> generation = next_generation(current);
   MountTargetList wanted =
-      document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now);
+      document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now,
+                   current.state == DocumentState::kValid ? &current.list : nullptr);
   if (current.state == DocumentState::kValid && same_content(current.list, wanted) &&
       !observed.outranked) {
     // Nothing to publish.

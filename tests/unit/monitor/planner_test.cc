@@ -123,6 +123,27 @@ bool has_note(const Plan& plan, const std::string& text) {
                      [&](const std::string& note) { return note.find(text) != std::string::npos; });
 }
 
+// A mount target whose security groups are being changed is `updating`, and serves meanwhile:
+// one already published stays in the document as it was, so nothing is published (and the
+// service is not redeployed) on the way in or out. One never published waits to be available.
+TEST(Planner, UpdatingTargetThatIsPublishedStaysAsPublished) {
+  Observation o = fresh(150);
+  o.mount_targets = {target("fsmt-1", "us-east-1a", "subnet-a"),
+                     target("fsmt-2", "us-east-1b", "subnet-b")};
+  o.document.state = DocumentState::kValid;
+  o.document.list = document_for(o.file_system_id, o.mount_targets, 5, kNow);
+  o.mount_targets[1].state = "updating";
+  Plan plan = plan_reconcile(o, limits(), kNow);
+  EXPECT_FALSE(plan.publish.has_value());
+  EXPECT_TRUE(plan.creates.empty());  // it still holds its AZ
+  EXPECT_TRUE(has_note(plan, "fsmt-2 in us-east-1b is updating: kept in the document"));
+
+  o.document.list = document_for(o.file_system_id, {o.mount_targets[0]}, 5, kNow);
+  plan = plan_reconcile(o, limits(), kNow);
+  EXPECT_FALSE(plan.publish.has_value());  // not published before: not published while updating
+  EXPECT_TRUE(has_note(plan, "fsmt-2 in us-east-1b is updating: not published yet"));
+}
+
 // A mount target being deleted no longer counts and leaves the document, but EFS takes no other
 // in its AZ until it is gone: the plan goes to the next AZ instead of a create EFS would refuse.
 TEST(Planner, DeletingTargetLeavesTheDocumentAndHoldsItsAzUntilGone) {

@@ -112,10 +112,13 @@ int desired_mount_targets(std::uint64_t files, std::uint64_t threshold, int az_c
 std::vector<Subnet> creation_order(std::vector<Subnet> subnets);
 
 // The document that describes `mount_targets`: the `available` ones that have an IPv4 address
-// (schema v1 has no other kind), sorted by id.
+// (schema v1 has no other kind), sorted by id. One `updating` (its security groups being
+// changed; it serves meanwhile) that `published` lists keeps its entry from there, so that the
+// change neither takes it out of service nor redeploys the service twice.
 MountTargetList document_for(const std::string& file_system_id,
                              const std::vector<MountTarget>& mount_targets,
-                             std::uint64_t generation, SystemTime now);
+                             std::uint64_t generation, SystemTime now,
+                             const MountTargetList* published = nullptr);
 
 Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now);
 
