@@ -179,7 +179,11 @@ void SessionPool::release(std::size_t index, std::unique_ptr<Session> session) {
     Slot& slot = slots_[index];
     slot.leased = false;
     --counters_.in_use;
-    if (session && session->broken()) {
+    if (session && session->spent()) {
+      // Its own open sequence is lost, not the server: the other sessions stay.
+      ++counters_.spent;
+      to_destroy = retire_locked(std::move(session));
+    } else if (session && session->broken()) {
       note_broken_locked(slot.generation);
       to_destroy = retire_locked(std::move(session));
     } else if (session && slot.generation != generation_) {

@@ -100,7 +100,7 @@ OpenFile::~OpenFile() { (void)close(); }
 
 Result<std::size_t> OpenFile::read_at(std::uint64_t offset, std::span<char> buffer) {
   if (handle_ == nullptr) return make_error(ErrorCode::kInternal, "read on a closed file");
-  if (session_->broken_) {
+  if (session_->broken()) {
     return make_error(ErrorCode::kUnavailable, "nfs read " + path_ + ": session broken", true);
   }
   const std::size_t want = std::min(buffer.size(), kMaxReadChunk);
@@ -112,7 +112,7 @@ Result<std::size_t> OpenFile::read_at(std::uint64_t offset, std::span<char> buff
 Status OpenFile::close() {
   if (handle_ == nullptr) return {};
   nfsfh* handle = std::exchange(handle_, nullptr);
-  if (session_->broken_) return {};  // the server forgot this open along with the context
+  if (session_->broken()) return {};  // the server forgot this open along with the context
   const int rc = session_->close_file(handle);
   if (rc < 0) return session_->fail(rc, "close", path_);
   return {};
@@ -204,7 +204,7 @@ void Session::on_reply(int status, nfs_context*, void* data, void* private_data)
 
 int Session::call(const std::function<int(void*)>& start, std::chrono::milliseconds limit,
                   Bound bound, nfs_stat_64* stat, std::span<char> read_into, void** object) {
-  if (broken_) {
+  if (broken()) {
     // Given up already: against a hung server each call would wait out its limit again.
     last_error_ = "session broken";
     return -EIO;
@@ -412,7 +412,7 @@ Error Session::fail_open(int rc, std::string_view operation, std::string_view pa
   const std::string status(nfs4_status_in(last_error_));
   Error error = fail(rc, operation, path);
   if (refusal_moves_open_sequence(status) && !(exclusive_create && status == "NFS4ERR_NOENT")) {
-    broken_ = true;
+    spent_ = true;
   }
   return error;
 }
@@ -447,8 +447,9 @@ Result<OpenFile> Session::open_read(std::string_view path) {
   if (rc < 0) return fail(rc, "open", full);
   const auto kind = static_cast<mode_t>(found.nfs_mode) & S_IFMT;
   if (kind == S_IFLNK) return symlink_error("open", full);
-  if (kind == S_IFDIR)
+  if (kind == S_IFDIR) {
     return make_error(ErrorCode::kConflict, "nfs open " + full + ": is a directory");
+  }
   if (kind != S_IFREG) {
     return make_error(ErrorCode::kConflict, "nfs open " + full + ": not a regular file");
   }
@@ -577,7 +578,8 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   // for removal later (take_left_behind), as for a put that failed after its create.
   auto create_failed = [&](int code) {
     Error error = fail_open(code, "create", temp, true);
-    if (broken_ && (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable)) {
+    if (broken_ && error.remote_code.empty() &&
+        (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable)) {
       left_behind_.push_back(temp);
     }
     return error;
@@ -585,7 +587,7 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   int rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
   if (rc < 0) {
     Error error = create_failed(rc);
-    if (error.code == ErrorCode::kNotFound && !broken_) {
+    if (error.code == ErrorCode::kNotFound && !broken()) {
       if (Status made = make_directories(parent_of(target)); !made.ok()) return made.error();
       rc = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0644, handle);
       if (rc < 0) return create_failed(rc);
@@ -598,8 +600,8 @@ Result<PutResult> Session::put(std::string_view path, const BodyReader& body, Pu
   // From here on the temp file exists: remove it on any failure, now if the context survives,
   // otherwise later through another session (take_left_behind).
   auto abandon = [&](Error error) -> Result<PutResult> {
-    if (handle != nullptr && !broken_) close_file(handle);
-    if (broken_ || unlink(temp) < 0) left_behind_.push_back(temp);
+    if (handle != nullptr && !broken()) close_file(handle);
+    if (broken() || unlink(temp) < 0) left_behind_.push_back(temp);
     return error;
   };
   std::vector<char> buffer(256 * 1024);
@@ -684,7 +686,7 @@ Status Session::write_read_probe(std::string_view path, std::string_view data) {
   } else if (std::string_view(back.data(), static_cast<std::size_t>(rc)) != data) {
     status = make_error(ErrorCode::kDataLoss, "nfs probe " + full + ": read back other bytes");
   }
-  if (broken_) return status;
+  if (broken()) return status;
   if ((rc = close_file(handle)) < 0 && status.ok()) status = fail(rc, "close", full);
   return status;
 }
@@ -774,7 +776,7 @@ std::vector<std::string> Session::remove_left_behind(std::vector<std::string> na
                                                      std::size_t& removed) {
   std::vector<std::string> later;
   for (auto& name : names) {
-    if (broken_) {
+    if (broken()) {
       later.push_back(std::move(name));
       continue;
     }

@@ -572,8 +572,43 @@ TEST_F(NfsSessionTest, AMountToAnAddressThatDropsConnectionsFailsWithinTheTimeou
   EXPECT_LT(took, milliseconds(2500));
 }
 
-// libnfs caches the listing of every closed directory unless told not to, and over NFSv4 never
-// reads it back: listing a directory again and again must not keep its entries.
+// A refused OPEN (here a read the file's mode forbids) spends its session alone: the server is
+// fine, so the pool keeps its other sessions and does not hold back new mounts, as it would
+// after a dead connection.
+TEST_F(NfsSessionTest, ARefusedOpenRetiresItsSessionAloneNotThePool) {
+  constexpr int kUid = 4321;
+  testing::write_file(cluster->export_dir() / "private-read", "root's");
+  ASSERT_EQ(::chmod((cluster->export_dir() / "private-read").c_str(), 0600), 0);
+  PoolOptions options;
+  options.session = options_for(0, "spent", milliseconds(3000));
+  options.session.uid = kUid;
+  options.session.gid = kUid;
+  options.sessions = 2;
+  SessionPool pool(options, std::make_shared<RealClock>());
+  {
+    auto first = pool.acquire();
+    auto second = pool.acquire();
+    ASSERT_TRUE(first.ok() && second.ok());
+  }
+  ASSERT_EQ(pool.stats().connects, 2u);
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease.ok());
+    auto refused = (*lease)->open_read("private-read");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied) << refused.error().to_string();
+    EXPECT_TRUE((*lease)->spent());
+  }
+  EXPECT_EQ(pool.stats().spent, 1u);
+  EXPECT_EQ(pool.stats().broken, 0u);
+  EXPECT_FALSE(pool.stats().backing_off);
+  EXPECT_EQ(pool.stats().connected, 1u);  // the other session stays
+  auto next = pool.acquire();
+  ASSERT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_TRUE((*next)->stat("private-read").ok());
+  EXPECT_EQ(pool.stats().connects, 2u);  // served by the session that stayed
+}
+
 // A healthy session whose REMOVE of a failed put's temporary file is refused keeps the name too:
 // the pool takes it when the session comes back, and removes it on a later round. Here the put's
 // directory turns read-only under a client that is not root, then writable again.
@@ -609,6 +644,8 @@ TEST_F(NfsSessionTest, ATemporaryFileAHealthySessionCouldNotRemoveIsRemovedLater
   EXPECT_EQ(pool.stats().left_behind_removed, 1u);
 }
 
+// libnfs caches the listing of every closed directory unless told not to, and over NFSv4 never
+// reads it back: listing a directory again and again must not keep its entries.
 TEST_F(NfsSessionTest, ListingsLeaveNothingBehindInTheSession) {
   auto session = connect(0, "dircache");
   std::filesystem::create_directories(cluster->export_dir() / "dircache");

@@ -220,30 +220,33 @@ void SeqidCheckingProxy::accept_loop() {
   }
 }
 
-// Forwards each fragment as it comes, and looks at each record once it is whole.
+// Forwards each record once it is whole and looked at: a reply is taken into account before the
+// client can see it and send its next request.
 void SeqidCheckingProxy::pump(const std::shared_ptr<Connection>& connection, bool from_client) {
   const int from = from_client ? connection->client : connection->server;
   const int to = from_client ? connection->server : connection->client;
-  std::vector<unsigned char> record;
-  std::vector<unsigned char> fragment;
+  std::vector<unsigned char> record;  // the fragments' contents
+  std::vector<unsigned char> wire;    // the fragments as they came, record marks included
   while (true) {
     unsigned char mark[4];
     if (!read_exact(from, mark, sizeof mark)) break;
     const std::uint32_t word = (std::uint32_t{mark[0]} << 24) | (std::uint32_t{mark[1]} << 16) |
                                (std::uint32_t{mark[2]} << 8) | std::uint32_t{mark[3]};
-    fragment.resize(word & 0x7fffffffu);
-    if (!read_exact(from, fragment.data(), fragment.size())) break;
-    if (!write_all(to, mark, sizeof mark) || !write_all(to, fragment.data(), fragment.size())) {
-      break;
-    }
-    record.insert(record.end(), fragment.begin(), fragment.end());
+    const std::size_t length = word & 0x7fffffffu;
+    const std::size_t at = record.size();
+    record.resize(at + length);
+    if (!read_exact(from, record.data() + at, length)) break;
+    wire.insert(wire.end(), mark, mark + sizeof mark);
+    wire.insert(wire.end(), record.begin() + static_cast<std::ptrdiff_t>(at), record.end());
     if ((word & 0x80000000u) == 0) continue;
     if (from_client) {
       on_call(*connection, record);
     } else {
       on_reply(*connection, record);
     }
+    if (!write_all(to, wire.data(), wire.size())) break;
     record.clear();
+    wire.clear();
   }
   ::shutdown(connection->client, SHUT_RDWR);
   ::shutdown(connection->server, SHUT_RDWR);

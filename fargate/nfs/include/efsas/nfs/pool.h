@@ -41,8 +41,9 @@ struct PoolStats {
   std::uint64_t connects = 0;          // successful mounts so far
   std::uint64_t connect_failures = 0;  // failed mounts so far
   std::uint64_t broken = 0;            // sessions dropped after a failure
+  std::uint64_t spent = 0;  // sessions dropped alone after a refused OPEN (Session::spent)
   std::uint64_t keep_alives = 0;
-  std::size_t left_behind = 0;            // temporary files of broken sessions, still to remove
+  std::size_t left_behind = 0;  // temporary files failed puts could not remove, still to remove
   std::uint64_t left_behind_removed = 0;  // such files removed so far
   bool backing_off = false;               // the last mount failed; new mounts wait for the backoff
 };
@@ -86,7 +87,7 @@ class SessionPool {
   Result<SessionLease> acquire(bool reserved = false);
 
   // Keeps idle sessions' leases alive, and removes through an idle session the temporary files
-  // that sessions broken mid-put left behind (Session::take_left_behind). Call it periodically,
+  // that failed puts could not remove (Session::take_left_behind). Call it periodically,
   // more often than keep_alive_interval. Never blocks on a busy session.
   void maintain();
 

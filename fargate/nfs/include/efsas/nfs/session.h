@@ -113,9 +113,13 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   const SessionOptions& options() const { return options_; }
-  // True once a call has left the context unusable (dead connection, expired lease, broken
-  // open sequence, timeout): destroy it and connect a new one.
-  bool broken() const { return broken_; }
+  // True once a call has left the context unusable: destroy it and connect a new one. Either
+  // the connection or the client's state on the server failed (dead connection, expired lease,
+  // timeout), which its sibling sessions most likely met too, or the session alone is spent: an
+  // OPEN the server refused left libnfs's open sequence behind (see fail_open), and the server
+  // is fine.
+  bool broken() const { return broken_ || spent_; }
+  bool spent() const { return spent_ && !broken_; }
   // Counts successful NFSv4 OPENs, each of which renews the client's lease on the server.
   std::uint64_t lease_renewals() const { return renewals_; }
 
@@ -217,6 +221,7 @@ class Session {
   SessionOptions options_;
   nfs_context* nfs_ = nullptr;
   bool broken_ = false;
+  bool spent_ = false;
   std::string last_error_;  // the reason of the last failed call
   std::vector<std::string> left_behind_;
   std::uint64_t renewals_ = 0;
