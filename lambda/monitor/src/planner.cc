@@ -137,13 +137,16 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
                             static_cast<int>(possible_azs.size()), limits.max_mount_targets);
 
   const bool file_system_ready =
-      observed.file_system_state.empty() || observed.file_system_state == "available";
+      observed.file_system_error.empty() &&
+      (observed.file_system_state.empty() || observed.file_system_state == "available");
   plan.scaling_allowed = observed.scan.complete && file_system_ready;
   if (!observed.scan.complete) {
     plan.notes.push_back("scan incomplete (" + std::to_string(observed.scan.files) +
                          " files so far): no scaling this run");
   }
-  if (!file_system_ready) {
+  if (!observed.file_system_error.empty()) {
+    plan.notes.push_back("the file system could not be described: no mount target is created");
+  } else if (!file_system_ready) {
     plan.notes.push_back("file system is " + observed.file_system_state +
                          ": EFS creates mount targets only for an available one");
   }

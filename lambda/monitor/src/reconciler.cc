@@ -424,10 +424,15 @@ Result<Observation> observe(CloudApi& cloud, const MonitorConfig& config, const 
   Observation observed;
   observed.file_system_id = config.file_system_id;
   observed.scan = scan;
+  // Creating needs the file system's state and kind; publishing does not: a failure here is
+  // reported, and the run still publishes what exists.
   auto file_system = cloud.describe_file_system(config.file_system_id);
-  if (!file_system.ok()) return file_system.error();
-  observed.file_system_state = file_system->life_cycle_state;
-  observed.one_zone_az = file_system->availability_zone;
+  if (file_system.ok()) {
+    observed.file_system_state = file_system->life_cycle_state;
+    observed.one_zone_az = file_system->availability_zone;
+  } else {
+    observed.file_system_error = "DescribeFileSystems: " + file_system.error().to_string();
+  }
   auto targets = cloud.describe_mount_targets(config.file_system_id);
   if (!targets.ok()) return targets.error();
   observed.mount_targets = std::move(targets).value();
@@ -464,6 +469,9 @@ Result<RunReport> reconcile(CloudApi& cloud, const MonitorConfig& config, const 
   RunReport report;
   report.dry_run = config.dry_run;
   report.observed = std::move(observed).value();
+  if (!report.observed.file_system_error.empty()) {
+    report.errors.push_back(report.observed.file_system_error);
+  }
   if (!report.observed.subnets_error.empty()) {
     report.errors.push_back(report.observed.subnets_error);
   }

@@ -60,7 +60,13 @@ class FakeCloud final : public CloudApi {
   SystemTime aws_now = SystemTime(std::chrono::seconds(1'800'000'000));
   std::optional<SystemTime> deployed_at = SystemTime(std::chrono::seconds(1'700'000'000));
 
+  bool fail_describe_file_system = false;
   Result<FileSystemInfo> describe_file_system(const std::string& id) override {
+    if (fail_describe_file_system) {
+      Error e = make_error(ErrorCode::kRemote, "not authorized to perform DescribeFileSystems");
+      e.remote_code = "AccessDeniedException";
+      return e;
+    }
     return FileSystemInfo{id, "fs", file_system_state, static_cast<int>(targets.size()),
                           one_zone_az};
   }

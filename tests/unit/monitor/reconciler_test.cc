@@ -245,6 +245,23 @@ TEST(Reconcile, AOneZoneFileSystemGetsItsMountTargetInItsOwnAzOnly) {
   EXPECT_EQ(cloud.targets[0].availability_zone, "us-east-1b");
 }
 
+// Publishing needs no DescribeFileSystems: when it fails, the run reports it, creates nothing (the
+// file system could be One Zone, or not available) and still keeps the document up to date.
+TEST(Reconcile, AFileSystemThatCannotBeDescribedStopsCreatingNotPublishing) {
+  FakeCloud cloud;
+  ManualClock clock;
+  cloud.targets.push_back(target_in_a());
+  cloud.fail_describe_file_system = true;
+  auto report = reconcile(cloud, config(10), scan(25), clock, Logger());
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_TRUE(report->created.empty());
+  EXPECT_EQ(cloud.targets.size(), 1u);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_NE(report->errors[0].find("DescribeFileSystems"), std::string::npos);
+  EXPECT_TRUE(report->published);
+  EXPECT_EQ(published(cloud).mount_targets.size(), 1u);
+}
+
 TEST(Reconcile, CandidateSubnetsOfAnotherVpcAreLeftOutWithANote) {
   FakeCloud cloud;
   ManualClock clock;

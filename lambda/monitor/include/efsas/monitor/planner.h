@@ -51,9 +51,12 @@ struct PublishedDocument {
 
 struct Observation {
   std::string file_system_id;
-  // DescribeFileSystems' LifeCycleState; mount targets are created only when `available` (or
-  // when it was not read: empty).
+  // DescribeFileSystems' LifeCycleState; mount targets are created only when `available`.
+  // Empty when it was not read (tests of the planner alone; or file_system_error says why).
   std::string file_system_state;
+  // Why DescribeFileSystems failed (then nothing is created: the file system could be One Zone,
+  // or not available), or empty.
+  std::string file_system_error;
   // A One Zone file system's AZ: it can have one mount target, in that AZ. Empty: Regional.
   std::string one_zone_az;
   std::vector<MountTarget> mount_targets;  // every state
