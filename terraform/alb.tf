@@ -1,7 +1,8 @@
 # The Application Load Balancer in front of file-service; a task receives traffic once /readyz
-# says it has a valid mount-target list. The health of the mount targets does not count: every
-# task shares them, and ECS stops the tasks this check finds unhealthy, so an outage of the file
-# system (or probes slowed by a load every task shares) would stop them all, over and over.
+# says it has a valid mount-target list and has reached the file system once. Its mount targets'
+# health later does not count: every task shares them, and ECS stops the tasks this check finds
+# unhealthy, so an outage of the file system (or probes slowed by a load every task shares)
+# would stop them all, over and over.
 
 resource "aws_lb" "file_service" {
   name               = "${substr(local.name, 0, 28)}-alb"

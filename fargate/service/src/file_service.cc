@@ -2,6 +2,7 @@
 // over the healthy mount targets with failover down each path's ranking.
 #include "efsas/service/file_service.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -508,15 +509,27 @@ Response FileService::list_directory(const Request& request, const std::string& 
                       });
 }
 
-// Ready once a list is loaded, whatever the probes say: with every mount target down, requests
-// still try them all (fail open), and a 503 here would have the load balancer's health check
-// stop the tasks. Every task shares the file system, so an outage of it, or probes slowed by a
-// load every task shares, would stop them all, over and over, and take capacity away when it
-// is most needed. Each task's mount targets' health is in /targets and the metrics.
+// Ready once a list is loaded and a probe of one of its mount targets has succeeded: a task that
+// never reached the file system (a wrong export path, identity or security group) is not, so a
+// deployment of it fails and rolls back. From then on it stays ready whatever the probes say:
+// with every mount target down, requests still try them all (fail open), and a 503 here would
+// have the load balancer's health check stop the tasks. Every task shares the file system, so an
+// outage of it, or probes slowed by a load every task shares, would stop them all, over and
+// over, and take capacity away when it is most needed. Each task's mount targets' health is in
+// /targets and the metrics.
 Response FileService::readyz() const {
   const auto current = table();
   if (!current || current->targets.empty()) {
     return json_error(503, "NotReady", "no valid mount-target list is loaded");
+  }
+  if (!reached_storage_.load()) {
+    const bool answered =
+        std::any_of(current->targets.begin(), current->targets.end(),
+                    [](const TargetEntry& entry) { return entry.status->answered(); });
+    if (!answered) {
+      return json_error(503, "NotReady", "no mount target has answered a probe yet");
+    }
+    reached_storage_.store(true);
   }
   const std::size_t healthy = current->healthy_count();
   return json_response(200, {{"status", healthy > 0 ? "ready" : "degraded"},

@@ -11,6 +11,7 @@ bool TargetStatus::record_probe(bool success, std::string_view detail) {
   ++probes_;
   const bool was_healthy = healthy_.load();
   if (success) {
+    answered_.store(true, std::memory_order_relaxed);
     consecutive_failures_ = 0;
     ++consecutive_successes_;
     if (!was_healthy && consecutive_successes_ >= policy_.successes_to_up) {

@@ -338,7 +338,8 @@ TEST(FileServiceShutdown, SigtermExitsAfterTheGracePeriodWithAWorkerBlocked) {
 // A mount that serves reads but refuses the probe's write (here latencyfs, which is read-only, as a
 // mount without write permission is) fails every probe, so every mount target is soon marked down.
 // The service then fails open: reads are still served, each from the target its path goes to,
-// while /readyz says "degraded", the log says why once, and a metric counts those requests.
+// while the log says why once, and a metric counts those requests. /readyz stays 503: no probe
+// has ever reached the storage, as in a deployment that cannot write to the file system.
 TEST(FileServiceFailOpen, WithEveryTargetDownReadsAreStillServed) {
   if (!efsas::testing::LatencyFsMount::supported()) {
     GTEST_SKIP() << "FUSE or latencyfs not available";
@@ -360,9 +361,17 @@ TEST(FileServiceFailOpen, WithEveryTargetDownReadsAreStillServed) {
   };
 
   EXPECT_TRUE(eventually([&] {
-    const auto ready = http("GET", url("/readyz"));
-    return ready.status == 200 && ready.body.find("\"degraded\"") != std::string::npos;
+    const auto targets = nlohmann::json::parse(http("GET", url("/targets")).body, nullptr, false);
+    if (!targets.is_object()) return false;
+    for (const auto& target : targets["mount_targets"]) {
+      if (target["healthy"] != false) return false;
+    }
+    return true;
   })) << service.log();
+  const auto ready = http("GET", url("/readyz"));
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("no mount target has answered a probe yet"), std::string::npos)
+      << ready.body;
   const auto targets = nlohmann::json::parse(http("GET", url("/targets")).body);
   for (const auto& target : targets["mount_targets"]) EXPECT_FALSE(target["healthy"]) << target;
   const auto read = http("GET", url("/files/docs/a.txt"));

@@ -109,7 +109,7 @@ TEST_P(FileServiceIntegration, EveryRouteAndStatus) {
   EXPECT_EQ(get("/files/" + std::string(17000, 'a')).status, 414);
 
   EXPECT_EQ(get("/healthz").status, 200);
-  EXPECT_EQ(get("/readyz").status, 200);
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 200; }));
   const auto t = targets();
   EXPECT_EQ(t["generation"], 1);
   EXPECT_EQ(t["mount_targets"].size(), 3u);
@@ -280,7 +280,7 @@ TEST_P(FileServiceIntegration, FailoverKeepsEveryRequestWorking) {
     EXPECT_NE(written.header("x-mount-target"), down);
   }
   EXPECT_TRUE(eventually([&] { return !target_healthy(down); })) << targets().dump();
-  EXPECT_EQ(get("/readyz").status, 200);
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 200; }));
   for (std::size_t i = 0; i < paths.size(); ++i) {
     auto got = get(paths[i]);
     EXPECT_EQ(got.body, "v2-" + std::to_string(i));
@@ -308,6 +308,7 @@ TEST_P(FileServiceIntegration, NoHealthyTargetAnswers503) {
     return std::to_string(ready.status) + " " +
            (body.is_object() && body.contains("status") ? body["status"].get<std::string>() : "");
   };
+  ASSERT_TRUE(eventually([&] { return readyz_status() == "200 ready"; })) << service_->log();
   for (int i = 0; i < 3; ++i) storage_->make_unavailable(i);
   EXPECT_TRUE(eventually([&] { return readyz_status() == "200 degraded"; })) << service_->log();
   EXPECT_EQ(get("/files/x").status, 503);
@@ -917,7 +918,7 @@ TEST_P(FileServiceIntegration, ReloadOnSighupAndKeepLastGoodList) {
   }));
   EXPECT_EQ(targets()["generation"], 2);
   EXPECT_EQ(get("/files/after-reload").status, 200);
-  EXPECT_EQ(get("/readyz").status, 200);
+  EXPECT_TRUE(eventually([&] { return get("/readyz").status == 200; }));
 }
 
 TEST_P(FileServiceIntegration, GracefulShutdownFinishesInFlightRequests) {

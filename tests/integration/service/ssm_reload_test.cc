@@ -80,7 +80,7 @@ TEST_F(SsmReloadTest, NewGenerationsApplyLiveAndBadOnesAreIgnored) {
     return metrics().find("file_service_config_reload_failures_total 0") == std::string::npos;
   }));
   EXPECT_EQ(generation(), 2u);
-  EXPECT_EQ(http("GET", service_->url("/readyz")).status, 200);
+  EXPECT_TRUE(eventually([&] { return http("GET", service_->url("/readyz")).status == 200; }));
 
   publish(storage_->list_document(3, 3));
   ASSERT_TRUE(eventually([&] { return generation() == 3; })) << service_->log();

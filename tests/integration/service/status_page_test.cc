@@ -104,7 +104,8 @@ TEST(StatusPage, ShowsTargetsInChromiumAndATargetGoingDown) {
   write_file(list_file, storage->list_document(1));
   ServiceProcess service(*storage, list_file,
                          {{"HEALTH_FAILURES_TO_DOWN", "2"}, {"HEALTH_SUCCESSES_TO_UP", "2"}});
-  ASSERT_EQ(http("GET", service.url("/readyz")).status, 200) << service.log();
+  ASSERT_TRUE(eventually([&] { return http("GET", service.url("/readyz")).status == 200; }))
+      << service.log();
   const auto doc = nlohmann::json::parse(http("GET", service.url("/targets")).body);
   ASSERT_EQ(doc["mount_targets"].size(), 3u);
 

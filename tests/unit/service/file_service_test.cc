@@ -314,6 +314,12 @@ TEST_F(FileServiceTest, SymlinkInsideRootPointingOutsideIsRefused) {
 
 TEST_F(FileServiceTest, ServiceRoutesAndMethods) {
   EXPECT_EQ(call("GET", "/healthz").status, 200);
+  // Not ready until a probe has reached the storage through one of the mount targets: a task
+  // that cannot reach the file system fails its deployment instead of replacing working ones.
+  const Response unproven = call("GET", "/readyz");
+  EXPECT_EQ(unproven.status, 503);
+  EXPECT_NE(unproven.body.find("no mount target has answered a probe yet"), std::string::npos);
+  service_.table()->targets.back().status->record_probe(true, "");
   Response ready = call("GET", "/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(nlohmann::json::parse(ready.body)["healthy_mount_targets"], 3);
@@ -497,6 +503,7 @@ TEST_F(FileServiceTest, FailsOverWhenTheFirstTargetIsUnavailable) {
 TEST_F(FileServiceTest, WithNoHealthyTargetRequestsTryEveryTargetAndReadyzSaysDegraded) {
   const std::string primary = primary_for("x");
   for (const auto& entry : service_.table()->targets) {
+    entry.status->record_probe(true, "");  // the task reached its storage once
     for (int i = 0; i < 3; ++i) entry.status->record_probe(false, "down");
     EXPECT_FALSE(entry.status->healthy());
   }
@@ -543,6 +550,25 @@ TEST_F(FileServiceTest, NoTargetThatCanServeIs503) {
   for (const auto& entry : service_.table()->targets) {
     EXPECT_EQ(entry.status->requests.load(), 2u) << entry.target.id;
   }
+}
+
+// A permission refusal is the file system's answer about the file, the same through every mount
+// target: 403 at once, no other target tried, and no Retry-After (asking again will not help).
+TEST_F(FileServiceTest, APermissionRefusalIs403WithoutTryingOtherTargets) {
+  FailingFactory refusing(
+      make_error(ErrorCode::kPermissionDenied, "nfs open /x: NFS4ERR_ACCESS", false));
+  service_.set_table(*build_routing_table(make_list(3, 2), nullptr, refusing, HealthPolicy{}));
+  const Response read = call("GET", "/files/x");
+  EXPECT_EQ(read.status, 403);
+  EXPECT_EQ(read.header("Retry-After"), nullptr);
+  EXPECT_NE(read.body.find("PermissionDenied"), std::string::npos) << read.body;
+  EXPECT_EQ(call("PUT", "/files/x", "y").status, 403);
+  std::uint64_t tried = 0;
+  for (const auto& entry : service_.table()->targets) {
+    tried += entry.status->requests.load();
+    EXPECT_EQ(entry.status->failures.load(), 0u) << entry.target.id;
+  }
+  EXPECT_EQ(tried, 2u);  // one target per request
 }
 
 // A write that gave up waiting for another writer of its name is 503 with Retry-After at once:

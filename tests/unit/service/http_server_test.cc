@@ -361,7 +361,7 @@ TEST(HttpServer, OperationalRoutesNeverWaitForTheWorkerPool) {
   auto hung = s.hung_get();
   ASSERT_TRUE(s.factory.backend->wait_until_hung());  // the only worker holds it
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"GET /healthz", "200"},   {"GET /readyz", "200"},
+      {"GET /healthz", "200"},   {"GET /readyz", "503"},  // no probe has run here
       {"GET /metrics", "200"},   {"GET /targets", "200"},
       {"GET /", "200"},          {"GET /files/../b", "400"},
       {"GET /files/%zz", "400"}, {"POST /files/a", "405"},

@@ -5,6 +5,7 @@
 // Thread safety: handle_request may run on many threads while set_table swaps tables.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,6 +86,8 @@ class FileService {
   std::shared_ptr<Metrics> metrics_ = std::make_shared<Metrics>();
   mutable std::mutex table_mutex_;
   std::shared_ptr<const RoutingTable> table_;
+  // Set once /readyz has seen a probe succeed: from then on the task stays ready (see readyz).
+  mutable std::atomic<bool> reached_storage_{false};
 };
 
 // The HTTP status for a back-end error code (see backend.h).

@@ -31,6 +31,8 @@ class TargetStatus {
   explicit TargetStatus(HealthPolicy policy) : policy_(policy) {}
 
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  // Whether a probe of this target has ever succeeded.
+  bool answered() const { return answered_.load(std::memory_order_relaxed); }
   // Records a probe result; returns true when the target changed between up and down.
   bool record_probe(bool success, std::string_view detail);
 
@@ -43,6 +45,7 @@ class TargetStatus {
  private:
   HealthPolicy policy_;
   std::atomic<bool> healthy_{true};  // optimistic until the probes say otherwise
+  std::atomic<bool> answered_{false};
   mutable std::mutex mutex_;
   int consecutive_failures_ = 0;
   int consecutive_successes_ = 0;
