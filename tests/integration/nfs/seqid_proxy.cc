@@ -1,5 +1,5 @@
-// The open-owner checking NFSv4.0 proxy: RPC records are forwarded as they arrive and decoded
-// with libnfs's own XDR routines once complete.
+// The open-owner checking NFSv4.0 proxy: each RPC record is decoded, once complete, with
+// libnfs's own XDR routines, then passed on.
 #include "seqid_proxy.h"
 
 #include <arpa/inet.h>
@@ -69,6 +69,16 @@ std::string hex(const char* data, std::size_t size) {
 }
 
 std::string state_key(const stateid4& state) { return hex(state.other, sizeof state.other); }
+
+// Element `i` of an array libnfs decoded, copied out: libnfs's decoder places what it allocates
+// 4 bytes past an 8-byte boundary (libnfs-zdr.c, zdr_malloc), too loosely aligned to be read in
+// place. Pointers inside the copy point to bytes, which need no alignment.
+template <typename T>
+T element(const T* array, std::size_t i) {
+  T out;
+  std::memcpy(&out, reinterpret_cast<const char*>(array) + i * sizeof(T), sizeof(T));
+  return out;
+}
 
 // Big-endian 32-bit words and padded opaques of an RPC header.
 class Words {
@@ -269,7 +279,7 @@ void SeqidCheckingProxy::on_call(Connection& connection, const std::vector<unsig
   if (zdr_COMPOUND4args(&zdr, &args)) {
     std::lock_guard lock(mutex_);
     for (u_int i = 0; i < args.argarray.argarray_len; ++i) {
-      const nfs_argop4& op = args.argarray.argarray_val[i];
+      const nfs_argop4 op = element(args.argarray.argarray_val, i);
       Sequenced s;
       s.index = i;
       s.op = op.argop;
@@ -337,7 +347,7 @@ void SeqidCheckingProxy::on_reply(Connection& connection,
     std::lock_guard lock(mutex_);
     for (const Sequenced& s : sequenced) {
       if (s.index >= res.resarray.resarray_len) break;  // the compound stopped before it
-      const nfs_resop4& result = res.resarray.resarray_val[s.index];
+      const nfs_resop4 result = element(res.resarray.resarray_val, s.index);
       nfsstat4 status = NFS4_OK;
       switch (s.op) {
         case OP_OPEN:
