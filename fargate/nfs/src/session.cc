@@ -81,6 +81,17 @@ Error symlink_error(std::string_view operation, const std::string& path) {
                     "nfs " + std::string(operation) + " " + path + ": is a symbolic link");
 }
 
+// The answer of an operation on a file when `path` (of type `mode`) is a symbolic link or a
+// directory instead.
+Status refuse_link_or_directory(mode_t mode, std::string_view operation, const std::string& path) {
+  if (S_ISLNK(mode)) return symlink_error(operation, path);
+  if (S_ISDIR(mode)) {
+    return make_error(ErrorCode::kConflict,
+                      "nfs " + std::string(operation) + " " + path + ": is a directory");
+  }
+  return {};
+}
+
 const std::string kLeaseProbe = "/" + std::string(kLeaseProbeName);
 
 }  // namespace
@@ -445,12 +456,9 @@ Result<OpenFile> Session::open_read(std::string_view path) {
   nfs_stat_64 found{};
   int rc = lstat(full, found);
   if (rc < 0) return fail(rc, "open", full);
-  const auto kind = static_cast<mode_t>(found.nfs_mode) & S_IFMT;
-  if (kind == S_IFLNK) return symlink_error("open", full);
-  if (kind == S_IFDIR) {
-    return make_error(ErrorCode::kConflict, "nfs open " + full + ": is a directory");
-  }
-  if (kind != S_IFREG) {
+  const auto mode = static_cast<mode_t>(found.nfs_mode);
+  if (Status kind = refuse_link_or_directory(mode, "open", full); !kind.ok()) return kind.error();
+  if (!S_ISREG(mode)) {
     return make_error(ErrorCode::kConflict, "nfs open " + full + ": not a regular file");
   }
   nfsfh* handle = nullptr;
@@ -558,10 +566,8 @@ Result<std::optional<FileInfo>> Session::current_file(const std::string& full,
     return error;
   }
   const auto mode = static_cast<mode_t>(st.nfs_mode);
-  if (S_ISLNK(mode)) return symlink_error(operation, full);
-  if (S_ISDIR(mode)) {
-    return make_error(ErrorCode::kConflict,
-                      "nfs " + std::string(operation) + " " + full + ": is a directory");
+  if (Status kind = refuse_link_or_directory(mode, operation, full); !kind.ok()) {
+    return kind.error();
   }
   return std::optional<FileInfo>(to_info(st));
 }

@@ -82,6 +82,9 @@ std::optional<std::uint64_t> next_generation(const PublishedDocument& current) {
 Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, SystemTime now) {
   Plan plan;
   plan.notes = observed.notes;
+  const PublishedDocument& current = observed.document;
+  const MountTargetList* published =
+      current.state == DocumentState::kValid ? &current.list : nullptr;
   std::set<std::string> used_azs;
   std::set<std::string> blocked_azs;  // held by a mount target that does not serve it
   for (const auto& target : observed.mount_targets) {
@@ -95,8 +98,6 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     }
     ++plan.current_mount_targets;
     used_azs.insert(target.availability_zone);
-    const MountTargetList* published =
-        observed.document.state == DocumentState::kValid ? &observed.document.list : nullptr;
     if (published_entry(published, target) != nullptr) {
       plan.notes.push_back(target.id + " in " + target.availability_zone +
                            " is updating: kept in the document, as it serves meanwhile");
@@ -177,11 +178,9 @@ Plan plan_reconcile(const Observation& observed, const PlanLimits& limits, Syste
     }
   }
 
-  const PublishedDocument& current = observed.document;
   const std::optional<std::uint64_t> generation = next_generation(current);
-  MountTargetList wanted =
-      document_for(observed.file_system_id, observed.mount_targets, generation.value_or(0), now,
-                   current.state == DocumentState::kValid ? &current.list : nullptr);
+  MountTargetList wanted = document_for(observed.file_system_id, observed.mount_targets,
+                                        generation.value_or(0), now, published);
   if (current.state == DocumentState::kValid && same_content(current.list, wanted) &&
       !observed.outranked) {
     // Nothing to publish.
