@@ -15,6 +15,7 @@
 #include "efsas/testing/ganesha.h"
 #include "efsas/testing/process.h"
 #include "seqid_proxy.h"
+#include "session_reads.h"
 
 namespace efsas::nfs {
 namespace {
@@ -51,20 +52,6 @@ class NfsSeqidTest : public ::testing::Test {
     auto session = Session::connect(options);
     EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().to_string());
     return session.ok() ? std::move(session).value() : nullptr;
-  }
-
-  static Result<std::string> read_all(Session& session, const std::string& path) {
-    auto file = session.open_read(path);
-    if (!file.ok()) return file.error();
-    std::string out;
-    std::vector<char> buffer(4096);
-    while (true) {
-      auto n = file->read_at(out.size(), buffer);
-      if (!n.ok()) return n.error();
-      if (*n == 0) break;
-      out.append(buffer.data(), *n);
-    }
-    return out;
   }
 
   void expect_no_violation() {

@@ -21,6 +21,7 @@
 #include "efsas/testing/ganesha.h"
 #include "efsas/testing/process.h"
 #include "efsas/testing/silent_listener.h"
+#include "session_reads.h"
 
 namespace efsas::nfs {
 namespace {
@@ -57,18 +58,15 @@ std::unique_ptr<Session> connect(std::size_t instance, const std::string& name) 
   return std::move(session).value();
 }
 
-Result<std::string> read_all(Session& session, const std::string& path) {
-  auto file = session.open_read(path);
-  if (!file.ok()) return file.error();
-  std::string out;
-  std::vector<char> buffer(300'000);
-  while (true) {
-    auto n = file->read_at(out.size(), buffer);
-    if (!n.ok()) return n.error();
-    if (*n == 0) break;
-    out.append(buffer.data(), *n);
-  }
-  return out;
+// A pool of `sessions` on server `instance` whose calls use the NFS identity `uid` (user and
+// group), not the test's root: one the file system's modes can refuse.
+PoolOptions pool_as(int uid, std::size_t instance, const std::string& name, std::size_t sessions) {
+  PoolOptions options;
+  options.session = options_for(instance, name);
+  options.session.uid = uid;
+  options.session.gid = uid;
+  options.sessions = sessions;
+  return options;
 }
 
 // A body of two buffers' worth of 'x' that kills server `instance` before handing over its second:
@@ -579,12 +577,7 @@ TEST_F(NfsSessionTest, ARefusedOpenRetiresItsSessionAloneNotThePool) {
   constexpr int kUid = 4321;
   testing::write_file(cluster->export_dir() / "private-read", "root's");
   ASSERT_EQ(::chmod((cluster->export_dir() / "private-read").c_str(), 0600), 0);
-  PoolOptions options;
-  options.session = options_for(0, "spent", milliseconds(3000));
-  options.session.uid = kUid;
-  options.session.gid = kUid;
-  options.sessions = 2;
-  SessionPool pool(options, std::make_shared<RealClock>());
+  SessionPool pool(pool_as(kUid, 0, "spent", 2), std::make_shared<RealClock>());
   {
     auto first = pool.acquire();
     auto second = pool.acquire();
@@ -617,12 +610,7 @@ TEST_F(NfsSessionTest, ATemporaryFileAHealthySessionCouldNotRemoveIsRemovedLater
   const auto dir = cluster->export_dir() / "refused-remove";
   std::filesystem::create_directories(dir);
   ASSERT_EQ(::chown(dir.c_str(), kUid, kUid), 0);
-  PoolOptions options;
-  options.session = options_for(0, "refused-remove", milliseconds(3000));
-  options.session.uid = kUid;
-  options.session.gid = kUid;
-  options.sessions = 1;
-  SessionPool pool(options, std::make_shared<RealClock>());
+  SessionPool pool(pool_as(kUid, 0, "refused-remove", 1), std::make_shared<RealClock>());
   {
     auto lease = pool.acquire();
     ASSERT_TRUE(lease.ok()) << lease.error().to_string();
